@@ -1,0 +1,9 @@
+//! The one `bindgen!` call: host-side types for `wit/`.
+
+wasmtime::component::bindgen!({
+    path: "../../wit",
+    world: "wharf:storage/plugin",
+    exports: { default: async },
+});
+
+pub use wharf::storage::types;

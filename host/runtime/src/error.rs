@@ -1,0 +1,169 @@
+//! The host's error type. Errors a plugin returns (its `error` variant) and
+//! failures of the plugin itself (a trap, a limit) are kept apart: the first
+//! are storage answers a caller can branch on, the second mean the plugin
+//! was stopped and will be started afresh.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::bindings::types;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// There is no object at the key.
+    NotFound,
+    /// The operation would replace something it must not.
+    AlreadyExists,
+    /// The key or prefix breaks the key rules or the backend's limits.
+    InvalidKey,
+    /// The configuration (a remote, an option, the config file) is wrong.
+    InvalidConfig,
+    /// The backend or the sandbox refused the access.
+    PermissionDenied,
+    /// The backend cannot do this.
+    Unsupported,
+    /// The backend asked to slow down.
+    RateLimited {
+        /// How long it asked the caller to wait, if it said.
+        retry_after: Option<Duration>,
+    },
+    /// A transient failure worth retrying.
+    Unavailable,
+    /// The plugin went past a bound the host sets (memory, time, message
+    /// size); the call was stopped and the plugin will be restarted.
+    LimitExceeded,
+    /// The plugin crashed (a trap or a panic) or broke the contract; it will
+    /// be restarted for the next call.
+    PluginFailed,
+    /// A plugin file could not be loaded: not a component, not a Wharf
+    /// plugin, or built for an incompatible contract version.
+    InvalidPlugin,
+    /// Reading or writing a local file or stream failed.
+    Io,
+    /// Anything else.
+    Other,
+}
+
+/// Where a failure happened: which remote, which operation, which key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The remote's name, such as `media`.
+    pub remote: Option<String>,
+    /// The operation, such as `read`.
+    pub operation: Option<&'static str>,
+    /// The key or prefix involved.
+    pub key: Option<String>,
+}
+
+/// A failure of the host or of a plugin, with where it happened.
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    context: Context,
+}
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error of `kind` with a message for people.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            context: Context::default(),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The message, without the context.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Where it happened.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// Records the remote, unless one is recorded already.
+    pub fn with_remote(mut self, remote: &str) -> Self {
+        self.context.remote.get_or_insert_with(|| remote.to_owned());
+        self
+    }
+
+    /// Records the operation, unless one is recorded already.
+    pub fn with_operation(mut self, operation: &'static str) -> Self {
+        self.context.operation.get_or_insert(operation);
+        self
+    }
+
+    /// Records the key, unless one is recorded already.
+    pub fn with_key(mut self, key: &str) -> Self {
+        self.context.key.get_or_insert_with(|| key.to_owned());
+        self
+    }
+
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Unavailable | ErrorKind::RateLimited { .. }
+        )
+    }
+
+    pub(crate) fn io(what: impl fmt::Display, error: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io, format!("{what}: {error}"))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Context {
+            remote,
+            operation,
+            key,
+        } = &self.context;
+        match (operation, remote, key) {
+            (Some(op), Some(remote), Some(key)) => write!(f, "{op} {remote}:{key}: ")?,
+            (Some(op), Some(remote), None) => write!(f, "{op} on remote '{remote}': ")?,
+            (None, Some(remote), Some(key)) => write!(f, "{remote}:{key}: ")?,
+            (None, Some(remote), None) => write!(f, "remote '{remote}': ")?,
+            (Some(op), None, Some(key)) => write!(f, "{op} {key}: ")?,
+            _ => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<types::Error> for Error {
+    fn from(error: types::Error) -> Self {
+        use types::Error as E;
+        let (kind, message) = match error {
+            E::NotFound(m) => (ErrorKind::NotFound, m),
+            E::AlreadyExists(m) => (ErrorKind::AlreadyExists, m),
+            E::InvalidKey(m) => (ErrorKind::InvalidKey, m),
+            E::InvalidConfig(m) => (ErrorKind::InvalidConfig, m),
+            E::PermissionDenied(m) => (ErrorKind::PermissionDenied, m),
+            E::Unsupported(m) => (ErrorKind::Unsupported, m),
+            E::RateLimited(limit) => (
+                ErrorKind::RateLimited {
+                    retry_after: limit.retry_after_ms.map(Duration::from_millis),
+                },
+                limit.message,
+            ),
+            E::Unavailable(m) => (ErrorKind::Unavailable, m),
+            E::Other(m) => (ErrorKind::Other, m),
+        };
+        Error::new(kind, message)
+    }
+}

@@ -1,0 +1,166 @@
+//! Works out exactly what a plugin may reach from its declared `access`
+//! and the user's option values, before any of its code runs with them.
+
+use std::path::{Path, PathBuf};
+
+use crate::bindings::types::{Access, NetworkProtocol, PluginInfo};
+use crate::{Error, ErrorKind, Result};
+
+/// Everything one remote's plugin instance is allowed to reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grant {
+    /// Host directories, each preopened in the guest.
+    pub directories: Vec<DirectoryGrant>,
+    /// Network endpoints.
+    pub network: Vec<NetworkGrant>,
+}
+
+/// One directory a plugin may read and write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryGrant {
+    /// The option that named it.
+    pub option: String,
+    /// The directory on the host, absolute.
+    pub host_path: PathBuf,
+    /// Where the guest sees it: `/` and the option's name.
+    pub guest_path: String,
+}
+
+/// One network endpoint a plugin may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkGrant {
+    /// How it is reached.
+    pub protocol: NetworkProtocol,
+    /// A URL for HTTP, `host:port` for TCP.
+    pub endpoint: String,
+    /// Why the plugin says it needs it.
+    pub reason: String,
+}
+
+/// The grant for `options`, and the options as the guest must see them
+/// (directory options rewritten to their guest paths). `base` resolves
+/// relative directory paths.
+pub fn compute(
+    info: &PluginInfo,
+    options: &[(String, String)],
+    base: &Path,
+) -> Result<(Grant, Vec<(String, String)>)> {
+    let value = |name: &str| -> Option<String> {
+        options
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                info.options
+                    .iter()
+                    .find(|spec| spec.name == name)
+                    .and_then(|spec| spec.default.clone())
+            })
+            .filter(|v| !v.is_empty())
+    };
+    let mut grant = Grant::default();
+    let mut guest_options = options.to_vec();
+    for access in &info.access {
+        match access {
+            Access::Directory(option) => {
+                let Some(path) = value(option) else {
+                    return Err(Error::new(
+                        ErrorKind::InvalidConfig,
+                        format!("option '{option}' is required: it names the directory the plugin may use"),
+                    ));
+                };
+                let guest_path = format!("/{option}");
+                let host_path = absolute(&path, base);
+                match guest_options.iter_mut().find(|(n, _)| n == option) {
+                    Some(entry) => entry.1 = guest_path.clone(),
+                    None => guest_options.push((option.clone(), guest_path.clone())),
+                }
+                grant.directories.push(DirectoryGrant {
+                    option: option.clone(),
+                    host_path,
+                    guest_path,
+                });
+            }
+            Access::Network(network) => {
+                if let Some(endpoint) = network
+                    .endpoints
+                    .iter()
+                    .find_map(|template| expand(template, &value))
+                {
+                    grant.network.push(NetworkGrant {
+                        protocol: network.protocol,
+                        endpoint,
+                        reason: network.reason.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok((grant, guest_options))
+}
+
+/// Fills the `{option}` placeholders of `template`; `None` if one has no
+/// value.
+pub fn expand(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}')?;
+        out.push_str(&rest[..open]);
+        out.push_str(&value(&rest[open + 1..close])?);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `path` made absolute against `base`, with a leading `~/` meaning the
+/// home directory.
+pub fn absolute(path: &str, base: &Path) -> PathBuf {
+    let path = match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    };
+    let joined = if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    };
+    // Drop `.` components so messages show clean paths.
+    joined.components().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_templates() {
+        let value = |name: &str| match name {
+            "host" => Some("ftp.example.com".to_owned()),
+            "port" => Some("21".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            expand("{host}:{port}", &value).as_deref(),
+            Some("ftp.example.com:21")
+        );
+        assert_eq!(expand("{endpoint}", &value), None);
+        assert_eq!(
+            expand("api.example.com:443", &value).as_deref(),
+            Some("api.example.com:443")
+        );
+    }
+
+    #[test]
+    fn absolute_paths() {
+        assert_eq!(
+            absolute("./media", Path::new("/work")),
+            PathBuf::from("/work/media")
+        );
+        assert_eq!(
+            absolute("/srv/x", Path::new("/work")),
+            PathBuf::from("/srv/x")
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! The bounds the host puts on each plugin instance, and the limiter that
+//! enforces the memory bound.
+
+use std::time::Duration;
+
+/// Bounds for one remote's plugin instance. Going past one stops the call
+/// with [`crate::ErrorKind::LimitExceeded`]; the next call gets a fresh
+/// instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The most linear memory the instance may use, in bytes.
+    pub memory: usize,
+    /// The longest one call into the plugin may run.
+    pub call_timeout: Duration,
+}
+
+impl Limits {
+    /// 256 MiB of memory.
+    pub const DEFAULT_MEMORY: usize = 256 << 20;
+    /// 60 seconds per call.
+    pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: Self::DEFAULT_MEMORY,
+            call_timeout: Self::DEFAULT_CALL_TIMEOUT,
+        }
+    }
+}
+
+/// Refuses memory growth past the limit by trapping, and leaves a
+/// [`MemoryLimitHit`] in the error so the host can say which bound it was.
+pub(crate) struct MemoryLimiter {
+    pub max: usize,
+}
+
+/// The error a [`MemoryLimiter`] traps with.
+#[derive(Debug)]
+pub(crate) struct MemoryLimitHit {
+    pub desired: usize,
+}
+
+impl std::fmt::Display for MemoryLimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the plugin asked for {} bytes of memory", self.desired)
+    }
+}
+
+impl std::error::Error for MemoryLimitHit {}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            return Err(wasmtime::Error::new(MemoryLimitHit { desired }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold function references; a million is far past any real
+        // plugin and still small.
+        Ok(desired <= 1_000_000)
+    }
+}

@@ -1,0 +1,227 @@
+//! A loaded plugin: its compiled component, ready to instantiate, and its
+//! self-description.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::component::Component;
+use wasmtime::Store;
+
+use crate::bindings::{self, types::PluginInfo};
+use crate::grant::Grant;
+use crate::limits::{Limits, MemoryLimitHit};
+use crate::runtime::{bindings_pre, Runtime, CONTRACT_VERSION, EPOCH_TICK};
+use crate::sandbox::HostState;
+use crate::{Error, ErrorKind, Result};
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// Built into this host.
+    Bundled(String),
+    /// Loaded from a file.
+    File(PathBuf),
+    /// Loaded from bytes the embedding program gave.
+    Bytes(String),
+}
+
+impl fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginSource::Bundled(name) => write!(f, "the built-in plugin '{name}'"),
+            PluginSource::File(path) => write!(f, "plugin file {}", path.display()),
+            PluginSource::Bytes(name) => write!(f, "plugin '{name}'"),
+        }
+    }
+}
+
+/// A plugin ready to open remotes. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<PluginInner>,
+}
+
+struct PluginInner {
+    runtime: Runtime,
+    pre: bindings::PluginPre<HostState>,
+    info: PluginInfo,
+    contract: String,
+    sha256: String,
+    source: PluginSource,
+}
+
+/// A running instance of a plugin, inside its own store.
+pub(crate) struct Instance {
+    pub store: Store<HostState>,
+    pub api: bindings::Plugin,
+}
+
+impl Plugin {
+    pub(crate) async fn new(
+        runtime: Runtime,
+        component: Component,
+        sha256: String,
+        source: PluginSource,
+    ) -> Result<Self> {
+        let contract = contract_version(&runtime, &component, &source)?;
+        let pre = bindings_pre(&runtime, &component, &source)?;
+        // `info` runs with nothing granted: it must not need anything.
+        let limits = Limits::default();
+        let mut instance = instantiate(&runtime, &pre, &Grant::default(), &limits).await?;
+        let info = instance
+            .api
+            .wharf_storage_storage()
+            .call_info(&mut instance.store)
+            .await
+            .map_err(|e| classify_failure(e, &limits))
+            .map_err(|e| {
+                Error::new(
+                    e.kind().clone(),
+                    format!("{source}: its info() call failed: {}", e.message()),
+                )
+            })?;
+        Ok(Plugin {
+            inner: Arc::new(PluginInner {
+                runtime,
+                pre,
+                info,
+                contract,
+                sha256,
+                source,
+            }),
+        })
+    }
+
+    /// The plugin's description of itself.
+    pub fn info(&self) -> &PluginInfo {
+        &self.inner.info
+    }
+
+    /// The contract version the plugin was built against, such as `0.1.0`.
+    pub fn contract_version(&self) -> &str {
+        &self.inner.contract
+    }
+
+    /// The sha256 of the component file, in hex.
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// Where the plugin came from.
+    pub fn source(&self) -> &PluginSource {
+        &self.inner.source
+    }
+
+    /// A new instance in a new store that can reach only `grant`.
+    pub(crate) async fn instantiate(&self, grant: &Grant, limits: &Limits) -> Result<Instance> {
+        instantiate(&self.inner.runtime, &self.inner.pre, grant, limits).await
+    }
+}
+
+async fn instantiate(
+    runtime: &Runtime,
+    pre: &bindings::PluginPre<HostState>,
+    grant: &Grant,
+    limits: &Limits,
+) -> Result<Instance> {
+    let mut store = Store::new(
+        &runtime.inner().engine,
+        HostState::new(grant, limits.memory)?,
+    );
+    store.limiter(|state| &mut state.limiter);
+    store.epoch_deadline_trap();
+    arm_deadline(&mut store, limits);
+    let api = pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| classify_failure(e, limits))?;
+    Ok(Instance { store, api })
+}
+
+/// Gives the next call `limits.call_timeout` before it is interrupted.
+pub(crate) fn arm_deadline(store: &mut Store<HostState>, limits: &Limits) {
+    let ticks = limits.call_timeout.as_millis() / EPOCH_TICK.as_millis();
+    store.set_epoch_deadline(ticks.max(1) as u64);
+}
+
+/// Turns a failure of the plugin itself (not an error it returned) into an
+/// error that says which bound it hit, or that it crashed.
+pub(crate) fn classify_failure(error: wasmtime::Error, limits: &Limits) -> Error {
+    if let Some(hit) = error.downcast_ref::<MemoryLimitHit>() {
+        return Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "the plugin went past its memory limit of {} MiB ({hit}); if it really needs \
+                 more, raise memory_limit_mib in the remote's configuration",
+                limits.memory >> 20
+            ),
+        );
+    }
+    if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
+        return Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "the plugin did not finish the call within its time limit of {} s and was \
+                 stopped; if the call needs longer, raise call_timeout_secs in the remote's \
+                 configuration",
+                limits.call_timeout.as_secs_f64()
+            ),
+        );
+    }
+    Error::new(
+        ErrorKind::PluginFailed,
+        format!("the plugin crashed and will be restarted for the next call: {error:#}"),
+    )
+}
+
+/// Reads which `wharf:storage` version the component exports and refuses
+/// versions this host cannot serve.
+fn contract_version(
+    runtime: &Runtime,
+    component: &Component,
+    source: &PluginSource,
+) -> Result<String> {
+    const PREFIX: &str = "wharf:storage/storage@";
+    let engine = &runtime.inner().engine;
+    let ty = component.component_type();
+    let exported: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let Some(version) = exported.iter().find_map(|name| name.strip_prefix(PREFIX)) else {
+        return Err(Error::new(
+            ErrorKind::InvalidPlugin,
+            format!(
+                "{source} is a component but not a Wharf storage plugin: it does not export \
+                 wharf:storage/storage (it exports: {})",
+                if exported.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    exported.join(", ")
+                }
+            ),
+        ));
+    };
+    let (host_major, host_minor) = major_minor(CONTRACT_VERSION);
+    let (major, minor) = major_minor(version);
+    if major != host_major || (major == 0 && minor != host_minor) {
+        return Err(Error::new(
+            ErrorKind::InvalidPlugin,
+            format!(
+                "{source} was built for wharf:storage@{version}, which this host (contract \
+                 {CONTRACT_VERSION}) cannot load; rebuild it against the wit/ of this Wharf \
+                 version or upgrade Wharf"
+            ),
+        ));
+    }
+    Ok(version.to_owned())
+}
+
+fn major_minor(version: &str) -> (u64, u64) {
+    let mut parts = version.split('.').map(|p| p.parse().unwrap_or(u64::MAX));
+    (
+        parts.next().unwrap_or(u64::MAX),
+        parts.next().unwrap_or(u64::MAX),
+    )
+}

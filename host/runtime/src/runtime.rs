@@ -1,0 +1,238 @@
+//! The engine every plugin runs on: one wasmtime `Engine` and `Linker`, the
+//! compile cache, and the clock that bounds the time of each call.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine};
+
+use crate::bindings;
+use crate::cache::CompileCache;
+use crate::plugin::{Plugin, PluginSource};
+use crate::sandbox::HostState;
+use crate::{Error, ErrorKind, Result};
+
+/// How often the epoch advances; call deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The contract version this host implements.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Loads plugins and runs them. Cheap to clone; clones share the engine.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub engine: Engine,
+    pub linker: Linker<HostState>,
+    cache: Option<CompileCache>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for RuntimeInner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Settings for a [`Runtime`].
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeBuilder {
+    cache_dir: Option<PathBuf>,
+    no_cache: bool,
+}
+
+impl RuntimeBuilder {
+    /// Keeps precompiled plugins in `dir` instead of the default
+    /// (`$WHARF_CACHE_DIR`, else the user's cache directory + `wharf`).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Compiles plugins on every load instead of caching them.
+    pub fn no_cache(mut self) -> Self {
+        self.no_cache = true;
+        self
+    }
+
+    /// Creates the runtime.
+    pub fn build(self) -> Result<Runtime> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| {
+            Error::new(
+                ErrorKind::Other,
+                format!("cannot start the WebAssembly engine: {e}"),
+            )
+        })?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| {
+            Error::new(
+                ErrorKind::Other,
+                format!("cannot set up WASI for plugins: {e}"),
+            )
+        })?;
+        let cache = (!self.no_cache).then(|| {
+            let dir = self
+                .cache_dir
+                .or_else(|| std::env::var_os("WHARF_CACHE_DIR").map(PathBuf::from))
+                .or_else(|| dirs::cache_dir().map(|d| d.join("wharf")))
+                .unwrap_or_else(|| std::env::temp_dir().join("wharf-cache"));
+            CompileCache::new(dir.join("compiled"))
+        });
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), stop_ticker.clone());
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                cache,
+                stop_ticker,
+            }),
+        })
+    }
+}
+
+/// Advances the engine's epoch every tick until the runtime is dropped. A
+/// thread of its own, so a plugin spinning on the async executor's thread
+/// cannot hold the clock back.
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("wharf-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("cannot start the epoch thread");
+}
+
+impl Runtime {
+    /// A runtime with the default settings.
+    pub fn new() -> Result<Self> {
+        RuntimeBuilder::default().build()
+    }
+
+    /// Settings for a runtime.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    pub(crate) fn inner(&self) -> &RuntimeInner {
+        &self.inner
+    }
+
+    /// Loads a plugin from a `.wasm` file.
+    pub async fn load_file(&self, path: impl Into<PathBuf>) -> Result<Plugin> {
+        let path = path.into();
+        let bytes = tokio::fs::read(&path).await.map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidPlugin,
+                format!("cannot read plugin file {}: {e}", path.display()),
+            )
+        })?;
+        self.load(&bytes, PluginSource::File(path)).await
+    }
+
+    /// Loads one of the plugins built into this host, such as `fs`.
+    pub async fn load_bundled(&self, name: &str) -> Result<Plugin> {
+        let (_, bytes) = wharf_bundled::ALL
+            .iter()
+            .find(|(bundled, _)| *bundled == name)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("no plugin named '{name}' is built into this host"),
+                )
+            })?;
+        self.load(bytes, PluginSource::Bundled(name.to_owned()))
+            .await
+    }
+
+    /// Loads a plugin from component bytes.
+    pub async fn load(&self, bytes: &[u8], source: PluginSource) -> Result<Plugin> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let component = self.compile(bytes, &sha256, &source)?;
+        Plugin::new(self.clone(), component, sha256, source).await
+    }
+
+    fn compile(&self, bytes: &[u8], sha256: &str, source: &PluginSource) -> Result<Component> {
+        check_header(bytes, source)?;
+        let engine = &self.inner.engine;
+        if let Some(component) = self
+            .inner
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(engine, sha256))
+        {
+            return Ok(component);
+        }
+        let component = Component::new(engine, bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidPlugin,
+                format!("{source} is not a valid WebAssembly component: {e:#}"),
+            )
+        })?;
+        if let Some(cache) = &self.inner.cache {
+            cache.store(engine, sha256, &component);
+        }
+        Ok(component)
+    }
+}
+
+/// Tells apart "not WebAssembly" and "a core module, not a component"
+/// before the compiler gives a less helpful message.
+fn check_header(bytes: &[u8], source: &PluginSource) -> Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err(Error::new(
+            ErrorKind::InvalidPlugin,
+            format!("{source} is not a WebAssembly file; a plugin is a .wasm component"),
+        ));
+    }
+    // Bytes 4..8 are the version and layer: 1,0,0,0 for a core module.
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err(Error::new(
+            ErrorKind::InvalidPlugin,
+            format!(
+                "{source} is a core WebAssembly module, not a component; build the plugin for \
+                 the wasm32-wasip2 target (or wrap it with `wasm-tools component new`)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn bindings_pre(
+    runtime: &Runtime,
+    component: &Component,
+    source: &PluginSource,
+) -> Result<bindings::PluginPre<HostState>> {
+    let pre = runtime
+        .inner
+        .linker
+        .instantiate_pre(component)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidPlugin,
+                format!(
+                    "{source} imports something this host does not provide (plugins may import \
+                     only WASI 0.2 interfaces): {e:#}"
+                ),
+            )
+        })?;
+    bindings::PluginPre::new(pre).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidPlugin,
+            format!("{source} does not export wharf:storage/storage@{CONTRACT_VERSION}: {e:#}"),
+        )
+    })
+}

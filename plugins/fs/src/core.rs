@@ -1,0 +1,230 @@
+//! The file system calls behind every operation, and the one place that
+//! maps I/O errors onto the contract's error cases.
+
+use std::collections::hash_map::RandomState;
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::hash::BuildHasher;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use wharf_plugin::{Error, ObjectMeta, Result, Timestamp};
+
+use crate::FsConfig;
+
+/// Where writes are staged before they are renamed into place. It sits in
+/// the root so the rename never crosses file systems, and it is hidden from
+/// listings; keys under it are refused.
+pub const STAGING_DIR: &str = ".wharf-tmp";
+
+/// The operation a failure happened in, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    Stat,
+    Read,
+    Write,
+    Delete,
+    List,
+    Copy,
+}
+
+impl Op {
+    fn verb(self) -> &'static str {
+        match self {
+            Op::Stat => "stat",
+            Op::Read => "read",
+            Op::Write => "write",
+            Op::Delete => "delete",
+            Op::List => "list",
+            Op::Copy => "copy",
+        }
+    }
+}
+
+/// The root directory and the operations on paths below it.
+#[derive(Clone)]
+pub struct FsCore {
+    root: PathBuf,
+}
+
+impl FsCore {
+    pub fn new(config: FsConfig) -> Result<Self> {
+        Ok(FsCore {
+            root: PathBuf::from(config.root),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file that holds `key`. Keys are already checked against the key
+    /// rules, so joining cannot climb out; the sandbox would refuse it anyway.
+    pub fn path(&self, key: &str) -> Result<PathBuf> {
+        if key == STAGING_DIR || key.starts_with(".wharf-tmp/") {
+            return Err(Error::invalid_key(format!(
+                "key {key:?} is under {STAGING_DIR}/, which the fs plugin reserves for \
+                 writes in progress; choose another key"
+            )));
+        }
+        Ok(self.root.join(key))
+    }
+
+    pub fn stat(&self, key: &str) -> Result<ObjectMeta> {
+        let path = self.path(key)?;
+        let metadata = fs::metadata(&path).map_err(|e| parse_error(Op::Stat, key, e))?;
+        if !metadata.is_file() {
+            return Err(not_an_object(key));
+        }
+        Ok(object_meta(key, &metadata))
+    }
+
+    pub fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key)?;
+        match fs::symlink_metadata(&path) {
+            // A directory is only a prefix of other keys, not an object, so
+            // there is nothing at `key` to delete.
+            Ok(metadata) if metadata.is_dir() => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(parse_error(Op::Delete, key, e)),
+        }
+        fs::remove_file(&path).map_err(|e| parse_error(Op::Delete, key, e))?;
+        self.prune_empty_parents(key);
+        Ok(())
+    }
+
+    /// Removes the directories that deleting `key` left empty, up to (not
+    /// including) the root, so deleted trees do not linger as empty
+    /// directories. A directory that is not empty stops the walk.
+    fn prune_empty_parents(&self, key: &str) {
+        let mut parent = wharf_plugin::key::split_parent(key).0;
+        while let Some(dir) = parent {
+            if fs::remove_dir(self.root.join(dir)).is_err() {
+                break;
+            }
+            parent = wharf_plugin::key::split_parent(dir).0;
+        }
+    }
+
+    pub fn copy(&self, source: &str, destination: &str) -> Result<ObjectMeta> {
+        let from = self.path(source)?;
+        self.path(destination)?;
+        let metadata = fs::metadata(&from).map_err(|e| parse_error(Op::Copy, source, e))?;
+        if !metadata.is_file() {
+            return Err(not_an_object(source));
+        }
+        let (staged, file) = self.stage(destination)?;
+        drop(file);
+        if let Err(e) = fs::copy(&from, &staged) {
+            let _ = fs::remove_file(&staged);
+            return Err(parse_error(Op::Copy, source, e));
+        }
+        self.commit(&staged, destination)
+    }
+
+    /// Creates a new, empty staging file for a write to `key`.
+    pub fn stage(&self, key: &str) -> Result<(PathBuf, File)> {
+        let dir = self.root.join(STAGING_DIR);
+        fs::create_dir_all(&dir).map_err(|e| parse_error(Op::Write, key, e))?;
+        loop {
+            // RandomState draws from the WASI random source: no extra crate.
+            let name = format!("{:016x}.part", RandomState::new().hash_one(key));
+            let path = dir.join(name);
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => return Ok((path, file)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(parse_error(Op::Write, key, e)),
+            }
+        }
+    }
+
+    /// Moves a staged file to `key` in one rename, creating the parent
+    /// directories, and removes the staged file if that fails.
+    pub fn commit(&self, staged: &Path, key: &str) -> Result<ObjectMeta> {
+        let path = self.path(key)?;
+        let result = (|| {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(|e| match e.kind() {
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
+                        Error::already_exists(format!(
+                            "cannot write {key:?}: part of its path is already an object, and \
+                             on a file system an object cannot also hold other keys; \
+                             delete that object or choose another key"
+                        ))
+                    }
+                    _ => parse_error(Op::Write, key, e),
+                })?;
+            }
+            fs::rename(staged, &path).map_err(|e| parse_error(Op::Write, key, e))?;
+            let metadata = fs::metadata(&path).map_err(|e| parse_error(Op::Write, key, e))?;
+            Ok(object_meta(key, &metadata))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(staged);
+        }
+        result
+    }
+}
+
+pub fn object_meta(key: &str, metadata: &Metadata) -> ObjectMeta {
+    let last_modified = metadata
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+        .map(|since| Timestamp {
+            seconds: since.as_secs() as i64,
+            nanoseconds: since.subsec_nanos(),
+        });
+    ObjectMeta {
+        key: key.to_owned(),
+        size: metadata.len(),
+        last_modified,
+        etag: None,
+        content_type: None,
+        metadata: Vec::new(),
+    }
+}
+
+fn not_an_object(key: &str) -> Error {
+    Error::not_found(format!(
+        "no object at {key:?}: it is a directory, which holds other keys; list it instead"
+    ))
+}
+
+/// Maps an I/O error onto the contract's cases. The sandbox reports a path
+/// that escapes the root (through a symbolic link) as a permission error.
+pub fn parse_error(op: Op, key: &str, error: io::Error) -> Error {
+    let verb = op.verb();
+    match error.kind() {
+        io::ErrorKind::NotFound => Error::not_found(format!("no object at {key:?}")),
+        io::ErrorKind::PermissionDenied => Error::permission_denied(format!(
+            "cannot {verb} {key:?}: permission denied, either by the file's permissions or \
+             because its path leads outside this remote's directory (a symbolic link), \
+             which the sandbox refuses"
+        )),
+        io::ErrorKind::IsADirectory | io::ErrorKind::DirectoryNotEmpty => {
+            Error::already_exists(format!(
+                "cannot {verb} {key:?}: it is a directory that holds other keys, and on a file \
+                 system an object cannot also hold other keys"
+            ))
+        }
+        io::ErrorKind::NotADirectory => Error::not_found(format!(
+            "no object at {key:?}: part of its path is an object, not a directory"
+        )),
+        io::ErrorKind::InvalidFilename => Error::invalid_key(format!(
+            "cannot {verb} {key:?}: the file system refuses the name (a segment longer than \
+             255 bytes?); shorten the key"
+        )),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::other(format!(
+            "cannot {verb} {key:?}: the disk is full; free some space and retry"
+        )),
+        io::ErrorKind::ReadOnlyFilesystem => Error::permission_denied(format!(
+            "cannot {verb} {key:?}: the file system is read-only"
+        )),
+        io::ErrorKind::Interrupted | io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            Error::unavailable(format!("cannot {verb} {key:?}: {error}; retry"))
+        }
+        _ => Error::other(format!("cannot {verb} {key:?}: {error}")),
+    }
+}

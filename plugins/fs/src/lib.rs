@@ -1,0 +1,91 @@
+//! Wharf's file system backend: each object is a file under one directory,
+//! its key the file's path relative to that directory. See `docs.md`.
+
+mod config;
+mod core;
+mod lister;
+mod reader;
+mod writer;
+
+use wharf_plugin::{
+    Access, ByteRange, Capabilities, ObjectMeta, Options, Plugin, PluginInfo, Result, Store,
+    WriteOptions,
+};
+
+pub use crate::config::FsConfig;
+use crate::core::FsCore;
+pub use crate::lister::FsLister;
+pub use crate::reader::FsReader;
+pub use crate::writer::FsWriter;
+
+/// The plugin: describes itself and opens [`FsBackend`]s.
+pub struct FsPlugin;
+
+/// One fs remote: a directory the host has preopened for it.
+pub struct FsBackend {
+    core: FsCore,
+}
+
+impl Plugin for FsPlugin {
+    type Store = FsBackend;
+
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "fs".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Objects as files under one local directory".into(),
+            options: FsConfig::options(),
+            capabilities: Capabilities {
+                ranged_read: true,
+                list_delimiter: true,
+                copy: true,
+                content_type: false,
+                user_metadata: false,
+                last_modified: true,
+                etag: false,
+                case_insensitive: false,
+                key_and_prefix: false,
+            },
+            access: vec![Access::Directory(config::ROOT.into())],
+        }
+    }
+
+    fn open(options: Options) -> Result<FsBackend> {
+        let config = FsConfig::from_options(&options)?;
+        Ok(FsBackend {
+            core: FsCore::new(config)?,
+        })
+    }
+}
+
+impl Store for FsBackend {
+    type Reader = FsReader;
+    type Writer = FsWriter;
+    type Lister = FsLister;
+
+    fn stat(&self, key: &str) -> Result<ObjectMeta> {
+        self.core.stat(key)
+    }
+
+    fn read(&self, key: &str, range: Option<ByteRange>) -> Result<FsReader> {
+        FsReader::open(&self.core, key, range)
+    }
+
+    fn write(&self, key: &str, _options: WriteOptions) -> Result<FsWriter> {
+        FsWriter::create(&self.core, key)
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        self.core.delete(key)
+    }
+
+    fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<FsLister> {
+        FsLister::new(&self.core, prefix, delimiter.is_some())
+    }
+
+    fn copy(&self, source: &str, destination: &str) -> Result<ObjectMeta> {
+        self.core.copy(source, destination)
+    }
+}
+
+wharf_plugin::export_plugin!(FsPlugin);

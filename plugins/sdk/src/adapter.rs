@@ -1,0 +1,137 @@
+//! Glue from the traits in `backend.rs` to the generated bindings. Every
+//! check the contract asks of all plugins alike lives here, once.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+use crate::bindings::exports::wharf::storage::storage as wit;
+use crate::{
+    ByteRange, Entry, Error, Lister, ObjectMeta, Options, Plugin, PluginInfo, Reader, Result,
+    Store, WriteOptions, Writer,
+};
+
+/// Implements the generated `Guest` traits for a [`Plugin`]; used by
+/// [`crate::export_plugin!`].
+pub struct PluginAdapter<P>(PhantomData<P>);
+
+#[doc(hidden)]
+pub struct StoreAdapter<S>(S);
+#[doc(hidden)]
+pub struct ReaderAdapter<R>(RefCell<R>);
+#[doc(hidden)]
+pub struct WriterAdapter<W: Writer>(RefCell<Option<W>>);
+#[doc(hidden)]
+pub struct ListerAdapter<L>(RefCell<L>);
+
+type StoreOf<P> = <P as Plugin>::Store;
+
+fn checked_key(key: &str) -> Result<&str> {
+    wharf_key::check_key(key)
+        .map(|()| key)
+        .map_err(|e| Error::invalid_key(format!("invalid key {key:?}: {e}")))
+}
+
+impl<P: Plugin> wit::Guest for PluginAdapter<P> {
+    type Store = StoreAdapter<StoreOf<P>>;
+    type Reader = ReaderAdapter<<StoreOf<P> as Store>::Reader>;
+    type Writer = WriterAdapter<<StoreOf<P> as Store>::Writer>;
+    type Lister = ListerAdapter<<StoreOf<P> as Store>::Lister>;
+
+    fn info() -> PluginInfo {
+        P::info()
+    }
+
+    fn open(options: Vec<(String, String)>) -> Result<wit::Store> {
+        let options = Options::resolve(options, &P::info().options)?;
+        Ok(wit::Store::new(StoreAdapter(P::open(options)?)))
+    }
+}
+
+impl<S: Store> wit::GuestStore for StoreAdapter<S> {
+    fn stat(&self, key: String) -> Result<ObjectMeta> {
+        self.0.stat(checked_key(&key)?)
+    }
+
+    fn read(&self, key: String, range: Option<ByteRange>) -> Result<wit::Reader> {
+        let reader = self.0.read(checked_key(&key)?, range)?;
+        Ok(wit::Reader::new(ReaderAdapter(RefCell::new(reader))))
+    }
+
+    fn write(&self, key: String, options: WriteOptions) -> Result<wit::Writer> {
+        let writer = self.0.write(checked_key(&key)?, options)?;
+        Ok(wit::Writer::new(WriterAdapter(RefCell::new(Some(writer)))))
+    }
+
+    fn delete(&self, key: String) -> Result<()> {
+        self.0.delete(checked_key(&key)?)
+    }
+
+    fn list(&self, prefix: String, delimiter: Option<String>) -> Result<wit::Lister> {
+        wharf_key::check_prefix(&prefix)
+            .map_err(|e| Error::invalid_key(format!("invalid prefix {prefix:?}: {e}")))?;
+        if let Some(other) = delimiter.as_deref().filter(|d| *d != "/") {
+            return Err(Error::unsupported(format!(
+                "delimiter {other:?} is not supported; list with '/' or with no delimiter"
+            )));
+        }
+        let lister = self.0.list(&prefix, delimiter.as_deref())?;
+        Ok(wit::Lister::new(ListerAdapter(RefCell::new(lister))))
+    }
+
+    fn copy(&self, source: String, destination: String) -> Result<ObjectMeta> {
+        self.0
+            .copy(checked_key(&source)?, checked_key(&destination)?)
+    }
+}
+
+impl<R: Reader> wit::GuestReader for ReaderAdapter<R> {
+    fn read(&self, max_bytes: u32) -> Result<Vec<u8>> {
+        self.0.borrow_mut().read(max_bytes as usize)
+    }
+}
+
+fn finished() -> Error {
+    Error::other("this writer was already finished or aborted; start a new write")
+}
+
+impl<W: Writer> wit::GuestWriter for WriterAdapter<W> {
+    fn write(&self, chunk: Vec<u8>) -> Result<()> {
+        let mut slot = self.0.borrow_mut();
+        let writer = slot.as_mut().ok_or_else(finished)?;
+        let result = writer.write(chunk);
+        if result.is_err() {
+            // A failed write leaves the object in an unknown state, so it is
+            // thrown away now rather than trusting a later `finish`.
+            if let Some(writer) = slot.take() {
+                let _ = writer.abort();
+            }
+        }
+        result
+    }
+
+    fn finish(&self) -> Result<ObjectMeta> {
+        let writer = self.0.borrow_mut().take().ok_or_else(finished)?;
+        writer.finish()
+    }
+
+    fn abort(&self) -> Result<()> {
+        match self.0.borrow_mut().take() {
+            Some(writer) => writer.abort(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<W: Writer> Drop for WriterAdapter<W> {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.get_mut().take() {
+            let _ = writer.abort();
+        }
+    }
+}
+
+impl<L: Lister> wit::GuestLister for ListerAdapter<L> {
+    fn next(&self, max_entries: u32) -> Result<Vec<Entry>> {
+        self.0.borrow_mut().next(max_entries.max(1) as usize)
+    }
+}

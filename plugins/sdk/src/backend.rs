@@ -1,0 +1,72 @@
+//! The traits a plugin implements: one per resource of `wharf:storage`.
+//! Their contracts are the WIT's; the doc comments here say only what this
+//! crate adds.
+
+use crate::{ByteRange, Entry, ObjectMeta, Options, PluginInfo, Result, WriteOptions};
+
+/// A storage backend: describes itself and opens stores.
+pub trait Plugin: 'static {
+    /// The store [`Plugin::open`] returns.
+    type Store: Store;
+
+    /// Describes the plugin. Must not touch the disk or the network.
+    fn info() -> PluginInfo;
+
+    /// Opens a store. `options` already holds every default from
+    /// [`Plugin::info`], every required option, and no unknown one.
+    fn open(options: Options) -> Result<Self::Store>;
+}
+
+/// One configured backend. Every key and prefix passed in has already been
+/// checked against the key rules.
+pub trait Store: 'static {
+    /// What [`Store::read`] returns.
+    type Reader: Reader;
+    /// What [`Store::write`] returns.
+    type Writer: Writer;
+    /// What [`Store::list`] returns.
+    type Lister: Lister;
+
+    /// See `store.stat` in the WIT.
+    fn stat(&self, key: &str) -> Result<ObjectMeta>;
+    /// See `store.read` in the WIT.
+    fn read(&self, key: &str, range: Option<ByteRange>) -> Result<Self::Reader>;
+    /// See `store.write` in the WIT.
+    fn write(&self, key: &str, options: WriteOptions) -> Result<Self::Writer>;
+    /// See `store.delete` in the WIT. Deleting a missing key must succeed.
+    fn delete(&self, key: &str) -> Result<()>;
+    /// See `store.list` in the WIT. `delimiter` is `None` or `Some("/")`;
+    /// other delimiters are refused before this is called.
+    fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<Self::Lister>;
+    /// See `store.copy` in the WIT. The default refuses it as unsupported.
+    fn copy(&self, source: &str, destination: &str) -> Result<ObjectMeta> {
+        let _ = (source, destination);
+        Err(crate::Error::unsupported(
+            "this backend has no server-side copy",
+        ))
+    }
+}
+
+/// A read in progress.
+pub trait Reader: 'static {
+    /// Returns up to `max_bytes` next bytes; an empty vector at the end.
+    fn read(&mut self, max_bytes: usize) -> Result<Vec<u8>>;
+}
+
+/// A write in progress. If it is dropped without [`Writer::finish`] or
+/// [`Writer::abort`], this crate calls [`Writer::abort`].
+pub trait Writer: 'static {
+    /// Appends `chunk`.
+    fn write(&mut self, chunk: Vec<u8>) -> Result<()>;
+    /// Makes the object visible and returns its metadata. On error the
+    /// implementation must leave nothing behind.
+    fn finish(self) -> Result<ObjectMeta>;
+    /// Throws the write away.
+    fn abort(self) -> Result<()>;
+}
+
+/// A listing in progress.
+pub trait Lister: 'static {
+    /// Returns up to `max_entries` next entries; an empty vector at the end.
+    fn next(&mut self, max_entries: usize) -> Result<Vec<Entry>>;
+}

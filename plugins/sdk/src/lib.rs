@@ -1,0 +1,62 @@
+//! Write a Wharf storage plugin in Rust.
+//!
+//! A plugin is a WebAssembly component that exports `wharf:storage/storage`
+//! (see `wit/` at the root of the Wharf repository). This crate hides the
+//! generated bindings: implement [`Plugin`] and [`Store`] (with its
+//! [`Reader`], [`Writer`] and [`Lister`]), then call [`export_plugin!`].
+//! The crate checks every key and prefix against the contract's rules,
+//! applies option defaults and rejects unknown or missing options before
+//! your code runs, and aborts writers that are dropped unfinished.
+//!
+//! ```ignore
+//! struct MyPlugin;
+//! impl wharf_plugin::Plugin for MyPlugin {
+//!     type Store = MyStore;
+//!     fn info() -> wharf_plugin::PluginInfo { /* name, options, access */ }
+//!     fn open(options: wharf_plugin::Options) -> wharf_plugin::Result<MyStore> { /* … */ }
+//! }
+//! wharf_plugin::export_plugin!(MyPlugin);
+//! ```
+//!
+//! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm`
+//! in `target/wasm32-wasip2/release/` is already a component.
+#![deny(missing_docs)]
+
+mod adapter;
+mod backend;
+mod chunk;
+mod error;
+mod options;
+
+#[doc(hidden)]
+pub mod bindings {
+    //! The raw bindings generated from `wit/`. Plugins should not need them.
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "wharf:storage/plugin",
+        pub_export_macro: true,
+        default_bindings_module: "wharf_plugin::bindings",
+    });
+}
+
+pub use adapter::PluginAdapter;
+pub use backend::{Lister, Plugin, Reader, Store, Writer};
+pub use chunk::read_chunk;
+pub use error::{Error, Result};
+pub use options::Options;
+pub use wharf_key as key;
+
+pub use bindings::wharf::storage::types::{
+    Access, ByteRange, Capabilities, Entry, NetworkAccess, NetworkProtocol, ObjectMeta, OptionSpec,
+    PluginInfo, RateLimit, Span, Timestamp, WriteOptions,
+};
+
+/// Exports `$plugin`, a type that implements [`Plugin`], as the component's
+/// `wharf:storage/storage` interface. Call it once, in the plugin's `lib.rs`.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        type __WharfPluginExport = $crate::PluginAdapter<$plugin>;
+        $crate::bindings::export!(__WharfPluginExport with_types_in $crate::bindings);
+    };
+}
