@@ -1,1 +1,286 @@
-fn main() {}
+//! `wharf`: store and move objects through sandboxed storage plugins.
+
+mod app;
+mod copy;
+mod location;
+mod objects;
+mod output;
+mod plugins;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::location::Location;
+
+/// Store and move objects through sandboxed WebAssembly storage plugins.
+///
+/// Objects are named `remote:key`; a bare path is a local file. The remote
+/// `media` needs no configuration: it is the directory ./media.
+#[derive(Parser)]
+#[command(name = "wharf", version, about, long_about)]
+struct Cli {
+    /// The config file (default: $WHARF_CONFIG, else config.toml in the
+    /// user's config directory under wharf/).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Upload a local file: wharf put photo.jpg media:2026/photo.jpg
+    Put {
+        /// The local file.
+        local: PathBuf,
+        /// Where to store it: remote:key, or remote:prefix/ to keep its name.
+        destination: String,
+    },
+    /// Download an object to a local file: wharf get media:2026/photo.jpg photo.jpg
+    Get {
+        /// The object: remote:key.
+        source: String,
+        /// The local file or directory.
+        local: PathBuf,
+    },
+    /// Print an object (or part of it) to standard output.
+    Cat {
+        /// The object: remote:key.
+        source: String,
+        /// Start at this byte.
+        #[arg(long)]
+        offset: Option<u64>,
+        /// Print at most this many bytes.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Print only the last this-many bytes.
+        #[arg(long)]
+        tail: Option<u64>,
+    },
+    /// List objects: one level, or everything below with -R.
+    Ls {
+        /// What to list: remote:, remote:prefix/ or remote:key.
+        target: String,
+        /// Show size and modification time.
+        #[arg(short, long)]
+        long: bool,
+        /// List every object below, not just one level.
+        #[arg(short = 'R', long)]
+        recursive: bool,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what is known about one object.
+    Stat {
+        /// The object: remote:key.
+        target: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove objects.
+    Rm {
+        /// What to remove: remote:key, or with -R remote:prefix.
+        targets: Vec<String>,
+        /// Remove every object below each prefix.
+        #[arg(short = 'R', long)]
+        recursive: bool,
+    },
+    /// Copy between remotes and local paths, in either direction.
+    Cp {
+        /// The source: remote:key or a local path.
+        source: String,
+        /// The destination: remote:key, remote:prefix/, or a local path.
+        destination: String,
+        /// Copy everything below a prefix or directory.
+        #[arg(short = 'R', long)]
+        recursive: bool,
+    },
+    /// List the plugins that can be used, with the access each needs.
+    Plugins {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the remotes that can be used.
+    Remotes {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("wharf: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("wharf: {error:#}");
+            exit_code(&error)
+        }
+    }
+}
+
+/// 3 for not found, 2 for bad usage or configuration, 1 for the rest.
+fn exit_code(error: &anyhow::Error) -> ExitCode {
+    let kind = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<wharf::Error>())
+        .map(|e| e.kind().clone());
+    match kind {
+        Some(wharf::ErrorKind::NotFound) => ExitCode::from(3),
+        Some(wharf::ErrorKind::InvalidConfig | wharf::ErrorKind::InvalidKey) => ExitCode::from(2),
+        _ if error.downcast_ref::<UsageError>().is_some() => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// A command line that parses but asks for something that cannot be done.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn remote_arg(arg: &str) -> Result<(String, String)> {
+    match Location::parse(arg) {
+        Location::Remote { remote, key } => Ok((remote, key)),
+        Location::Local(_) => Err(UsageError(format!(
+            "'{arg}' is a local path; this command needs remote:key (for example media:{arg})"
+        ))
+        .into()),
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let app = App::new(cli.config.as_deref())?;
+    match cli.command {
+        Command::Put { local, destination } => {
+            let dst = Location::parse(&destination);
+            if let Location::Local(_) = dst {
+                bail!(UsageError(format!(
+                    "'{destination}' is a local path; put stores into a remote, e.g. media:{destination}"
+                )));
+            }
+            report(copy::copy(&app, &Location::Local(local), &dst, false).await?);
+        }
+        Command::Get { source, local } => {
+            remote_arg(&source)?;
+            report(
+                copy::copy(
+                    &app,
+                    &Location::parse(&source),
+                    &Location::Local(local),
+                    false,
+                )
+                .await?,
+            );
+        }
+        Command::Cat {
+            source,
+            offset,
+            count,
+            tail,
+        } => {
+            let (remote, key) = remote_arg(&source)?;
+            objects::cat(
+                &app,
+                &remote,
+                &key,
+                &objects::CatRange {
+                    offset,
+                    count,
+                    tail,
+                },
+            )
+            .await?;
+        }
+        Command::Ls {
+            target,
+            long,
+            recursive,
+            json,
+        } => {
+            let (remote, key) = remote_arg(&target)?;
+            objects::ls(
+                &app,
+                &remote,
+                &key,
+                &objects::LsOptions {
+                    long,
+                    recursive,
+                    json,
+                },
+            )
+            .await?;
+        }
+        Command::Stat { target, json } => {
+            let (remote, key) = remote_arg(&target)?;
+            objects::stat(&app, &remote, &key, json).await?;
+        }
+        Command::Rm { targets, recursive } => {
+            if targets.is_empty() {
+                bail!(UsageError("give at least one remote:key to remove".into()));
+            }
+            for target in targets {
+                let (remote, key) = remote_arg(&target)?;
+                let removed = objects::rm(&app, &remote, &key, recursive).await?;
+                if recursive {
+                    eprintln!("removed {removed} objects under {target}");
+                }
+            }
+        }
+        Command::Cp {
+            source,
+            destination,
+            recursive,
+        } => {
+            let summary = copy::copy(
+                &app,
+                &Location::parse(&source),
+                &Location::parse(&destination),
+                recursive,
+            )
+            .await?;
+            report(summary);
+        }
+        Command::Plugins { json } => plugins::list_plugins(&app, json).await?,
+        Command::Remotes { json } => plugins::list_remotes(&app, json)?,
+    }
+    Ok(())
+}
+
+fn report(summary: copy::Summary) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "copied {} object{}, {}",
+            summary.objects,
+            if summary.objects == 1 { "" } else { "s" },
+            indicatif::HumanBytes(summary.bytes)
+        );
+    }
+}

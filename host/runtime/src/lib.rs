@@ -21,6 +21,7 @@
 
 mod bindings;
 mod cache;
+mod catalog;
 pub mod config;
 mod error;
 pub mod grant;
@@ -34,6 +35,7 @@ pub use bindings::types::{
     Access, ByteRange, Capabilities, Entry, NetworkAccess, NetworkProtocol, ObjectMeta, OptionSpec,
     PluginInfo, Span, Timestamp, WriteOptions,
 };
+pub use catalog::{Available, Catalog};
 pub use error::{Context, Error, ErrorKind, Result};
 pub use limits::Limits;
 pub use plugin::{Plugin, PluginSource};

@@ -1,0 +1,103 @@
+//! Where an argument points: `remote:key` or a local path, as in rclone.
+
+use std::path::PathBuf;
+
+/// One side of a transfer or the target of a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A file or directory on this machine.
+    Local(PathBuf),
+    /// A key or prefix on a remote; `key` may be empty (the whole remote).
+    Remote { remote: String, key: String },
+}
+
+impl Location {
+    /// `name:rest` is a remote when `name` is a valid remote name; anything
+    /// else, and anything starting with `/` or `.`, is a local path.
+    pub fn parse(arg: &str) -> Location {
+        if !arg.starts_with('/') && !arg.starts_with('.') {
+            if let Some((remote, key)) = arg.split_once(':') {
+                if wharf::config::check_remote_name(remote).is_ok() {
+                    return Location::Remote {
+                        remote: remote.to_owned(),
+                        key: key.to_owned(),
+                    };
+                }
+            }
+        }
+        Location::Local(PathBuf::from(arg))
+    }
+
+    /// The last segment of the path or key, used when the destination is a
+    /// directory or prefix.
+    pub fn base_name(&self) -> Option<String> {
+        match self {
+            Location::Local(path) => path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            Location::Remote { key, .. } => key
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Local(path) => write!(f, "{}", path.display()),
+            Location::Remote { remote, key } => write!(f, "{remote}:{key}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_remotes_and_paths() {
+        assert_eq!(
+            Location::parse("media:2026/a.jpg"),
+            Location::Remote {
+                remote: "media".into(),
+                key: "2026/a.jpg".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("media:"),
+            Location::Remote {
+                remote: "media".into(),
+                key: "".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("photo.jpg"),
+            Location::Local("photo.jpg".into())
+        );
+        assert_eq!(Location::parse("./a:b"), Location::Local("./a:b".into()));
+        assert_eq!(
+            Location::parse("/tmp/a:b"),
+            Location::Local("/tmp/a:b".into())
+        );
+        assert_eq!(Location::parse("a b:c"), Location::Local("a b:c".into()));
+    }
+
+    #[test]
+    fn base_names() {
+        assert_eq!(
+            Location::parse("media:a/b.jpg").base_name().as_deref(),
+            Some("b.jpg")
+        );
+        assert_eq!(
+            Location::parse("media:a/b/").base_name().as_deref(),
+            Some("b")
+        );
+        assert_eq!(Location::parse("media:").base_name(), None);
+        assert_eq!(
+            Location::parse("dir/x.txt").base_name().as_deref(),
+            Some("x.txt")
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! `ls`, `stat`, `cat` and `rm`: looking at and removing objects.
+
+use std::io::Write;
+
+use anyhow::{bail, Result};
+use serde_json::json;
+use wharf::{ByteRange, Entry, ErrorKind, Span};
+
+use crate::app::App;
+use crate::copy::as_prefix;
+use crate::output::{meta_json, time_text};
+
+/// How `ls` prints.
+pub struct LsOptions {
+    pub long: bool,
+    pub recursive: bool,
+    pub json: bool,
+}
+
+pub async fn ls(app: &App, remote_name: &str, key: &str, options: &LsOptions) -> Result<()> {
+    let remote = app.remote(remote_name).await?;
+    let prefix = as_prefix(key);
+    // `ls media:a.jpg` on an object shows the object, like `ls` on a file.
+    if !key.is_empty() && !key.ends_with('/') {
+        if let Ok(meta) = remote.stat(key).await {
+            print_single(&meta, options)?;
+            return Ok(());
+        }
+    }
+    let delimiter = (!options.recursive).then_some("/");
+    let mut lister = remote.list(&prefix, delimiter).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut count = 0u64;
+    if options.json {
+        write!(out, "[")?;
+    }
+    loop {
+        let page = lister.next_page().await?;
+        if page.is_empty() {
+            break;
+        }
+        for entry in page {
+            if options.json {
+                let value = match &entry {
+                    Entry::Object(meta) => {
+                        let mut value = meta_json(meta);
+                        value["is_prefix"] = json!(false);
+                        value
+                    }
+                    Entry::CommonPrefix(p) => json!({ "key": p, "is_prefix": true }),
+                };
+                if count > 0 {
+                    write!(out, ",")?;
+                }
+                write!(out, "\n  {value}")?;
+            } else {
+                match &entry {
+                    Entry::Object(meta) if options.long => writeln!(
+                        out,
+                        "{:>12}  {:<20}  {}",
+                        meta.size,
+                        time_text(&meta.last_modified),
+                        meta.key
+                    )?,
+                    Entry::Object(meta) => writeln!(out, "{}", meta.key)?,
+                    Entry::CommonPrefix(p) if options.long => {
+                        writeln!(out, "{:>12}  {:<20}  {p}", "-", "-")?
+                    }
+                    Entry::CommonPrefix(p) => writeln!(out, "{p}")?,
+                }
+            }
+            count += 1;
+        }
+    }
+    if options.json {
+        writeln!(out, "{}]", if count > 0 { "\n" } else { "" })?;
+    }
+    out.flush()?;
+    if count == 0 && !key.is_empty() {
+        return Err(wharf::Error::new(
+            ErrorKind::NotFound,
+            format!("nothing at {remote_name}:{key}: no object and no keys below it"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn print_single(meta: &wharf::ObjectMeta, options: &LsOptions) -> Result<()> {
+    if options.json {
+        let mut value = meta_json(meta);
+        value["is_prefix"] = json!(false);
+        println!("[\n  {value}\n]");
+    } else if options.long {
+        println!(
+            "{:>12}  {:<20}  {}",
+            meta.size,
+            time_text(&meta.last_modified),
+            meta.key
+        );
+    } else {
+        println!("{}", meta.key);
+    }
+    Ok(())
+}
+
+pub async fn stat(app: &App, remote_name: &str, key: &str, json: bool) -> Result<()> {
+    let remote = app.remote(remote_name).await?;
+    let meta = remote.stat(key).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&meta_json(&meta))?);
+        return Ok(());
+    }
+    println!("key:           {}", meta.key);
+    println!("size:          {}", meta.size);
+    println!("last-modified: {}", time_text(&meta.last_modified));
+    println!("etag:          {}", meta.etag.as_deref().unwrap_or("-"));
+    println!(
+        "content-type:  {}",
+        meta.content_type.as_deref().unwrap_or("-")
+    );
+    for (name, value) in &meta.metadata {
+        println!("metadata:      {name}={value}");
+    }
+    Ok(())
+}
+
+/// Which bytes `cat` prints.
+pub struct CatRange {
+    pub offset: Option<u64>,
+    pub count: Option<u64>,
+    pub tail: Option<u64>,
+}
+
+pub async fn cat(app: &App, remote_name: &str, key: &str, range: &CatRange) -> Result<()> {
+    let remote = app.remote(remote_name).await?;
+    let range = match (range.offset, range.count, range.tail) {
+        (None, None, None) => None,
+        (None, None, Some(last)) => Some(ByteRange::Suffix(last)),
+        (offset, Some(length), None) => Some(ByteRange::Span(Span {
+            offset: offset.unwrap_or(0),
+            length,
+        })),
+        (Some(offset), None, None) => Some(ByteRange::From(offset)),
+        _ => bail!("--tail cannot be combined with --offset or --count"),
+    };
+    remote.get(key, range, tokio::io::stdout()).await?;
+    Ok(())
+}
+
+pub async fn rm(app: &App, remote_name: &str, key: &str, recursive: bool) -> Result<u64> {
+    let remote = app.remote(remote_name).await?;
+    if !recursive {
+        if key.is_empty() {
+            bail!("give a key to remove, or use -R to remove everything under a prefix");
+        }
+        // Deleting a missing key succeeds in the contract; the command still
+        // tells the user that nothing was there.
+        remote.stat(key).await?;
+        remote.delete(key).await?;
+        return Ok(1);
+    }
+    let prefix = as_prefix(key);
+    let mut removed = 0;
+    // Deleting while listing can disturb a listing's position on some
+    // backends, so each pass collects at most one page before deleting.
+    loop {
+        let mut lister = remote.list(&prefix, None).await?;
+        let page = lister.next_page().await?;
+        drop(lister);
+        if page.is_empty() {
+            break;
+        }
+        for entry in page {
+            if let Entry::Object(meta) = entry {
+                remote.delete(&meta.key).await?;
+                removed += 1;
+            }
+        }
+    }
+    if removed == 0 && !key.is_empty() {
+        return Err(wharf::Error::new(
+            ErrorKind::NotFound,
+            format!("nothing to remove at {remote_name}:{key}"),
+        )
+        .into());
+    }
+    Ok(removed)
+}

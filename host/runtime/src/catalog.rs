@@ -1,0 +1,143 @@
+//! Finding plugins by name: the built-in ones, then `.wasm` files in the
+//! plugin path (`$WHARF_PLUGIN_PATH`, then the user's data directory under
+//! `wharf/plugins`), or a path given directly.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::RemoteSpec;
+use crate::{Error, ErrorKind, Plugin, Remote, Result, Runtime};
+
+/// Where plugins are found, and the runtime that loads them.
+#[derive(Clone)]
+pub struct Catalog {
+    runtime: Runtime,
+    dirs: Vec<PathBuf>,
+}
+
+/// A plugin the catalog can load, before it is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Available {
+    /// Built into the host.
+    Bundled(String),
+    /// A `.wasm` file in the plugin path; `shadowed` when a built-in plugin
+    /// has the same name and wins.
+    File {
+        /// The name it is used by: the file name without `.wasm`.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// Whether a built-in plugin of the same name takes precedence.
+        shadowed: bool,
+    },
+}
+
+impl Catalog {
+    /// A catalog over the default plugin path.
+    pub fn new(runtime: Runtime) -> Self {
+        Catalog::with_dirs(runtime, Self::default_dirs())
+    }
+
+    /// A catalog over `dirs`, searched in order.
+    pub fn with_dirs(runtime: Runtime, dirs: Vec<PathBuf>) -> Self {
+        Catalog { runtime, dirs }
+    }
+
+    /// `$WHARF_PLUGIN_PATH` (separated like `PATH`), then the user's data
+    /// directory under `wharf/plugins`.
+    pub fn default_dirs() -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::env::var_os("WHARF_PLUGIN_PATH")
+            .map(|path| std::env::split_paths(&path).collect())
+            .unwrap_or_default();
+        if let Some(data) = dirs::data_dir() {
+            dirs.push(data.join("wharf").join("plugins"));
+        }
+        dirs
+    }
+
+    /// The directories searched, in order.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// The runtime that loads plugins.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Every plugin that can be named, built-in ones first.
+    pub fn available(&self) -> Vec<Available> {
+        let mut found: Vec<Available> = wharf_bundled::ALL
+            .iter()
+            .map(|(name, _)| Available::Bundled((*name).to_owned()))
+            .collect();
+        for dir in &self.dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|ext| ext == "wasm"))
+                .collect();
+            files.sort();
+            for path in files {
+                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+                let shadowed = found.iter().any(|a| match a {
+                    Available::Bundled(n) => *n == name,
+                    Available::File { name: n, .. } => *n == name,
+                });
+                found.push(Available::File {
+                    name,
+                    path,
+                    shadowed,
+                });
+            }
+        }
+        found
+    }
+
+    /// Loads the plugin called `name`: a path if it contains `/` or ends in
+    /// `.wasm`, else a built-in plugin, else `<name>.wasm` in the plugin path.
+    pub async fn load(&self, name: &str) -> Result<Plugin> {
+        if name.contains('/') || name.ends_with(".wasm") {
+            return self.runtime.load_file(Path::new(name)).await;
+        }
+        if wharf_bundled::ALL.iter().any(|(n, _)| *n == name) {
+            return self.runtime.load_bundled(name).await;
+        }
+        for dir in &self.dirs {
+            let path = dir.join(format!("{name}.wasm"));
+            if path.is_file() {
+                return self.runtime.load_file(path).await;
+            }
+        }
+        let builtin: Vec<&str> = wharf_bundled::ALL.iter().map(|(n, _)| *n).collect();
+        let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
+        Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!(
+                "no plugin named '{name}': it is not built in ({}) and there is no {name}.wasm in \
+                 the plugin path ({}); put the .wasm file there or give its path",
+                builtin.join(", "),
+                if dirs.is_empty() {
+                    "empty".to_owned()
+                } else {
+                    dirs.join(", ")
+                }
+            ),
+        ))
+    }
+
+    /// Loads the plugin of `spec` and configures the remote.
+    pub async fn open(&self, spec: &RemoteSpec) -> Result<Remote> {
+        let plugin = self
+            .load(&spec.plugin)
+            .await
+            .map_err(|e| e.with_remote(&spec.name))?;
+        Remote::new(
+            &spec.name,
+            plugin,
+            spec.options.clone(),
+            spec.limits.clone(),
+        )
+    }
+}
