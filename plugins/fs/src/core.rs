@@ -2,13 +2,16 @@
 //! maps I/O errors onto the contract's error cases.
 
 use std::collections::hash_map::RandomState;
-use std::fs::{self, File, Metadata, OpenOptions};
+use std::fs::{self, File, Metadata};
 use std::hash::BuildHasher;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::UNIX_EPOCH;
 
-use wharf_plugin::{Error, ObjectMeta, Result, Timestamp};
+use wasip2::filesystem::preopens::get_directories;
+use wasip2::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
+use wharf_plugin::{read_chunk, Error, ObjectMeta, Result, Timestamp};
 
 use crate::FsConfig;
 
@@ -45,12 +48,28 @@ impl Op {
 #[derive(Clone)]
 pub struct FsCore {
     root: PathBuf,
+    /// The preopened root, for the calls that std does slowly: std writes
+    /// files through WASI streams 4 KiB at a time, a descriptor's `write`
+    /// takes a whole chunk.
+    dir: Rc<Descriptor>,
 }
 
 impl FsCore {
     pub fn new(config: FsConfig) -> Result<Self> {
+        let dir = get_directories()
+            .into_iter()
+            .find(|(_, path)| *path == config.root)
+            .map(|(dir, _)| dir)
+            .ok_or_else(|| {
+                Error::invalid_config(format!(
+                    "the host did not grant the directory {:?}; the fs plugin needs the \
+                     directory named by option 'root' preopened",
+                    config.root
+                ))
+            })?;
         Ok(FsCore {
             root: PathBuf::from(config.root),
+            dir: Rc::new(dir),
         })
     }
 
@@ -114,9 +133,20 @@ impl FsCore {
         if !metadata.is_file() {
             return Err(not_an_object(source));
         }
-        let (staged, file) = self.stage(destination)?;
-        drop(file);
-        if let Err(e) = fs::copy(&from, &staged) {
+        let (staged, target) = self.stage(destination)?;
+        let copied = File::open(&from).and_then(|mut file| {
+            let mut offset = 0;
+            loop {
+                let chunk = read_chunk(&mut file, 1 << 20)?;
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                write_all_at(&target, &chunk, offset)?;
+                offset += chunk.len() as u64;
+            }
+        });
+        drop(target);
+        if let Err(e) = copied {
             let _ = fs::remove_file(&staged);
             return Err(parse_error(Op::Copy, source, e));
         }
@@ -124,17 +154,25 @@ impl FsCore {
     }
 
     /// Creates a new, empty staging file for a write to `key`.
-    pub fn stage(&self, key: &str) -> Result<(PathBuf, File)> {
-        let dir = self.root.join(STAGING_DIR);
-        fs::create_dir_all(&dir).map_err(|e| parse_error(Op::Write, key, e))?;
+    pub fn stage(&self, key: &str) -> Result<(PathBuf, Descriptor)> {
+        fs::create_dir_all(self.root.join(STAGING_DIR))
+            .map_err(|e| parse_error(Op::Write, key, e))?;
         loop {
             // RandomState draws from the WASI random source: no extra crate.
-            let name = format!("{:016x}.part", RandomState::new().hash_one(key));
-            let path = dir.join(name);
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(file) => return Ok((path, file)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(parse_error(Op::Write, key, e)),
+            let name = format!(
+                "{STAGING_DIR}/{:016x}.part",
+                RandomState::new().hash_one(key)
+            );
+            let opened = self.dir.open_at(
+                PathFlags::empty(),
+                &name,
+                OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+                DescriptorFlags::WRITE,
+            );
+            match opened {
+                Ok(file) => return Ok((self.root.join(name), file)),
+                Err(ErrorCode::Exist) => continue,
+                Err(code) => return Err(parse_error(Op::Write, key, io_error(code))),
             }
         }
     }
@@ -165,6 +203,44 @@ impl FsCore {
         }
         result
     }
+}
+
+/// Writes all of `chunk` at `offset`, however many calls that takes.
+pub fn write_all_at(file: &Descriptor, chunk: &[u8], mut offset: u64) -> io::Result<()> {
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        let written = file.write(rest, offset).map_err(io_error)?;
+        if written == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "the file took no bytes",
+            ));
+        }
+        rest = &rest[written as usize..];
+        offset += written;
+    }
+    Ok(())
+}
+
+/// The `std::io` view of a WASI error code, so one `parse_error` serves both.
+pub fn io_error(code: ErrorCode) -> io::Error {
+    use io::ErrorKind as K;
+    let kind = match code {
+        ErrorCode::NoEntry => K::NotFound,
+        ErrorCode::Access | ErrorCode::NotPermitted => K::PermissionDenied,
+        ErrorCode::Exist => K::AlreadyExists,
+        ErrorCode::IsDirectory => K::IsADirectory,
+        ErrorCode::NotDirectory => K::NotADirectory,
+        ErrorCode::NotEmpty => K::DirectoryNotEmpty,
+        ErrorCode::NameTooLong => K::InvalidFilename,
+        ErrorCode::InsufficientSpace => K::StorageFull,
+        ErrorCode::Quota => K::QuotaExceeded,
+        ErrorCode::ReadOnly => K::ReadOnlyFilesystem,
+        ErrorCode::Interrupted => K::Interrupted,
+        ErrorCode::WouldBlock => K::WouldBlock,
+        _ => K::Other,
+    };
+    io::Error::new(kind, format!("{code:?}"))
 }
 
 pub fn object_meta(key: &str, metadata: &Metadata) -> ObjectMeta {

@@ -1,18 +1,19 @@
 //! Writes stage into a hidden file and become visible in one rename.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::PathBuf;
 
+use wasip2::filesystem::types::Descriptor;
 use wharf_plugin::{ObjectMeta, Result, Writer};
 
-use crate::core::{parse_error, FsCore, Op};
+use crate::core::{parse_error, write_all_at, FsCore, Op};
 
 /// A write in progress: bytes go to a staging file under `.wharf-tmp/`.
 pub struct FsWriter {
     key: String,
     staged: PathBuf,
-    file: File,
+    file: Descriptor,
+    written: u64,
     core: FsCore,
 }
 
@@ -24,6 +25,7 @@ impl FsWriter {
             key: key.to_owned(),
             staged,
             file,
+            written: 0,
             core: core.clone(),
         })
     }
@@ -31,9 +33,10 @@ impl FsWriter {
 
 impl Writer for FsWriter {
     fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
-        self.file
-            .write_all(&chunk)
-            .map_err(|e| parse_error(Op::Write, &self.key, e))
+        write_all_at(&self.file, &chunk, self.written)
+            .map_err(|e| parse_error(Op::Write, &self.key, e))?;
+        self.written += chunk.len() as u64;
+        Ok(())
     }
 
     fn finish(self) -> Result<ObjectMeta> {
