@@ -6,4 +6,4 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use wharf::storage::types;
+pub use self::wharf::storage::types;

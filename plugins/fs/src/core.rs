@@ -184,6 +184,15 @@ impl FsCore {
         let result = (|| {
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent).map_err(|e| match e.kind() {
+                    // A symbolic link that leaves the root exists but cannot
+                    // be followed: the sandbox's refusal, not a conflict.
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+                        if fs::metadata(parent).is_err_and(|m| {
+                            m.kind() == io::ErrorKind::PermissionDenied
+                        }) =>
+                    {
+                        parse_error(Op::Write, key, io::ErrorKind::PermissionDenied.into())
+                    }
                     io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
                         Error::already_exists(format!(
                             "cannot write {key:?}: part of its path is already an object, and \
