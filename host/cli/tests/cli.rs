@@ -10,7 +10,10 @@ use serde_json::Value;
 fn put_and_cat_on_media_need_no_config() {
     let s = Scratch::new();
     s.file("photo.jpg", b"jpeg bytes");
-    s.wharf().args(["put", "photo.jpg", "media:2026/photo.jpg"]).assert().success();
+    s.wharf()
+        .args(["put", "photo.jpg", "media:2026/photo.jpg"])
+        .assert()
+        .success();
     assert_eq!(s.read("media/2026/photo.jpg"), b"jpeg bytes");
     s.wharf()
         .args(["cat", "media:2026/photo.jpg"])
@@ -23,7 +26,10 @@ fn put_and_cat_on_media_need_no_config() {
 fn put_into_a_prefix_keeps_the_file_name() {
     let s = Scratch::new();
     s.file("a.txt", b"a");
-    s.wharf().args(["put", "a.txt", "media:docs/"]).assert().success();
+    s.wharf()
+        .args(["put", "a.txt", "media:docs/"])
+        .assert()
+        .success();
     assert_eq!(s.read("media/docs/a.txt"), b"a");
 }
 
@@ -32,7 +38,10 @@ fn ls_shows_one_level_or_everything() {
     let s = Scratch::new();
     s.file("x", b"12345");
     for key in ["a/1.txt", "a/b/2.txt", "c.txt", "a-b.txt"] {
-        s.wharf().args(["put", "x", &format!("media:{key}")]).assert().success();
+        s.wharf()
+            .args(["put", "x", &format!("media:{key}")])
+            .assert()
+            .success();
     }
     s.wharf()
         .args(["ls", "media:"])
@@ -49,18 +58,35 @@ fn ls_shows_one_level_or_everything() {
         .assert()
         .success()
         .stdout("a/1.txt\na/b/\n");
-    let long = s.wharf().args(["ls", "-l", "media:c.txt"]).assert().success();
+    let long = s
+        .wharf()
+        .args(["ls", "-l", "media:c.txt"])
+        .assert()
+        .success();
     let line = String::from_utf8(long.get_output().stdout.clone()).unwrap();
-    assert!(line.trim_start().starts_with("5 ") && line.trim_end().ends_with("c.txt"), "{line}");
+    assert!(
+        line.trim_start().starts_with("5 ") && line.trim_end().ends_with("c.txt"),
+        "{line}"
+    );
 }
 
 #[test]
 fn ls_json_is_an_array_of_objects_and_prefixes() {
     let s = Scratch::new();
     s.file("x", b"abc");
-    s.wharf().args(["put", "x", "media:p/one"]).assert().success();
-    s.wharf().args(["put", "x", "media:p/sub/two"]).assert().success();
-    let out = s.wharf().args(["ls", "--json", "media:p/"]).assert().success();
+    s.wharf()
+        .args(["put", "x", "media:p/one"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["put", "x", "media:p/sub/two"])
+        .assert()
+        .success();
+    let out = s
+        .wharf()
+        .args(["ls", "--json", "media:p/"])
+        .assert()
+        .success();
     let value: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let entries = value.as_array().unwrap();
     assert_eq!(entries.len(), 2);
@@ -70,7 +96,12 @@ fn ls_json_is_an_array_of_objects_and_prefixes() {
     assert!(entries[0]["last_modified"].as_str().unwrap().ends_with('Z'));
     assert_eq!(entries[1]["key"], "p/sub/");
     assert_eq!(entries[1]["is_prefix"], true);
-    let empty = s.wharf().args(["ls", "--json", "media:"]).env("WHARF_REMOTE_MEDIA_ROOT", "nothing-here").assert().success();
+    let empty = s
+        .wharf()
+        .args(["ls", "--json", "media:"])
+        .env("WHARF_REMOTE_MEDIA_ROOT", "nothing-here")
+        .assert()
+        .success();
     let value: Value = serde_json::from_slice(&empty.get_output().stdout).unwrap();
     assert_eq!(value, serde_json::json!([]));
 }
@@ -80,7 +111,11 @@ fn stat_reports_size_and_time() {
     let s = Scratch::new();
     s.file("x", &[7; 1000]);
     s.wharf().args(["put", "x", "media:k"]).assert().success();
-    let out = s.wharf().args(["stat", "--json", "media:k"]).assert().success();
+    let out = s
+        .wharf()
+        .args(["stat", "--json", "media:k"])
+        .assert()
+        .success();
     let value: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(value["key"], "k");
     assert_eq!(value["size"], 1000);
@@ -96,11 +131,23 @@ fn stat_reports_size_and_time() {
 fn cat_prints_ranges() {
     let s = Scratch::new();
     s.file("x", b"0123456789");
-    s.wharf().args(["put", "x", "media:digits"]).assert().success();
+    s.wharf()
+        .args(["put", "x", "media:digits"])
+        .assert()
+        .success();
     let cat = |args: &[&str]| {
         let mut all = vec!["cat", "media:digits"];
         all.extend_from_slice(args);
-        String::from_utf8(s.wharf().args(&all).assert().success().get_output().stdout.clone()).unwrap()
+        String::from_utf8(
+            s.wharf()
+                .args(&all)
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone(),
+        )
+        .unwrap()
     };
     assert_eq!(cat(&["--offset", "3", "--count", "4"]), "3456");
     assert_eq!(cat(&["--offset", "7"]), "789");
@@ -112,10 +159,19 @@ fn cat_prints_ranges() {
 fn rm_deletes_and_leaves_no_empty_directories() {
     let s = Scratch::new();
     s.file("x", b"x");
-    s.wharf().args(["put", "x", "media:a/b/c/one"]).assert().success();
-    s.wharf().args(["put", "x", "media:keep"]).assert().success();
+    s.wharf()
+        .args(["put", "x", "media:a/b/c/one"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["put", "x", "media:keep"])
+        .assert()
+        .success();
     s.wharf().args(["rm", "media:a/b/c/one"]).assert().success();
-    assert!(!s.path().join("media/a").exists(), "empty parents are pruned");
+    assert!(
+        !s.path().join("media/a").exists(),
+        "empty parents are pruned"
+    );
     assert!(s.path().join("media/keep").exists());
     s.wharf()
         .args(["rm", "media:a/b/c/one"])
@@ -129,22 +185,44 @@ fn rm_recursive_removes_a_prefix() {
     let s = Scratch::new();
     s.file("x", b"x");
     for i in 0..5 {
-        s.wharf().args(["put", "x", &format!("media:tree/{i}/f")]).assert().success();
+        s.wharf()
+            .args(["put", "x", &format!("media:tree/{i}/f")])
+            .assert()
+            .success();
     }
-    s.wharf().args(["put", "x", "media:treehouse"]).assert().success();
-    s.wharf().args(["rm", "-R", "media:tree"]).assert().success();
-    s.wharf().args(["ls", "-R", "media:"]).assert().success().stdout("treehouse\n");
+    s.wharf()
+        .args(["put", "x", "media:treehouse"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["rm", "-R", "media:tree"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["ls", "-R", "media:"])
+        .assert()
+        .success()
+        .stdout("treehouse\n");
 }
 
 #[test]
 fn get_writes_a_local_file() {
     let s = Scratch::new();
     s.file("x", b"payload");
-    s.wharf().args(["put", "x", "media:dir/obj"]).assert().success();
-    s.wharf().args(["get", "media:dir/obj", "out/copy"]).assert().success();
+    s.wharf()
+        .args(["put", "x", "media:dir/obj"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["get", "media:dir/obj", "out/copy"])
+        .assert()
+        .success();
     assert_eq!(s.read("out/copy"), b"payload");
     std::fs::create_dir(s.path().join("into")).unwrap();
-    s.wharf().args(["get", "media:dir/obj", "into"]).assert().success();
+    s.wharf()
+        .args(["get", "media:dir/obj", "into"])
+        .assert()
+        .success();
     assert_eq!(s.read("into/obj"), b"payload");
 }
 
@@ -157,11 +235,21 @@ fn a_second_fs_remote_from_the_config_file() {
     ));
     s.file("x", b"both ways");
     s.wharf().args(["put", "x", "media:m/x"]).assert().success();
-    s.wharf().args(["cp", "media:m/x", "backup:b/x"]).assert().success();
+    s.wharf()
+        .args(["cp", "media:m/x", "backup:b/x"])
+        .assert()
+        .success();
     assert_eq!(s.read("backup-root/b/x"), b"both ways");
-    s.wharf().args(["cp", "backup:b/x", "media:m/back"]).assert().success();
+    s.wharf()
+        .args(["cp", "backup:b/x", "media:m/back"])
+        .assert()
+        .success();
     assert_eq!(s.read("media/m/back"), b"both ways");
-    s.wharf().args(["ls", "-R", "backup:"]).assert().success().stdout("b/x\n");
+    s.wharf()
+        .args(["ls", "-R", "backup:"])
+        .assert()
+        .success()
+        .stdout("b/x\n");
     s.wharf().args(["stat", "backup:b/x"]).assert().success();
     s.wharf().args(["rm", "backup:b/x"]).assert().success();
     s.wharf().args(["cat", "backup:b/x"]).assert().code(3);
@@ -179,13 +267,30 @@ fn cp_recursive_across_remotes_and_back_to_disk() {
         "[remotes.other]\nplugin = \"fs\"\nroot = \"{}\"\n",
         s.path().join("other").display()
     ));
-    for (name, body) in [("src/a.txt", "A"), ("src/d/b.txt", "B"), ("src/d/e/c.txt", "C")] {
+    for (name, body) in [
+        ("src/a.txt", "A"),
+        ("src/d/b.txt", "B"),
+        ("src/d/e/c.txt", "C"),
+    ] {
         s.file(name, body.as_bytes());
     }
-    s.wharf().args(["cp", "-R", "src", "media:up"]).assert().success();
-    s.wharf().args(["ls", "-R", "media:up"]).assert().success().stdout("up/a.txt\nup/d/b.txt\nup/d/e/c.txt\n");
-    s.wharf().args(["cp", "-R", "media:up", "other:mirror/"]).assert().success();
-    s.wharf().args(["cp", "-R", "other:mirror", "down"]).assert().success();
+    s.wharf()
+        .args(["cp", "-R", "src", "media:up"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["ls", "-R", "media:up"])
+        .assert()
+        .success()
+        .stdout("up/a.txt\nup/d/b.txt\nup/d/e/c.txt\n");
+    s.wharf()
+        .args(["cp", "-R", "media:up", "other:mirror/"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["cp", "-R", "other:mirror", "down"])
+        .assert()
+        .success();
     assert_eq!(s.read("down/d/e/c.txt"), b"C");
     assert_eq!(s.read("down/a.txt"), b"A");
 }
@@ -194,8 +299,14 @@ fn cp_recursive_across_remotes_and_back_to_disk() {
 fn cp_within_one_remote_uses_server_side_copy() {
     let s = Scratch::new();
     s.file("x", &vec![42; 3 << 20]);
-    s.wharf().args(["put", "x", "media:orig"]).assert().success();
-    s.wharf().args(["cp", "media:orig", "media:dup/copy"]).assert().success();
+    s.wharf()
+        .args(["put", "x", "media:orig"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["cp", "media:orig", "media:dup/copy"])
+        .assert()
+        .success();
     assert_eq!(s.read("media/dup/copy"), vec![42; 3 << 20]);
 }
 
@@ -225,7 +336,10 @@ fn errors_name_the_remote_and_key_and_set_the_exit_code() {
         .args(["cat", "media:missing.jpg"])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("media:missing.jpg").and(predicate::str::contains("no object")));
+        .stderr(
+            predicate::str::contains("media:missing.jpg")
+                .and(predicate::str::contains("no object")),
+        );
     s.wharf()
         .args(["cat", "nosuch:key"])
         .assert()
@@ -253,11 +367,9 @@ fn errors_name_the_remote_and_key_and_set_the_exit_code() {
 #[test]
 fn plugins_lists_the_fs_plugin_and_its_access() {
     let s = Scratch::new();
-    s.wharf()
-        .args(["plugins"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("fs 0.1.0").and(predicate::str::contains("option 'root'")));
+    s.wharf().args(["plugins"]).assert().success().stdout(
+        predicate::str::contains("fs 0.1.0").and(predicate::str::contains("option 'root'")),
+    );
     let out = s.wharf().args(["plugins", "--json"]).assert().success();
     let value: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(value[0]["name"], "fs");
@@ -286,6 +398,10 @@ fn a_dropped_in_plugin_is_usable_by_name() {
 
 fn fs_component() -> Vec<u8> {
     let target = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let path = target.parent().unwrap().join("wasm-plugins/wasm32-wasip2/release/wharf_plugin_fs.wasm");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("the fs component should be at {}: {e}", path.display()))
+    let path = target
+        .parent()
+        .unwrap()
+        .join("wasm-plugins/wasm32-wasip2/release/wharf_plugin_fs.wasm");
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("the fs component should be at {}: {e}", path.display()))
 }

@@ -15,7 +15,10 @@ fn with_outside_secret() -> Scratch {
     s.file("outside/secret.txt", b"TOP SECRET");
     s.file("x", b"payload");
     // Creates ./media with one object in it.
-    s.wharf().args(["put", "x", "media:inside"]).assert().success();
+    s.wharf()
+        .args(["put", "x", "media:inside"])
+        .assert()
+        .success();
     s
 }
 
@@ -27,7 +30,9 @@ fn dot_dot_keys_are_invalid() {
             .args(["put", "x", &format!("media:{key}")])
             .assert()
             .code(2)
-            .stderr(predicate::str::contains("invalid key").and(predicate::str::contains("segment")));
+            .stderr(
+                predicate::str::contains("invalid key").and(predicate::str::contains("segment")),
+            );
         s.wharf()
             .args(["cat", &format!("media:{key}")])
             .assert()
@@ -65,7 +70,11 @@ fn symlinks_that_point_out_cannot_be_read_or_written_through() {
     let s = with_outside_secret();
     let media = s.path().join("media");
     symlink(s.path().join("outside"), media.join("door")).unwrap();
-    symlink(s.path().join("outside/secret.txt"), media.join("secret-link")).unwrap();
+    symlink(
+        s.path().join("outside/secret.txt"),
+        media.join("secret-link"),
+    )
+    .unwrap();
     symlink("/etc", media.join("etc")).unwrap();
 
     for key in ["door/secret.txt", "secret-link", "etc/passwd"] {
@@ -74,7 +83,10 @@ fn symlinks_that_point_out_cannot_be_read_or_written_through() {
             .assert()
             .failure()
             .stdout("")
-            .stderr(predicate::str::contains(REFUSED).and(predicate::str::contains(format!("media:{key}"))));
+            .stderr(
+                predicate::str::contains(REFUSED)
+                    .and(predicate::str::contains(format!("media:{key}"))),
+            );
         s.wharf()
             .args(["stat", &format!("media:{key}")])
             .assert()
@@ -94,10 +106,17 @@ fn symlinks_that_point_out_cannot_be_read_or_written_through() {
         .stderr(predicate::str::contains(REFUSED));
     assert!(!s.path().join("outside/copied.txt").exists());
     // Deleting through the link is refused too, and the target survives.
-    s.wharf().args(["rm", "media:door/secret.txt"]).assert().failure();
+    s.wharf()
+        .args(["rm", "media:door/secret.txt"])
+        .assert()
+        .failure();
     assert_eq!(s.read("outside/secret.txt"), b"TOP SECRET");
     // Listings leave out what the sandbox will not follow.
-    s.wharf().args(["ls", "-R", "media:"]).assert().success().stdout("inside\n");
+    s.wharf()
+        .args(["ls", "-R", "media:"])
+        .assert()
+        .success()
+        .stdout("inside\n");
     // Nothing was staged and left behind by the refused writes.
     assert_eq!(s.files_under("media/.wharf-tmp"), Vec::<String>::new());
 }
@@ -106,7 +125,11 @@ fn symlinks_that_point_out_cannot_be_read_or_written_through() {
 fn symlinks_that_stay_inside_work() {
     let s = with_outside_secret();
     symlink("inside", s.path().join("media/alias")).unwrap();
-    s.wharf().args(["cat", "media:alias"]).assert().success().stdout("payload");
+    s.wharf()
+        .args(["cat", "media:alias"])
+        .assert()
+        .success()
+        .stdout("payload");
 }
 
 #[test]

@@ -25,7 +25,10 @@ async fn media(root: &Path) -> Remote {
 
 fn files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names
@@ -36,7 +39,10 @@ async fn put_and_get_stream_through_the_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let remote = media(&dir.path().join("m")).await;
     let data: Vec<u8> = (0..3_500_000u32).map(|i| (i % 251) as u8).collect();
-    let meta = remote.put("a/b.bin", &data[..], WriteOptions::default()).await.unwrap();
+    let meta = remote
+        .put("a/b.bin", &data[..], WriteOptions::default())
+        .await
+        .unwrap();
     assert_eq!(meta.size, data.len() as u64);
     let mut back = Vec::new();
     let n = remote.get("a/b.bin", None, &mut back).await.unwrap();
@@ -52,10 +58,20 @@ async fn reads_of_a_remote_whose_directory_is_missing_find_nothing() {
     let err = remote.stat("x").await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("does not exist yet"), "{err}");
-    assert!(remote.list("", None).await.unwrap().next_page().await.unwrap().is_empty());
+    assert!(remote
+        .list("", None)
+        .await
+        .unwrap()
+        .next_page()
+        .await
+        .unwrap()
+        .is_empty());
     remote.delete("x").await.unwrap();
     assert!(!root.exists(), "reads must not create the directory");
-    remote.put("x", &b"1"[..], WriteOptions::default()).await.unwrap();
+    remote
+        .put("x", &b"1"[..], WriteOptions::default())
+        .await
+        .unwrap();
     assert!(root.join("x").is_file());
 }
 
@@ -64,12 +80,26 @@ async fn an_aborted_write_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("m");
     let remote = media(&root).await;
-    let mut writer = remote.open_write("k", WriteOptions::default()).await.unwrap();
+    let mut writer = remote
+        .open_write("k", WriteOptions::default())
+        .await
+        .unwrap();
     writer.write(b"partial").await.unwrap();
-    assert_eq!(files(&root.join(".wharf-tmp")).len(), 1, "the write is staged");
-    assert_eq!(*remote.stat("k").await.unwrap_err().kind(), ErrorKind::NotFound, "invisible before finish");
+    assert_eq!(
+        files(&root.join(".wharf-tmp")).len(),
+        1,
+        "the write is staged"
+    );
+    assert_eq!(
+        *remote.stat("k").await.unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "invisible before finish"
+    );
     writer.abort().await.unwrap();
-    assert_eq!(*remote.stat("k").await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        *remote.stat("k").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     assert_eq!(files(&root.join(".wharf-tmp")), Vec::<String>::new());
     assert_eq!(files(&root), vec![".wharf-tmp".to_owned()]);
 }
@@ -79,8 +109,14 @@ async fn a_dropped_writer_leaves_nothing_and_keeps_the_old_object() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("m");
     let remote = media(&root).await;
-    remote.put("k", &b"old"[..], WriteOptions::default()).await.unwrap();
-    let mut writer = remote.open_write("k", WriteOptions::default()).await.unwrap();
+    remote
+        .put("k", &b"old"[..], WriteOptions::default())
+        .await
+        .unwrap();
+    let mut writer = remote
+        .open_write("k", WriteOptions::default())
+        .await
+        .unwrap();
     writer.write(b"new and unfinished").await.unwrap();
     drop(writer);
     // The next call releases the dropped writer in the plugin, which aborts it.
@@ -96,7 +132,11 @@ struct FailingSource {
 }
 
 impl AsyncRead for FailingSource {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         if self.left == 0 {
             return Poll::Ready(Err(std::io::Error::other("disk on fire")));
         }
@@ -113,12 +153,22 @@ async fn a_put_whose_source_fails_leaves_nothing() {
     let root = dir.path().join("m");
     let remote = media(&root).await;
     let err = remote
-        .put("big", FailingSource { left: 5_000_000 }, WriteOptions::default())
+        .put(
+            "big",
+            FailingSource { left: 5_000_000 },
+            WriteOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Io);
-    assert!(err.to_string().contains("media:big") && err.to_string().contains("disk on fire"), "{err}");
-    assert_eq!(*remote.stat("big").await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(
+        err.to_string().contains("media:big") && err.to_string().contains("disk on fire"),
+        "{err}"
+    );
+    assert_eq!(
+        *remote.stat("big").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     assert_eq!(files(&root.join(".wharf-tmp")), Vec::<String>::new());
 }
 
@@ -127,14 +177,35 @@ async fn invalid_keys_are_refused_by_the_host_and_by_the_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("m");
     let mut remote = media(&root).await;
-    remote.put("ok", &b"1"[..], WriteOptions::default()).await.unwrap();
-    let bad = ["", "/abs", "a/", "a//b", "..", "a/../b", "./a", "nul\0key", &"k".repeat(1025)];
+    remote
+        .put("ok", &b"1"[..], WriteOptions::default())
+        .await
+        .unwrap();
+    let bad = [
+        "",
+        "/abs",
+        "a/",
+        "a//b",
+        "..",
+        "a/../b",
+        "./a",
+        "nul\0key",
+        &"k".repeat(1025),
+    ];
     for checks in [true, false] {
         remote.set_host_key_checks(checks);
         for key in bad {
             let err = remote.stat(key).await.unwrap_err();
-            assert_eq!(*err.kind(), ErrorKind::InvalidKey, "{key:?} with host checks {checks}: {err}");
-            let err = remote.open_write(key, WriteOptions::default()).await.err().unwrap();
+            assert_eq!(
+                *err.kind(),
+                ErrorKind::InvalidKey,
+                "{key:?} with host checks {checks}: {err}"
+            );
+            let err = remote
+                .open_write(key, WriteOptions::default())
+                .await
+                .err()
+                .unwrap();
             assert_eq!(*err.kind(), ErrorKind::InvalidKey, "{key:?}");
         }
     }
@@ -149,7 +220,10 @@ async fn listing_is_in_byte_order_and_paged() {
     let mut keys: Vec<String> = (0..2100).map(|i| format!("d{}/k{i:05}", i % 3)).collect();
     keys.extend(["d0-x".to_owned(), "d0.y".to_owned(), "d0/".to_owned() + "~"]);
     for key in &keys {
-        remote.put(key, &b""[..], WriteOptions::default()).await.unwrap();
+        remote
+            .put(key, &b""[..], WriteOptions::default())
+            .await
+            .unwrap();
     }
     keys.sort();
     let mut lister = remote.list("", None).await.unwrap();

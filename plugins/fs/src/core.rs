@@ -187,9 +187,8 @@ impl FsCore {
                     // A symbolic link that leaves the root exists but cannot
                     // be followed: the sandbox's refusal, not a conflict.
                     io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
-                        if fs::metadata(parent).is_err_and(|m| {
-                            m.kind() == io::ErrorKind::PermissionDenied
-                        }) =>
+                        if fs::metadata(parent)
+                            .is_err_and(|m| m.kind() == io::ErrorKind::PermissionDenied) =>
                     {
                         parse_error(Op::Write, key, io::ErrorKind::PermissionDenied.into())
                     }

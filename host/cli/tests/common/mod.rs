@@ -38,11 +38,30 @@ impl Scratch {
 
     pub fn isolate(&self, cmd: &mut Command) {
         cmd.current_dir(self.path())
-            .env("WHARF_CONFIG", &self.config)
-            .env("WHARF_PLUGIN_PATH", self.path().join("plugins"))
-            .env("WHARF_CACHE_DIR", cache_dir())
-            .env("XDG_DATA_HOME", self.path().join("xdg-data"))
             .env_remove("WHARF_REMOTE_MEDIA_ROOT");
+        for (name, value) in self.environment() {
+            cmd.env(name, value);
+        }
+    }
+
+    /// `wharf` as a plain process, for tests that measure it.
+    pub fn wharf_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wharf"));
+        cmd.current_dir(self.path())
+            .env_remove("WHARF_REMOTE_MEDIA_ROOT");
+        for (name, value) in self.environment() {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
+    fn environment(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("WHARF_CONFIG", self.config.clone()),
+            ("WHARF_PLUGIN_PATH", self.path().join("plugins")),
+            ("WHARF_CACHE_DIR", cache_dir()),
+            ("XDG_DATA_HOME", self.path().join("xdg-data")),
+        ]
     }
 
     pub fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
@@ -64,13 +83,20 @@ impl Scratch {
         let mut found = Vec::new();
         let mut pending = vec![root.clone()];
         while let Some(dir) = pending.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     pending.push(path);
                 } else {
-                    found.push(path.strip_prefix(&root).unwrap().to_string_lossy().into_owned());
+                    found.push(
+                        path.strip_prefix(&root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
                 }
             }
         }
