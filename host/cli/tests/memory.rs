@@ -14,6 +14,8 @@ const RSS_LIMIT_KIB: i64 = 64 * 1024;
 
 /// Runs `wharf args…` to completion and returns its peak RSS in KiB.
 fn peak_rss_kib(s: &Scratch, args: &[&str]) -> i64 {
+    // Reaped by wait4 below, which also reports the peak RSS.
+    #[allow(clippy::zombie_processes)]
     let child = s.wharf_process().args(args).spawn().expect("wharf starts");
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value, and wait4 reaps exactly

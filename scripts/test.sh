@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the tests need and runs every test. This is the
+# README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== installing what the tests need"
+rustup target add wasm32-wasip2
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs -- -D warnings
+
+echo "== build (host, and the plugins for wasm32-wasip2 through host/bundled)"
+cargo build --release
+
+echo "== tests"
+cargo test --release --no-fail-fast
