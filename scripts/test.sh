@@ -10,11 +10,11 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 echo "== format and lints"
 cargo fmt --all -- --check
-cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --all-targets --workspace -- -D warnings
 cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs -- -D warnings
 
 echo "== build (host, and the plugins for wasm32-wasip2 through host/bundled)"
 cargo build --release
 
 echo "== tests"
-cargo test --release --no-fail-fast
+cargo test --release --workspace --no-fail-fast

@@ -1,6 +1,7 @@
 //! `wharf`: store and move objects through sandboxed storage plugins.
 
 mod app;
+mod conformance;
 mod copy;
 mod location;
 mod objects;
@@ -103,6 +104,28 @@ enum Command {
         #[arg(short = 'R', long)]
         recursive: bool,
     },
+    /// Run the conformance suite against a plugin or a remote.
+    ///
+    /// wharf conformance my-plugin.wasm --option root=/tmp/scratch
+    /// wharf conformance --remote backup --json > report.json
+    ///
+    /// Everything is written under a disposable prefix and removed after.
+    Conformance {
+        /// The plugin: a .wasm file or the name of a known plugin.
+        plugin: Option<String>,
+        /// A plugin option, as key=value; repeat for more.
+        #[arg(long = "option", short = 'o', value_name = "KEY=VALUE")]
+        options: Vec<String>,
+        /// Test a configured remote instead of a plugin.
+        #[arg(long, conflicts_with = "plugin")]
+        remote: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Run only the cases whose name or group contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+    },
     /// List the plugins that can be used, with the access each needs.
     Plugins {
         /// Print JSON.
@@ -152,6 +175,18 @@ fn exit_code(error: &anyhow::Error) -> ExitCode {
         _ => ExitCode::FAILURE,
     }
 }
+
+/// The conformance suite ran and some case failed; the report says which.
+#[derive(Debug)]
+struct SuiteFailed;
+
+impl std::fmt::Display for SuiteFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the plugin does not conform: see the failed cases above")
+    }
+}
+
+impl std::error::Error for SuiteFailed {}
 
 /// A command line that parses but asks for something that cannot be done.
 #[derive(Debug)]
@@ -266,6 +301,22 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await?;
             report(summary);
+        }
+        Command::Conformance {
+            plugin,
+            options,
+            remote,
+            json,
+            filter,
+        } => {
+            let target = conformance::Target {
+                plugin,
+                options,
+                remote,
+            };
+            if !conformance::conformance(&app, target, json, filter).await? {
+                return Err(SuiteFailed.into());
+            }
         }
         Command::Plugins { json } => plugins::list_plugins(&app, json).await?,
         Command::Remotes { json } => plugins::list_remotes(&app, json)?,

@@ -405,3 +405,61 @@ fn fs_component() -> Vec<u8> {
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("the fs component should be at {}: {e}", path.display()))
 }
+
+#[test]
+fn conformance_runs_against_a_plugin_file_and_prints_the_count_line() {
+    let s = Scratch::new();
+    let plugin = s.path().join("fs-copy.wasm");
+    std::fs::write(&plugin, fs_component()).unwrap();
+    let root = s.path().join("suite-root");
+    let out = s
+        .wharf()
+        .args([
+            "conformance",
+            plugin.to_str().unwrap(),
+            "--option",
+            &format!("root={}", root.display()),
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("73 passed, 0 failed, 7 skipped"), "{last}");
+    assert!(
+        text.contains("not applicable: capability 'key-and-prefix' is not declared"),
+        "{text}"
+    );
+    // The suite cleans up after itself.
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from(".wharf-tmp")]);
+}
+
+#[test]
+fn conformance_json_report_for_a_configured_remote() {
+    let s = Scratch::new();
+    s.write_config("[remotes.box]\nplugin = \"fs\"\nroot = \"box\"\n");
+    let out = s
+        .wharf()
+        .args([
+            "conformance",
+            "--remote",
+            "box",
+            "--json",
+            "--filter",
+            "atomicity",
+        ])
+        .assert()
+        .success();
+    let value: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(value["plugin"], "fs");
+    assert_eq!(value["failed"], 0);
+    assert_eq!(value["passed"], 6);
+    assert!(value["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["group"] == "atomicity" && c["result"] == "passed"));
+}

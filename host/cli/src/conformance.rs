@@ -1,0 +1,53 @@
+//! `wharf conformance`: the conformance suite against any plugin.
+
+use anyhow::{bail, Result};
+use wharf::{Limits, Remote};
+use wharf_conformance::Selection;
+
+use crate::app::App;
+
+/// What to test.
+pub struct Target {
+    /// A plugin (a `.wasm` path or a name), with `options`.
+    pub plugin: Option<String>,
+    /// `key=value` options for `plugin`.
+    pub options: Vec<String>,
+    /// Or a configured remote.
+    pub remote: Option<String>,
+}
+
+/// Runs the suite; returns whether every applicable case passed.
+pub async fn conformance(
+    app: &App,
+    target: Target,
+    json: bool,
+    filter: Option<String>,
+) -> Result<bool> {
+    let mut remote = match (&target.plugin, &target.remote) {
+        (Some(plugin), None) => {
+            let mut options = Vec::new();
+            for option in &target.options {
+                let Some((key, value)) = option.split_once('=') else {
+                    bail!(crate::UsageError(format!(
+                        "--option {option:?} is not key=value"
+                    )));
+                };
+                options.push((key.to_owned(), value.to_owned()));
+            }
+            let plugin = app.catalog.load(plugin).await?;
+            Remote::new("conformance", plugin, options, Limits::default())?
+        }
+        (None, Some(name)) if target.options.is_empty() => app.remote(name).await?,
+        _ => bail!(crate::UsageError(
+            "give a plugin (PATH.wasm or a name) with --option key=value…, or --remote NAME".into()
+        )),
+    };
+    let selection = filter.map_or(Selection::All, Selection::Matching);
+    let report = wharf_conformance::run(&mut remote, &selection).await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.json())?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(report.failed() == 0)
+}

@@ -1,0 +1,1504 @@
+//! Every case of the suite, grouped, each with the capabilities it needs.
+//! A case is an `async fn(&Ctx) -> Check`; the table at the bottom is the
+//! suite.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use wharf::{ByteRange, Capabilities, Entry, ErrorKind, Span, WriteOptions};
+
+use crate::context::{expect_kind, pattern, Check, Ctx};
+
+/// What a case tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Keys that must work.
+    Keys,
+    /// Keys that must be refused with `invalid-key`.
+    InvalidKeys,
+    /// Writing, reading and describing objects.
+    Objects,
+    /// Ranged reads.
+    Ranges,
+    /// Deleting.
+    Delete,
+    /// Listing.
+    List,
+    /// Nothing is visible before `finish`, nothing is left after `abort`.
+    Atomicity,
+    /// Server-side copy.
+    Copy,
+    /// The errors a caller can provoke.
+    Errors,
+    /// Several operations in flight on one remote.
+    Concurrency,
+    /// Keys that are prefixes, and letter case.
+    Layout,
+}
+
+impl Group {
+    /// The group's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Keys => "keys",
+            Group::InvalidKeys => "invalid-keys",
+            Group::Objects => "objects",
+            Group::Ranges => "ranges",
+            Group::Delete => "delete",
+            Group::List => "list",
+            Group::Atomicity => "atomicity",
+            Group::Copy => "copy",
+            Group::Errors => "errors",
+            Group::Concurrency => "concurrency",
+            Group::Layout => "layout",
+        }
+    }
+}
+
+/// A capability a case needs declared (or, for the `No…` needs, absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// `ranged-read`.
+    RangedRead,
+    /// `ranged-read` absent.
+    NoRangedRead,
+    /// `list-delimiter`.
+    ListDelimiter,
+    /// `copy`.
+    Copy,
+    /// `copy` absent.
+    NoCopy,
+    /// `content-type`.
+    ContentType,
+    /// `user-metadata`.
+    UserMetadata,
+    /// `last-modified`.
+    LastModified,
+    /// `etag`.
+    Etag,
+    /// `key-and-prefix`.
+    KeyAndPrefix,
+    /// `key-and-prefix` absent.
+    NoKeyAndPrefix,
+    /// `case-insensitive` absent.
+    CaseSensitive,
+    /// `case-insensitive`.
+    CaseInsensitive,
+}
+
+impl Need {
+    /// Whether `caps` meets this need.
+    pub fn met_by(self, caps: &Capabilities) -> bool {
+        match self {
+            Need::RangedRead => caps.ranged_read,
+            Need::NoRangedRead => !caps.ranged_read,
+            Need::ListDelimiter => caps.list_delimiter,
+            Need::Copy => caps.copy,
+            Need::NoCopy => !caps.copy,
+            Need::ContentType => caps.content_type,
+            Need::UserMetadata => caps.user_metadata,
+            Need::LastModified => caps.last_modified,
+            Need::Etag => caps.etag,
+            Need::KeyAndPrefix => caps.key_and_prefix,
+            Need::NoKeyAndPrefix => !caps.key_and_prefix,
+            Need::CaseSensitive => !caps.case_insensitive,
+            Need::CaseInsensitive => caps.case_insensitive,
+        }
+    }
+
+    /// Why a case with this need did not run.
+    pub fn describe(self) -> String {
+        let (name, declared) = match self {
+            Need::RangedRead => ("ranged-read", false),
+            Need::NoRangedRead => ("ranged-read", true),
+            Need::ListDelimiter => ("list-delimiter", false),
+            Need::Copy => ("copy", false),
+            Need::NoCopy => ("copy", true),
+            Need::ContentType => ("content-type", false),
+            Need::UserMetadata => ("user-metadata", false),
+            Need::LastModified => ("last-modified", false),
+            Need::Etag => ("etag", false),
+            Need::KeyAndPrefix => ("key-and-prefix", false),
+            Need::NoKeyAndPrefix => ("key-and-prefix", true),
+            Need::CaseSensitive => ("case-insensitive", true),
+            Need::CaseInsensitive => ("case-insensitive", false),
+        };
+        if declared {
+            format!("capability '{name}' is declared")
+        } else {
+            format!("capability '{name}' is not declared")
+        }
+    }
+}
+
+/// How a case runs.
+pub type CaseFn = for<'a, 'r> fn(&'a Ctx<'r>) -> Pin<Box<dyn Future<Output = Check> + 'a>>;
+
+/// One case of the suite.
+pub struct Case {
+    /// What it tests.
+    pub group: Group,
+    /// Its name, unique in the suite.
+    pub name: &'static str,
+    /// The capabilities it needs.
+    pub needs: &'static [Need],
+    /// The case itself.
+    pub run: CaseFn,
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
+
+const MIB: usize = 1 << 20;
+/// Larger than any chunk the host (1 MiB) or a first-party plugin uses, and
+/// not a multiple of any of them.
+const LARGE: usize = 17 * MIB + 3;
+
+// ---------------------------------------------------------------- keys
+
+async fn roundtrip(cx: &Ctx<'_>, name: &str) -> Check {
+    let scope = cx.scope("key");
+    let key = format!("{scope}{name}");
+    let data = pattern(1000 + name.len(), name.len() as u64);
+    let meta = cx.put(&key, &data).await?;
+    ensure!(
+        meta.key == key,
+        "write returned key {:?}, expected {key:?}",
+        meta.key
+    );
+    cx.expect_contents(&key, &data).await?;
+    let stat = cx.stat(&key).await?;
+    ensure!(
+        stat.key == key && stat.size == data.len() as u64,
+        "stat gave {:?} ({} bytes)",
+        stat.key,
+        stat.size
+    );
+    let listed = cx.list_names(&scope, None).await?;
+    ensure!(
+        listed == [key.clone()],
+        "listing {scope:?} gave {listed:?}, expected [{key:?}]"
+    );
+    cx.remote.delete(&key).await.map_err(|e| e.to_string())?;
+    cx.expect_absent(&key).await
+}
+
+async fn key_unicode(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, "ünïcödé-日本語-🦀.txt").await
+}
+async fn key_spaces(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, "with space/and  two  spaces .txt").await
+}
+async fn key_percent(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, "100% sure %20 %2F %zz.txt").await
+}
+async fn key_plus(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, "a+b+c.txt").await
+}
+async fn key_hash(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, "#hash#.txt").await
+}
+async fn key_question(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, "what?.txt").await
+}
+async fn key_punctuation(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, "!$&'()*,;=@[]{}~^`|.txt").await
+}
+async fn key_quotes_backslash(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, "back\\slash \"quoted\" 'single'").await
+}
+async fn key_dots(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, ".hidden/..two/...three/name.").await
+}
+async fn key_deep(cx: &Ctx<'_>) -> Check {
+    let name: Vec<String> = (0..30).map(|i| format!("level{i}")).collect();
+    roundtrip(cx, &format!("{}/leaf", name.join("/"))).await
+}
+async fn key_long_segment(cx: &Ctx<'_>) -> Check {
+    roundtrip(cx, &"s".repeat(200)).await
+}
+async fn key_max_length(cx: &Ctx<'_>) -> Check {
+    // Exactly 1024 bytes, the contract's limit, in segments short enough for
+    // any file system.
+    let scope_len = cx.scope("key").len() + 8;
+    let mut name = String::new();
+    while scope_len + name.len() < wharf_key_max() {
+        let left = wharf_key_max() - scope_len - name.len();
+        if left > 101 {
+            name.push_str(&"m".repeat(100));
+            name.push('/');
+        } else {
+            name.push_str(&"m".repeat(left));
+        }
+    }
+    let scope = cx.scope("key");
+    let pad = wharf_key_max() - scope.len() - name.len();
+    let key = format!("{scope}{}{name}", "p".repeat(pad));
+    ensure!(
+        key.len() == wharf_key_max(),
+        "test bug: key is {} bytes",
+        key.len()
+    );
+    let data = b"at the limit".to_vec();
+    cx.put(&key, &data).await?;
+    cx.expect_contents(&key, &data).await?;
+    let listed = cx.list_names(&scope, None).await?;
+    ensure!(listed == [key.clone()], "listing gave {listed:?}");
+    Ok(())
+}
+
+fn wharf_key_max() -> usize {
+    1024
+}
+
+// ---------------------------------------------------------------- invalid keys
+
+async fn refused(cx: &Ctx<'_>, key: &str) -> Check {
+    expect_kind(
+        &format!("stat {key:?}"),
+        cx.remote.stat(key).await,
+        ErrorKind::InvalidKey,
+    )?;
+    expect_kind(
+        &format!("write {key:?}"),
+        cx.remote
+            .open_write(key, WriteOptions::default())
+            .await
+            .map(|_| ()),
+        ErrorKind::InvalidKey,
+    )?;
+    expect_kind(
+        &format!("read {key:?}"),
+        cx.remote.open_read(key, None).await.map(|_| ()),
+        ErrorKind::InvalidKey,
+    )?;
+    expect_kind(
+        &format!("delete {key:?}"),
+        cx.remote.delete(key).await,
+        ErrorKind::InvalidKey,
+    )
+}
+
+async fn invalid_empty(cx: &Ctx<'_>) -> Check {
+    refused(cx, "").await
+}
+async fn invalid_leading_slash(cx: &Ctx<'_>) -> Check {
+    refused(cx, &format!("/{}x", cx.prefix())).await
+}
+async fn invalid_trailing_slash(cx: &Ctx<'_>) -> Check {
+    refused(cx, &format!("{}x/", cx.prefix())).await
+}
+async fn invalid_empty_segment(cx: &Ctx<'_>) -> Check {
+    refused(cx, &format!("{}a//b", cx.prefix())).await
+}
+async fn invalid_dot(cx: &Ctx<'_>) -> Check {
+    refused(cx, &format!("{}a/./b", cx.prefix())).await?;
+    refused(cx, ".").await
+}
+async fn invalid_dot_dot(cx: &Ctx<'_>) -> Check {
+    refused(cx, &format!("{}a/../../b", cx.prefix())).await?;
+    refused(cx, "..").await?;
+    refused(cx, "../etc/passwd").await
+}
+async fn invalid_nul(cx: &Ctx<'_>) -> Check {
+    refused(cx, &format!("{}nul\0byte", cx.prefix())).await
+}
+async fn invalid_too_long(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}{}", cx.prefix(), "x".repeat(1025 - cx.prefix().len()));
+    refused(cx, &key).await
+}
+async fn invalid_list_prefix(cx: &Ctx<'_>) -> Check {
+    for prefix in ["/", "a//", "../", "a/../", "nul\0"] {
+        expect_kind(
+            &format!("list {prefix:?}"),
+            cx.remote.list(prefix, None).await.map(|_| ()),
+            ErrorKind::InvalidKey,
+        )?;
+    }
+    Ok(())
+}
+async fn invalid_copy_destination(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}src", cx.scope("copy"));
+    cx.put(&key, b"x").await?;
+    expect_kind(
+        "copy to \"../x\"",
+        cx.remote.copy(&key, "../x").await,
+        ErrorKind::InvalidKey,
+    )?;
+    expect_kind(
+        "copy from \"a//b\"",
+        cx.remote.copy("a//b", &key).await,
+        ErrorKind::InvalidKey,
+    )
+}
+
+// ---------------------------------------------------------------- objects
+
+async fn object_empty(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}empty", cx.scope("obj"));
+    let meta = cx.put(&key, b"").await?;
+    ensure!(
+        meta.size == 0,
+        "write of an empty object reported {} bytes",
+        meta.size
+    );
+    cx.expect_contents(&key, b"").await?;
+    let stat = cx.stat(&key).await?;
+    ensure!(stat.size == 0, "stat reported {} bytes", stat.size);
+    Ok(())
+}
+async fn object_small(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}small", cx.scope("obj"));
+    cx.put(&key, b"hello, wharf").await?;
+    cx.expect_contents(&key, b"hello, wharf").await
+}
+async fn object_large_streamed(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}large.bin", cx.scope("obj"));
+    let data = pattern(LARGE, 7);
+    let meta = cx
+        .put_chunked(&key, &data, MIB, WriteOptions::default())
+        .await?;
+    ensure!(
+        meta.size == LARGE as u64,
+        "finish reported {} bytes, wrote {LARGE}",
+        meta.size
+    );
+    cx.expect_contents(&key, &data).await
+}
+async fn object_odd_chunks(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}odd.bin", cx.scope("obj"));
+    let data = pattern(3 * MIB + 11, 8);
+    let mut writer = cx
+        .remote
+        .open_write(&key, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let sizes = [1, 0, 7, 4096, 65_537, 0, MIB + 1, 3];
+    let mut at = 0;
+    let mut i = 0;
+    while at < data.len() {
+        let n = sizes[i % sizes.len()].min(data.len() - at);
+        writer
+            .write(&data[at..at + n])
+            .await
+            .map_err(|e| format!("chunk of {n} bytes: {e}"))?;
+        at += n;
+        i += 1;
+    }
+    writer.finish().await.map_err(|e| e.to_string())?;
+    cx.expect_contents(&key, &data).await
+}
+async fn object_overwrite(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}over", cx.scope("obj"));
+    cx.put(&key, &pattern(5000, 1)).await?;
+    cx.put(&key, &pattern(90_000, 2)).await?;
+    cx.expect_contents(&key, &pattern(90_000, 2)).await?;
+    cx.put(&key, b"short").await?;
+    cx.expect_contents(&key, b"short").await?;
+    let stat = cx.stat(&key).await?;
+    ensure!(
+        stat.size == 5,
+        "after overwriting with 5 bytes, stat says {}",
+        stat.size
+    );
+    Ok(())
+}
+async fn object_stat_fields(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}stat", cx.scope("obj"));
+    let meta = cx.put(&key, &pattern(1234, 3)).await?;
+    let stat = cx.stat(&key).await?;
+    ensure!(stat.key == key, "stat key {:?}", stat.key);
+    ensure!(
+        stat.size == 1234 && meta.size == 1234,
+        "sizes: finish {}, stat {}",
+        meta.size,
+        stat.size
+    );
+    Ok(())
+}
+async fn object_last_modified(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}time", cx.scope("obj"));
+    cx.put(&key, b"t").await?;
+    let stat = cx.stat(&key).await?;
+    let Some(time) = stat.last_modified else {
+        return Err("last-modified is declared but stat has none".into());
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    ensure!(
+        (time.seconds - now).abs() < 24 * 3600,
+        "last-modified {} is more than a day from now ({now})",
+        time.seconds
+    );
+    ensure!(
+        time.nanoseconds < 1_000_000_000,
+        "nanoseconds {} out of range",
+        time.nanoseconds
+    );
+    Ok(())
+}
+async fn object_etag(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}etag", cx.scope("obj"));
+    cx.put(&key, b"first").await?;
+    let first = cx
+        .stat(&key)
+        .await?
+        .etag
+        .ok_or("etag is declared but stat has none")?;
+    cx.put(&key, b"second, different").await?;
+    let second = cx
+        .stat(&key)
+        .await?
+        .etag
+        .ok_or("etag is declared but stat has none")?;
+    ensure!(
+        first != second,
+        "the etag did not change when the content did ({first})"
+    );
+    Ok(())
+}
+async fn object_content_type(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}typed.json", cx.scope("obj"));
+    let options = WriteOptions {
+        content_type: Some("application/json".into()),
+        ..WriteOptions::default()
+    };
+    cx.put_chunked(&key, b"{}", MIB, options).await?;
+    let stat = cx.stat(&key).await?;
+    ensure!(
+        stat.content_type.as_deref() == Some("application/json"),
+        "content type came back as {:?}",
+        stat.content_type
+    );
+    Ok(())
+}
+async fn object_user_metadata(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}meta", cx.scope("obj"));
+    let metadata = vec![
+        ("owner".to_owned(), "wharf".to_owned()),
+        ("purpose".to_owned(), "conformance test".to_owned()),
+    ];
+    let options = WriteOptions {
+        metadata: metadata.clone(),
+        ..WriteOptions::default()
+    };
+    cx.put_chunked(&key, b"m", MIB, options).await?;
+    let mut got = cx.stat(&key).await?.metadata;
+    got.sort();
+    ensure!(
+        got == metadata,
+        "metadata came back as {got:?}, expected {metadata:?}"
+    );
+    Ok(())
+}
+async fn object_list_sizes(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("obj");
+    for (name, size) in [("a", 0), ("b", 1), ("c", 70_000)] {
+        cx.put(&format!("{scope}{name}"), &pattern(size, 4)).await?;
+    }
+    let (entries, _) = cx.list(&scope, None).await?;
+    let sizes: Vec<u64> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Object(m) => Some(m.size),
+            _ => None,
+        })
+        .collect();
+    ensure!(
+        sizes == [0, 1, 70_000],
+        "listed sizes {sizes:?}, expected [0, 1, 70000]"
+    );
+    Ok(())
+}
+async fn object_two_readers(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}shared", cx.scope("obj"));
+    let data = pattern(3 * MIB, 5);
+    cx.put(&key, &data).await?;
+    let mut a = cx
+        .remote
+        .open_read(&key, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut b = cx
+        .remote
+        .open_read(&key, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
+    loop {
+        let chunk_a = a.read().await.map_err(|e| e.to_string())?;
+        let chunk_b = b.read().await.map_err(|e| e.to_string())?;
+        if chunk_a.is_empty() && chunk_b.is_empty() {
+            break;
+        }
+        got_a.extend(chunk_a);
+        got_b.extend(chunk_b);
+    }
+    ensure!(
+        got_a == data && got_b == data,
+        "two interleaved readers got {} and {} bytes of {}",
+        got_a.len(),
+        got_b.len(),
+        data.len()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- ranges
+
+async fn range_check(
+    cx: &Ctx<'_>,
+    size: usize,
+    range: ByteRange,
+    want: std::ops::Range<usize>,
+) -> Check {
+    let key = format!("{}r", cx.scope("range"));
+    let data = pattern(size, 9);
+    cx.put(&key, &data).await?;
+    let got = cx.get(&key, Some(range)).await?;
+    ensure!(
+        got == data[want.clone()],
+        "range {range:?} of a {size}-byte object gave {} bytes; expected bytes {want:?}",
+        got.len()
+    );
+    Ok(())
+}
+async fn range_start(cx: &Ctx<'_>) -> Check {
+    range_check(
+        cx,
+        10_000,
+        ByteRange::Span(Span {
+            offset: 0,
+            length: 100,
+        }),
+        0..100,
+    )
+    .await
+}
+async fn range_middle(cx: &Ctx<'_>) -> Check {
+    range_check(
+        cx,
+        10_000,
+        ByteRange::Span(Span {
+            offset: 4321,
+            length: 1234,
+        }),
+        4321..5555,
+    )
+    .await
+}
+async fn range_suffix(cx: &Ctx<'_>) -> Check {
+    range_check(cx, 10_000, ByteRange::Suffix(77), 9923..10_000).await
+}
+async fn range_from(cx: &Ctx<'_>) -> Check {
+    range_check(cx, 10_000, ByteRange::From(9000), 9000..10_000).await
+}
+async fn range_past_end(cx: &Ctx<'_>) -> Check {
+    range_check(
+        cx,
+        10_000,
+        ByteRange::Span(Span {
+            offset: 20_000,
+            length: 10,
+        }),
+        0..0,
+    )
+    .await?;
+    range_check(cx, 10_000, ByteRange::From(10_000), 0..0).await
+}
+async fn range_overhanging(cx: &Ctx<'_>) -> Check {
+    range_check(
+        cx,
+        10_000,
+        ByteRange::Span(Span {
+            offset: 9990,
+            length: 500,
+        }),
+        9990..10_000,
+    )
+    .await
+}
+async fn range_suffix_longer(cx: &Ctx<'_>) -> Check {
+    range_check(cx, 100, ByteRange::Suffix(5000), 0..100).await
+}
+async fn range_zero_length(cx: &Ctx<'_>) -> Check {
+    range_check(
+        cx,
+        100,
+        ByteRange::Span(Span {
+            offset: 10,
+            length: 0,
+        }),
+        0..0,
+    )
+    .await
+}
+async fn range_empty_object(cx: &Ctx<'_>) -> Check {
+    range_check(
+        cx,
+        0,
+        ByteRange::Span(Span {
+            offset: 0,
+            length: 10,
+        }),
+        0..0,
+    )
+    .await?;
+    range_check(cx, 0, ByteRange::Suffix(10), 0..0).await
+}
+async fn range_across_chunks(cx: &Ctx<'_>) -> Check {
+    let offset = MIB - 10;
+    range_check(
+        cx,
+        4 * MIB,
+        ByteRange::Span(Span {
+            offset: offset as u64,
+            length: 2 * MIB as u64,
+        }),
+        offset..offset + 2 * MIB,
+    )
+    .await
+}
+async fn range_unsupported(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}r", cx.scope("range"));
+    cx.put(&key, b"0123456789").await?;
+    let result = cx
+        .remote
+        .open_read(&key, Some(ByteRange::From(3)))
+        .await
+        .map(|_| ());
+    expect_kind(
+        "a ranged read without ranged-read",
+        result,
+        ErrorKind::Unsupported,
+    )
+}
+
+// ---------------------------------------------------------------- delete
+
+async fn delete_removes(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}gone", cx.scope("del"));
+    cx.put(&key, b"x").await?;
+    cx.remote.delete(&key).await.map_err(|e| e.to_string())?;
+    cx.expect_absent(&key).await?;
+    let listed = cx.list_names(&key, None).await?;
+    ensure!(
+        listed.is_empty(),
+        "a deleted key is still listed: {listed:?}"
+    );
+    Ok(())
+}
+async fn delete_missing_succeeds(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}never-written", cx.scope("del"));
+    cx.remote
+        .delete(&key)
+        .await
+        .map_err(|e| format!("deleting a missing key must succeed: {e}"))
+}
+async fn delete_twice(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}twice", cx.scope("del"));
+    cx.put(&key, b"x").await?;
+    cx.remote.delete(&key).await.map_err(|e| e.to_string())?;
+    cx.remote
+        .delete(&key)
+        .await
+        .map_err(|e| format!("the second delete must succeed: {e}"))
+}
+async fn delete_keeps_keys_below(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("del");
+    let child = format!("{scope}dir/child");
+    cx.put(&child, b"child").await?;
+    cx.remote
+        .delete(&format!("{scope}dir"))
+        .await
+        .map_err(|e| e.to_string())?;
+    cx.expect_contents(&child, b"child").await
+}
+async fn delete_keeps_siblings(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("del");
+    for name in ["a", "b", "c"] {
+        cx.put(&format!("{scope}{name}"), name.as_bytes()).await?;
+    }
+    cx.remote
+        .delete(&format!("{scope}b"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let listed = cx.list_names(&scope, None).await?;
+    ensure!(
+        listed == [format!("{scope}a"), format!("{scope}c")],
+        "after deleting b: {listed:?}"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- list
+
+async fn list_unused_prefix(cx: &Ctx<'_>) -> Check {
+    let listed = cx.list_names(&cx.scope("nothing-here"), None).await?;
+    ensure!(listed.is_empty(), "an unused prefix listed {listed:?}");
+    Ok(())
+}
+async fn list_partial_segment(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("list");
+    for name in ["abc", "abd", "b", "ab/deeper"] {
+        cx.put(&format!("{scope}{name}"), b"x").await?;
+    }
+    let listed = cx.list_names(&format!("{scope}ab"), None).await?;
+    let want: Vec<String> = ["ab/deeper", "abc", "abd"]
+        .iter()
+        .map(|n| format!("{scope}{n}"))
+        .collect();
+    ensure!(
+        listed == want,
+        "prefix ending mid-name listed {listed:?}, expected {want:?}"
+    );
+    Ok(())
+}
+async fn list_recursive(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("list");
+    let names = ["x/1", "x/y/2", "x/y/z/3", "top"];
+    for name in names {
+        cx.put(&format!("{scope}{name}"), b"x").await?;
+    }
+    let listed = cx.list_names(&scope, None).await?;
+    let mut want: Vec<String> = names.iter().map(|n| format!("{scope}{n}")).collect();
+    want.sort();
+    ensure!(
+        listed == want,
+        "listing without a delimiter gave {listed:?}, expected {want:?}"
+    );
+    Ok(())
+}
+async fn list_delimiter(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("list");
+    for name in ["a/1", "a/2", "a/b/3", "c", "d/e/f/4"] {
+        cx.put(&format!("{scope}{name}"), b"x").await?;
+    }
+    let listed = cx.list_names(&scope, Some("/")).await?;
+    let want: Vec<String> = ["a/", "c", "d/"]
+        .iter()
+        .map(|n| format!("{scope}{n}"))
+        .collect();
+    ensure!(
+        listed == want,
+        "listing with '/' gave {listed:?}, expected {want:?}"
+    );
+    let inner = cx.list_names(&format!("{scope}a/"), Some("/")).await?;
+    let want: Vec<String> = ["a/1", "a/2", "a/b/"]
+        .iter()
+        .map(|n| format!("{scope}{n}"))
+        .collect();
+    ensure!(
+        inner == want,
+        "listing a/ with '/' gave {inner:?}, expected {want:?}"
+    );
+    Ok(())
+}
+async fn list_delimiter_partial(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("list");
+    for name in [
+        "photos-2025/a",
+        "photos-2026/b",
+        "photos-2026/c",
+        "photos.txt",
+        "other",
+    ] {
+        cx.put(&format!("{scope}{name}"), b"x").await?;
+    }
+    let listed = cx.list_names(&format!("{scope}photos"), Some("/")).await?;
+    let want: Vec<String> = ["photos-2025/", "photos-2026/", "photos.txt"]
+        .iter()
+        .map(|n| format!("{scope}{n}"))
+        .collect();
+    ensure!(listed == want, "got {listed:?}, expected {want:?}");
+    Ok(())
+}
+async fn list_byte_order(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("list");
+    let mut names = vec![
+        "a", "a-b", "a.b", "a0", "A", "B", "_", "é", "z", "~", "a~/x",
+    ];
+    // "a" and "a/b" can only both exist where a key may also be a prefix.
+    if cx.caps.key_and_prefix {
+        names.push("a/b");
+    }
+    for name in &names {
+        cx.put(&format!("{scope}{name}"), b"x").await?;
+    }
+    let listed = cx.list_names(&scope, None).await?;
+    let mut want: Vec<String> = names.iter().map(|n| format!("{scope}{n}")).collect();
+    want.sort();
+    ensure!(
+        listed == want,
+        "listing is not in byte order: {listed:?}, expected {want:?}"
+    );
+    Ok(())
+}
+async fn list_pages(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("page");
+    let total = 1100;
+    let mut want = Vec::with_capacity(total);
+    for i in 0..total {
+        let key = format!("{scope}{}/k{i:05}", i % 7);
+        cx.put(&key, b"").await?;
+        want.push(key);
+    }
+    want.sort();
+    let (entries, pages) = cx.list(&scope, None).await?;
+    let listed: Vec<String> = entries
+        .into_iter()
+        .map(|e| match e {
+            Entry::Object(m) => m.key,
+            Entry::CommonPrefix(p) => p,
+        })
+        .collect();
+    ensure!(
+        pages >= 2,
+        "{total} keys came in {pages} page(s); pages are at most 1000 entries"
+    );
+    let mut dedup = listed.clone();
+    dedup.dedup();
+    ensure!(
+        dedup.len() == listed.len(),
+        "the listing has {} duplicates",
+        listed.len() - dedup.len()
+    );
+    let missing: Vec<&String> = want
+        .iter()
+        .filter(|k| !listed.contains(k))
+        .take(5)
+        .collect();
+    ensure!(
+        missing.is_empty(),
+        "keys missing from the listing, e.g. {missing:?}"
+    );
+    ensure!(
+        listed == want,
+        "the listing of {total} keys is not in byte order"
+    );
+    let again = cx.list_names(&scope, None).await?;
+    ensure!(again == listed, "two listings of the same keys differ");
+    Ok(())
+}
+async fn list_after_write(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("list");
+    let done = format!("{scope}done");
+    let pending = format!("{scope}pending");
+    cx.put(&done, b"x").await?;
+    let mut writer = cx
+        .remote
+        .open_write(&pending, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer.write(b"not yet").await.map_err(|e| e.to_string())?;
+    let listed = cx.list_names(&scope, None).await?;
+    writer.abort().await.map_err(|e| e.to_string())?;
+    ensure!(
+        listed == [done.clone()],
+        "with one finished and one pending write, the listing gave {listed:?}"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- atomicity
+
+async fn atomic_invisible_before_finish(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}pending", cx.scope("atomic"));
+    let mut writer = cx
+        .remote
+        .open_write(&key, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer
+        .write(&pattern(MIB + 5, 1))
+        .await
+        .map_err(|e| e.to_string())?;
+    cx.expect_absent(&key).await?;
+    writer.finish().await.map_err(|e| e.to_string())?;
+    cx.expect_contents(&key, &pattern(MIB + 5, 1)).await
+}
+async fn atomic_abort_leaves_nothing(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("atomic");
+    let key = format!("{scope}aborted");
+    let mut writer = cx
+        .remote
+        .open_write(&key, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer
+        .write(&pattern(2 * MIB, 2))
+        .await
+        .map_err(|e| e.to_string())?;
+    writer.abort().await.map_err(|e| format!("abort: {e}"))?;
+    cx.expect_absent(&key).await?;
+    let listed = cx.list_names(&scope, None).await?;
+    ensure!(listed.is_empty(), "an aborted write left {listed:?}");
+    Ok(())
+}
+async fn atomic_drop_leaves_nothing(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("atomic");
+    let key = format!("{scope}dropped");
+    let mut writer = cx
+        .remote
+        .open_write(&key, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer
+        .write(&pattern(MIB, 3))
+        .await
+        .map_err(|e| e.to_string())?;
+    drop(writer);
+    cx.expect_absent(&key).await?;
+    let listed = cx.list_names(&scope, None).await?;
+    ensure!(listed.is_empty(), "a dropped write left {listed:?}");
+    Ok(())
+}
+async fn atomic_overwrite_in_progress(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}replace", cx.scope("atomic"));
+    cx.put(&key, b"old").await?;
+    let mut writer = cx
+        .remote
+        .open_write(&key, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer
+        .write(b"new contents")
+        .await
+        .map_err(|e| e.to_string())?;
+    cx.expect_contents(&key, b"old").await?;
+    writer.abort().await.map_err(|e| e.to_string())?;
+    cx.expect_contents(&key, b"old").await?;
+    let mut writer = cx
+        .remote
+        .open_write(&key, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer
+        .write(b"new contents")
+        .await
+        .map_err(|e| e.to_string())?;
+    writer.finish().await.map_err(|e| e.to_string())?;
+    cx.expect_contents(&key, b"new contents").await
+}
+async fn atomic_abort_twice(cx: &Ctx<'_>) -> Check {
+    // The host's writer handle is consumed by abort, so the second abort
+    // is the plugin's: dropping an aborted writer must be harmless.
+    let key = format!("{}abort2", cx.scope("atomic"));
+    let writer = cx
+        .remote
+        .open_write(&key, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer.abort().await.map_err(|e| e.to_string())?;
+    cx.expect_absent(&key).await
+}
+async fn atomic_empty_write_then_abort(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}nothing", cx.scope("atomic"));
+    cx.put(&key, b"keep me").await?;
+    let writer = cx
+        .remote
+        .open_write(&key, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer.abort().await.map_err(|e| e.to_string())?;
+    cx.expect_contents(&key, b"keep me").await
+}
+
+// ---------------------------------------------------------------- copy
+
+async fn copy_creates(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("copy");
+    let (src, dst) = (format!("{scope}src"), format!("{scope}sub/dst"));
+    let data = pattern(70_001, 11);
+    cx.put(&src, &data).await?;
+    let meta = cx
+        .remote
+        .copy(&src, &dst)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        meta.key == dst && meta.size == data.len() as u64,
+        "copy returned {:?} ({} bytes)",
+        meta.key,
+        meta.size
+    );
+    cx.expect_contents(&dst, &data).await?;
+    cx.expect_contents(&src, &data).await
+}
+async fn copy_overwrites(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("copy");
+    let (src, dst) = (format!("{scope}src"), format!("{scope}dst"));
+    cx.put(&src, b"source").await?;
+    cx.put(&dst, b"the old destination, longer").await?;
+    cx.remote
+        .copy(&src, &dst)
+        .await
+        .map_err(|e| e.to_string())?;
+    cx.expect_contents(&dst, b"source").await
+}
+async fn copy_missing_source(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("copy");
+    let dst = format!("{scope}dst");
+    expect_kind(
+        "copy of a missing source",
+        cx.remote.copy(&format!("{scope}nope"), &dst).await,
+        ErrorKind::NotFound,
+    )?;
+    cx.expect_absent(&dst).await
+}
+async fn copy_large(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("copy");
+    let (src, dst) = (format!("{scope}big"), format!("{scope}big-copy"));
+    let data = pattern(LARGE, 12);
+    cx.put(&src, &data).await?;
+    cx.remote
+        .copy(&src, &dst)
+        .await
+        .map_err(|e| e.to_string())?;
+    cx.expect_contents(&dst, &data).await
+}
+async fn copy_unsupported(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("copy");
+    let src = format!("{scope}src");
+    cx.put(&src, b"x").await?;
+    expect_kind(
+        "copy without the copy capability",
+        cx.remote.copy(&src, &format!("{scope}dst")).await,
+        ErrorKind::Unsupported,
+    )
+}
+
+// ---------------------------------------------------------------- errors
+
+async fn error_read_missing(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}missing", cx.scope("err"));
+    expect_kind(
+        "read of a missing key",
+        cx.remote.open_read(&key, None).await.map(|_| ()),
+        ErrorKind::NotFound,
+    )
+}
+async fn error_stat_missing(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}missing", cx.scope("err"));
+    expect_kind(
+        "stat of a missing key",
+        cx.remote.stat(&key).await,
+        ErrorKind::NotFound,
+    )
+}
+async fn error_stat_prefix(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("err");
+    cx.put(&format!("{scope}dir/child"), b"x").await?;
+    expect_kind(
+        "stat of a key that is only a prefix",
+        cx.remote.stat(&format!("{scope}dir")).await,
+        ErrorKind::NotFound,
+    )?;
+    expect_kind(
+        "read of a key that is only a prefix",
+        cx.remote
+            .open_read(&format!("{scope}dir"), None)
+            .await
+            .map(|_| ()),
+        ErrorKind::NotFound,
+    )
+}
+async fn error_messages_say_something(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}missing", cx.scope("err"));
+    let error = cx
+        .remote
+        .stat(&key)
+        .await
+        .err()
+        .ok_or("stat of a missing key succeeded")?;
+    ensure!(
+        error.message().trim().len() >= 8,
+        "the plugin's message {:?} does not say what went wrong",
+        error.message()
+    );
+    Ok(())
+}
+async fn error_write_after_finish(cx: &Ctx<'_>) -> Check {
+    // The host consumes a finished writer, so this probes the plugin: after
+    // finish, a fresh write to the same key must still work normally.
+    let key = format!("{}again", cx.scope("err"));
+    cx.put(&key, b"one").await?;
+    cx.put(&key, b"two").await?;
+    cx.expect_contents(&key, b"two").await
+}
+
+// ---------------------------------------------------------------- concurrency
+
+async fn parallel_writers_and_readers(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("par");
+    let keys: Vec<String> = (0..4).map(|i| format!("{scope}w{i}")).collect();
+    let data: Vec<Vec<u8>> = (0..4)
+        .map(|i| pattern(2 * MIB + i * 1000, 20 + i as u64))
+        .collect();
+    let writes = keys
+        .iter()
+        .zip(&data)
+        .map(|(key, bytes)| cx.put_chunked(key, bytes, 256 * 1024, WriteOptions::default()));
+    for result in join_all(writes).await {
+        result?;
+    }
+    let reads = keys
+        .iter()
+        .zip(&data)
+        .map(|(key, bytes)| cx.expect_contents(key, bytes));
+    for result in join_all(reads).await {
+        result?;
+    }
+    Ok(())
+}
+async fn interleaved_read_and_write(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("par");
+    let (src, dst) = (format!("{scope}src"), format!("{scope}dst"));
+    let data = pattern(5 * MIB + 17, 30);
+    cx.put(&src, &data).await?;
+    let mut reader = cx
+        .remote
+        .open_read(&src, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut writer = cx
+        .remote
+        .open_write(&dst, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        let chunk = reader.read().await.map_err(|e| e.to_string())?;
+        if chunk.is_empty() {
+            break;
+        }
+        writer.write(&chunk).await.map_err(|e| e.to_string())?;
+    }
+    writer.finish().await.map_err(|e| e.to_string())?;
+    cx.expect_contents(&dst, &data).await
+}
+
+/// Polls futures together on one task: the remote serializes calls, so this
+/// interleaves their steps as concurrent callers would.
+async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|task| {
+        let mut pending = false;
+        for (future, slot) in pinned.iter_mut().zip(results.iter_mut()) {
+            if slot.is_none() {
+                match future.as_mut().poll(task) {
+                    std::task::Poll::Ready(value) => *slot = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().map(|r| r.unwrap()).collect()
+}
+
+// ---------------------------------------------------------------- layout
+
+async fn layout_key_and_prefix(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("layout");
+    cx.put(&format!("{scope}x"), b"object").await?;
+    cx.put(&format!("{scope}x/y"), b"below").await?;
+    cx.expect_contents(&format!("{scope}x"), b"object").await?;
+    let listed = cx.list_names(&scope, Some("/")).await?;
+    ensure!(
+        listed == [format!("{scope}x"), format!("{scope}x/")],
+        "listing gave {listed:?}"
+    );
+    Ok(())
+}
+async fn layout_no_key_and_prefix(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("layout");
+    let (object, below) = (format!("{scope}x"), format!("{scope}x/y"));
+    cx.put(&object, b"object").await?;
+    let result = cx
+        .remote
+        .put(&below, &b"below"[..], WriteOptions::default())
+        .await
+        .map(|_| ());
+    expect_kind(
+        "writing below an object without key-and-prefix",
+        result,
+        ErrorKind::AlreadyExists,
+    )?;
+    cx.expect_contents(&object, b"object").await?;
+    let (dir, child) = (format!("{scope}d"), format!("{scope}d/child"));
+    cx.put(&child, b"child").await?;
+    let result = cx
+        .remote
+        .put(&dir, &b"over a prefix"[..], WriteOptions::default())
+        .await
+        .map(|_| ());
+    expect_kind(
+        "writing a key that is a prefix without key-and-prefix",
+        result,
+        ErrorKind::AlreadyExists,
+    )?;
+    cx.expect_contents(&child, b"child").await
+}
+async fn layout_case_sensitive(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("layout");
+    cx.put(&format!("{scope}Case"), b"upper").await?;
+    cx.put(&format!("{scope}case"), b"lower").await?;
+    cx.expect_contents(&format!("{scope}Case"), b"upper")
+        .await?;
+    cx.expect_contents(&format!("{scope}case"), b"lower").await
+}
+async fn layout_case_insensitive(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("layout");
+    cx.put(&format!("{scope}Case"), b"upper").await?;
+    cx.expect_contents(&format!("{scope}case"), b"upper").await
+}
+
+macro_rules! case {
+    ($group:ident, $name:literal, [$($need:ident),*], $run:ident) => {
+        Case { group: Group::$group, name: $name, needs: &[$(Need::$need),*], run: |cx| Box::pin($run(cx)) }
+    };
+}
+
+/// The whole suite, in the order it runs.
+pub fn all_cases() -> Vec<Case> {
+    vec![
+        case!(Keys, "unicode", [], key_unicode),
+        case!(Keys, "spaces", [], key_spaces),
+        case!(Keys, "percent signs", [], key_percent),
+        case!(Keys, "plus signs", [], key_plus),
+        case!(Keys, "hash signs", [], key_hash),
+        case!(Keys, "question marks", [], key_question),
+        case!(Keys, "punctuation", [], key_punctuation),
+        case!(Keys, "quotes and backslash", [], key_quotes_backslash),
+        case!(Keys, "segments of dots", [], key_dots),
+        case!(Keys, "30 levels deep", [], key_deep),
+        case!(Keys, "a 200-byte segment", [], key_long_segment),
+        case!(Keys, "the maximum length, 1024 bytes", [], key_max_length),
+        case!(InvalidKeys, "empty key", [], invalid_empty),
+        case!(InvalidKeys, "leading slash", [], invalid_leading_slash),
+        case!(InvalidKeys, "trailing slash", [], invalid_trailing_slash),
+        case!(InvalidKeys, "empty segment", [], invalid_empty_segment),
+        case!(InvalidKeys, "dot segment", [], invalid_dot),
+        case!(InvalidKeys, "dot-dot segment", [], invalid_dot_dot),
+        case!(InvalidKeys, "NUL character", [], invalid_nul),
+        case!(InvalidKeys, "1025 bytes", [], invalid_too_long),
+        case!(
+            InvalidKeys,
+            "invalid list prefixes",
+            [],
+            invalid_list_prefix
+        ),
+        case!(
+            InvalidKeys,
+            "invalid copy keys",
+            [],
+            invalid_copy_destination
+        ),
+        case!(Objects, "empty object", [], object_empty),
+        case!(Objects, "small object", [], object_small),
+        case!(
+            Objects,
+            "17 MiB streamed both ways",
+            [],
+            object_large_streamed
+        ),
+        case!(Objects, "odd and empty chunks", [], object_odd_chunks),
+        case!(Objects, "overwrite", [], object_overwrite),
+        case!(Objects, "stat key and size", [], object_stat_fields),
+        case!(
+            Objects,
+            "last-modified",
+            [LastModified],
+            object_last_modified
+        ),
+        case!(Objects, "etag changes with content", [Etag], object_etag),
+        case!(Objects, "content type", [ContentType], object_content_type),
+        case!(
+            Objects,
+            "user metadata",
+            [UserMetadata],
+            object_user_metadata
+        ),
+        case!(Objects, "listed sizes", [], object_list_sizes),
+        case!(Objects, "two readers at once", [], object_two_readers),
+        case!(Ranges, "from the start", [RangedRead], range_start),
+        case!(Ranges, "in the middle", [RangedRead], range_middle),
+        case!(Ranges, "a suffix", [RangedRead], range_suffix),
+        case!(
+            Ranges,
+            "from an offset to the end",
+            [RangedRead],
+            range_from
+        ),
+        case!(Ranges, "past the end", [RangedRead], range_past_end),
+        case!(
+            Ranges,
+            "overhanging the end",
+            [RangedRead],
+            range_overhanging
+        ),
+        case!(
+            Ranges,
+            "suffix longer than the object",
+            [RangedRead],
+            range_suffix_longer
+        ),
+        case!(Ranges, "zero length", [RangedRead], range_zero_length),
+        case!(
+            Ranges,
+            "of an empty object",
+            [RangedRead],
+            range_empty_object
+        ),
+        case!(
+            Ranges,
+            "across chunk boundaries",
+            [RangedRead],
+            range_across_chunks
+        ),
+        case!(
+            Ranges,
+            "refused without the capability",
+            [NoRangedRead],
+            range_unsupported
+        ),
+        case!(Delete, "removes the object", [], delete_removes),
+        case!(Delete, "missing key succeeds", [], delete_missing_succeeds),
+        case!(Delete, "twice succeeds", [], delete_twice),
+        case!(Delete, "keeps keys below it", [], delete_keeps_keys_below),
+        case!(Delete, "keeps siblings", [], delete_keeps_siblings),
+        case!(List, "unused prefix is empty", [], list_unused_prefix),
+        case!(List, "prefix ending mid-name", [], list_partial_segment),
+        case!(
+            List,
+            "without delimiter lists all below",
+            [],
+            list_recursive
+        ),
+        case!(
+            List,
+            "delimiter folds common prefixes",
+            [ListDelimiter],
+            list_delimiter
+        ),
+        case!(
+            List,
+            "delimiter with a partial prefix",
+            [ListDelimiter],
+            list_delimiter_partial
+        ),
+        case!(List, "byte order", [], list_byte_order),
+        case!(List, "1100 keys over several pages", [], list_pages),
+        case!(List, "pending writes are not listed", [], list_after_write),
+        case!(
+            Atomicity,
+            "invisible before finish",
+            [],
+            atomic_invisible_before_finish
+        ),
+        case!(
+            Atomicity,
+            "abort leaves nothing",
+            [],
+            atomic_abort_leaves_nothing
+        ),
+        case!(
+            Atomicity,
+            "dropped writer leaves nothing",
+            [],
+            atomic_drop_leaves_nothing
+        ),
+        case!(
+            Atomicity,
+            "old object stays until finish",
+            [],
+            atomic_overwrite_in_progress
+        ),
+        case!(Atomicity, "abort without writing", [], atomic_abort_twice),
+        case!(
+            Atomicity,
+            "aborted overwrite keeps the old object",
+            [],
+            atomic_empty_write_then_abort
+        ),
+        case!(Copy, "creates an identical object", [Copy], copy_creates),
+        case!(Copy, "overwrites the destination", [Copy], copy_overwrites),
+        case!(
+            Copy,
+            "missing source is not-found",
+            [Copy],
+            copy_missing_source
+        ),
+        case!(Copy, "17 MiB object", [Copy], copy_large),
+        case!(
+            Copy,
+            "refused without the capability",
+            [NoCopy],
+            copy_unsupported
+        ),
+        case!(Errors, "read of a missing key", [], error_read_missing),
+        case!(Errors, "stat of a missing key", [], error_stat_missing),
+        case!(Errors, "a prefix is not an object", [], error_stat_prefix),
+        case!(
+            Errors,
+            "messages say what went wrong",
+            [],
+            error_messages_say_something
+        ),
+        case!(
+            Errors,
+            "writes after a finished write",
+            [],
+            error_write_after_finish
+        ),
+        case!(
+            Concurrency,
+            "4 writers then 4 readers at once",
+            [],
+            parallel_writers_and_readers
+        ),
+        case!(
+            Concurrency,
+            "a read feeding a write",
+            [],
+            interleaved_read_and_write
+        ),
+        case!(
+            Layout,
+            "a key can also be a prefix",
+            [KeyAndPrefix],
+            layout_key_and_prefix
+        ),
+        case!(
+            Layout,
+            "a key cannot also be a prefix",
+            [NoKeyAndPrefix],
+            layout_no_key_and_prefix
+        ),
+        case!(
+            Layout,
+            "letter case is significant",
+            [CaseSensitive],
+            layout_case_sensitive
+        ),
+        case!(
+            Layout,
+            "letter case is ignored",
+            [CaseInsensitive],
+            layout_case_insensitive
+        ),
+    ]
+}

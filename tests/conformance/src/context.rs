@@ -1,0 +1,230 @@
+//! What a case works with: the remote, a disposable prefix, and helpers
+//! that turn every failure into a message that says what was expected.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use wharf::{ByteRange, Capabilities, Entry, ErrorKind, ObjectMeta, Remote, WriteOptions};
+
+/// The result of a case: `Err` holds what went wrong, for people.
+pub type Check = Result<(), String>;
+
+/// A case's view of the remote under test.
+pub struct Ctx<'r> {
+    /// The remote under test.
+    pub remote: &'r Remote,
+    /// What the plugin declares it can do.
+    pub caps: Capabilities,
+    prefix: String,
+    counter: AtomicU64,
+}
+
+impl<'r> Ctx<'r> {
+    pub(crate) fn new(remote: &'r Remote, caps: Capabilities) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let tag = hex::encode(&Sha256::digest(format!("{nanos}-{}", std::process::id()))[..4]);
+        Ctx {
+            remote,
+            caps,
+            prefix: format!("wharf-conformance-{tag}/"),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The disposable prefix every key of the run starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A fresh directory-like prefix under the run's prefix, for one case.
+    pub fn scope(&self, name: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{}{name}-{n}/", self.prefix)
+    }
+
+    /// Writes `data` at `key` in chunks of `chunk` bytes.
+    pub async fn put_chunked(
+        &self,
+        key: &str,
+        data: &[u8],
+        chunk: usize,
+        options: WriteOptions,
+    ) -> Result<ObjectMeta, String> {
+        let mut writer = self
+            .remote
+            .open_write(key, options)
+            .await
+            .map_err(|e| format!("write {key:?}: {e}"))?;
+        for piece in data.chunks(chunk.max(1)) {
+            writer
+                .write(piece)
+                .await
+                .map_err(|e| format!("write {key:?}: {e}"))?;
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| format!("finish {key:?}: {e}"))
+    }
+
+    /// Writes `data` at `key`.
+    pub async fn put(&self, key: &str, data: &[u8]) -> Result<ObjectMeta, String> {
+        self.remote
+            .put(key, data, WriteOptions::default())
+            .await
+            .map_err(|e| format!("put {key:?}: {e}"))
+    }
+
+    /// Reads all of `key` (or `range` of it).
+    pub async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        self.remote
+            .get(key, range, &mut out)
+            .await
+            .map_err(|e| format!("read {key:?}: {e}"))?;
+        Ok(out)
+    }
+
+    /// Reads `key` and checks it holds exactly `want`.
+    pub async fn expect_contents(&self, key: &str, want: &[u8]) -> Check {
+        let got = self.get(key, None).await?;
+        if got.len() != want.len() || sha256(&got) != sha256(want) {
+            return Err(format!(
+                "{key:?} holds {} bytes (sha256 {}), expected {} bytes (sha256 {})",
+                got.len(),
+                &sha256(&got)[..12],
+                want.len(),
+                &sha256(want)[..12]
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stats `key`.
+    pub async fn stat(&self, key: &str) -> Result<ObjectMeta, String> {
+        self.remote
+            .stat(key)
+            .await
+            .map_err(|e| format!("stat {key:?}: {e}"))
+    }
+
+    /// Checks that there is no object at `key`.
+    pub async fn expect_absent(&self, key: &str) -> Check {
+        match self.remote.stat(key).await {
+            Err(e) if *e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!(
+                "stat {key:?} should be not-found, got {:?}: {e}",
+                e.kind()
+            )),
+            Ok(meta) => Err(format!(
+                "{key:?} should not exist, but stat found {} bytes",
+                meta.size
+            )),
+        }
+    }
+
+    /// Every entry under `prefix`, page by page, with the page count.
+    pub async fn list(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Result<(Vec<Entry>, usize), String> {
+        let mut lister = self
+            .remote
+            .list(prefix, delimiter)
+            .await
+            .map_err(|e| format!("list {prefix:?}: {e}"))?;
+        let mut all = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = lister
+                .next_page()
+                .await
+                .map_err(|e| format!("list {prefix:?}, page {}: {e}", pages + 1))?;
+            if page.is_empty() {
+                return Ok((all, pages));
+            }
+            pages += 1;
+            all.extend(page);
+        }
+    }
+
+    /// The keys (objects) and common prefixes under `prefix`, in listing
+    /// order, each as text (`prefixes end with '/'`).
+    pub async fn list_names(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        let (entries, _) = self.list(prefix, delimiter).await?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| match entry {
+                Entry::Object(meta) => meta.key,
+                Entry::CommonPrefix(p) => p,
+            })
+            .collect())
+    }
+
+    /// Removes everything under the run's prefix; returns what was left
+    /// behind, if anything could not be removed.
+    pub(crate) async fn clean_up(&self) -> Result<(), String> {
+        for _ in 0..3 {
+            let (entries, _) = self.list(&self.prefix, None).await?;
+            if entries.is_empty() {
+                return Ok(());
+            }
+            for entry in entries {
+                if let Entry::Object(meta) = entry {
+                    let _ = self.remote.delete(&meta.key).await;
+                }
+            }
+        }
+        let left = self.list_names(&self.prefix, None).await?;
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "could not remove {} objects under {}: {:?}",
+                left.len(),
+                self.prefix,
+                left
+            ))
+        }
+    }
+}
+
+/// Checks that `result` is an error of `kind`.
+pub fn expect_kind<T>(what: &str, result: wharf::Result<T>, kind: ErrorKind) -> Check {
+    match result {
+        Err(e) if *e.kind() == kind => Ok(()),
+        Err(e) => Err(format!(
+            "{what}: expected {kind:?}, got {:?}: {e}",
+            e.kind()
+        )),
+        Ok(_) => Err(format!("{what}: expected {kind:?}, but it succeeded")),
+    }
+}
+
+/// Hex sha256 of `data`.
+pub fn sha256(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// `n` reproducible bytes that do not compress and do not repeat with any
+/// small period, so an off-by-one in a range shows.
+pub fn pattern(n: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}

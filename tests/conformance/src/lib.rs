@@ -1,0 +1,103 @@
+//! The conformance suite: one set of cases, written once, that every
+//! storage plugin must pass. It is the executable form of the promises in
+//! `wit/storage.wit`.
+//!
+//! Cases are grouped by what they test, and each names the capabilities it
+//! needs. A case whose capability the plugin declares absent is reported
+//! as *not applicable*, by name, with the capability that excluded it; a
+//! plugin that declares a capability and fails it fails the suite.
+//!
+//! Everything the suite writes lives under a disposable prefix
+//! (`wharf-conformance-<random>/`), removed at the end, so the suite is
+//! safe to point at a real bucket.
+//!
+//! ```no_run
+//! # async fn demo(mut remote: wharf::Remote) {
+//! let report = wharf_conformance::run(&mut remote, &wharf_conformance::Selection::All).await;
+//! println!("{}", report.table());
+//! assert_eq!(report.failed(), 0);
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod cases;
+mod context;
+mod report;
+
+pub use cases::{all_cases, Case, Group, Need};
+pub use context::Ctx;
+pub use report::{CaseResult, Outcome, Report};
+
+use std::time::Instant;
+
+use wharf::Remote;
+
+/// Which cases to run.
+pub enum Selection {
+    /// Every case.
+    All,
+    /// Cases whose name or group contains this text.
+    Matching(String),
+}
+
+/// Runs the suite against `remote`. The host's own key checks are turned
+/// off for the run, so the plugin's checks are what is tested; they are
+/// turned back on afterwards.
+pub async fn run(remote: &mut Remote, selection: &Selection) -> Report {
+    remote.set_host_key_checks(false);
+    let report = run_cases(remote, selection).await;
+    remote.set_host_key_checks(true);
+    report
+}
+
+async fn run_cases(remote: &Remote, selection: &Selection) -> Report {
+    let started = Instant::now();
+    let caps = remote.plugin().info().capabilities;
+    let cx = Ctx::new(remote, caps);
+    let mut results = Vec::new();
+    for case in all_cases() {
+        if let Selection::Matching(text) = selection {
+            if !case.name.contains(text.as_str()) && !case.group.name().contains(text.as_str()) {
+                continue;
+            }
+        }
+        let outcome = match case.needs.iter().find(|need| !need.met_by(&caps)) {
+            Some(missing) => Outcome::NotApplicable(missing.describe()),
+            None => {
+                let case_started = Instant::now();
+                let checked = (case.run)(&cx).await;
+                let elapsed = case_started.elapsed();
+                match checked {
+                    Ok(()) => Outcome::Passed(elapsed),
+                    Err(message) => Outcome::Failed(message),
+                }
+            }
+        };
+        results.push(CaseResult {
+            group: case.group,
+            name: case.name,
+            outcome,
+        });
+    }
+    let cleanup = cx.clean_up().await;
+    Report::new(
+        remote.plugin().info().name.clone(),
+        remote.plugin().info().version.clone(),
+        results,
+        cleanup,
+        started.elapsed(),
+    )
+}
+
+/// Runs the whole suite and panics with the full table if any case fails:
+/// the body of each plugin's `tests/conformance.rs`.
+pub async fn assert_conforms(remote: &mut Remote) {
+    let report = run(remote, &Selection::All).await;
+    println!("{}", report.table());
+    assert_eq!(
+        report.failed(),
+        0,
+        "the plugin fails the conformance suite:\n{}",
+        report.table()
+    );
+}

@@ -1,0 +1,149 @@
+//! What a run found: a table for people, JSON for a plugin's CI.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::Group;
+
+/// How one case went.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// It passed, in this long.
+    Passed(Duration),
+    /// It failed: what was expected and what happened.
+    Failed(String),
+    /// It did not run: the plugin declares this capability absent.
+    NotApplicable(String),
+}
+
+/// One case's result.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case's group.
+    pub group: Group,
+    /// The case's name.
+    pub name: &'static str,
+    /// How it went.
+    pub outcome: Outcome,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The plugin's name.
+    pub plugin: String,
+    /// The plugin's version.
+    pub version: String,
+    /// Every case, in order.
+    pub results: Vec<CaseResult>,
+    /// Whether the run's prefix was removed afterwards.
+    pub cleanup: Result<(), String>,
+    /// How long the whole run took.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    pub(crate) fn new(
+        plugin: String,
+        version: String,
+        results: Vec<CaseResult>,
+        cleanup: Result<(), String>,
+        elapsed: Duration,
+    ) -> Self {
+        Report {
+            plugin,
+            version,
+            results,
+            cleanup,
+            elapsed,
+        }
+    }
+
+    /// Cases that passed.
+    pub fn passed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Passed(_)))
+    }
+
+    /// Cases that failed, plus one if the clean-up failed.
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed(_))) + usize::from(self.cleanup.is_err())
+    }
+
+    /// Cases that were not applicable.
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::NotApplicable(_)))
+    }
+
+    fn count(&self, pick: impl Fn(&Outcome) -> bool) -> usize {
+        self.results.iter().filter(|r| pick(&r.outcome)).count()
+    }
+
+    /// `N passed, N failed, N skipped`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} skipped",
+            self.passed(),
+            self.failed(),
+            self.skipped()
+        )
+    }
+
+    /// A table with one line per case, then the failures in full, then the
+    /// summary line.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "conformance of plugin '{}' {}",
+            self.plugin, self.version
+        );
+        let _ = writeln!(out, "{:<14} {:<52} result", "group", "case");
+        for r in &self.results {
+            let result = match &r.outcome {
+                Outcome::Passed(t) => format!("ok ({} ms)", t.as_millis()),
+                Outcome::Failed(_) => "FAILED".to_owned(),
+                Outcome::NotApplicable(why) => format!("not applicable: {why}"),
+            };
+            let _ = writeln!(out, "{:<14} {:<52} {result}", r.group.name(), r.name);
+        }
+        for r in &self.results {
+            if let Outcome::Failed(message) = &r.outcome {
+                let _ = writeln!(out, "\nFAILED {}/{}: {message}", r.group.name(), r.name);
+            }
+        }
+        if let Err(message) = &self.cleanup {
+            let _ = writeln!(out, "\nFAILED clean-up: {message}");
+        }
+        let _ = writeln!(
+            out,
+            "\n{} ({:.1} s)",
+            self.summary(),
+            self.elapsed.as_secs_f64()
+        );
+        out
+    }
+
+    /// The report as JSON, for a plugin's own CI to keep.
+    pub fn json(&self) -> Value {
+        json!({
+            "plugin": self.plugin,
+            "version": self.version,
+            "contract": wharf::CONTRACT_VERSION,
+            "passed": self.passed(),
+            "failed": self.failed(),
+            "skipped": self.skipped(),
+            "elapsed_ms": self.elapsed.as_millis() as u64,
+            "cleanup": match &self.cleanup { Ok(()) => Value::Null, Err(e) => json!(e) },
+            "cases": self.results.iter().map(|r| {
+                let (result, detail) = match &r.outcome {
+                    Outcome::Passed(t) => ("passed", json!({ "ms": t.as_millis() as u64 })),
+                    Outcome::Failed(m) => ("failed", json!({ "message": m })),
+                    Outcome::NotApplicable(why) => ("not-applicable", json!({ "reason": why })),
+                };
+                json!({ "group": r.group.name(), "name": r.name, "result": result, "detail": detail })
+            }).collect::<Vec<_>>(),
+        })
+    }
+}
