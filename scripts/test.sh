@@ -11,7 +11,7 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets --workspace -- -D warnings
-cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs -- -D warnings
+cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs -p wharf-fixture-hostile -p wharf-fixture-wrong-major -- -D warnings
 
 echo "== build (host, and the plugins for wasm32-wasip2 through host/bundled)"
 cargo build --release

@@ -30,6 +30,7 @@ pub const DEFAULT_REMOTE_ROOT: &str = "./media";
 const PLUGIN_KEY: &str = "plugin";
 const MEMORY_KEY: &str = "memory_limit_mib";
 const TIMEOUT_KEY: &str = "call_timeout_secs";
+const ALLOW_HOSTS_KEY: &str = "allow_hosts";
 
 /// The configuration: every declared remote.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +68,9 @@ pub struct RemoteSpec {
     pub options: Vec<(String, String)>,
     /// The bounds on its instance.
     pub limits: Limits,
+    /// Endpoints the plugin may reach beyond what its options grant
+    /// (`allow_hosts`, `host:port` or `host`).
+    pub allow_hosts: Vec<String>,
     /// Where it was declared.
     pub origin: RemoteOrigin,
 }
@@ -126,6 +130,15 @@ impl Config {
             for (key, value) in table {
                 let value = match value {
                     toml::Value::String(s) => s,
+                    toml::Value::Array(items) if key == ALLOW_HOSTS_KEY => items
+                        .iter()
+                        .map(|item| {
+                            item.as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| item.to_string())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
                     toml::Value::Integer(i) => i.to_string(),
                     toml::Value::Float(f) => f.to_string(),
                     toml::Value::Boolean(b) => b.to_string(),
@@ -233,11 +246,23 @@ impl Config {
             let secs: u64 = parse_number(name, TIMEOUT_KEY, &value)?;
             limits.call_timeout = Duration::from_secs(secs);
         }
+        let allow_hosts = table
+            .remove(ALLOW_HOSTS_KEY)
+            .map(|hosts| {
+                hosts
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(RemoteSpec {
             name: name.to_owned(),
             plugin,
             options: table.into_iter().collect(),
             limits,
+            allow_hosts,
             origin,
         })
     }
@@ -289,6 +314,15 @@ mod tests {
         assert_eq!(spec.options, vec![("root".to_owned(), "/srv".to_owned())]);
         assert_eq!(spec.limits.memory, 64 << 20);
         assert_eq!(spec.limits.call_timeout, Duration::from_secs(5));
+        let config = Config::parse(
+            "[remotes.s3]\nplugin = \"s3\"\nallow_hosts = [\"a.example:443\", \"b.example\"]\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            config.remote("s3").unwrap().allow_hosts,
+            vec!["a.example:443", "b.example"]
+        );
     }
 
     #[test]

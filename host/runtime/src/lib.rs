@@ -27,6 +27,7 @@ mod error;
 pub mod grant;
 mod limits;
 mod plugin;
+pub mod policy;
 mod remote;
 mod runtime;
 mod sandbox;

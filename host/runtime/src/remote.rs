@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Mutex, MutexGuard};
 use wasmtime::component::ResourceAny;
 
-use crate::bindings::types::{self, ByteRange, Entry, ObjectMeta, WriteOptions};
+use crate::bindings::types::{self, ByteRange, Entry, NetworkProtocol, ObjectMeta, WriteOptions};
 use crate::grant::{self, Grant};
 use crate::limits::Limits;
 use crate::plugin::{arm_deadline, classify_failure, Instance, Plugin};
@@ -113,6 +113,22 @@ impl Remote {
             state: Mutex::new(State::default()),
             orphans: SyncMutex::new(Vec::new()),
         })
+    }
+
+    /// Also lets the plugin reach `hosts` (`host:port`, or `host` for any
+    /// port) over TCP and HTTP, beyond what its configuration grants: the
+    /// remote's `allow_hosts` option.
+    pub fn with_allowed_hosts(mut self, hosts: &[String]) -> Self {
+        for host in hosts {
+            for protocol in [NetworkProtocol::Tcp, NetworkProtocol::Http] {
+                self.grant.network.push(grant::NetworkGrant {
+                    protocol,
+                    endpoint: host.clone(),
+                    reason: "listed in the remote's allow_hosts".into(),
+                });
+            }
+        }
+        self
     }
 
     /// The remote's name.
@@ -243,6 +259,8 @@ impl Remote {
     }
 
     /// Judges a finished call: a trap or a timeout throws the instance away.
+    /// A failure after the sandbox refused the plugin some access is
+    /// reported as that refusal, since that is what the user can act on.
     fn settle<T>(
         &self,
         state: &mut State,
@@ -250,12 +268,26 @@ impl Remote {
         op: &'static str,
         key: &str,
     ) -> Result<T> {
-        let result = match outcome {
+        let (refusals, printed) = match state.live.as_ref() {
+            Some(live) => {
+                let data = live.instance.store.data();
+                (data.take_refusals(), data.stderr_tail())
+            }
+            None => (Vec::new(), None),
+        };
+        let error = match outcome {
             Ok(Ok(Ok(value))) => return Ok(value),
             Ok(Ok(Err(guest))) => Error::from(guest),
             Ok(Err(failure)) => {
                 state.live = None;
-                classify_failure(failure, &self.limits)
+                let error = classify_failure(failure, &self.limits);
+                match printed {
+                    Some(printed) if *error.kind() == ErrorKind::PluginFailed => Error::new(
+                        ErrorKind::PluginFailed,
+                        format!("{}; it printed: {printed}", error.message()),
+                    ),
+                    _ => error,
+                }
             }
             Err(_elapsed) => {
                 state.live = None;
@@ -269,7 +301,29 @@ impl Remote {
                 )
             }
         };
-        Err(self.context(result, op, key))
+        let error = match refusals.first() {
+            Some(refusal) => self.refused(refusal, &error),
+            None => error,
+        };
+        Err(self.context(error, op, key))
+    }
+
+    fn refused(&self, refusal: &crate::policy::Refusal, then: &Error) -> Error {
+        let endpoint = &refusal.endpoint;
+        Error::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "the sandbox refused plugin '{}' (remote '{}') when it tried to {} {endpoint}, \
+                 which this remote's configuration does not grant; if you trust the plugin to \
+                 reach it, add allow_hosts = \"{endpoint}\" to [remotes.{}] (the plugin then \
+                 failed with: {})",
+                self.plugin.info().name,
+                self.name,
+                refusal.action,
+                self.name,
+                then.message()
+            ),
+        )
     }
 
     fn timer(&self) -> Duration {

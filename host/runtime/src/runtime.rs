@@ -73,12 +73,14 @@ impl RuntimeBuilder {
             )
         })?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| {
-            Error::new(
-                ErrorKind::Other,
-                format!("cannot set up WASI for plugins: {e}"),
-            )
-        })?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Other,
+                    format!("cannot set up WASI for plugins: {e}"),
+                )
+            })?;
         let cache = (!self.no_cache).then(|| {
             let dir = self
                 .cache_dir

@@ -8,7 +8,7 @@
 //! applies option defaults and rejects unknown or missing options before
 //! your code runs, and aborts writers that are dropped unfinished.
 //!
-//! ```ignore
+//! ```text
 //! struct MyPlugin;
 //! impl wharf_plugin::Plugin for MyPlugin {
 //!     type Store = MyStore;
