@@ -25,15 +25,7 @@ pub async fn conformance(
 ) -> Result<bool> {
     let mut remote = match (&target.plugin, &target.remote) {
         (Some(plugin), None) => {
-            let mut options = Vec::new();
-            for option in &target.options {
-                let Some((key, value)) = option.split_once('=') else {
-                    bail!(crate::UsageError(format!(
-                        "--option {option:?} is not key=value"
-                    )));
-                };
-                options.push((key.to_owned(), value.to_owned()));
-            }
+            let options = crate::parse_options(&target.options)?;
             let plugin = app.catalog.load(plugin).await?;
             Remote::new("conformance", plugin, options, Limits::default())?
         }

@@ -126,8 +126,11 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
-    /// List the plugins that can be used, with the access each needs.
+    /// List the plugins that can be used, with the access each needs;
+    /// inspect one before trusting it; install one.
     Plugins {
+        #[command(subcommand)]
+        action: Option<PluginsAction>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -138,6 +141,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum PluginsAction {
+    /// Show a plugin's info, contract version, options and the access it
+    /// asks for, like a permissions page.
+    Inspect {
+        /// A .wasm file or the name of a known plugin.
+        plugin: String,
+        /// An option as key=value, to show the exact directories and hosts
+        /// it would be granted; repeat for more.
+        #[arg(long = "option", short = 'o', value_name = "KEY=VALUE")]
+        options: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a .wasm into the plugin directory and record its sha256; a
+    /// plugin whose file changes later is refused until installed again.
+    Install {
+        /// The .wasm file.
+        path: PathBuf,
+        /// The name to use it by (default: the plugin's own name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// Parses repeated `--option key=value` arguments.
+fn parse_options(options: &[String]) -> Result<Vec<(String, String)>> {
+    options
+        .iter()
+        .map(|option| match option.split_once('=') {
+            Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
+            None => Err(UsageError(format!("--option {option:?} is not key=value")).into()),
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -318,7 +358,20 @@ async fn run(cli: Cli) -> Result<()> {
                 return Err(SuiteFailed.into());
             }
         }
-        Command::Plugins { json } => plugins::list_plugins(&app, json).await?,
+        Command::Plugins { action: None, json } => plugins::list_plugins(&app, json).await?,
+        Command::Plugins {
+            action:
+                Some(PluginsAction::Inspect {
+                    plugin,
+                    options,
+                    json,
+                }),
+            ..
+        } => plugins::inspect(&app, &plugin, &parse_options(&options)?, json).await?,
+        Command::Plugins {
+            action: Some(PluginsAction::Install { path, name }),
+            ..
+        } => plugins::install(&app, &path, name.as_deref()).await?,
         Command::Remotes { json } => plugins::list_remotes(&app, json)?,
     }
     Ok(())

@@ -57,15 +57,10 @@ fn plugin_json(plugin: &Plugin) -> Value {
 pub async fn list_plugins(app: &App, json: bool) -> Result<()> {
     let mut listed = Vec::new();
     for available in app.catalog.available() {
-        let (name, loaded) = match &available {
-            Available::Bundled(name) => {
-                (name.clone(), app.catalog.runtime().load_bundled(name).await)
-            }
-            Available::File { name, path, .. } => (
-                name.clone(),
-                app.catalog.runtime().load_file(path.clone()).await,
-            ),
+        let name = match &available {
+            Available::Bundled(name) | Available::File { name, .. } => name.clone(),
         };
+        let loaded = app.catalog.load_available(&available).await;
         let shadowed = matches!(available, Available::File { shadowed: true, .. });
         listed.push((name, loaded, shadowed));
     }
@@ -131,5 +126,143 @@ pub fn list_remotes(app: &App, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&values)?);
     }
+    Ok(())
+}
+
+/// `wharf plugins inspect`: a plugin's permissions page, before trusting it.
+pub async fn inspect(
+    app: &App,
+    plugin: &str,
+    options: &[(String, String)],
+    json: bool,
+) -> Result<()> {
+    let loaded = app.catalog.load(plugin).await?;
+    let info = loaded.info();
+    let grant = if options.is_empty() {
+        None
+    } else {
+        let base = std::env::current_dir()?;
+        Some(wharf::grant::compute(info, options, &base).map(|(grant, _)| grant)?)
+    };
+    let installed = app.catalog.installed(&info.name);
+    if json {
+        let mut value = plugin_json(&loaded);
+        if let Some(grant) = &grant {
+            value["grant"] = grant_json(grant);
+        }
+        value["installed"] = match &installed {
+            Some((path, entry)) => {
+                json!({ "path": path.display().to_string(), "sha256": entry.sha256 })
+            }
+            None => Value::Null,
+        };
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!(
+        "plugin        {} {}: {}",
+        info.name, info.version, info.description
+    );
+    println!("from          {}", loaded.source());
+    println!("sha256        {}", loaded.sha256());
+    println!(
+        "contract      wharf:storage@{} (this host speaks {})",
+        loaded.contract_version(),
+        wharf::CONTRACT_VERSION
+    );
+    if let Some((path, entry)) = &installed {
+        let state = if entry.sha256 == loaded.sha256() {
+            "same file"
+        } else {
+            "a different file"
+        };
+        println!("installed     {} ({state})", path.display());
+    }
+    println!();
+    println!("ACCESS: everything it can reach; the sandbox refuses the rest");
+    if info.access.is_empty() {
+        println!("  nothing: no files, no network");
+    }
+    for access in &info.access {
+        println!("  - {}", access_text(access));
+    }
+    match &grant {
+        Some(grant) => {
+            println!("  with the options given, exactly:");
+            for dir in &grant.directories {
+                println!("    directory {} (read and write)", dir.host_path.display());
+            }
+            for net in &grant.network {
+                println!("    {} {}", protocol_text(net.protocol), net.endpoint);
+            }
+            if grant.directories.is_empty() && grant.network.is_empty() {
+                println!("    nothing");
+            }
+        }
+        None if !info.access.is_empty() => {
+            println!("  (give --option key=value to see the exact directories and hosts)")
+        }
+        None => {}
+    }
+    println!("  never: environment variables, other files, other hosts, listening sockets, UDP");
+    println!();
+    println!("OPTIONS");
+    for option in &info.options {
+        let mut flags = Vec::new();
+        if option.required {
+            flags.push("required".to_owned());
+        }
+        if option.secret {
+            flags.push("secret".to_owned());
+        }
+        if let Some(default) = &option.default {
+            flags.push(format!("default {default:?}"));
+        }
+        println!("  {:<22} {}", option.name, flags.join(", "));
+        println!("  {:<22} {}", "", option.help);
+    }
+    println!();
+    let caps = &info.capabilities;
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    println!("CAPABILITIES");
+    println!(
+        "  ranged-read {}, list-delimiter {}, copy {}, content-type {}, user-metadata {},",
+        yes(caps.ranged_read),
+        yes(caps.list_delimiter),
+        yes(caps.copy),
+        yes(caps.content_type),
+        yes(caps.user_metadata)
+    );
+    println!(
+        "  last-modified {}, etag {}, case-insensitive {}, key-and-prefix {}",
+        yes(caps.last_modified),
+        yes(caps.etag),
+        yes(caps.case_insensitive),
+        yes(caps.key_and_prefix)
+    );
+    Ok(())
+}
+
+fn grant_json(grant: &wharf::grant::Grant) -> Value {
+    json!({
+        "directories": grant.directories.iter().map(|d| d.host_path.display().to_string()).collect::<Vec<_>>(),
+        "network": grant.network.iter().map(|n| json!({
+            "protocol": protocol_text(n.protocol), "endpoint": n.endpoint,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `wharf plugins install`: copy into the plugin directory, record sha256.
+pub async fn install(app: &App, path: &std::path::Path, name: Option<&str>) -> Result<()> {
+    let (plugin, target) = app.catalog.install(path, name).await?;
+    let name = target.file_stem().unwrap().to_string_lossy().into_owned();
+    println!(
+        "installed {} {} as '{name}' at {}",
+        plugin.info().name,
+        plugin.info().version,
+        target.display()
+    );
+    println!("sha256 {}", plugin.sha256());
+    println!("use it with plugin = \"{name}\" in a remote; it is refused if the file changes");
     Ok(())
 }

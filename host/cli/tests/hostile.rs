@@ -371,3 +371,158 @@ fn the_cli_shows_the_time_limit_and_the_refusal() {
         )));
     assert!(forbidden.accept().is_err());
 }
+
+#[test]
+fn inspect_shows_the_access_a_plugin_asks_for() {
+    let s = Scratch::new();
+    let out = s
+        .wharf()
+        .args([
+            "plugins",
+            "inspect",
+            wharf_fixtures::HOSTILE,
+            "-o",
+            "mode=connect",
+            "-o",
+            "root=data",
+        ])
+        .args(["-o", "host=ftp.example.com", "-o", "port=21"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for line in [
+        "plugin        hostile 0.0.1: Misbehaves on purpose, for the sandbox tests",
+        "contract      wharf:storage@0.1.0 (this host speaks 0.1.0)",
+        "  - one local directory, read and write: the one named by option 'root'",
+        "  - TCP connections to {host}:{port} (the server it was configured with)",
+        "  - HTTP(S) requests to {url} (the API it was configured with)",
+        "    TCP connections ftp.example.com:21",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    assert!(
+        text.contains(&format!(
+            "    directory {} (read and write)",
+            s.path().join("data").display()
+        )),
+        "{text}"
+    );
+    let out = s
+        .wharf()
+        .args(["plugins", "inspect", "--json", "fs"])
+        .assert()
+        .success();
+    let value: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(value["options"][0]["name"], "root");
+    assert_eq!(value["options"][0]["required"], true);
+    s.wharf()
+        .args(["plugins", "inspect", wharf_fixtures::WRONG_MAJOR])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "was built for wharf:storage@1.0.0",
+        ));
+}
+
+#[test]
+fn an_installed_plugin_that_changes_is_refused_until_installed_again() {
+    let s = Scratch::new();
+    s.wharf()
+        .args([
+            "plugins",
+            "install",
+            wharf_fixtures::HOSTILE,
+            "--name",
+            "mine",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "installed hostile 0.0.1 as 'mine'",
+        ));
+    let lock = std::fs::read_to_string(s.path().join("plugins/wharf-plugins.lock")).unwrap();
+    let sha = hex_sha256(&std::fs::read(wharf_fixtures::HOSTILE).unwrap());
+    assert!(lock.contains(&sha), "{lock}");
+    s.write_config("[remotes.m]\nplugin = \"mine\"\nmode = \"amnesia\"\nroot = \"m\"\n");
+    std::fs::create_dir_all(s.path().join("m")).unwrap();
+    s.wharf().args(["ls", "m:"]).assert().success();
+
+    // Swap the file behind the user's back.
+    let mut changed = std::fs::read(wharf_fixtures::HOSTILE).unwrap();
+    changed.extend_from_slice(b"\0");
+    std::fs::write(s.path().join("plugins/mine.wasm"), &changed).unwrap();
+    s.wharf().args(["ls", "m:"]).assert().code(1).stderr(
+        predicate::str::contains("changed since it was installed").and(predicate::str::contains(
+            "wharf plugins install PATH.wasm --name mine",
+        )),
+    );
+
+    s.wharf()
+        .args([
+            "plugins",
+            "install",
+            wharf_fixtures::HOSTILE,
+            "--name",
+            "mine",
+        ])
+        .assert()
+        .success();
+    s.wharf().args(["ls", "m:"]).assert().success();
+    s.wharf()
+        .args([
+            "plugins",
+            "install",
+            wharf_fixtures::HOSTILE,
+            "--name",
+            "fs",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("built-in plugin"));
+}
+
+#[test]
+fn a_plugin_that_breaks_its_promises_fails_the_conformance_suite() {
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.path().join("amnesia")).unwrap();
+    let out = s
+        .wharf()
+        .args([
+            "conformance",
+            wharf_fixtures::HOSTILE,
+            "-o",
+            "mode=amnesia",
+            "-o",
+            "root=amnesia",
+        ])
+        .assert()
+        .code(1);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let last = text.lines().last().unwrap();
+    let failed: usize = last
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(failed > 10, "{last}");
+    assert!(text.contains("FAILED objects/small object:"), "{text}");
+    assert!(
+        text.contains("not applicable: capability 'copy' is not declared"),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr).contains("the plugin does not conform")
+    );
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

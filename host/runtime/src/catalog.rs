@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::RemoteSpec;
+use crate::install::PluginLock;
+use crate::plugin::PluginSource;
 use crate::{Error, ErrorKind, Plugin, Remote, Result, Runtime};
 
 /// Where plugins are found, and the runtime that loads them.
@@ -107,7 +109,7 @@ impl Catalog {
         for dir in &self.dirs {
             let path = dir.join(format!("{name}.wasm"));
             if path.is_file() {
-                return self.runtime.load_file(path).await;
+                return self.load_installed(dir, name, path).await;
             }
         }
         let builtin: Vec<&str> = wharf_bundled::ALL.iter().map(|(n, _)| *n).collect();
@@ -125,6 +127,83 @@ impl Catalog {
                 }
             ),
         ))
+    }
+
+    /// Loads a plugin that [`Catalog::available`] listed, with the same
+    /// checks as loading it by name.
+    pub async fn load_available(&self, available: &Available) -> Result<Plugin> {
+        match available {
+            Available::Bundled(name) => self.runtime.load_bundled(name).await,
+            Available::File { name, path, .. } => {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                self.load_installed(dir, name, path.clone()).await
+            }
+        }
+    }
+
+    /// Loads `<name>.wasm` from plugin directory `dir`, refusing it if it
+    /// was installed and has changed since.
+    async fn load_installed(&self, dir: &Path, name: &str, path: PathBuf) -> Result<Plugin> {
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidPlugin,
+                format!("cannot read plugin file {}: {e}", path.display()),
+            )
+        })?;
+        PluginLock::read(dir)?.verify(name, &path, &bytes)?;
+        self.runtime.load(&bytes, PluginSource::File(path)).await
+    }
+
+    /// Where `install` puts plugins: the first plugin directory.
+    pub fn install_dir(&self) -> Result<&Path> {
+        self.dirs.first().map(PathBuf::as_path).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                "there is no plugin directory; set WHARF_PLUGIN_PATH",
+            )
+        })
+    }
+
+    /// Checks that `source` is a plugin this host can load, then copies it
+    /// into the plugin directory as `<name>.wasm` (`name` defaults to the
+    /// plugin's own) and records its sha256. Returns the plugin and where
+    /// it went.
+    pub async fn install(&self, source: &Path, name: Option<&str>) -> Result<(Plugin, PathBuf)> {
+        let bytes = std::fs::read(source).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidPlugin,
+                format!("cannot read plugin file {}: {e}", source.display()),
+            )
+        })?;
+        let plugin = self
+            .runtime
+            .load(&bytes, PluginSource::File(source.to_path_buf()))
+            .await?;
+        let name = name.unwrap_or(&plugin.info().name).to_owned();
+        crate::config::check_remote_name(&name).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                format!("'{name}' cannot name a plugin; use letters, digits, '_' and '-'"),
+            )
+        })?;
+        if wharf_bundled::ALL.iter().any(|(n, _)| *n == name) {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!("'{name}' is a built-in plugin and would be shadowed; install under another name with --name"),
+            ));
+        }
+        let dir = self.install_dir()?;
+        let target = PluginLock::read(dir)?.install(&name, source, &bytes)?;
+        Ok((plugin, target))
+    }
+
+    /// The install record for plugin `name` in the plugin directories.
+    pub fn installed(&self, name: &str) -> Option<(PathBuf, crate::install::LockEntry)> {
+        self.dirs.iter().find_map(|dir| {
+            let lock = PluginLock::read(dir).ok()?;
+            lock.entry(name)
+                .map(|e| (dir.join(format!("{name}.wasm")), e.clone()))
+        })
     }
 
     /// Loads the plugin of `spec` and configures the remote.

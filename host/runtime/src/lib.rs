@@ -25,6 +25,7 @@ mod catalog;
 pub mod config;
 mod error;
 pub mod grant;
+pub mod install;
 mod limits;
 mod plugin;
 pub mod policy;
