@@ -26,6 +26,7 @@ mod adapter;
 mod backend;
 mod chunk;
 mod error;
+pub mod http;
 mod options;
 
 #[doc(hidden)]

@@ -187,11 +187,11 @@ impl<'r> Ctx<'r> {
         if left.is_empty() {
             Ok(())
         } else {
+            let shown: Vec<&String> = left.iter().take(5).collect();
             Err(format!(
-                "could not remove {} objects under {}: {:?}",
+                "could not remove {} objects under {}, e.g. {shown:?}",
                 left.len(),
-                self.prefix,
-                left
+                self.prefix
             ))
         }
     }

@@ -16,6 +16,14 @@ pub enum Outcome {
     Failed(String),
     /// It did not run: the plugin declares this capability absent.
     NotApplicable(String),
+    /// It failed, on a test server known to fail it for a reason of the
+    /// server's own.
+    Excepted {
+        /// Why the server fails it.
+        reason: String,
+        /// How it failed.
+        message: String,
+    },
 }
 
 /// One case's result.
@@ -71,9 +79,9 @@ impl Report {
         self.count(|o| matches!(o, Outcome::Failed(_))) + usize::from(self.cleanup.is_err())
     }
 
-    /// Cases that were not applicable.
+    /// Cases that were not applicable, or excepted.
     pub fn skipped(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::NotApplicable(_)))
+        self.count(|o| matches!(o, Outcome::NotApplicable(_) | Outcome::Excepted { .. }))
     }
 
     fn count(&self, pick: impl Fn(&Outcome) -> bool) -> usize {
@@ -105,12 +113,23 @@ impl Report {
                 Outcome::Passed(t) => format!("ok ({} ms)", t.as_millis()),
                 Outcome::Failed(_) => "FAILED".to_owned(),
                 Outcome::NotApplicable(why) => format!("not applicable: {why}"),
+                Outcome::Excepted { reason, .. } => format!("excepted: {reason}"),
             };
             let _ = writeln!(out, "{:<14} {:<52} {result}", r.group.name(), r.name);
         }
         for r in &self.results {
             if let Outcome::Failed(message) = &r.outcome {
                 let _ = writeln!(out, "\nFAILED {}/{}: {message}", r.group.name(), r.name);
+            }
+        }
+        for r in &self.results {
+            if let Outcome::Excepted { reason, message } = &r.outcome {
+                let _ = writeln!(
+                    out,
+                    "\nEXCEPTED {}/{} ({reason}): {message}",
+                    r.group.name(),
+                    r.name
+                );
             }
         }
         if let Err(message) = &self.cleanup {
@@ -141,6 +160,9 @@ impl Report {
                     Outcome::Passed(t) => ("passed", json!({ "ms": t.as_millis() as u64 })),
                     Outcome::Failed(m) => ("failed", json!({ "message": m })),
                     Outcome::NotApplicable(why) => ("not-applicable", json!({ "reason": why })),
+                    Outcome::Excepted { reason, message } => {
+                        ("excepted", json!({ "reason": reason, "message": message }))
+                    }
                 };
                 json!({ "group": r.group.name(), "name": r.name, "result": result, "detail": detail })
             }).collect::<Vec<_>>(),

@@ -1,0 +1,214 @@
+//! The S3 plugin's options, declared once, and the provider presets.
+
+use wharf_plugin::{Error, OptionSpec, Options, Result};
+
+/// The providers with presets. Each sets what that provider needs; all
+/// speak the same S3 API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Aws,
+    Cloudflare,
+    Backblaze,
+    DigitalOcean,
+    Scaleway,
+    Wasabi,
+    Minio,
+    Other,
+}
+
+impl Provider {
+    fn parse(text: &str) -> Option<Provider> {
+        Some(match text.to_ascii_lowercase().as_str() {
+            "aws" => Provider::Aws,
+            "cloudflare" | "r2" => Provider::Cloudflare,
+            "backblaze" | "b2" => Provider::Backblaze,
+            "digitalocean" | "do" => Provider::DigitalOcean,
+            "scaleway" => Provider::Scaleway,
+            "wasabi" => Provider::Wasabi,
+            "minio" => Provider::Minio,
+            "other" => Provider::Other,
+            _ => return None,
+        })
+    }
+
+    /// The provider an endpoint belongs to, so that a Django-style setup
+    /// (keys, bucket, endpoint URL) needs no `provider` option.
+    fn detect(endpoint: Option<&str>) -> Provider {
+        let Some(endpoint) = endpoint else {
+            return Provider::Aws;
+        };
+        let host = endpoint.to_ascii_lowercase();
+        [
+            ("r2.cloudflarestorage.com", Provider::Cloudflare),
+            ("backblazeb2.com", Provider::Backblaze),
+            ("digitaloceanspaces.com", Provider::DigitalOcean),
+            ("scw.cloud", Provider::Scaleway),
+            ("wasabisys.com", Provider::Wasabi),
+            ("amazonaws.com", Provider::Aws),
+        ]
+        .iter()
+        .find(|(suffix, _)| host.contains(suffix))
+        .map_or(Provider::Other, |(_, provider)| *provider)
+    }
+
+    /// The region to sign with when none is given. R2 signs with `auto`.
+    fn default_region(self) -> &'static str {
+        match self {
+            Provider::Cloudflare => "auto",
+            _ => "us-east-1",
+        }
+    }
+}
+
+/// How an S3 remote is configured.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct S3Config {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub provider: Provider,
+    /// `https` or `http`.
+    pub scheme: String,
+    /// `host` or `host:port` of the endpoint.
+    pub authority: String,
+    /// Whether the bucket goes in the path (`/bucket/key`) rather than the
+    /// host name (`bucket.host`).
+    pub path_style: bool,
+    /// A root inside the bucket, ending in `/` unless empty.
+    pub prefix: String,
+    pub part_size: usize,
+    pub upload_concurrency: usize,
+    pub storage_class: Option<String>,
+    pub acl: Option<String>,
+    pub unsigned_payload: bool,
+}
+
+/// The smallest part S3 accepts (except the last).
+pub const MIN_PART_SIZE: usize = 5 << 20;
+/// The largest part S3 accepts.
+pub const MAX_PART_SIZE: usize = 5 << 30;
+
+fn spec(name: &str, help: &str, required: bool, secret: bool, default: Option<&str>) -> OptionSpec {
+    OptionSpec {
+        name: name.into(),
+        help: help.into(),
+        required,
+        secret,
+        default: default.map(Into::into),
+    }
+}
+
+impl S3Config {
+    /// Every option the S3 plugin accepts, with its help.
+    pub fn options() -> Vec<OptionSpec> {
+        vec![
+            spec("access_key_id", "The access key ID (AWS_ACCESS_KEY_ID, django-storages' access_key).", true, false, None),
+            spec("secret_access_key", "The secret access key that goes with access_key_id.", true, true, None),
+            spec("session_token", "A session token, for temporary credentials only.", false, true, None),
+            spec("bucket", "The bucket that holds the objects.", true, false, None),
+            spec("region", "The region to sign for, e.g. eu-west-1. Default: from the provider (auto for Cloudflare R2, else us-east-1).", false, false, None),
+            spec("endpoint", "The endpoint URL for S3-compatible services, e.g. https://<account>.r2.cloudflarestorage.com or http://127.0.0.1:9000. Empty for AWS.", false, false, None),
+            spec("provider", "AWS, Cloudflare, Backblaze, DigitalOcean, Scaleway, Wasabi, Minio or Other. Default: detected from the endpoint.", false, false, None),
+            spec("force_path_style", "Put the bucket in the path (https://host/bucket/key) instead of the host name. Default: true with an endpoint, false for AWS.", false, false, None),
+            spec("prefix", "A root inside the bucket: keys are stored under it, e.g. media/.", false, false, Some("")),
+            spec("part_size", "Size of each multipart upload part in bytes (at least 5 MiB); objects up to this size go in one PUT.", false, false, Some("8388608")),
+            spec("upload_concurrency", "How many parts of one upload may be in memory at once.", false, false, Some("4")),
+            spec("storage_class", "A storage class for new objects, e.g. STANDARD_IA.", false, false, None),
+            spec("acl", "A canned ACL for new objects, e.g. private or public-read.", false, false, None),
+            spec("unsigned_payload", "Sign requests with UNSIGNED-PAYLOAD instead of the body's SHA-256 (only over https).", false, false, Some("false")),
+        ]
+    }
+
+    /// Reads and checks the configuration.
+    pub fn from_options(options: &Options) -> Result<Self> {
+        let endpoint = options.get("endpoint").filter(|e| !e.is_empty());
+        let provider = match options.get("provider").filter(|p| !p.is_empty()) {
+            Some(name) => Provider::parse(name).ok_or_else(|| {
+                Error::invalid_config(format!(
+                    "option 'provider' = '{name}' is not one of AWS, Cloudflare, Backblaze, DigitalOcean, Scaleway, Wasabi, Minio, Other"
+                ))
+            })?,
+            None => Provider::detect(endpoint),
+        };
+        let region = options
+            .get("region")
+            .filter(|r| !r.is_empty())
+            .unwrap_or(provider.default_region())
+            .to_owned();
+        let bucket = options.required("bucket")?.to_owned();
+        let path_style = options
+            .parse::<bool>("force_path_style")?
+            .unwrap_or(endpoint.is_some());
+        let (scheme, authority) = match endpoint {
+            Some(url) => {
+                let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+                    Error::invalid_config(format!(
+                        "option 'endpoint' = '{url}' needs a scheme, e.g. https://{url}"
+                    ))
+                })?;
+                let authority = rest.trim_end_matches('/');
+                if authority.is_empty() || authority.contains('/') {
+                    return Err(Error::invalid_config(format!(
+                        "option 'endpoint' = '{url}' must be scheme://host[:port] with no path; put the bucket in 'bucket'"
+                    )));
+                }
+                (scheme.to_ascii_lowercase(), authority.to_owned())
+            }
+            None => ("https".to_owned(), format!("s3.{region}.amazonaws.com")),
+        };
+        let authority = if path_style {
+            authority
+        } else {
+            format!("{bucket}.{authority}")
+        };
+        let part_size: usize = options.parse("part_size")?.unwrap_or(8 << 20);
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) {
+            return Err(Error::invalid_config(format!(
+                "option 'part_size' = {part_size} must be between {MIN_PART_SIZE} (5 MiB) and {MAX_PART_SIZE} (5 GiB)"
+            )));
+        }
+        let mut prefix = options
+            .get("prefix")
+            .unwrap_or("")
+            .trim_matches('/')
+            .to_owned();
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        let unsigned_payload = options.parse::<bool>("unsigned_payload")?.unwrap_or(false);
+        if unsigned_payload && scheme != "https" {
+            return Err(Error::invalid_config(
+                "option 'unsigned_payload' needs an https endpoint: over plain http the body must be signed",
+            ));
+        }
+        Ok(S3Config {
+            access_key_id: options.required("access_key_id")?.to_owned(),
+            secret_access_key: options.required("secret_access_key")?.to_owned(),
+            session_token: options
+                .get("session_token")
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+            bucket,
+            region,
+            provider,
+            scheme,
+            authority,
+            path_style,
+            prefix,
+            part_size,
+            upload_concurrency: options.parse("upload_concurrency")?.unwrap_or(4).max(1),
+            storage_class: options
+                .get("storage_class")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            acl: options
+                .get("acl")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            unsigned_payload,
+        })
+    }
+}

@@ -1,0 +1,276 @@
+//! Signed requests to the S3 REST API, retries, and the one place that maps
+//! S3's errors onto the contract's
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>).
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use sha2::{Digest, Sha256};
+use wharf_plugin::http::{Request, Response};
+use wharf_plugin::{Error, Result};
+
+use crate::config::S3Config;
+
+/// How many times a request is tried when the failure is transient.
+const ATTEMPTS: u32 = 5;
+/// Error bodies and listings are small; anything bigger is refused.
+pub const MAX_XML: usize = 8 << 20;
+
+/// The configured bucket and the signed calls on it.
+pub struct S3Core {
+    pub config: S3Config,
+}
+
+impl S3Core {
+    /// The key as stored: the configured prefix, then the key.
+    pub fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.config.prefix)
+    }
+
+    /// The request path of the bucket: `/bucket` in path style, else empty.
+    pub fn bucket_path(&self) -> String {
+        if self.config.path_style {
+            format!("/{}", encode(&self.config.bucket, false))
+        } else {
+            String::new()
+        }
+    }
+
+    /// The request path of `key`.
+    pub fn object_path(&self, key: &str) -> String {
+        format!(
+            "{}/{}",
+            self.bucket_path(),
+            encode(&self.full_key(key), false)
+        )
+    }
+
+    /// Sends a signed request, retrying transient failures with jittered
+    /// exponential backoff. `body` is sent (and hashed) as is; `query` is
+    /// encoded here.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Response> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = self.signed(method, path, query, headers, body)?;
+            let outcome = request.send(body);
+            let retry = match &outcome {
+                Err(Error::Unavailable(_)) => true,
+                Ok(response) => matches!(response.status(), 429 | 500 | 502 | 503 | 504),
+                Err(_) => false,
+            };
+            if !retry || attempt >= ATTEMPTS {
+                return outcome;
+            }
+            backoff(attempt);
+        }
+    }
+
+    /// Builds the request and signs it with SigV4 (the S3 flavour: no double
+    /// encoding, no path normalisation, the payload hash in
+    /// x-amz-content-sha256).
+    fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Request> {
+        let config = &self.config;
+        let mut path_and_query = if path.is_empty() {
+            "/".to_owned()
+        } else {
+            path.to_owned()
+        };
+        if !query.is_empty() {
+            let pairs: Vec<String> = query
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() && *k == "uploads" {
+                        k.to_string()
+                    } else {
+                        format!("{}={}", encode(k, true), encode(v, true))
+                    }
+                })
+                .collect();
+            path_and_query = format!("{path_and_query}?{}", pairs.join("&"));
+        }
+        let url = format!("{}://{}{}", config.scheme, config.authority, path_and_query);
+        let payload = if config.unsigned_payload {
+            SignableBody::UnsignedPayload
+        } else {
+            SignableBody::Precomputed(hex::encode(Sha256::digest(body)))
+        };
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let identity = Credentials::new(
+            &config.access_key_id,
+            &config.secret_access_key,
+            config.session_token.clone(),
+            None,
+            "wharf",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&config.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| Error::invalid_config(format!("cannot sign requests: {e}")))?
+            .into();
+        let signable = SignableRequest::new(
+            method,
+            url.as_str(),
+            headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            payload,
+        )
+        .map_err(|e| Error::other(format!("cannot sign {method} {url}: {e}")))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| Error::other(format!("cannot sign {method} {url}: {e}")))?
+            .into_parts();
+        let mut request = Request::new(method, &config.scheme, &config.authority, &path_and_query);
+        for (name, value) in headers {
+            request = request.header(name, value.clone());
+        }
+        for (name, value) in instructions.headers() {
+            request = request.header(name, value);
+        }
+        Ok(request)
+    }
+
+    /// Turns an unsuccessful response into the contract's error, reading
+    /// S3's XML error body when there is one. `what` names the operation and
+    /// the key for the message.
+    pub fn parse_error(&self, what: &str, mut response: Response) -> Error {
+        let status = response.status();
+        let body = response.read_all(64 * 1024).unwrap_or_default();
+        let (code, message) = error_fields(&body);
+        let retry_after = response
+            .header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| s * 1000);
+        let detail = match (&code, &message) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.clone(),
+            _ => format!("HTTP {status}"),
+        };
+        let bucket = &self.config.bucket;
+        match (status, code.as_deref()) {
+            (_, Some("NoSuchKey")) | (404, None) => Error::not_found(format!("{what}: no such object")),
+            (_, Some("NoSuchBucket")) => Error::invalid_config(format!(
+                "{what}: bucket '{bucket}' does not exist at {}; check option 'bucket' (and 'endpoint')",
+                self.config.authority
+            )),
+            (_, Some("SignatureDoesNotMatch")) => Error::permission_denied(format!(
+                "{what}: the server refused the signature ({detail}); check secret_access_key \
+                 (and region = '{}')",
+                self.config.region
+            )),
+            (_, Some("InvalidAccessKeyId")) => Error::permission_denied(format!(
+                "{what}: the server does not know this access key ({detail}); check access_key_id"
+            )),
+            (_, Some("ExpiredToken" | "InvalidToken")) => Error::permission_denied(format!(
+                "{what}: {detail}; check session_token, or drop it for long-term keys"
+            )),
+            (_, Some("AccessDenied")) => Error::permission_denied(format!(
+                "{what}: access denied ({detail}); check that the key may use bucket '{bucket}'"
+            )),
+            // HEAD answers carry no error body, so the cause is unknown.
+            (403, None) => Error::permission_denied(format!(
+                "{what}: the server refused the request (HTTP 403, no details); check access_key_id \
+                 and secret_access_key, and that the key may use bucket '{bucket}'"
+            )),
+            (_, Some("SlowDown")) | (429, _) => Error::rate_limited(format!("{what}: {detail}"), retry_after),
+            (500 | 502 | 503 | 504, _) | (_, Some("InternalError" | "ServiceUnavailable")) => {
+                Error::unavailable(format!("{what}: the server failed ({detail}); retry later"))
+            }
+            (301 | 307 | 400, Some("PermanentRedirect" | "AuthorizationHeaderMalformed")) => {
+                Error::invalid_config(format!("{what}: {detail}; check option 'region' or 'endpoint'"))
+            }
+            (400, Some("InvalidArgument" | "KeyTooLongError")) => Error::invalid_key(format!("{what}: {detail}")),
+            _ => Error::other(format!("{what}: {detail}")),
+        }
+    }
+}
+
+/// The `Code` and `Message` of an S3 error body.
+pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return (None, None);
+    };
+    let Ok(doc) = roxmltree::Document::parse(text) else {
+        return (None, None);
+    };
+    let field = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .map(str::to_owned)
+    };
+    (field("Code"), field("Message"))
+}
+
+/// Percent-encodes as SigV4 wants: everything but unreserved characters,
+/// and `/` too unless it is a path.
+pub fn encode(text: &str, slash_too: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b'/' if !slash_too => out.push('/'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Sleeps 100 ms × 2^(attempt-1), plus up to as much again at random, so
+/// that many clients backing off do not retry in step.
+fn backoff(attempt: u32) {
+    let base = 100u64 << (attempt - 1).min(6);
+    let jitter = wasip2::random::random::get_random_u64() % base;
+    let nanos = Duration::from_millis(base + jitter).as_nanos() as u64;
+    wasip2::clocks::monotonic_clock::subscribe_duration(nanos).block();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_like_sigv4() {
+        assert_eq!(encode("a b/c+d%e~f", false), "a%20b/c%2Bd%25e~f");
+        assert_eq!(encode("a/b", true), "a%2Fb");
+        assert_eq!(encode("ü", false), "%C3%BC");
+    }
+
+    #[test]
+    fn reads_error_bodies() {
+        let body =
+            b"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>gone</Message></Error>";
+        assert_eq!(
+            error_fields(body),
+            (Some("NoSuchKey".into()), Some("gone".into()))
+        );
+        assert_eq!(error_fields(b"not xml"), (None, None));
+    }
+}

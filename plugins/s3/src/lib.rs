@@ -1,0 +1,145 @@
+//! Wharf's S3-compatible backend: the S3 REST API through `wasi:http`,
+//! signed with SigV4. See `docs.md` for the options and provider presets.
+
+mod config;
+mod core;
+mod lister;
+mod meta;
+mod reader;
+mod writer;
+
+use std::rc::Rc;
+
+use wharf_plugin::{
+    Access, ByteRange, Capabilities, Error, NetworkAccess, NetworkProtocol, ObjectMeta, Options,
+    Plugin, PluginInfo, Result, Store, WriteOptions,
+};
+
+pub use crate::config::{Provider, S3Config};
+use crate::core::{encode, error_fields, S3Core, MAX_XML};
+pub use crate::lister::S3Lister;
+pub use crate::reader::S3Reader;
+pub use crate::writer::S3Writer;
+
+/// The plugin: describes itself and opens [`S3Backend`]s.
+pub struct S3Plugin;
+
+/// One bucket (and optional prefix in it).
+pub struct S3Backend {
+    core: Rc<S3Core>,
+}
+
+impl Plugin for S3Plugin {
+    type Store = S3Backend;
+
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "s3".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description:
+                "Amazon S3 and S3-compatible services (R2, B2, Spaces, Scaleway, Wasabi, MinIO…)"
+                    .into(),
+            options: S3Config::options(),
+            capabilities: Capabilities {
+                ranged_read: true,
+                list_delimiter: true,
+                copy: true,
+                content_type: true,
+                user_metadata: true,
+                last_modified: true,
+                etag: true,
+                case_insensitive: false,
+                key_and_prefix: true,
+            },
+            access: vec![Access::Network(NetworkAccess {
+                protocol: NetworkProtocol::Http,
+                // The endpoint if one is set, else the AWS host of the
+                // bucket in its region (us-east-1 when none is given).
+                endpoints: vec![
+                    "{endpoint}".into(),
+                    "https://{bucket}.s3.{region}.amazonaws.com".into(),
+                    "https://{bucket}.s3.us-east-1.amazonaws.com".into(),
+                ],
+                reason: "the S3 endpoint that holds the bucket".into(),
+            })],
+        }
+    }
+
+    fn open(options: Options) -> Result<S3Backend> {
+        Ok(S3Backend {
+            core: Rc::new(S3Core {
+                config: S3Config::from_options(&options)?,
+            }),
+        })
+    }
+}
+
+/// HEAD of `key`.
+pub(crate) fn stat(core: &S3Core, key: &str) -> Result<ObjectMeta> {
+    let response = core.send("HEAD", &core.object_path(key), &[], &[], b"")?;
+    match response.status() {
+        200 => Ok(meta::from_headers(key, &response)),
+        _ => Err(core.parse_error(&format!("stat {key:?}"), response)),
+    }
+}
+
+impl Store for S3Backend {
+    type Reader = S3Reader;
+    type Writer = S3Writer;
+    type Lister = S3Lister;
+
+    fn stat(&self, key: &str) -> Result<ObjectMeta> {
+        stat(&self.core, key)
+    }
+
+    fn read(&self, key: &str, range: Option<ByteRange>) -> Result<S3Reader> {
+        S3Reader::open(&self.core, key, range)
+    }
+
+    fn write(&self, key: &str, options: WriteOptions) -> Result<S3Writer> {
+        Ok(S3Writer::new(self.core.clone(), key, options))
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        let core = &self.core;
+        let response = core.send("DELETE", &core.object_path(key), &[], &[], b"")?;
+        match response.status() {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(core.parse_error(&format!("delete {key:?}"), response)),
+        }
+    }
+
+    fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<S3Lister> {
+        Ok(S3Lister::new(
+            self.core.clone(),
+            prefix,
+            delimiter.is_some(),
+        ))
+    }
+
+    fn copy(&self, source: &str, destination: &str) -> Result<ObjectMeta> {
+        let core = &self.core;
+        let what = format!("copy {source:?} to {destination:?}");
+        let copy_source = format!(
+            "/{}/{}",
+            encode(&core.config.bucket, false),
+            encode(&core.full_key(source), false)
+        );
+        let headers = vec![("x-amz-copy-source".to_owned(), copy_source)];
+        let mut response = core.send("PUT", &core.object_path(destination), &[], &headers, b"")?;
+        if response.status() != 200 {
+            return Err(core.parse_error(&what, response));
+        }
+        // CopyObject may answer 200 with an error in the body.
+        let body = response.read_all(MAX_XML)?;
+        if let (Some(code), message) = error_fields(&body) {
+            return Err(Error::unavailable(format!(
+                "{what}: {code}: {}",
+                message.unwrap_or_default()
+            )));
+        }
+        stat(core, destination)
+    }
+}
+
+wharf_plugin::export_plugin!(S3Plugin);

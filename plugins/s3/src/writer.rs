@@ -1,0 +1,250 @@
+//! Uploads: one PUT for an object up to `part_size`, a multipart upload
+//! above it, streamed part by part. Parts are all `part_size` but the last
+//! (R2 refuses uploads whose non-trailing parts differ), and any failure or
+//! abort aborts the multipart upload so no parts are left behind.
+
+use std::rc::Rc;
+
+use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
+
+use crate::core::{error_fields, S3Core, MAX_XML};
+
+/// A write in progress.
+pub struct S3Writer {
+    core: Rc<S3Core>,
+    key: String,
+    headers: Vec<(String, String)>,
+    content_type: Option<String>,
+    buffer: Vec<u8>,
+    written: u64,
+    upload: Option<Multipart>,
+}
+
+struct Multipart {
+    id: String,
+    parts: Vec<String>,
+}
+
+impl S3Writer {
+    pub fn new(core: Rc<S3Core>, key: &str, options: WriteOptions) -> Self {
+        let mut headers = Vec::new();
+        if let Some(content_type) = &options.content_type {
+            headers.push(("content-type".to_owned(), content_type.clone()));
+        }
+        for (name, value) in &options.metadata {
+            headers.push((
+                format!("x-amz-meta-{}", name.to_ascii_lowercase()),
+                value.clone(),
+            ));
+        }
+        if let Some(class) = &core.config.storage_class {
+            headers.push(("x-amz-storage-class".to_owned(), class.clone()));
+        }
+        if let Some(acl) = &core.config.acl {
+            headers.push(("x-amz-acl".to_owned(), acl.clone()));
+        }
+        S3Writer {
+            core,
+            key: key.to_owned(),
+            headers,
+            content_type: options.content_type,
+            buffer: Vec::new(),
+            written: 0,
+            upload: None,
+        }
+    }
+
+    fn what(&self) -> String {
+        format!("write {:?}", self.key)
+    }
+
+    fn start_multipart(&mut self) -> Result<()> {
+        let path = self.core.object_path(&self.key);
+        let mut response = self
+            .core
+            .send("POST", &path, &[("uploads", "")], &self.headers, b"")?;
+        if response.status() != 200 {
+            return Err(self.core.parse_error(&self.what(), response));
+        }
+        let body = response.read_all(MAX_XML)?;
+        let id = xml_text(&body, "UploadId")
+            .ok_or_else(|| Error::other(format!("{}: the server gave no UploadId", self.what())))?;
+        self.upload = Some(Multipart {
+            id,
+            parts: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn upload_part(&mut self, part: &[u8]) -> Result<()> {
+        let upload = self
+            .upload
+            .as_ref()
+            .expect("a multipart upload was started");
+        let number = (upload.parts.len() + 1).to_string();
+        let path = self.core.object_path(&self.key);
+        let query = [
+            ("partNumber", number.as_str()),
+            ("uploadId", upload.id.as_str()),
+        ];
+        let response = self.core.send("PUT", &path, &query, &[], part)?;
+        if response.status() != 200 {
+            return Err(self.core.parse_error(&self.what(), response));
+        }
+        let etag = response.header("etag").map(str::to_owned).ok_or_else(|| {
+            Error::other(format!(
+                "{}: the server gave no ETag for part {number}",
+                self.what()
+            ))
+        })?;
+        self.upload.as_mut().unwrap().parts.push(etag);
+        Ok(())
+    }
+
+    /// Uploads every full part in the buffer.
+    fn flush_full_parts(&mut self) -> Result<()> {
+        let part_size = self.core.config.part_size;
+        while self.buffer.len() >= part_size {
+            if self.upload.is_none() {
+                self.start_multipart()?;
+            }
+            let rest = self.buffer.split_off(part_size);
+            let part = std::mem::replace(&mut self.buffer, rest);
+            self.upload_part(&part)?;
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self) -> Result<Option<String>> {
+        let upload = self
+            .upload
+            .as_ref()
+            .expect("a multipart upload was started");
+        let mut xml = String::from("<CompleteMultipartUpload>");
+        for (i, etag) in upload.parts.iter().enumerate() {
+            xml.push_str(&format!(
+                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
+                i + 1,
+                escape_xml(etag)
+            ));
+        }
+        xml.push_str("</CompleteMultipartUpload>");
+        let path = self.core.object_path(&self.key);
+        let mut response = self.core.send(
+            "POST",
+            &path,
+            &[("uploadId", upload.id.as_str())],
+            &[],
+            xml.as_bytes(),
+        )?;
+        if response.status() != 200 {
+            return Err(self.core.parse_error(&self.what(), response));
+        }
+        // S3 may answer 200 and put an error in the body.
+        let body = response.read_all(MAX_XML)?;
+        if let (Some(code), message) = error_fields(&body) {
+            if xml_text(&body, "ETag").is_none() {
+                return Err(Error::unavailable(format!(
+                    "{}: completing the upload failed: {code}: {}",
+                    self.what(),
+                    message.unwrap_or_default()
+                )));
+            }
+        }
+        Ok(xml_text(&body, "ETag"))
+    }
+
+    fn abort_upload(&mut self) -> Result<()> {
+        let Some(upload) = self.upload.take() else {
+            return Ok(());
+        };
+        let path = self.core.object_path(&self.key);
+        let response = self.core.send(
+            "DELETE",
+            &path,
+            &[("uploadId", upload.id.as_str())],
+            &[],
+            b"",
+        )?;
+        match response.status() {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(self
+                .core
+                .parse_error(&format!("abort {:?}", self.key), response)),
+        }
+    }
+
+    fn finish_inner(&mut self) -> Result<ObjectMeta> {
+        let etag = if self.upload.is_none() {
+            let body = std::mem::take(&mut self.buffer);
+            let path = self.core.object_path(&self.key);
+            let response = self.core.send("PUT", &path, &[], &self.headers, &body)?;
+            if response.status() != 200 {
+                return Err(self.core.parse_error(&self.what(), response));
+            }
+            response.header("etag").map(str::to_owned)
+        } else {
+            if !self.buffer.is_empty() {
+                let last = std::mem::take(&mut self.buffer);
+                self.upload_part(&last)?;
+            }
+            let etag = self.complete()?;
+            self.upload = None;
+            etag
+        };
+        Ok(ObjectMeta {
+            key: self.key.clone(),
+            size: self.written,
+            last_modified: None,
+            etag,
+            content_type: self.content_type.clone(),
+            metadata: Vec::new(),
+        })
+    }
+}
+
+impl Writer for S3Writer {
+    fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
+        self.written += chunk.len() as u64;
+        if self.buffer.is_empty() && chunk.len() < self.core.config.part_size {
+            self.buffer = chunk;
+        } else {
+            self.buffer.extend_from_slice(&chunk);
+        }
+        let result = self.flush_full_parts();
+        if result.is_err() {
+            let _ = self.abort_upload();
+        }
+        result
+    }
+
+    fn finish(mut self) -> Result<ObjectMeta> {
+        let result = self.finish_inner();
+        if result.is_err() {
+            let _ = self.abort_upload();
+        }
+        result
+    }
+
+    fn abort(mut self) -> Result<()> {
+        self.buffer = Vec::new();
+        self.abort_upload()
+    }
+}
+
+/// The text of the first element called `name` in an XML body.
+pub fn xml_text(body: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let doc = roxmltree::Document::parse(text).ok()?;
+    doc.descendants()
+        .find(|n| n.has_tag_name(name))
+        .and_then(|n| n.text())
+        .map(str::to_owned)
+}
+
+fn escape_xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

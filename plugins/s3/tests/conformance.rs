@@ -1,0 +1,129 @@
+//! The S3 plugin (as built into the host) passes the conformance suite
+//! against a real S3 server that verifies SigV4, started by the test.
+
+use wharf::{ErrorKind, Limits, Remote, Runtime};
+use wharf_conformance::Exception;
+use wharf_test_servers::S3sFs;
+
+/// s3s-fs keeps each object as a file, so it cannot hold a key that is
+/// also a prefix, and it answers InternalError where a file path cannot
+/// represent the request. Each of these passes on object stores proper.
+const S3S_FS_EXCEPTIONS: &[Exception] = &[
+    Exception {
+        case: "keys/30 levels deep",
+        reason: "s3s-fs answers InternalError for this key",
+    },
+    Exception {
+        case: "keys/a 200-byte segment",
+        reason: "s3s-fs's staging file name for it exceeds 255 bytes",
+    },
+    Exception {
+        case: "keys/the maximum length, 1024 bytes",
+        reason: "s3s-fs answers InternalError for this key",
+    },
+    Exception {
+        case: "ranges/suffix longer than the object",
+        reason: "s3s-fs answers InternalError where S3 returns the whole object",
+    },
+    Exception {
+        case: "ranges/of an empty object",
+        reason: "s3s-fs answers InternalError for any range of an empty object",
+    },
+    Exception {
+        case: "delete/keeps keys below it",
+        reason: "s3s-fs answers InternalError when the key is a directory",
+    },
+    Exception {
+        case: "list/byte order",
+        reason: "s3s-fs cannot store 'a' and 'a/b' (files)",
+    },
+    Exception {
+        case: "errors/a prefix is not an object",
+        reason: "s3s-fs answers InternalError to HEAD of a directory",
+    },
+    Exception {
+        case: "layout/a key can also be a prefix",
+        reason: "s3s-fs cannot store 'x' and 'x/y' (files)",
+    },
+];
+
+async fn remote(options: Vec<(String, String)>) -> Remote {
+    let runtime = Runtime::new().unwrap();
+    let plugin = runtime.load_bundled("s3").await.unwrap();
+    Remote::new("s3-test", plugin, options, Limits::default()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_passes_the_conformance_suite_on_s3s_fs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3sFs::start(dir.path());
+    let mut remote = remote(server.options()).await;
+    wharf_conformance::assert_conforms_except(&mut remote, S3S_FS_EXCEPTIONS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_is_refused_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3sFs::start(dir.path());
+    let mut options = server.options();
+    options.retain(|(k, _)| k != "secret_access_key");
+    options.push(("secret_access_key".into(), "not-the-secret".into()));
+    let remote = remote(options).await;
+    let err = remote.open_read("anything", None).await.err().unwrap();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "read s3-test:anything: read \"anything\": the server refused the signature (SignatureDoesNotMatch); \
+         check secret_access_key (and region = 'us-east-1')"
+    );
+    // A HEAD answer has no body to say why; the message names both keys.
+    let err = remote.stat("anything").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(err.to_string().contains("check access_key_id and secret_access_key"), "{err}");
+    let mut options = server.options();
+    options.retain(|(k, _)| k != "access_key_id");
+    options.push(("access_key_id".into(), "AKNOBODY".into()));
+    let err = remote_err(options).await;
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(err.to_string().contains("check access_key_id"), "{err}");
+}
+
+async fn remote_err(options: Vec<(String, String)>) -> wharf::Error {
+    remote(options).await.stat("anything").await.unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_reaches_only_its_endpoint() {
+    let plugin = Runtime::new().unwrap().load_bundled("s3").await.unwrap();
+    let options = vec![
+        ("access_key_id".into(), "a".into()),
+        ("secret_access_key".into(), "s".into()),
+        ("bucket".into(), "media".into()),
+        (
+            "endpoint".into(),
+            "https://acc123.r2.cloudflarestorage.com".into(),
+        ),
+    ];
+    let remote = Remote::new("r2", plugin.clone(), options, Limits::default()).unwrap();
+    let endpoints: Vec<&str> = remote
+        .grant()
+        .network
+        .iter()
+        .map(|n| n.endpoint.as_str())
+        .collect();
+    assert_eq!(endpoints, ["https://acc123.r2.cloudflarestorage.com"]);
+    let options = vec![
+        ("access_key_id".into(), "a".into()),
+        ("secret_access_key".into(), "s".into()),
+        ("bucket".into(), "media".into()),
+        ("region".into(), "eu-west-1".into()),
+    ];
+    let remote = Remote::new("aws", plugin, options, Limits::default()).unwrap();
+    let endpoints: Vec<&str> = remote
+        .grant()
+        .network
+        .iter()
+        .map(|n| n.endpoint.as_str())
+        .collect();
+    assert_eq!(endpoints, ["https://media.s3.eu-west-1.amazonaws.com"]);
+}

@@ -1,0 +1,340 @@
+//! Outgoing HTTP through `wasi:http`: the host does TLS and checks every
+//! request against the plugin's grant. Bodies stream both ways, a chunk at
+//! a time.
+
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method,
+    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+use wasip2::io::streams::{InputStream, OutputStream, StreamError};
+
+use crate::{Error, Result};
+
+/// An HTTP request to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `GET`, `PUT`, `POST`, `HEAD`, `DELETE`, …
+    pub method: String,
+    /// `https` or `http`.
+    pub scheme: String,
+    /// `host` or `host:port`.
+    pub authority: String,
+    /// The path and query, starting with `/`, already percent-encoded.
+    pub path_and_query: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// A request for `method` on `scheme://authority` + `path_and_query`.
+    pub fn new(method: &str, scheme: &str, authority: &str, path_and_query: &str) -> Self {
+        Request {
+            method: method.to_owned(),
+            scheme: scheme.to_owned(),
+            authority: authority.to_owned(),
+            path_and_query: path_and_query.to_owned(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} {}://{}{}",
+            self.method, self.scheme, self.authority, self.path_and_query
+        )
+    }
+
+    fn outgoing(&self) -> Result<OutgoingRequest> {
+        let entries: Vec<(String, Vec<u8>)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect();
+        let fields = Fields::from_list(&entries).map_err(|e| {
+            Error::other(format!("{}: a header was refused: {e:?}", self.describe()))
+        })?;
+        let request = OutgoingRequest::new(fields);
+        let method = match self.method.as_str() {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "PUT" => Method::Put,
+            "POST" => Method::Post,
+            "DELETE" => Method::Delete,
+            other => Method::Other(other.to_owned()),
+        };
+        let scheme = match self.scheme.as_str() {
+            "https" => Scheme::Https,
+            "http" => Scheme::Http,
+            other => Scheme::Other(other.to_owned()),
+        };
+        let bad =
+            |what: &str| Error::invalid_config(format!("{}: invalid {what}", self.describe()));
+        request.set_method(&method).map_err(|()| bad("method"))?;
+        request
+            .set_scheme(Some(&scheme))
+            .map_err(|()| bad("scheme"))?;
+        request
+            .set_authority(Some(&self.authority))
+            .map_err(|()| bad("host"))?;
+        request
+            .set_path_with_query(Some(&self.path_and_query))
+            .map_err(|()| bad("path"))?;
+        Ok(request)
+    }
+
+    /// Sends the request with `body` (empty for none) and waits for the
+    /// response head; the response body is read from the returned value.
+    pub fn send(&self, body: &[u8]) -> Result<Response> {
+        // Without a length the body goes chunked, which S3 and many APIs
+        // refuse for uploads.
+        let sized;
+        let request = if !body.is_empty() || !matches!(self.method.as_str(), "GET" | "HEAD") {
+            sized = self
+                .clone()
+                .header("content-length", body.len().to_string());
+            &sized
+        } else {
+            self
+        };
+        let mut upload = request.start()?;
+        upload.write(body)?;
+        upload.finish()
+    }
+
+    /// Sends the request head and returns a writer for the body, for
+    /// bodies too large to hold at once.
+    pub fn start(&self) -> Result<Upload> {
+        let request = self.outgoing()?;
+        let body = request
+            .body()
+            .map_err(|()| Error::other(format!("{}: no request body", self.describe())))?;
+        let stream = body
+            .write()
+            .map_err(|()| Error::other(format!("{}: no request body stream", self.describe())))?;
+        let options = RequestOptions::new();
+        // Generous: a server may take long to answer a large part.
+        let _ = options.set_first_byte_timeout(Some(600_000_000_000));
+        let response = outgoing_handler::handle(request, Some(options))
+            .map_err(|e| transport_error(&self.describe(), e))?;
+        Ok(Upload {
+            what: self.describe(),
+            body: Some(body),
+            stream: Some(stream),
+            response,
+        })
+    }
+}
+
+/// A request whose body is being written.
+pub struct Upload {
+    what: String,
+    body: Option<OutgoingBody>,
+    stream: Option<OutputStream>,
+    response: FutureIncomingResponse,
+}
+
+impl Upload {
+    /// Writes all of `bytes` to the request body.
+    pub fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
+        let stream = self.stream.as_ref().expect("the body is open until finish");
+        while !bytes.is_empty() {
+            let permitted = stream.check_write().map_err(|e| self.stream_error(e))?;
+            if permitted == 0 {
+                stream.subscribe().block();
+                continue;
+            }
+            let n = bytes.len().min(permitted as usize);
+            stream
+                .write(&bytes[..n])
+                .map_err(|e| self.stream_error(e))?;
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+
+    fn stream_error(&self, error: StreamError) -> Error {
+        // A failed write usually means the request itself failed; its
+        // error says why.
+        if let Some(Ok(Err(code))) = self.response.get() {
+            return transport_error(&self.what, code);
+        }
+        Error::unavailable(format!("{}: sending the body failed: {error:?}", self.what))
+    }
+
+    /// Ends the body and waits for the response head.
+    pub fn finish(mut self) -> Result<Response> {
+        // A server may answer (a HEAD, an error) before it reads the body
+        // and close it; the response then says what happened, so a failed
+        // flush or finish only counts if no response comes.
+        let mut sent = Ok(());
+        if let Some(stream) = self.stream.take() {
+            sent = stream.blocking_flush().map_err(|e| self.stream_error(e));
+        }
+        if let Some(body) = self.body.take() {
+            let finished =
+                OutgoingBody::finish(body, None).map_err(|e| transport_error(&self.what, e));
+            sent = sent.and(finished);
+        }
+        if let Err(e) = sent {
+            if self.response.get().is_none() {
+                return Err(e);
+            }
+        }
+        self.response.subscribe().block();
+        let incoming = match self.response.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(transport_error(&self.what, code)),
+            _ => return Err(Error::unavailable(format!("{}: no response", self.what))),
+        };
+        Response::new(self.what, incoming)
+    }
+}
+
+/// A response: status, headers, and a body read a chunk at a time.
+pub struct Response {
+    what: String,
+    status: u16,
+    headers: Vec<(String, String)>,
+    stream: Option<InputStream>,
+    body: Option<IncomingBody>,
+    _response: IncomingResponse,
+}
+
+impl Response {
+    fn new(what: String, response: IncomingResponse) -> Result<Self> {
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    n.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .consume()
+            .map_err(|()| Error::other(format!("{what}: the response body was already taken")))?;
+        let stream = body
+            .stream()
+            .map_err(|()| Error::other(format!("{what}: no response body stream")))?;
+        Ok(Response {
+            what,
+            status: response.status(),
+            headers,
+            stream: Some(stream),
+            body: Some(body),
+            _response: response,
+        })
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Every header, names in lower case.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Reads up to `max` bytes of the body; empty at the end.
+    pub fn read(&mut self, max: usize) -> Result<Vec<u8>> {
+        let Some(stream) = self.stream.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let mut chunk = Vec::new();
+        while chunk.len() < max {
+            match stream.blocking_read((max - chunk.len()) as u64) {
+                Ok(bytes) => chunk.extend_from_slice(&bytes),
+                Err(StreamError::Closed) => {
+                    self.stream = None;
+                    break;
+                }
+                Err(e) => {
+                    return Err(Error::unavailable(format!(
+                        "{}: reading the response failed: {e:?}",
+                        self.what
+                    )))
+                }
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes (error bodies
+    /// and XML listings are small; this keeps a hostile server from
+    /// filling memory).
+    pub fn read_all(&mut self, limit: usize) -> Result<Vec<u8>> {
+        let mut all = Vec::new();
+        loop {
+            let chunk = self.read(64 * 1024)?;
+            if chunk.is_empty() {
+                return Ok(all);
+            }
+            all.extend_from_slice(&chunk);
+            if all.len() > limit {
+                return Err(Error::other(format!(
+                    "{}: the response is larger than {limit} bytes",
+                    self.what
+                )));
+            }
+        }
+    }
+}
+
+impl Drop for Response {
+    fn drop(&mut self) {
+        // The stream is the body's child: it must go first.
+        self.stream = None;
+        if let Some(body) = self.body.take() {
+            drop(IncomingBody::finish(body));
+        }
+    }
+}
+
+/// Maps a transport failure; the host's refusal of an ungranted host shows
+/// as `HttpRequestDenied`, which the host reports in full.
+fn transport_error(what: &str, code: ErrorCode) -> Error {
+    match code {
+        ErrorCode::HttpRequestDenied => Error::permission_denied(format!(
+            "{what}: the host refused the request (not in this remote's grant)"
+        )),
+        ErrorCode::DnsTimeout
+        | ErrorCode::DnsError(_)
+        | ErrorCode::ConnectionRefused
+        | ErrorCode::ConnectionTerminated
+        | ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::ConnectionLimitReached
+        | ErrorCode::DestinationUnavailable
+        | ErrorCode::DestinationIpUnroutable
+        | ErrorCode::HttpResponseTimeout => Error::unavailable(format!(
+            "{what}: cannot reach the server ({code:?}); is it running?"
+        )),
+        ErrorCode::TlsCertificateError
+        | ErrorCode::TlsAlertReceived(_)
+        | ErrorCode::TlsProtocolError => Error::permission_denied(format!(
+            "{what}: TLS failed ({code:?}); check the server's certificate"
+        )),
+        other => Error::other(format!("{what}: {other:?}")),
+    }
+}

@@ -1,0 +1,152 @@
+//! The real servers the tests run against, each started on a free loopback
+//! port in a scratch directory and stopped (SIGTERM, then SIGKILL after a
+//! grace period) when its handle is dropped, so no server outlives its
+//! test. A server that is not installed is a test failure that says how to
+//! install it, never a skip.
+#![deny(missing_docs)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (free when this returns).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Finds an installed program on PATH or in ~/.cargo/bin, or panics with
+/// how to install it.
+pub fn program(name: &str, install: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed; `bash scripts/test.sh` installs it ({install})")
+        })
+}
+
+/// A running server process, stopped on drop.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub port: u16,
+    /// What it is, for messages.
+    pub name: String,
+}
+
+impl Server {
+    /// Starts `command` and waits until it accepts connections on `port`.
+    pub fn start(name: &str, mut command: Command, port: u16) -> Server {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let mut server = Server {
+            child,
+            port,
+            name: name.to_owned(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("{name} exited before it listened on port {port}: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not listen on port {port} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// Stops the server now (SIGTERM, then SIGKILL after 5 s).
+    pub fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        // SAFETY: signalling a child process this handle owns.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An S3 server that verifies SigV4: s3s-fs, storing buckets as
+/// directories under a scratch root.
+pub struct S3sFs {
+    /// The process.
+    pub server: Server,
+    /// The root directory (one subdirectory per bucket).
+    pub root: PathBuf,
+    /// The endpoint URL, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The bucket created for the test.
+    pub bucket: String,
+}
+
+/// The credentials every test S3 server accepts.
+pub const S3_ACCESS_KEY: &str = "AKWHARFTEST";
+/// The secret that goes with [`S3_ACCESS_KEY`].
+pub const S3_SECRET_KEY: &str = "SKWHARFTESTSECRET";
+
+impl S3sFs {
+    /// Starts s3s-fs 0.14.1 on a free port with one empty bucket.
+    pub fn start(root: &Path) -> S3sFs {
+        let program = program(
+            "s3s-fs",
+            "cargo install s3s-fs@0.14.1 --features binary --locked",
+        );
+        let bucket = "wharf-test".to_owned();
+        std::fs::create_dir_all(root.join(&bucket)).unwrap();
+        let port = free_port();
+        let mut command = Command::new(program);
+        command
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET_KEY])
+            .arg(root);
+        S3sFs {
+            server: Server::start("s3s-fs", command, port),
+            root: root.to_path_buf(),
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket,
+        }
+    }
+
+    /// The S3 plugin options for this server.
+    pub fn options(&self) -> Vec<(String, String)> {
+        vec![
+            ("access_key_id".into(), S3_ACCESS_KEY.into()),
+            ("secret_access_key".into(), S3_SECRET_KEY.into()),
+            ("bucket".into(), self.bucket.clone()),
+            ("endpoint".into(), self.endpoint.clone()),
+        ]
+    }
+}
