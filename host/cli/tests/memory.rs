@@ -4,73 +4,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::path::Path;
-
 use common::Scratch;
 
-const GIB: u64 = 1 << 30;
+use common::{peak_rss_kib, same_contents, write_big_file, GIB};
+
 const RSS_LIMIT_KIB: i64 = 64 * 1024;
-
-/// Runs `wharf args…` to completion and returns its peak RSS in KiB.
-fn peak_rss_kib(s: &Scratch, args: &[&str]) -> i64 {
-    // Reaped by wait4 below, which also reports the peak RSS.
-    #[allow(clippy::zombie_processes)]
-    let child = s.wharf_process().args(args).spawn().expect("wharf starts");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value, and wait4 reaps exactly
-    // this child, which std's Child then never waits for again.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "wharf {args:?} failed: {status}"
-    );
-    usage.ru_maxrss
-}
-
-/// 1 GiB of incompressible, reproducible bytes.
-fn write_big_file(path: &Path) {
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut block = vec![0u8; 1 << 20];
-    for _ in 0..(GIB >> 20) {
-        for word in block.chunks_exact_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes());
-        }
-        file.write_all(&block).unwrap();
-    }
-    file.flush().unwrap();
-}
-
-fn same_contents(a: &Path, b: &Path) -> bool {
-    let (mut a, mut b) = (
-        std::fs::File::open(a).unwrap(),
-        std::fs::File::open(b).unwrap(),
-    );
-    let (mut x, mut y) = (vec![0; 1 << 20], vec![0; 1 << 20]);
-    loop {
-        let n = a.read(&mut x).unwrap();
-        let mut filled = 0;
-        while filled < n {
-            let m = b.read(&mut y[filled..n]).unwrap();
-            if m == 0 {
-                return false;
-            }
-            filled += m;
-        }
-        if n == 0 {
-            return b.read(&mut y).unwrap() == 0;
-        }
-        if x[..n] != y[..n] {
-            return false;
-        }
-    }
-}
 
 #[test]
 fn one_gib_copy_to_media_and_back_stays_under_64_mib() {
