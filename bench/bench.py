@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: wharf against rclone and cp, in one run.
 
+Also, against a local s3s-fs server: the 1 GiB file up and down and
+1,000 x 64 KiB up and down, wharf's s3 plugin against rclone's s3 backend.
+
 Workloads (local disk, the fs plugin on media:):
   - one 1 GiB file copied into media: and back out;
   - 2,000 files of 64 KiB copied into media:.
@@ -77,6 +80,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--small-files", type=int, default=2000)
+    parser.add_argument("--s3-files", type=int, default=1000)
+    parser.add_argument("--no-s3", action="store_true", help="skip the S3 workloads")
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "-p", "wharf-cli"], cwd=ROOT, check=True)
@@ -138,8 +143,97 @@ def main():
             "cp": measure("cp", ["cp", "-r", "small", "cpsmall"], work, env, args.runs, clean("cpsmall")),
         }
         ratio_line(f"{args.small_files} x 64 KiB", many)
+        if not args.no_s3:
+            bench_s3(args, work, env, wharf, rclone, clean)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_s3(args, work, env, wharf, rclone, clean):
+    """The same files to and from a local s3s-fs server (SigV4 checked),
+    wharf's s3 plugin against rclone's s3 backend."""
+    s3s = shutil.which("s3s-fs") or os.path.expanduser("~/.cargo/bin/s3s-fs")
+    if not os.path.exists(s3s):
+        sys.exit("s3s-fs is missing: cargo install s3s-fs@0.14.1 --features binary --locked")
+    root = os.path.join(work, "s3-root")
+    os.makedirs(os.path.join(root, "bench"))
+    port = free_port()
+    server = subprocess.Popen(
+        [s3s, "--host", "127.0.0.1", "--port", str(port), "--access-key", "AKBENCH", "--secret-key", "SKBENCH", root],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import socket
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        endpoint = f"http://127.0.0.1:{port}"
+        s3env = dict(env)
+        s3env.update({
+            "WHARF_REMOTE_S3_PLUGIN": "s3", "WHARF_REMOTE_S3_ACCESS_KEY_ID": "AKBENCH",
+            "WHARF_REMOTE_S3_SECRET_ACCESS_KEY": "SKBENCH", "WHARF_REMOTE_S3_BUCKET": "bench",
+            "WHARF_REMOTE_S3_ENDPOINT": endpoint,
+            "RCLONE_CONFIG_SRV_TYPE": "s3", "RCLONE_CONFIG_SRV_PROVIDER": "Other",
+            "RCLONE_CONFIG_SRV_ACCESS_KEY_ID": "AKBENCH", "RCLONE_CONFIG_SRV_SECRET_ACCESS_KEY": "SKBENCH",
+            "RCLONE_CONFIG_SRV_ENDPOINT": endpoint, "RCLONE_CONFIG_SRV_FORCE_PATH_STYLE": "true",
+        })
+        # rclone refuses to start its S3 backend with AWS_CA_BUNDLE set.
+        s3env.pop("AWS_CA_BUNDLE", None)
+        small = os.path.join(work, "s3small")
+        os.makedirs(small)
+        for i in range(args.s3_files):
+            write_random(os.path.join(small, f"f{i:05}.bin"), 64 << 10)
+
+        def s3clean(*keys):
+            def go():
+                for key in keys:
+                    shutil.rmtree(os.path.join(root, "bench", key), ignore_errors=True)
+                    if os.path.exists(os.path.join(root, "bench", key)):
+                        os.remove(os.path.join(root, "bench", key))
+                clean("out.bin", "rout.bin", "down", "rdown")()
+            return go
+
+        print(f"\nS3 (s3s-fs on loopback): 1 file of {args.size_mib} MiB up")
+        up = {
+            "wharf": measure("wharf", [wharf, "cp", "big.bin", "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin")),
+            "rclone": measure("rclone", [rclone, "copyto", "big.bin", "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin")),
+        }
+        s3_ratio("1 GiB up", up)
+        print("S3: the same file down")
+        down = {
+            "wharf": measure("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
+            "rclone": measure("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin")),
+        }
+        s3_ratio("1 GiB down", down)
+        print(f"S3: {args.s3_files} files of 64 KiB up")
+        many_up = {
+            "wharf": measure("wharf", [wharf, "cp", "-R", "s3small", "s3:many"], work, s3env, args.runs, s3clean("many")),
+            "rclone": measure("rclone", [rclone, "copy", "s3small", "srv:bench/many"], work, s3env, args.runs, s3clean("many")),
+        }
+        s3_ratio(f"{args.s3_files} x 64 KiB up", many_up)
+        print(f"S3: {args.s3_files} files of 64 KiB down")
+        many_down = {
+            "wharf": measure("wharf", [wharf, "cp", "-R", "s3:many", "down"], work, s3env, args.runs, clean("down")),
+            "rclone": measure("rclone", [rclone, "copy", "srv:bench/many", "rdown"], work, s3env, args.runs, clean("rdown")),
+        }
+        s3_ratio(f"{args.s3_files} x 64 KiB down", many_down)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def s3_ratio(name, results):
+    w, r = results["wharf"], results["rclone"]
+    print(f"  => {name}: wharf/rclone time {w[0] / r[0]:.2f}x, peak RSS {w[1]:.0f} vs {r[1]:.0f} MiB ({w[1] / r[1]:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -64,11 +64,10 @@ async fn is_tree(ends: &Ends<'_>, src: &Location) -> Result<bool> {
             if key.is_empty() || key.ends_with('/') {
                 return Ok(true);
             }
-            match ends.src.unwrap().stat(key).await {
-                Ok(_) => Ok(false),
-                Err(e) if *e.kind() == wharf::ErrorKind::NotFound => Ok(true),
-                Err(e) => Err(e.into()),
-            }
+            // Listing, not a HEAD of the key: some servers answer a HEAD
+            // of a "directory" with an error rather than not-found.
+            let mut below = ends.src.unwrap().list(&as_prefix(key), None).await?;
+            Ok(!below.next_page().await?.is_empty())
         }
     }
 }
