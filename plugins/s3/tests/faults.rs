@@ -1,0 +1,138 @@
+//! Transient failures: a proxy in front of the real server answers 503 to
+//! the first requests; the plugin retries with backoff and succeeds, or,
+//! when the failures do not stop, gives up with a clear error.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use wharf::{ErrorKind, Limits, Remote, Runtime, WriteOptions};
+use wharf_test_servers::S3sFs;
+
+/// Answers 503 SlowDown to the first `failures` requests, then forwards
+/// connections to `upstream` byte for byte.
+struct FlakyProxy {
+    port: u16,
+    refused: Arc<AtomicUsize>,
+    forwarded: Arc<AtomicUsize>,
+}
+
+impl FlakyProxy {
+    fn start(upstream: u16, failures: usize) -> FlakyProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let refused = Arc::new(AtomicUsize::new(0));
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let (r, f) = (refused.clone(), forwarded.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                if r.load(Ordering::SeqCst) < failures {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    read_request_head(&mut client);
+                    let body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    continue;
+                }
+                f.fetch_add(1, Ordering::SeqCst);
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                pipe(client, server);
+            }
+        });
+        FlakyProxy {
+            port,
+            refused,
+            forwarded,
+        }
+    }
+}
+
+/// Reads the whole request, head and body, so that the answer is not cut
+/// off by a reset for unread data.
+fn read_request_head(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let length: u64 = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let _ = std::io::copy(&mut stream.take(length), &mut std::io::sink());
+}
+
+fn pipe(client: TcpStream, server: TcpStream) {
+    let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let (mut client, mut server) = (client, server);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c2, &mut s2);
+        let _ = s2.shutdown(std::net::Shutdown::Write);
+    });
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut server, &mut client);
+        let _ = client.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+async fn remote_via(server: &S3sFs, port: u16) -> Remote {
+    let plugin = Runtime::new().unwrap().load_bundled("s3").await.unwrap();
+    let mut options = server.options();
+    options.retain(|(k, _)| k != "endpoint");
+    options.push(("endpoint".into(), format!("http://127.0.0.1:{port}")));
+    Remote::new("flaky", plugin, options, Limits::default()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_503s_are_retried_and_the_put_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3sFs::start(dir.path());
+    let proxy = FlakyProxy::start(server.server.port, 2);
+    let remote = remote_via(&server, proxy.port).await;
+    remote
+        .put("retried.txt", &b"made it"[..], WriteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(proxy.refused.load(Ordering::SeqCst), 2);
+    assert!(proxy.forwarded.load(Ordering::SeqCst) >= 1);
+    assert_eq!(
+        std::fs::read(dir.path().join(&server.bucket).join("retried.txt")).unwrap(),
+        b"made it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_that_do_not_stop_end_in_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3sFs::start(dir.path());
+    let proxy = FlakyProxy::start(server.server.port, usize::MAX);
+    let remote = remote_via(&server, proxy.port).await;
+    let err = remote
+        .put("never.txt", &b"no"[..], WriteOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        *err.kind(),
+        ErrorKind::RateLimited { retry_after: None },
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "write flaky:never.txt: write \"never.txt\": SlowDown: Please reduce your request rate."
+    );
+    assert_eq!(
+        proxy.refused.load(Ordering::SeqCst),
+        5,
+        "tried 5 times in all"
+    );
+    assert!(!dir.path().join(&server.bucket).join("never.txt").exists());
+}
