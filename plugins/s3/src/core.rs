@@ -78,6 +78,19 @@ impl S3Core {
         }
     }
 
+    /// Sends a signed request with its whole body and returns without
+    /// waiting for the answer (no retries: the caller keeps the body and
+    /// retries with [`S3Core::send`] if the answer calls for it).
+    pub fn start(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<wharf_plugin::http::Upload> {
+        self.signed(method, path, query, &[], body)?.send_body(body)
+    }
+
     /// Builds the request and signs it with SigV4 (the S3 flavour: no double
     /// encoding, no path normalisation, the payload hash in
     /// x-amz-content-sha256).

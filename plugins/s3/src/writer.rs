@@ -3,8 +3,10 @@
 //! (R2 refuses uploads whose non-trailing parts differ), and any failure or
 //! abort aborts the multipart upload so no parts are left behind.
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 
+use wharf_plugin::http::{Response, Upload};
 use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
 
 use crate::core::{error_fields, S3Core, MAX_XML};
@@ -22,7 +24,18 @@ pub struct S3Writer {
 
 struct Multipart {
     id: String,
-    parts: Vec<String>,
+    /// The ETag of each part, by part number - 1, once the server took it.
+    parts: Vec<Option<String>>,
+    /// Parts sent whose answers are still to come, oldest first; each
+    /// keeps its bytes in case it must be sent again. At most
+    /// `upload_concurrency` parts are in memory.
+    in_flight: VecDeque<InFlight>,
+}
+
+struct InFlight {
+    number: usize,
+    upload: Upload,
+    data: Vec<u8>,
 }
 
 impl S3Writer {
@@ -72,22 +85,71 @@ impl S3Writer {
         self.upload = Some(Multipart {
             id,
             parts: Vec::new(),
+            in_flight: VecDeque::new(),
         });
         Ok(())
     }
 
-    fn upload_part(&mut self, part: &[u8]) -> Result<()> {
+    /// Sends a part without waiting for the answer; waits for the oldest
+    /// part first when `upload_concurrency` parts are already in flight.
+    fn upload_part(&mut self, data: Vec<u8>) -> Result<()> {
+        let concurrency = self.core.config.upload_concurrency;
+        while self.upload.as_ref().unwrap().in_flight.len() >= concurrency {
+            self.settle_oldest_part()?;
+        }
         let upload = self
             .upload
-            .as_ref()
+            .as_mut()
             .expect("a multipart upload was started");
-        let number = (upload.parts.len() + 1).to_string();
+        upload.parts.push(None);
+        let number = upload.parts.len();
+        let (number_text, id) = (number.to_string(), upload.id.clone());
         let path = self.core.object_path(&self.key);
         let query = [
-            ("partNumber", number.as_str()),
-            ("uploadId", upload.id.as_str()),
+            ("partNumber", number_text.as_str()),
+            ("uploadId", id.as_str()),
         ];
-        let response = self.core.send("PUT", &path, &query, &[], part)?;
+        let sent = match self.core.start("PUT", &path, &query, &data) {
+            Ok(sent) => sent,
+            // Not even sent: send again, with the usual retries.
+            Err(_) => {
+                let response = self.core.send("PUT", &path, &query, &[], &data)?;
+                return self.record_part(number, response);
+            }
+        };
+        let in_flight = InFlight {
+            number,
+            upload: sent,
+            data,
+        };
+        self.upload.as_mut().unwrap().in_flight.push_back(in_flight);
+        Ok(())
+    }
+
+    /// Waits for the oldest part in flight; one the server did not take is
+    /// sent again, with the usual retries.
+    fn settle_oldest_part(&mut self) -> Result<()> {
+        let Some(part) = self.upload.as_mut().unwrap().in_flight.pop_front() else {
+            return Ok(());
+        };
+        let response = match part.upload.finish() {
+            Ok(response) if response.status() == 200 => response,
+            Ok(response) if !matches!(response.status(), 429 | 500 | 502 | 503 | 504) => {
+                return Err(self.core.parse_error(&self.what(), response));
+            }
+            Ok(_) | Err(Error::Unavailable(_)) => {
+                let id = self.upload.as_ref().unwrap().id.clone();
+                let number = part.number.to_string();
+                let query = [("partNumber", number.as_str()), ("uploadId", id.as_str())];
+                let path = self.core.object_path(&self.key);
+                self.core.send("PUT", &path, &query, &[], &part.data)?
+            }
+            Err(e) => return Err(e),
+        };
+        self.record_part(part.number, response)
+    }
+
+    fn record_part(&mut self, number: usize, response: Response) -> Result<()> {
         if response.status() != 200 {
             return Err(self.core.parse_error(&self.what(), response));
         }
@@ -97,7 +159,7 @@ impl S3Writer {
                 self.what()
             ))
         })?;
-        self.upload.as_mut().unwrap().parts.push(etag);
+        self.upload.as_mut().unwrap().parts[number - 1] = Some(etag);
         Ok(())
     }
 
@@ -110,12 +172,15 @@ impl S3Writer {
             }
             let rest = self.buffer.split_off(part_size);
             let part = std::mem::replace(&mut self.buffer, rest);
-            self.upload_part(&part)?;
+            self.upload_part(part)?;
         }
         Ok(())
     }
 
     fn complete(&mut self) -> Result<Option<String>> {
+        while !self.upload.as_ref().unwrap().in_flight.is_empty() {
+            self.settle_oldest_part()?;
+        }
         let upload = self
             .upload
             .as_ref()
@@ -125,7 +190,7 @@ impl S3Writer {
             xml.push_str(&format!(
                 "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
                 i + 1,
-                escape_xml(etag)
+                escape_xml(etag.as_deref().expect("every part was settled"))
             ));
         }
         xml.push_str("</CompleteMultipartUpload>");
@@ -155,9 +220,11 @@ impl S3Writer {
     }
 
     fn abort_upload(&mut self) -> Result<()> {
-        let Some(upload) = self.upload.take() else {
+        let Some(mut upload) = self.upload.take() else {
             return Ok(());
         };
+        // Answers to parts in flight no longer matter.
+        upload.in_flight.clear();
         let path = self.core.object_path(&self.key);
         let response = self.core.send(
             "DELETE",
@@ -186,7 +253,7 @@ impl S3Writer {
         } else {
             if !self.buffer.is_empty() {
                 let last = std::mem::take(&mut self.buffer);
-                self.upload_part(&last)?;
+                self.upload_part(last)?;
             }
             let etag = self.complete()?;
             self.upload = None;

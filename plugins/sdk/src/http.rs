@@ -92,6 +92,13 @@ impl Request {
     /// Sends the request with `body` (empty for none) and waits for the
     /// response head; the response body is read from the returned value.
     pub fn send(&self, body: &[u8]) -> Result<Response> {
+        self.send_body(body)?.finish()
+    }
+
+    /// Sends the request with all of `body` and returns without waiting
+    /// for the response, so that several requests can be in flight; call
+    /// [`Upload::finish`] for the response.
+    pub fn send_body(&self, body: &[u8]) -> Result<Upload> {
         // Without a length the body goes chunked, which S3 and many APIs
         // refuse for uploads.
         let sized;
@@ -105,7 +112,8 @@ impl Request {
         };
         let mut upload = request.start()?;
         upload.write(body)?;
-        upload.finish()
+        upload.end_body();
+        Ok(upload)
     }
 
     /// Sends the request head and returns a writer for the body, for
@@ -129,6 +137,7 @@ impl Request {
             stream: Some(stream),
             response,
             resolved: None,
+            send_error: None,
         })
     }
 }
@@ -141,6 +150,8 @@ pub struct Upload {
     response: FutureIncomingResponse,
     /// The response, once taken from the future (which yields it once).
     resolved: Option<std::result::Result<IncomingResponse, ErrorCode>>,
+    /// Why ending the body failed, if it did.
+    send_error: Option<Error>,
 }
 
 impl Upload {
@@ -187,30 +198,36 @@ impl Upload {
         Error::unavailable(format!("{}: sending the body failed: {error:?}", self.what))
     }
 
-    /// Ends the body and waits for the response head.
-    pub fn finish(mut self) -> Result<Response> {
+    /// Ends the body: nothing more can be written. Idempotent.
+    pub fn end_body(&mut self) {
         // A server may answer (a HEAD, an error) before it reads the body
         // and close it; the response then says what happened, so a failed
         // flush or finish only counts if no response comes.
-        let mut sent = Ok(());
         if let Some(stream) = self.stream.take() {
             if let Err(e) = stream.blocking_flush() {
                 drop(stream);
-                sent = Err(self.stream_error(e));
+                self.send_error = Some(self.stream_error(e));
             }
         }
         if let Some(body) = self.body.take() {
-            let finished =
-                OutgoingBody::finish(body, None).map_err(|e| transport_error(&self.what, e));
-            sent = sent.and(finished);
+            if let Err(e) = OutgoingBody::finish(body, None) {
+                self.send_error
+                    .get_or_insert(transport_error(&self.what, e));
+            }
         }
+    }
+
+    /// Ends the body and waits for the response head.
+    pub fn finish(mut self) -> Result<Response> {
+        self.end_body();
         self.resolve();
         let incoming = match self.resolved.take() {
             Some(Ok(response)) => response,
             Some(Err(code)) => return Err(transport_error(&self.what, code)),
             None => {
-                return Err(sent
-                    .err()
+                return Err(self
+                    .send_error
+                    .take()
                     .unwrap_or_else(|| Error::unavailable(format!("{}: no response", self.what))))
             }
         };

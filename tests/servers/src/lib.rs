@@ -112,6 +112,16 @@ pub struct S3sFs {
     pub bucket: String,
 }
 
+/// The S3 plugin options for a test server at `endpoint`.
+fn s3_options(endpoint: &str, bucket: &str) -> Vec<(String, String)> {
+    vec![
+        ("access_key_id".into(), S3_ACCESS_KEY.into()),
+        ("secret_access_key".into(), S3_SECRET_KEY.into()),
+        ("bucket".into(), bucket.to_owned()),
+        ("endpoint".into(), endpoint.to_owned()),
+    ]
+}
+
 /// The credentials every test S3 server accepts.
 pub const S3_ACCESS_KEY: &str = "AKWHARFTEST";
 /// The secret that goes with [`S3_ACCESS_KEY`].
@@ -146,12 +156,7 @@ impl S3sFs {
 
     /// The S3 plugin options for this server.
     pub fn options(&self) -> Vec<(String, String)> {
-        vec![
-            ("access_key_id".into(), S3_ACCESS_KEY.into()),
-            ("secret_access_key".into(), S3_SECRET_KEY.into()),
-            ("bucket".into(), self.bucket.clone()),
-            ("endpoint".into(), self.endpoint.clone()),
-        ]
+        s3_options(&self.endpoint, &self.bucket)
     }
 }
 
@@ -223,12 +228,7 @@ impl SeaweedFs {
 
     /// The S3 plugin options for this server.
     pub fn options(&self) -> Vec<(String, String)> {
-        vec![
-            ("access_key_id".into(), S3_ACCESS_KEY.into()),
-            ("secret_access_key".into(), S3_SECRET_KEY.into()),
-            ("bucket".into(), self.bucket.clone()),
-            ("endpoint".into(), self.endpoint.clone()),
-        ]
+        s3_options(&self.endpoint, &self.bucket)
     }
 }
 
