@@ -115,7 +115,7 @@ impl S3Config {
             spec("force_path_style", "Put the bucket in the path (https://host/bucket/key) instead of the host name. Default: true with an endpoint, false for AWS.", false, false, None),
             spec("prefix", "A root inside the bucket: keys are stored under it, e.g. media/.", false, false, Some("")),
             spec("part_size", "Size of each multipart upload part in bytes (at least 5 MiB); objects up to this size go in one PUT.", false, false, Some("8388608")),
-            spec("upload_concurrency", "How many parts of one upload may be in memory at once.", false, false, Some("4")),
+            spec("upload_concurrency", "How many parts of one upload may be in flight (and in memory) at once.", false, false, Some("4")),
             spec("storage_class", "A storage class for new objects, e.g. STANDARD_IA.", false, false, None),
             spec("acl", "A canned ACL for new objects, e.g. private or public-read.", false, false, None),
             spec("unsigned_payload", "Sign requests with UNSIGNED-PAYLOAD instead of the body's SHA-256 (only over https).", false, false, Some("false")),
