@@ -80,6 +80,8 @@ pub struct S3Config {
     /// A root inside the bucket, ending in `/` unless empty.
     pub prefix: String,
     pub part_size: usize,
+    /// Objects above this size are copied in parts (UploadPartCopy).
+    pub copy_cutoff: u64,
     pub upload_concurrency: usize,
     pub storage_class: Option<String>,
     pub acl: Option<String>,
@@ -115,6 +117,7 @@ impl S3Config {
             spec("force_path_style", "Put the bucket in the path (https://host/bucket/key) instead of the host name. Default: true with an endpoint, false for AWS.", false, false, None),
             spec("prefix", "A root inside the bucket: keys are stored under it, e.g. media/.", false, false, Some("")),
             spec("part_size", "Size of each multipart upload part in bytes (at least 5 MiB); objects up to this size go in one PUT.", false, false, Some("8388608")),
+            spec("copy_cutoff", "Server-side copies of objects above this size in bytes go in parts (CopyObject stops at 5 GiB).", false, false, Some("4999610368")),
             spec("upload_concurrency", "How many parts of one upload may be in flight (and in memory) at once.", false, false, Some("4")),
             spec("storage_class", "A storage class for new objects, e.g. STANDARD_IA.", false, false, None),
             spec("acl", "A canned ACL for new objects, e.g. private or public-read.", false, false, None),
@@ -199,6 +202,7 @@ impl S3Config {
             path_style,
             prefix,
             part_size,
+            copy_cutoff: options.parse("copy_cutoff")?.unwrap_or(4_999_610_368),
             upload_concurrency: options.parse("upload_concurrency")?.unwrap_or(4).max(1),
             storage_class: options
                 .get("storage_class")

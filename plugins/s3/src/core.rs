@@ -50,6 +50,15 @@ impl S3Core {
         )
     }
 
+    /// The `x-amz-copy-source` value for `key` in this bucket.
+    pub fn copy_source(&self, key: &str) -> String {
+        format!(
+            "/{}/{}",
+            encode(&self.config.bucket, false),
+            encode(&self.full_key(key), false)
+        )
+    }
+
     /// Sends a signed request, retrying transient failures with jittered
     /// exponential backoff. `body` is sent (and hashed) as is; `query` is
     /// encoded here.

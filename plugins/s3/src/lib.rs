@@ -16,7 +16,7 @@ use wharf_plugin::{
 };
 
 pub use crate::config::{Provider, S3Config};
-use crate::core::{encode, error_fields, S3Core, MAX_XML};
+use crate::core::{error_fields, S3Core, MAX_XML};
 pub use crate::lister::S3Lister;
 pub use crate::reader::S3Reader;
 pub use crate::writer::S3Writer;
@@ -120,12 +120,19 @@ impl Store for S3Backend {
     fn copy(&self, source: &str, destination: &str) -> Result<ObjectMeta> {
         let core = &self.core;
         let what = format!("copy {source:?} to {destination:?}");
-        let copy_source = format!(
-            "/{}/{}",
-            encode(&core.config.bucket, false),
-            encode(&core.full_key(source), false)
-        );
-        let headers = vec![("x-amz-copy-source".to_owned(), copy_source)];
+        let meta = stat(core, source)?;
+        if meta.size > core.config.copy_cutoff {
+            // CopyObject stops at 5 GiB; larger objects are copied in parts,
+            // with the source's type and metadata carried over by hand.
+            let options = WriteOptions {
+                content_type: meta.content_type.clone(),
+                metadata: meta.metadata.clone(),
+                size_hint: Some(meta.size),
+            };
+            S3Writer::new(core.clone(), destination, options).copy_from(source, meta.size)?;
+            return stat(core, destination);
+        }
+        let headers = vec![("x-amz-copy-source".to_owned(), core.copy_source(source))];
         let mut response = core.send("PUT", &core.object_path(destination), &[], &headers, b"")?;
         if response.status() != 200 {
             return Err(core.parse_error(&what, response));

@@ -270,6 +270,71 @@ impl S3Writer {
     }
 }
 
+impl S3Writer {
+    /// Copies `source` (of `size` bytes) into this writer's key with a
+    /// multipart upload whose parts the server copies itself
+    /// (UploadPartCopy): how S3 copies objects above CopyObject's 5 GiB.
+    pub fn copy_from(mut self, source: &str, size: u64) -> Result<ObjectMeta> {
+        let result = self.copy_parts(source, size);
+        if result.is_err() {
+            let _ = self.abort_upload();
+        }
+        result
+    }
+
+    fn copy_parts(&mut self, source: &str, size: u64) -> Result<ObjectMeta> {
+        self.start_multipart()?;
+        let part_size = self.core.config.part_size as u64;
+        let copy_source = self.core.copy_source(source);
+        let path = self.core.object_path(&self.key);
+        let mut offset = 0;
+        while offset < size {
+            let last = (offset + part_size).min(size) - 1;
+            let upload = self
+                .upload
+                .as_mut()
+                .expect("a multipart upload was started");
+            upload.parts.push(None);
+            let number = upload.parts.len();
+            let (number_text, id) = (number.to_string(), upload.id.clone());
+            let query = [
+                ("partNumber", number_text.as_str()),
+                ("uploadId", id.as_str()),
+            ];
+            let headers = vec![
+                ("x-amz-copy-source".to_owned(), copy_source.clone()),
+                (
+                    "x-amz-copy-source-range".to_owned(),
+                    format!("bytes={offset}-{last}"),
+                ),
+            ];
+            let mut response = self.core.send("PUT", &path, &query, &headers, b"")?;
+            if response.status() != 200 {
+                return Err(self.core.parse_error(&self.what(), response));
+            }
+            let body = response.read_all(MAX_XML)?;
+            let etag = xml_text(&body, "ETag").ok_or_else(|| {
+                Error::other(format!(
+                    "{}: the server gave no ETag for copied part {number}",
+                    self.what()
+                ))
+            })?;
+            self.upload.as_mut().unwrap().parts[number - 1] = Some(etag);
+            offset = last + 1;
+        }
+        let etag = self.complete()?;
+        self.upload = None;
+        Ok(ObjectMeta {
+            key: self.key.clone(),
+            size,
+            last_modified: None,
+            etag,
+            content_type: self.content_type.clone(),
+            metadata: Vec::new(),
+        })
+    }
+}
+
 impl Writer for S3Writer {
     fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
         self.written += chunk.len() as u64;

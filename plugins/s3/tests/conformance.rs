@@ -158,3 +158,42 @@ async fn the_plugin_reaches_only_its_endpoint() {
         .collect();
     assert_eq!(endpoints, ["https://media.s3.eu-west-1.amazonaws.com"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_above_the_cutoff_go_in_parts_and_keep_type_and_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SeaweedFs::start(dir.path());
+    let mut options = server.options();
+    options.push(("copy_cutoff".into(), (5 << 20).to_string()));
+    options.push(("part_size".into(), (5 << 20).to_string()));
+    let remote = remote(options).await;
+    let data: Vec<u8> = (0..(12 << 20) + 7)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let write = wharf::WriteOptions {
+        content_type: Some("video/mp4".into()),
+        metadata: vec![("owner".into(), "wharf".into())],
+        size_hint: None,
+    };
+    remote.put("big.mp4", &data[..], write).await.unwrap();
+    let meta = remote.copy("big.mp4", "copies/big.mp4").await.unwrap();
+    assert_eq!(meta.size, data.len() as u64);
+    assert_eq!(meta.content_type.as_deref(), Some("video/mp4"));
+    assert_eq!(
+        meta.metadata,
+        vec![("owner".to_owned(), "wharf".to_owned())]
+    );
+    // A multipart object's ETag ends in -<parts>: this one was copied in 3.
+    assert!(
+        meta.etag
+            .as_deref()
+            .unwrap_or("")
+            .trim_matches('"')
+            .ends_with("-3"),
+        "{:?}",
+        meta.etag
+    );
+    let mut back = Vec::new();
+    remote.get("copies/big.mp4", None, &mut back).await.unwrap();
+    assert!(back == data, "the copy differs from the source");
+}
