@@ -307,9 +307,17 @@ impl Response {
         let Some(stream) = self.stream.as_ref() else {
             return Ok(Vec::new());
         };
-        let mut chunk = Vec::new();
+        let mut chunk = Vec::with_capacity(max.min(1 << 20));
         while chunk.len() < max {
-            match stream.blocking_read((max - chunk.len()) as u64) {
+            // Take what has arrived without waiting; wait only when nothing
+            // has. A body comes in frames (often a few KiB each), and a
+            // wait per frame costs more than the frame.
+            let want = (max - chunk.len()) as u64;
+            let read = match stream.read(want) {
+                Ok(bytes) if bytes.is_empty() => stream.blocking_read(want),
+                other => other,
+            };
+            match read {
                 Ok(bytes) => chunk.extend_from_slice(&bytes),
                 Err(StreamError::Closed) => {
                     self.stream = None;
