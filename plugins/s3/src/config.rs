@@ -116,9 +116,9 @@ impl S3Config {
             spec("provider", "AWS, Cloudflare, Backblaze, DigitalOcean, Scaleway, Wasabi, Minio or Other. Default: detected from the endpoint.", false, false, None),
             spec("force_path_style", "Put the bucket in the path (https://host/bucket/key) instead of the host name. Default: true with an endpoint, false for AWS.", false, false, None),
             spec("prefix", "A root inside the bucket: keys are stored under it, e.g. media/.", false, false, Some("")),
-            spec("part_size", "Size of each multipart upload part in bytes (at least 5 MiB); objects up to this size go in one PUT.", false, false, Some("8388608")),
+            spec("part_size", "Size of each multipart upload part in bytes (at least 5 MiB); objects up to this size go in one PUT.", false, false, Some("5242880")),
             spec("copy_cutoff", "Server-side copies of objects above this size in bytes go in parts (CopyObject stops at 5 GiB).", false, false, Some("4999610368")),
-            spec("upload_concurrency", "How many parts of one upload may be in flight (and in memory) at once.", false, false, Some("4")),
+            spec("upload_concurrency", "How many parts of one upload may be in flight (and in memory) at once.", false, false, Some("2")),
             spec("storage_class", "A storage class for new objects, e.g. STANDARD_IA.", false, false, None),
             spec("acl", "A canned ACL for new objects, e.g. private or public-read.", false, false, None),
             spec("unsigned_payload", "Sign requests with UNSIGNED-PAYLOAD instead of the body's SHA-256 (only over https).", false, false, Some("false")),
@@ -167,7 +167,7 @@ impl S3Config {
         } else {
             format!("{bucket}.{authority}")
         };
-        let part_size: usize = options.parse("part_size")?.unwrap_or(8 << 20);
+        let part_size: usize = options.parse("part_size")?.unwrap_or(5 << 20);
         if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) {
             return Err(Error::invalid_config(format!(
                 "option 'part_size' = {part_size} must be between {MIN_PART_SIZE} (5 MiB) and {MAX_PART_SIZE} (5 GiB)"
@@ -203,7 +203,7 @@ impl S3Config {
             prefix,
             part_size,
             copy_cutoff: options.parse("copy_cutoff")?.unwrap_or(4_999_610_368),
-            upload_concurrency: options.parse("upload_concurrency")?.unwrap_or(4).max(1),
+            upload_concurrency: options.parse("upload_concurrency")?.unwrap_or(2).max(1),
             storage_class: options
                 .get("storage_class")
                 .filter(|s| !s.is_empty())

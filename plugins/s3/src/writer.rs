@@ -164,15 +164,26 @@ impl S3Writer {
     }
 
     /// Uploads every full part in the buffer.
-    fn flush_full_parts(&mut self) -> Result<()> {
+    /// Adds `chunk` to the part being filled, sending each part as it
+    /// fills. A part is allocated at exactly `part_size` and never grows, so
+    /// the parts in flight hold `part_size × upload_concurrency` and no more.
+    fn take_chunk(&mut self, chunk: Vec<u8>) -> Result<()> {
         let part_size = self.core.config.part_size;
-        while self.buffer.len() >= part_size {
-            if self.upload.is_none() {
-                self.start_multipart()?;
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if self.buffer.capacity() < part_size {
+                self.buffer.reserve_exact(part_size - self.buffer.len());
             }
-            let rest = self.buffer.split_off(part_size);
-            let part = std::mem::replace(&mut self.buffer, rest);
-            self.upload_part(part)?;
+            let n = rest.len().min(part_size - self.buffer.len());
+            self.buffer.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.buffer.len() == part_size {
+                if self.upload.is_none() {
+                    self.start_multipart()?;
+                }
+                let part = std::mem::take(&mut self.buffer);
+                self.upload_part(part)?;
+            }
         }
         Ok(())
     }
@@ -338,12 +349,7 @@ impl S3Writer {
 impl Writer for S3Writer {
     fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
         self.written += chunk.len() as u64;
-        if self.buffer.is_empty() && chunk.len() < self.core.config.part_size {
-            self.buffer = chunk;
-        } else {
-            self.buffer.extend_from_slice(&chunk);
-        }
-        let result = self.flush_full_parts();
+        let result = self.take_chunk(chunk);
         if result.is_err() {
             let _ = self.abort_upload();
         }
