@@ -97,13 +97,7 @@ impl S3Writer {
         while self.upload.as_ref().unwrap().in_flight.len() >= concurrency {
             self.settle_oldest_part()?;
         }
-        let upload = self
-            .upload
-            .as_mut()
-            .expect("a multipart upload was started");
-        upload.parts.push(None);
-        let number = upload.parts.len();
-        let (number_text, id) = (number.to_string(), upload.id.clone());
+        let (number, number_text, id) = self.next_part();
         let path = self.core.object_path(&self.key);
         let query = [
             ("partNumber", number_text.as_str()),
@@ -124,6 +118,17 @@ impl S3Writer {
         };
         self.upload.as_mut().unwrap().in_flight.push_back(in_flight);
         Ok(())
+    }
+
+    /// Reserves the next part number: (number, as text, upload id).
+    fn next_part(&mut self) -> (usize, String, String) {
+        let upload = self
+            .upload
+            .as_mut()
+            .expect("a multipart upload was started");
+        upload.parts.push(None);
+        let number = upload.parts.len();
+        (number, number.to_string(), upload.id.clone())
     }
 
     /// Waits for the oldest part in flight; one the server did not take is
@@ -301,13 +306,7 @@ impl S3Writer {
         let mut offset = 0;
         while offset < size {
             let last = (offset + part_size).min(size) - 1;
-            let upload = self
-                .upload
-                .as_mut()
-                .expect("a multipart upload was started");
-            upload.parts.push(None);
-            let number = upload.parts.len();
-            let (number_text, id) = (number.to_string(), upload.id.clone());
+            let (number, number_text, id) = self.next_part();
             let query = [
                 ("partNumber", number_text.as_str()),
                 ("uploadId", id.as_str()),
