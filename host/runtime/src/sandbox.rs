@@ -86,6 +86,18 @@ impl WasiHttpHooks for HttpHooks {
             ))
         })
     }
+
+    // What a plugin writes to a request body waits here until the network
+    // takes it. wasmtime's default (two 1 MiB chunks) held 2 MiB per upload
+    // in flight; two of 256 KiB upload as fast (1 GiB to SeaweedFS, 1.4 s
+    // of noise either way) and took 6 MiB off the peak RSS.
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        2
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        256 * 1024
+    }
 }
 
 impl HostState {

@@ -118,7 +118,7 @@ impl S3Config {
             spec("prefix", "A root inside the bucket: keys are stored under it, e.g. media/.", false, false, Some("")),
             spec("part_size", "Size of each multipart upload part in bytes (at least 5 MiB); objects up to this size go in one PUT.", false, false, Some("5242880")),
             spec("copy_cutoff", "Server-side copies of objects above this size in bytes go in parts (CopyObject stops at 5 GiB).", false, false, Some("4999610368")),
-            spec("upload_concurrency", "How many parts of one upload may be in flight (and in memory) at once.", false, false, Some("2")),
+            spec("upload_concurrency", "How many parts of one upload may be in memory at once: the one being filled and those sent but not yet answered.", false, false, Some("2")),
             spec("storage_class", "A storage class for new objects, e.g. STANDARD_IA.", false, false, None),
             spec("acl", "A canned ACL for new objects, e.g. private or public-read.", false, false, None),
             spec("unsigned_payload", "Sign requests with UNSIGNED-PAYLOAD instead of the body's SHA-256 (only over https).", false, false, Some("false")),

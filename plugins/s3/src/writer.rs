@@ -27,8 +27,8 @@ struct Multipart {
     /// The ETag of each part, by part number - 1, once the server took it.
     parts: Vec<Option<String>>,
     /// Parts sent whose answers are still to come, oldest first; each
-    /// keeps its bytes in case it must be sent again. At most
-    /// `upload_concurrency` parts are in memory.
+    /// keeps its bytes in case it must be sent again. With the
+    /// part being filled, at most `upload_concurrency` parts are in memory.
     in_flight: VecDeque<InFlight>,
 }
 
@@ -168,15 +168,25 @@ impl S3Writer {
         Ok(())
     }
 
-    /// Uploads every full part in the buffer.
     /// Adds `chunk` to the part being filled, sending each part as it
-    /// fills. A part is allocated at exactly `part_size` and never grows, so
-    /// the parts in flight hold `part_size × upload_concurrency` and no more.
+    /// fills. A part is allocated at exactly `part_size` and never grows,
+    /// and the part being filled counts toward `upload_concurrency` with
+    /// those in flight, so an upload holds `part_size × upload_concurrency`
+    /// and no more. (Filling the next part while the last is answered keeps
+    /// two requests overlapping even at the default of 2.)
     fn take_chunk(&mut self, chunk: Vec<u8>) -> Result<()> {
         let part_size = self.core.config.part_size;
+        let concurrency = self.core.config.upload_concurrency;
         let mut rest = &chunk[..];
         while !rest.is_empty() {
             if self.buffer.capacity() < part_size {
+                while self
+                    .upload
+                    .as_ref()
+                    .is_some_and(|upload| upload.in_flight.len() >= concurrency)
+                {
+                    self.settle_oldest_part()?;
+                }
                 self.buffer.reserve_exact(part_size - self.buffer.len());
             }
             let n = rest.len().min(part_size - self.buffer.len());
