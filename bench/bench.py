@@ -193,18 +193,22 @@ def start_s3_server(args, work):
                f"-s3.port={port}", f"-s3.config={identities}", "-bucket=bench", "-s3.port.iceberg=0",
                "-s3.port.lance=0", "-master.telemetry=false",
                f"-s3.localSocket={work}/s3.sock", f"-filer.localSocket={work}/filer.sock"]
+        filer_port = free_port()
+        cmd.append(f"-filer.port={filer_port}")
         for flag in ["s3.port.grpc", "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-                     "filer.port", "filer.port.grpc", "admin.port", "admin.port.grpc", "webdav.port"]:
+                     "filer.port.grpc", "admin.port", "admin.port.grpc", "webdav.port"]:
             cmd.append(f"-{flag}={free_port()}")
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
+    # Up once the bucket exists: SeaweedFS's filer shows it as a directory
+    # (its S3 gateway answers 403 to unsigned requests either way).
+    probe_port, probe = (port, "/bench") if args.s3_server == "s3s-fs" else (filer_port, "/buckets/bench/")
     while True:
-        # Up once the bucket answers: 403 to an unsigned request, not 404.
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(f"HEAD /bench HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+            with socket.create_connection(("127.0.0.1", probe_port), timeout=1) as conn:
+                conn.sendall(f"HEAD {probe} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
                 status = conn.recv(100).split()[1]
-                if status not in (b"404", b"503"):
+                if status == b"200" or (args.s3_server == "s3s-fs" and status == b"403"):
                     break
         except (OSError, IndexError):
             pass

@@ -259,13 +259,14 @@ impl SeaweedFs {
                 root.join("filer.sock").display()
             ))
             .arg("-master.telemetry=false");
+        let filer_port = free_port();
+        command.arg(format!("-filer.port={filer_port}"));
         for flag in [
             "s3.port.grpc",
             "master.port",
             "master.port.grpc",
             "volume.port",
             "volume.port.grpc",
-            "filer.port",
             "filer.port.grpc",
             "admin.port",
             "admin.port.grpc",
@@ -275,7 +276,7 @@ impl SeaweedFs {
         }
         let server = Server::try_start("weed mini (SeaweedFS)", command, port)?;
         let endpoint = format!("http://127.0.0.1:{port}");
-        wait_for_bucket(&endpoint, &bucket);
+        wait_for_bucket(filer_port, &bucket)?;
         Ok(SeaweedFs {
             server,
             endpoint,
@@ -289,30 +290,32 @@ impl SeaweedFs {
     }
 }
 
-/// SeaweedFS listens before the bucket it creates on startup exists; an
-/// unsigned request for the bucket answers 403 (it exists) rather than 404
-/// once it is there.
-fn wait_for_bucket(endpoint: &str, bucket: &str) {
+/// SeaweedFS listens before the bucket it creates on startup exists, and
+/// its S3 gateway answers 403 to an unsigned request whether the bucket
+/// exists or not; its filer shows the bucket as a directory once it does.
+fn wait_for_bucket(filer_port: u16, bucket: &str) -> Result<(), String> {
     use std::io::{Read, Write};
-    let authority = endpoint.trim_start_matches("http://");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let status = TcpStream::connect(authority).ok().and_then(|mut stream| {
-            let request = format!(
-                "HEAD /{bucket} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-            );
-            stream.write_all(request.as_bytes()).ok()?;
-            let mut head = String::new();
-            stream.read_to_string(&mut head).ok()?;
-            head.split_whitespace().nth(1).map(str::to_owned)
-        });
-        if status.as_deref().is_some_and(|s| s != "404" && s != "503") {
-            return;
+        let status = TcpStream::connect(("127.0.0.1", filer_port))
+            .ok()
+            .and_then(|mut stream| {
+                let request = format!(
+                    "HEAD /buckets/{bucket}/ HTTP/1.1\r\nHost: 127.0.0.1:{filer_port}\r\nConnection: close\r\n\r\n"
+                );
+                stream.write_all(request.as_bytes()).ok()?;
+                let mut head = String::new();
+                stream.read_to_string(&mut head).ok()?;
+                head.split_whitespace().nth(1).map(str::to_owned)
+            });
+        if status.as_deref() == Some("200") {
+            return Ok(());
         }
-        assert!(
-            Instant::now() < deadline,
-            "SeaweedFS did not create bucket {bucket} within 30 s (last status {status:?})"
-        );
-        std::thread::sleep(Duration::from_millis(200));
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "SeaweedFS did not create bucket {bucket} within 30 s (filer status {status:?})"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
