@@ -25,6 +25,13 @@ impl App {
     /// Loads the plugin of remote `name` and configures it.
     pub async fn remote(&self, name: &str) -> Result<Remote> {
         let spec = self.config.remote(name)?;
+        if spec.host.tls.skip_verify {
+            eprintln!(
+                "wharf: WARNING: remote '{name}' has tls_insecure_skip_verify = true: its server's \
+                 certificate is not checked, so anyone on the way can read and change what it \
+                 sends; trust the server's CA with tls_ca_file instead"
+            );
+        }
         Ok(self.catalog.open(&spec).await?)
     }
 }

@@ -1,7 +1,8 @@
 //! `wharf conformance`: the conformance suite against any plugin.
 
 use anyhow::{bail, Result};
-use wharf::{Limits, Remote};
+use wharf::config::HostSettings;
+use wharf::Remote;
 use wharf_conformance::Selection;
 
 use crate::app::App;
@@ -25,9 +26,17 @@ pub async fn conformance(
 ) -> Result<bool> {
     let mut remote = match (&target.plugin, &target.remote) {
         (Some(plugin), None) => {
-            let options = crate::parse_options(&target.options)?;
+            let mut options: std::collections::BTreeMap<String, String> =
+                crate::parse_options(&target.options)?.into_iter().collect();
+            let host = HostSettings::take("conformance", &mut options)?;
             let plugin = app.catalog.load(plugin).await?;
-            Remote::new("conformance", plugin, options, Limits::default())?
+            let remote = Remote::new(
+                "conformance",
+                plugin,
+                options.into_iter().collect(),
+                host.limits.clone(),
+            )?;
+            host.apply(remote)
         }
         (None, Some(name)) if target.options.is_empty() => app.remote(name).await?,
         _ => bail!(crate::UsageError(

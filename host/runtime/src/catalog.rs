@@ -212,11 +212,12 @@ impl Catalog {
             .load(&spec.plugin)
             .await
             .map_err(|e| e.with_remote(&spec.name))?;
-        Remote::new(
+        let remote = Remote::new(
             &spec.name,
             plugin,
             spec.options.clone(),
-            spec.limits.clone(),
-        )
+            spec.host.limits.clone(),
+        )?;
+        Ok(spec.host.apply(remote))
     }
 }

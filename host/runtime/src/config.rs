@@ -7,6 +7,9 @@
 //! root = "/srv/backup"       # the plugin's own options
 //! memory_limit_mib = 256     # optional bounds on the plugin instance
 //! call_timeout_secs = 60
+//! allow_hosts = ["proxy.example:3128"]  # more endpoints the plugin may reach
+//! tls_ca_file = "~/ca.pem"   # CA certificates its TLS connections also trust
+//! tls_insecure_skip_verify = false      # true: no certificate checks (testing only)
 //! ```
 //!
 //! Any option can be overridden with `WHARF_REMOTE_<NAME>_<OPTION>`
@@ -31,6 +34,8 @@ const PLUGIN_KEY: &str = "plugin";
 const MEMORY_KEY: &str = "memory_limit_mib";
 const TIMEOUT_KEY: &str = "call_timeout_secs";
 const ALLOW_HOSTS_KEY: &str = "allow_hosts";
+const TLS_CA_KEY: &str = "tls_ca_file";
+const TLS_SKIP_VERIFY_KEY: &str = "tls_insecure_skip_verify";
 
 /// The configuration: every declared remote.
 #[derive(Debug, Clone, Default)]
@@ -66,11 +71,9 @@ pub struct RemoteSpec {
     pub plugin: String,
     /// The plugin's options, environment overrides applied.
     pub options: Vec<(String, String)>,
-    /// The bounds on its instance.
-    pub limits: Limits,
-    /// Endpoints the plugin may reach beyond what its options grant
-    /// (`allow_hosts`, `host:port` or `host`).
-    pub allow_hosts: Vec<String>,
+    /// The keys that configure the host: bounds on its instance, endpoints
+    /// beyond what its options grant, TLS trust.
+    pub host: HostSettings,
     /// Where it was declared.
     pub origin: RemoteOrigin,
 }
@@ -130,15 +133,17 @@ impl Config {
             for (key, value) in table {
                 let value = match value {
                     toml::Value::String(s) => s,
-                    toml::Value::Array(items) if key == ALLOW_HOSTS_KEY => items
-                        .iter()
-                        .map(|item| {
-                            item.as_str()
-                                .map(str::to_owned)
-                                .unwrap_or_else(|| item.to_string())
-                        })
-                        .collect::<Vec<_>>()
-                        .join(","),
+                    toml::Value::Array(items) if key == ALLOW_HOSTS_KEY || key == TLS_CA_KEY => {
+                        items
+                            .iter()
+                            .map(|item| {
+                                item.as_str()
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| item.to_string())
+                            })
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    }
                     toml::Value::Integer(i) => i.to_string(),
                     toml::Value::Float(f) => f.to_string(),
                     toml::Value::Boolean(b) => b.to_string(),
@@ -237,34 +242,79 @@ impl Config {
         };
         table.extend(overrides);
         let plugin = table.remove(PLUGIN_KEY).unwrap_or_default();
-        let mut limits = Limits::default();
-        if let Some(value) = table.remove(MEMORY_KEY) {
-            let mib: usize = parse_number(name, MEMORY_KEY, &value)?;
-            limits.memory = mib << 20;
-        }
-        if let Some(value) = table.remove(TIMEOUT_KEY) {
-            let secs: u64 = parse_number(name, TIMEOUT_KEY, &value)?;
-            limits.call_timeout = Duration::from_secs(secs);
-        }
-        let allow_hosts = table
-            .remove(ALLOW_HOSTS_KEY)
-            .map(|hosts| {
-                hosts
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|h| !h.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let host = HostSettings::take(name, &mut table)?;
         Ok(RemoteSpec {
             name: name.to_owned(),
             plugin,
             options: table.into_iter().collect(),
-            limits,
-            allow_hosts,
+            host,
             origin,
         })
+    }
+}
+
+/// The keys of a remote's options that configure the host rather than the
+/// plugin: bounds, extra endpoints, TLS trust.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSettings {
+    /// `memory_limit_mib`, `call_timeout_secs`.
+    pub limits: Limits,
+    /// `allow_hosts`, comma-separated in the environment.
+    pub allow_hosts: Vec<String>,
+    /// `tls_ca_file`, `tls_insecure_skip_verify`.
+    pub tls: crate::TlsTrust,
+}
+
+impl HostSettings {
+    /// Takes the host's keys out of `options` (the rest are the plugin's).
+    pub fn take(remote: &str, options: &mut BTreeMap<String, String>) -> Result<HostSettings> {
+        let mut settings = HostSettings::default();
+        if let Some(value) = options.remove(MEMORY_KEY) {
+            let mib: usize = parse_number(remote, MEMORY_KEY, &value)?;
+            settings.limits.memory = mib << 20;
+        }
+        if let Some(value) = options.remove(TIMEOUT_KEY) {
+            let secs: u64 = parse_number(remote, TIMEOUT_KEY, &value)?;
+            settings.limits.call_timeout = Duration::from_secs(secs);
+        }
+        if let Some(hosts) = options.remove(ALLOW_HOSTS_KEY) {
+            settings.allow_hosts = hosts
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(files) = options.remove(TLS_CA_KEY) {
+            let base = std::env::current_dir()
+                .map_err(|e| Error::io("cannot read the current directory", e))?;
+            settings.tls.ca_files = files
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(|f| crate::grant::absolute(f, &base))
+                .collect();
+        }
+        if let Some(value) = options.remove(TLS_SKIP_VERIFY_KEY) {
+            settings.tls.skip_verify = match value.as_str() {
+                "true" | "yes" | "1" => true,
+                "false" | "no" | "0" | "" => false,
+                _ => return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!(
+                        "remote '{remote}': {TLS_SKIP_VERIFY_KEY} = '{value}' is not true or false"
+                    ),
+                )),
+            };
+        }
+        Ok(settings)
+    }
+
+    /// Applies the settings that are not bounds to `remote`.
+    pub fn apply(&self, remote: crate::Remote) -> crate::Remote {
+        remote
+            .with_allowed_hosts(&self.allow_hosts)
+            .with_tls_trust(self.tls.clone())
     }
 }
 
@@ -312,17 +362,41 @@ mod tests {
         let spec = config.remote("backup").unwrap();
         assert_eq!(spec.plugin, "fs");
         assert_eq!(spec.options, vec![("root".to_owned(), "/srv".to_owned())]);
-        assert_eq!(spec.limits.memory, 64 << 20);
-        assert_eq!(spec.limits.call_timeout, Duration::from_secs(5));
+        assert_eq!(spec.host.limits.memory, 64 << 20);
+        assert_eq!(spec.host.limits.call_timeout, Duration::from_secs(5));
         let config = Config::parse(
             "[remotes.s3]\nplugin = \"s3\"\nallow_hosts = [\"a.example:443\", \"b.example\"]\n",
             None,
         )
         .unwrap();
         assert_eq!(
-            config.remote("s3").unwrap().allow_hosts,
+            config.remote("s3").unwrap().host.allow_hosts,
             vec!["a.example:443", "b.example"]
         );
+    }
+
+    #[test]
+    fn tls_trust_is_the_hosts() {
+        let config = Config::parse(
+            "[remotes.box]\nplugin = \"ftp\"\nhost = \"nas\"\ntls_ca_file = \"/etc/nas-ca.pem\"\ntls_insecure_skip_verify = true\n",
+            None,
+        )
+        .unwrap();
+        let spec = config.remote("box").unwrap();
+        assert_eq!(spec.options, vec![("host".to_owned(), "nas".to_owned())]);
+        assert_eq!(
+            spec.host.tls.ca_files,
+            vec![PathBuf::from("/etc/nas-ca.pem")]
+        );
+        assert!(spec.host.tls.skip_verify);
+        let err = Config::parse(
+            "[remotes.box]\nplugin = \"ftp\"\ntls_insecure_skip_verify = \"maybe\"\n",
+            None,
+        )
+        .unwrap()
+        .remote("box")
+        .unwrap_err();
+        assert!(err.message().contains("is not true or false"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct Grant {
     pub directories: Vec<DirectoryGrant>,
     /// Network endpoints.
     pub network: Vec<NetworkGrant>,
+    /// What its TLS connections (`wasi:tls`) trust.
+    pub tls: crate::TlsTrust,
 }
 
 /// One directory a plugin may read and write.

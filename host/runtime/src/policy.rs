@@ -208,6 +208,7 @@ mod tests {
                 endpoint: endpoint.into(),
                 reason: String::new(),
             }],
+            ..Grant::default()
         }
     }
 

@@ -131,6 +131,13 @@ impl Remote {
         self
     }
 
+    /// What the plugin's TLS connections trust beyond the web PKI: the
+    /// remote's `tls_ca_file` and `tls_insecure_skip_verify` options.
+    pub fn with_tls_trust(mut self, trust: crate::TlsTrust) -> Self {
+        self.grant.tls = trust;
+        self
+    }
+
     /// The remote's name.
     pub fn name(&self) -> &str {
         &self.name

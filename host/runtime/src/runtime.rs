@@ -75,6 +75,11 @@ impl RuntimeBuilder {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
+            .and_then(|()| {
+                let mut options = wasmtime_wasi_tls::p2::LinkOptions::default();
+                options.tls(true);
+                wasmtime_wasi_tls::p2::add_to_linker(&mut linker, &options)
+            })
             .map_err(|e| {
                 Error::new(
                     ErrorKind::Other,

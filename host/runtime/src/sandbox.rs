@@ -11,6 +11,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxBuilder, WasiTlsCtxView, WasiTlsView};
 
 use crate::grant::Grant;
 use crate::limits::MemoryLimiter;
@@ -26,6 +27,7 @@ pub(crate) struct HostState {
     table: ResourceTable,
     http: WasiHttpCtx,
     hooks: HttpHooks,
+    tls: WasiTlsCtx,
     pub limiter: MemoryLimiter,
     refusals: RefusalLog,
     stderr: MemoryOutputPipe,
@@ -35,6 +37,15 @@ impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiTlsView for HostState {
+    fn tls(&mut self) -> WasiTlsCtxView<'_> {
+        WasiTlsCtxView {
+            ctx: &mut self.tls,
             table: &mut self.table,
         }
     }
@@ -140,6 +151,11 @@ impl HostState {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             hooks: HttpHooks { policy },
+            tls: WasiTlsCtxBuilder::new()
+                .provider(Box::new(crate::tls::Provider::new(
+                    grant.tls.client_config()?,
+                )))
+                .build(),
             limiter: MemoryLimiter { max: memory },
             refusals,
             stderr,

@@ -27,6 +27,7 @@ mod backend;
 mod chunk;
 mod error;
 pub mod http;
+pub mod net;
 mod options;
 
 #[doc(hidden)]
@@ -37,6 +38,23 @@ pub mod bindings {
         world: "wharf:storage/plugin",
         pub_export_macro: true,
         default_bindings_module: "wharf_plugin::bindings",
+    });
+}
+
+#[doc(hidden)]
+pub mod tls_bindings {
+    //! `wasi:tls` (draft), which the `wasip2` crate does not bind; its
+    //! streams are `wasip2`'s own.
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "wharf:plugin-sdk/sdk-imports",
+        features: ["tls"],
+        with: {
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:tls/types@0.2.0-draft": generate,
+        },
     });
 }
 
