@@ -5,7 +5,11 @@ use std::env;
 use std::path::PathBuf;
 
 /// Each bundled plugin: its package name and the constant that holds it.
-const PLUGINS: &[(&str, &str)] = &[("wharf-plugin-fs", "FS"), ("wharf-plugin-s3", "S3")];
+const PLUGINS: &[(&str, &str)] = &[
+    ("wharf-plugin-fs", "FS"),
+    ("wharf-plugin-s3", "S3"),
+    ("wharf-plugin-ftp", "FTP"),
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

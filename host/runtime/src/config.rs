@@ -299,12 +299,14 @@ impl HostSettings {
             settings.tls.skip_verify = match value.as_str() {
                 "true" | "yes" | "1" => true,
                 "false" | "no" | "0" | "" => false,
-                _ => return Err(Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!(
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidConfig,
+                        format!(
                         "remote '{remote}': {TLS_SKIP_VERIFY_KEY} = '{value}' is not true or false"
                     ),
-                )),
+                    ))
+                }
             };
         }
         Ok(settings)

@@ -1,0 +1,264 @@
+//! Uploads: STOR to a temporary name next to the key's file, streamed,
+//! then RNFR/RNTO onto the key, so the key never names a partial file.
+//! Missing directories are made on the way (MKD); an aborted upload's
+//! temporary file is deleted and the directories it needed pruned.
+
+use std::rc::Rc;
+
+use wharf_plugin::net::Connection;
+use wharf_plugin::{ObjectMeta, Result, Writer};
+
+use crate::control::Control;
+use crate::error::{FtpError, FtpResult};
+use crate::pool::{Lease, Pool};
+use crate::{is_dir, path, prune, stat, TEMP_PREFIX};
+
+/// An upload in progress.
+pub struct FtpWriter {
+    pool: Rc<Pool>,
+    key: String,
+    /// The temporary file's key (same directory as `key`).
+    temp_key: String,
+    lease: Option<Lease>,
+    data: Option<Connection>,
+}
+
+impl FtpWriter {
+    pub fn open(pool: &Rc<Pool>, key: &str) -> FtpResult<FtpWriter> {
+        let temp_key = match key.rsplit_once('/') {
+            Some((dir, _)) => format!(
+                "{dir}/{TEMP_PREFIX}{:016x}",
+                wasip2::random::random::get_random_u64()
+            ),
+            None => format!(
+                "{TEMP_PREFIX}{:016x}",
+                wasip2::random::random::get_random_u64()
+            ),
+        };
+        let mut writer = FtpWriter {
+            pool: pool.clone(),
+            key: key.to_owned(),
+            temp_key,
+            lease: None,
+            data: None,
+        };
+        let mut lease = pool.take()?;
+        let data = match writer.start(lease.control()) {
+            Err(e) if e.is_lost_connection() => {
+                lease.discard();
+                lease = pool.take()?;
+                writer.start(lease.control())
+            }
+            result => result,
+        };
+        match data {
+            Ok(data) => {
+                writer.data = Some(data);
+                writer.lease = Some(lease);
+                Ok(writer)
+            }
+            Err(e) => {
+                lease.discard();
+                Err(e)
+            }
+        }
+    }
+
+    fn what(&self) -> String {
+        format!("write {:?}", self.key)
+    }
+
+    /// STOR to the temporary name; if that fails, makes the directories
+    /// and tries once more.
+    fn start(&self, control: &mut Control) -> FtpResult<Connection> {
+        let config = &self.pool.config;
+        let what = self.what();
+        let line = format!("STOR {}", path(config, control, &self.temp_key));
+        self.make_dirs(control)?;
+        match control.start_transfer(&what, &line, config.timeout) {
+            Err(FtpError::Refused { .. }) if self.key.contains('/') => {}
+            result => return result,
+        }
+        // Perhaps a directory this store made was removed by someone else.
+        self.pool.known_dirs.borrow_mut().clear();
+        self.make_dirs(control)?;
+        match control.start_transfer(&what, &line, config.timeout) {
+            Err(FtpError::Refused { command, reply, .. }) => {
+                self.blocking_object(control)?;
+                Err(FtpError::Refused {
+                    what,
+                    command,
+                    reply,
+                })
+            }
+            result => result,
+        }
+    }
+
+    /// MKD for each directory of the key not known to exist, from the
+    /// top; "exists" replies are fine (a real refusal shows at STOR).
+    fn make_dirs(&self, control: &mut Control) -> FtpResult<()> {
+        let config = &self.pool.config;
+        let what = self.what();
+        let mut end = 0;
+        while let Some(slash) = self.key[end..].find('/') {
+            end += slash;
+            let dir = &self.key[..end];
+            if !self.pool.known_dirs.borrow().contains(dir) {
+                control.command(&what, &format!("MKD {}", path(config, control, dir)))?;
+                self.pool.known_dirs.borrow_mut().insert(dir.to_owned());
+            }
+            end += 1;
+        }
+        Ok(())
+    }
+
+    /// Fails with `already-exists` if an object sits where a directory of
+    /// the key must go (`a` when writing `a/b`).
+    fn blocking_object(&self, control: &mut Control) -> FtpResult<()> {
+        let config = &self.pool.config;
+        let mut end = 0;
+        while let Some(slash) = self.key[end..].find('/') {
+            end += slash;
+            let dir = &self.key[..end];
+            if stat(config, control, dir).is_ok() {
+                return Err(FtpError::AlreadyExists {
+                    what: self.what(),
+                    detail: format!("{dir:?} is an object, so nothing can be stored below it"),
+                });
+            }
+            end += 1;
+        }
+        Ok(())
+    }
+
+    /// Ends the data transfer and reads the server's verdict.
+    fn end_upload(&mut self) -> FtpResult<()> {
+        let what = self.what();
+        let mut data = self.data.take().expect("the upload is open");
+        let closed = data.shutdown_send().map_err(|e| FtpError::net(&what, e));
+        drop(data);
+        closed?;
+        let lease = self.lease.as_mut().expect("a writer holds its connection");
+        lease.control().end_transfer(&what, "STOR").map(drop)
+    }
+
+    /// Moves the finished temporary file onto the key.
+    fn rename_into_place(&mut self) -> FtpResult<()> {
+        let config = &self.pool.config;
+        let what = self.what();
+        let (key, temp_key) = (self.key.clone(), self.temp_key.clone());
+        let control = self
+            .lease
+            .as_mut()
+            .expect("a writer holds its connection")
+            .control();
+        let from = path(config, control, &temp_key);
+        let to = path(config, control, &key);
+        let rename = |control: &mut Control| -> FtpResult<bool> {
+            control.expect(&what, &format!("RNFR {from}"), &[350])?;
+            Ok(control.command(&what, &format!("RNTO {to}"))?.is_success())
+        };
+        if rename(control)? {
+            return Ok(());
+        }
+        // Some servers will not rename over an existing file: delete it,
+        // then rename (a moment with no object at the key, but never a
+        // partial one). A directory there is a prefix, which a file cannot
+        // replace.
+        if is_dir(control, &what, &to)? {
+            return Err(FtpError::AlreadyExists {
+                what,
+                detail: format!(
+                    "{key:?} is a prefix of other keys, so it cannot also be an object"
+                ),
+            });
+        }
+        control.command(&what, &format!("DELE {to}"))?;
+        control.expect(&what, &format!("RNFR {from}"), &[350])?;
+        control.expect(&what, &format!("RNTO {to}"), &[250])?;
+        Ok(())
+    }
+
+    /// Deletes the temporary file and the directories made for it, best
+    /// effort: the connection may be what failed.
+    fn clean_up(&mut self) {
+        let Some(mut lease) = self.lease.take() else {
+            return;
+        };
+        let config = &self.pool.config;
+        let control = lease.control();
+        let temp = path(config, control, &self.temp_key);
+        let what = self.what();
+        let cleaned = control
+            .command(&what, &format!("DELE {temp}"))
+            .and_then(|_| prune(&self.pool, control, &self.temp_key));
+        if cleaned.is_err() {
+            lease.discard();
+        }
+    }
+}
+
+impl Writer for FtpWriter {
+    fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
+        let what = self.what();
+        let Some(data) = self.data.as_mut() else {
+            return Err(FtpError::Misuse {
+                what: format!("{what}: the upload has already failed or ended"),
+            }
+            .into());
+        };
+        if let Err(e) = data.write_all(&chunk) {
+            self.data = None;
+            // The transfer is dead; the temporary file goes, on a fresh
+            // connection if this one died with it.
+            if let Some(mut lease) = self.lease.take() {
+                lease.discard();
+            }
+            if let Ok(lease) = self.pool.take() {
+                self.lease = Some(lease);
+                self.clean_up();
+            }
+            return Err(FtpError::net(&what, e).into());
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ObjectMeta> {
+        let result = self.end_upload().and_then(|()| self.rename_into_place());
+        if let Err(e) = result {
+            self.clean_up();
+            return Err(e.into());
+        }
+        let config = &self.pool.config;
+        let mut lease = self.lease.take().expect("a writer holds its connection");
+        let meta = stat(config, lease.control(), &self.key);
+        Ok(meta?)
+    }
+
+    fn abort(mut self) -> Result<()> {
+        if let Some(data) = self.data.take() {
+            // Closing the data connection ends the STOR; what the server
+            // kept is the temporary file, deleted next.
+            drop(data);
+            let what = self.what();
+            if let Some(lease) = self.lease.as_mut() {
+                // A failed-transfer reply (426) is as good as a 226 here;
+                // a dead connection shows in the clean-up.
+                let _ = lease.control().end_transfer(&what, "STOR");
+            }
+        }
+        self.clean_up();
+        Ok(())
+    }
+}
+
+impl Drop for FtpWriter {
+    fn drop(&mut self) {
+        if self.data.take().is_some() {
+            if let Some(mut lease) = self.lease.take() {
+                lease.discard();
+            }
+        }
+    }
+}
