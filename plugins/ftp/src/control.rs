@@ -291,9 +291,24 @@ impl Control {
         line: &str,
         timeout: std::time::Duration,
     ) -> FtpResult<Connection> {
+        self.start_transfer_at(what, line, 0, timeout)
+    }
+
+    /// [`Control::start_transfer`] from byte `offset` (REST, sent right
+    /// before the command: servers forget it after any other command).
+    pub fn start_transfer_at(
+        &mut self,
+        what: &str,
+        line: &str,
+        offset: u64,
+        timeout: std::time::Duration,
+    ) -> FtpResult<Connection> {
         let address = self.passive(what)?;
         let data =
             Connection::connect_addr(address, timeout).map_err(|e| FtpError::net(what, e))?;
+        if offset > 0 {
+            self.expect(what, &format!("REST {offset}"), &[350])?;
+        }
         let reply = self.command(what, line)?;
         if !reply.is_preliminary() {
             return Err(FtpError::Refused {

@@ -71,11 +71,8 @@ impl FtpReader {
             return Ok((None, Some(0)));
         }
         let path = crate::path(config, control, key);
-        if offset > 0 {
-            control.expect(what, &format!("REST {offset}"), &[350])?;
-        }
         let line = format!("RETR {path}");
-        match control.start_transfer(what, &line, config.timeout) {
+        match control.start_transfer_at(what, &line, offset, config.timeout) {
             Ok(data) => Ok((Some(data), length)),
             Err(FtpError::Refused { reply, .. }) if matches!(reply.code, 450 | 550 | 551) => {
                 Err(FtpError::NotFound {

