@@ -191,7 +191,7 @@ mod tests {
         assert_eq!(entry.name, "a b.txt");
         assert_eq!(entry.kind, Kind::File);
         assert_eq!(entry.size, Some(1234));
-        assert_eq!(entry.modified, Some(1_795_507_200 + 8 * 3600));
+        assert_eq!(entry.modified, Some(1_795_507_200));
         assert_eq!(parse_mlsx("type=cdir; .").unwrap().kind, Kind::Other);
         assert_eq!(
             parse_mlsx("Type=dir;Modify=19700101000000; d")

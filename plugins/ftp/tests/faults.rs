@@ -1,0 +1,58 @@
+//! A server that goes away in the middle of an upload: the put fails with a
+//! clear error, and once the server is back there is no object under the
+//! key (the partial upload only ever had its temporary name).
+
+use wharf::{ErrorKind, Limits, Remote, Runtime, WriteOptions};
+use wharf_test_servers::FtpServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_mid_upload_leaves_no_object_under_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("served");
+    let mut server = FtpServer::rclone(&root);
+    let port = server.server.port;
+    let plugin = Runtime::new().unwrap().load_bundled("ftp").await.unwrap();
+    let mut options = server.options();
+    options.push(("timeout".into(), "5".into()));
+    let remote = Remote::new("box", plugin, options, Limits::default()).unwrap();
+
+    let mut writer = remote
+        .open_write("backups/big.bin", WriteOptions::default())
+        .await
+        .unwrap();
+    let chunk = vec![7u8; 1 << 20];
+    for _ in 0..4 {
+        writer.write(&chunk).await.unwrap();
+    }
+    server.server.stop();
+    let mut failed = None;
+    for _ in 0..64 {
+        if let Err(e) = writer.write(&chunk).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    let err = match failed {
+        Some(err) => err,
+        // Everything fitted in the socket buffers: finishing must fail.
+        None => writer.finish().await.unwrap_err(),
+    };
+    assert_eq!(*err.kind(), ErrorKind::Unavailable, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("write box:backups/big.bin: write \"backups/big.bin\": "),
+        "{text}"
+    );
+
+    let _server = FtpServer::rclone_on(&root, port);
+    let err = remote.stat("backups/big.bin").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(
+        !root.join("backups/big.bin").exists(),
+        "a partial file is under the key"
+    );
+    // Listings never show the temporary file the upload left.
+    let mut lister = remote.list("", None).await.unwrap();
+    let page = lister.next_page().await.unwrap();
+    assert!(page.is_empty(), "listed: {page:?}");
+}
