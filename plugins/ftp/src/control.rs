@@ -84,10 +84,20 @@ impl Control {
             };
         }
         control.login(config)?;
-        if config.tls != TlsMode::None {
-            control.expect(&what, "PBSZ 0", &[200])?;
-            control.expect(&what, "PROT P", &[200])?;
-            control.protected = true;
+        match config.tls {
+            TlsMode::None => {}
+            TlsMode::Explicit => {
+                control.expect(&what, "PBSZ 0", &[200])?;
+                control.expect(&what, "PROT P", &[200])?;
+                control.protected = true;
+            }
+            // Some implicit-TLS servers (rclone's) refuse PBSZ and PROT,
+            // and then send data in the clear: data is encrypted only if
+            // the server agreed to PROT P.
+            TlsMode::Implicit => {
+                let _ = control.command(&what, "PBSZ 0")?;
+                control.protected = control.command(&what, "PROT P")?.is_success();
+            }
         }
         control.read_features(&what)?;
         if control.features.utf8 {

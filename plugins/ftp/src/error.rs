@@ -91,6 +91,14 @@ impl FtpError {
 impl fmt::Display for FtpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            FtpError::Net {
+                what,
+                error: error @ NetError::Tls(_),
+            } => write!(
+                f,
+                "{what}: {error}; if the server's certificate is the right one, trust the CA \
+                 that signed it with the remote's tls_ca_file"
+            ),
             FtpError::Net { what, error } => write!(f, "{what}: {error}"),
             FtpError::Login { server, reply } => write!(
                 f,
