@@ -192,9 +192,21 @@ pub(crate) fn stat(config: &FtpConfig, control: &mut Control, key: &str) -> FtpR
     Ok(meta(size, modified))
 }
 
-/// Whether `path` is a directory (CWD into it works). Leaves the working
-/// directory changed, which nothing relies on: every path is absolute.
+/// Whether `path` is a directory: MLST says so, or else CWD into it works
+/// (which leaves the working directory changed; nothing relies on it,
+/// every path is absolute). MLST first because pure-ftpd delays each
+/// failed CWD a little longer than the last, to slow down guessing.
 pub(crate) fn is_dir(control: &mut Control, what: &str, path: &str) -> FtpResult<bool> {
+    if control.features.mlst {
+        let reply = control.command(what, &format!("MLST {path}"))?;
+        return Ok(reply.code == 250
+            && reply
+                .text
+                .lines()
+                .filter(|line| line.contains('='))
+                .find_map(parse_mlsx)
+                .is_some_and(|entry| entry.kind == Kind::Dir));
+    }
     Ok(control.command(what, &format!("CWD {path}"))?.code == 250)
 }
 

@@ -134,7 +134,8 @@ fn list_dir(control: &mut Control, what: &str, dir: &str) -> FtpResult<Vec<ListE
     };
     let mut data = match control.start_transfer(what, &line, timeout) {
         Ok(data) => data,
-        Err(FtpError::Refused { reply, .. }) if matches!(reply.code, 450 | 550) => {
+        // No such directory (pyftpdlib says 501 to MLSD of one).
+        Err(FtpError::Refused { reply, .. }) if matches!(reply.code, 450 | 501 | 550) => {
             return Ok(Vec::new())
         }
         Err(e) => return Err(e),

@@ -117,11 +117,17 @@ impl FtpWriter {
     fn end_upload(&mut self) -> FtpResult<()> {
         let what = self.what();
         let mut data = self.data.take().expect("the upload is open");
+        // The server's reply is the verdict (and must be read either way,
+        // or the next command would get it): a failed close matters only
+        // if the server did not confirm the transfer.
         let closed = data.shutdown_send().map_err(|e| FtpError::net(&what, e));
         drop(data);
-        closed?;
         let lease = self.lease.as_mut().expect("a writer holds its connection");
-        lease.control().end_transfer(&what, "STOR").map(drop)
+        match lease.control().end_transfer(&what, "STOR") {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_lost_connection() => closed.and(Err(e)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Moves the finished temporary file onto the key.

