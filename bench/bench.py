@@ -5,7 +5,9 @@ Also, against a local S3 server (SeaweedFS's weed mini, or s3s-fs with
 --s3-server s3s-fs; both verify SigV4): the 1 GiB file up and down and
 1,000 x 64 KiB up and down, wharf's s3 plugin against rclone's s3 backend.
 On a 2-core machine the server's own CPU bounds these: SeaweedFS uses more
-CPU than either client.
+CPU than either client. And against pure-ftpd on loopback (as installed by
+tests/servers/ftp/install.sh): the 1 GiB file up and down, wharf's ftp
+plugin against rclone's ftp backend, with throughputs.
 
 Workloads (local disk, the fs plugin on media:):
   - one 1 GiB file copied into media: and back out;
@@ -86,6 +88,7 @@ def main():
     parser.add_argument("--s3-files", type=int, default=1000)
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 workloads")
     parser.add_argument("--no-local", action="store_true", help="skip the local-disk workloads")
+    parser.add_argument("--no-ftp", action="store_true", help="skip the FTP workloads")
     parser.add_argument("--s3-server", choices=["seaweedfs", "s3s-fs"], default="seaweedfs",
                         help="the S3 server on loopback (both verify SigV4)")
     args = parser.parse_args()
@@ -129,6 +132,8 @@ def main():
             bench_local(args, work, env, wharf, rclone, big, clean)
         if not args.no_s3:
             bench_s3(args, work, env, wharf, rclone, clean)
+        if not args.no_ftp:
+            bench_ftp(args, work, env, wharf, rclone, clean)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -278,6 +283,73 @@ def bench_s3(args, work, env, wharf, rclone, clean):
         s3_ratio(f"{args.s3_files} x 64 KiB down", many_down)
     finally:
         server.terminate()
+        server.wait()
+
+
+def bench_ftp(args, work, env, wharf, rclone, clean):
+    """The 1 GiB file to and from pure-ftpd on loopback (installed by
+    tests/servers/ftp/install.sh), wharf's ftp plugin against rclone's ftp
+    backend."""
+    import socket
+    script = os.path.join(ROOT, "tests", "servers", "ftp", "start_pureftpd.sh")
+    server_dir = os.path.join(work, "ftp-server")
+    os.makedirs(server_dir)
+    os.chmod(work, 0o755)
+    port, low = free_port(), free_port()
+    server = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--kill-child", "sh", "-c", '"$@"; exit $?', "sh", "bash", script,
+         server_dir, str(port), str(low), str(low + 49), "bench", "bench-pass"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            sys.exit("pure-ftpd did not start: run tests/servers/ftp/install.sh first")
+        obscured = subprocess.run([rclone, "obscure", "bench-pass"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        fenv = dict(env)
+        fenv.update({
+            "WHARF_REMOTE_FTP_PLUGIN": "ftp", "WHARF_REMOTE_FTP_HOST": "127.0.0.1",
+            "WHARF_REMOTE_FTP_PORT": str(port), "WHARF_REMOTE_FTP_USER": "bench",
+            "WHARF_REMOTE_FTP_PASSWORD": "bench-pass",
+            "RCLONE_CONFIG_FSRV_TYPE": "ftp", "RCLONE_CONFIG_FSRV_HOST": "127.0.0.1",
+            "RCLONE_CONFIG_FSRV_PORT": str(port), "RCLONE_CONFIG_FSRV_USER": "bench",
+            "RCLONE_CONFIG_FSRV_PASS": obscured,
+        })
+        run([wharf, "ls", "ftp:"], work, fenv)
+        data = os.path.join(server_dir, "data")
+
+        def ftpclean(*names):
+            def go():
+                for name in names:
+                    path = os.path.join(data, name)
+                    if os.path.exists(path):
+                        os.remove(path)
+                clean("out.bin", "rout.bin")()
+            return go
+
+        print(f"\nFTP (pure-ftpd on loopback): 1 file of {args.size_mib} MiB up")
+        up = {
+            "wharf": measure("wharf", [wharf, "cp", "big.bin", "ftp:big.bin"], work, fenv, args.runs, ftpclean("big.bin")),
+            "rclone": measure("rclone", [rclone, "copyto", "big.bin", "fsrv:big.bin"], work, fenv, args.runs, ftpclean("big.bin")),
+        }
+        s3_ratio("FTP 1 GiB up", up)
+        print("FTP: the same file down")
+        down = {
+            "wharf": measure("wharf", [wharf, "cp", "ftp:big.bin", "out.bin"], work, fenv, args.runs, clean("out.bin")),
+            "rclone": measure("rclone", [rclone, "copyto", "fsrv:big.bin", "rout.bin"], work, fenv, args.runs, clean("rout.bin")),
+        }
+        s3_ratio("FTP 1 GiB down", down)
+        size = args.size_mib << 20
+        for name, results in (("up", up), ("down", down)):
+            w, r = results["wharf"][0], results["rclone"][0]
+            print(f"  => FTP {name} throughput: wharf {size / w / 2**20:.0f} MiB/s, rclone {size / r / 2**20:.0f} MiB/s")
+    finally:
+        server.kill()
         server.wait()
 
 
