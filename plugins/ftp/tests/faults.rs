@@ -56,3 +56,28 @@ async fn a_server_stopped_mid_upload_leaves_no_object_under_the_key() {
     let page = lister.next_page().await.unwrap();
     assert!(page.is_empty(), "listed: {page:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_server_dropped_while_idle_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FtpServer::pyftpdlib_with(dir.path(), None, 1);
+    let plugin = Runtime::new().unwrap().load_bundled("ftp").await.unwrap();
+    let remote = Remote::new("idle", plugin, server.options(), Limits::default()).unwrap();
+    remote
+        .put("a.txt", &b"first"[..], WriteOptions::default())
+        .await
+        .unwrap();
+    // The server drops the pooled connection after 1 s of silence; the
+    // next operations find out and carry on over a new one.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(remote.stat("a.txt").await.unwrap().size, 5);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    remote
+        .put("b.txt", &b"second"[..], WriteOptions::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let mut back = Vec::new();
+    remote.get("b.txt", None, &mut back).await.unwrap();
+    assert_eq!(back, b"second");
+}

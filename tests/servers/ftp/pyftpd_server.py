@@ -27,6 +27,8 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--passive-ports", default=None, help="LOW-HIGH")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--idle-timeout", type=int, default=300,
+                    help="seconds before an idle session is dropped")
     a = ap.parse_args()
 
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.WARNING,
@@ -46,6 +48,7 @@ def main():
     else:
         handler = type("H", (FTPHandler,), {})
     handler.authorizer = auth
+    handler.timeout = a.idle_timeout
     handler.masquerade_address = None  # PASV reports the control-connection local address (127.0.0.1)
     handler.auth_failed_timeout = 0     # default sleeps 3 s after a bad password
     if a.passive_ports:

@@ -512,6 +512,11 @@ impl FtpServer {
 
     /// pyftpdlib (from PyPI, in the tools venv), explicit TLS with `certs`.
     pub fn pyftpdlib(work: &Path, certs: Option<&TestCerts>) -> FtpServer {
+        Self::pyftpdlib_with(work, certs, 300)
+    }
+
+    /// [`FtpServer::pyftpdlib`] dropping sessions idle for `idle_secs`.
+    pub fn pyftpdlib_with(work: &Path, certs: Option<&TestCerts>, idle_secs: u32) -> FtpServer {
         let python = ftp_tools().join("venv/bin/python");
         assert!(
             python.exists(),
@@ -529,7 +534,8 @@ impl FtpServer {
             .arg("--root")
             .arg(&root)
             .args(["--user", FTP_USER, "--password", FTP_PASSWORD])
-            .arg(format!("--passive-ports={low}-{high}"));
+            .arg(format!("--passive-ports={low}-{high}"))
+            .arg(format!("--idle-timeout={idle_secs}"));
         if let Some(certs) = certs {
             command
                 .arg("--tls")
