@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wharf_plugin::{Error, OptionSpec, Options, Result};
+use wharf_plugin::{option as spec, Error, OptionSpec, Options, Result};
 
 /// How the connection is encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,16 +29,6 @@ pub struct FtpConfig {
     pub concurrency: usize,
     /// How long any one wait on the server may take.
     pub timeout: Duration,
-}
-
-fn spec(name: &str, help: &str, required: bool, secret: bool, default: Option<&str>) -> OptionSpec {
-    OptionSpec {
-        name: name.into(),
-        help: help.into(),
-        required,
-        secret,
-        default: default.map(Into::into),
-    }
 }
 
 impl FtpConfig {

@@ -50,15 +50,7 @@ impl Control {
                 .start_tls(&config.host)
                 .map_err(|e| FtpError::net(&what, e))?;
         }
-        let mut control = Control {
-            conn,
-            buffer: Vec::new(),
-            features: Features::default(),
-            home: String::new(),
-            protected: false,
-            server_name: config.host.clone(),
-            last_used: Instant::now(),
-        };
+        let mut control = Control::new(conn, config);
         let greeting = control.read_reply(&what)?;
         if greeting.code != 220 {
             return Err(FtpError::Refused {
@@ -73,15 +65,7 @@ impl Control {
             let conn = conn
                 .start_tls(&config.host)
                 .map_err(|e| FtpError::net(&what, e))?;
-            control = Control {
-                conn,
-                buffer: Vec::new(),
-                features: Features::default(),
-                home: String::new(),
-                protected: false,
-                server_name: config.host.clone(),
-                last_used: Instant::now(),
-            };
+            control = Control::new(conn, config);
         }
         control.login(config)?;
         match config.tls {
@@ -114,13 +98,26 @@ impl Control {
         Ok(control)
     }
 
+    /// A connection not yet logged in.
+    fn new(conn: Connection, config: &FtpConfig) -> Control {
+        Control {
+            conn,
+            buffer: Vec::new(),
+            features: Features::default(),
+            home: String::new(),
+            protected: false,
+            server_name: config.host.clone(),
+            last_used: Instant::now(),
+        }
+    }
+
     fn login(&mut self, config: &FtpConfig) -> FtpResult<()> {
         let server = config.address();
         let what = format!("log in to {server}");
         let reply = self.command(&what, &format!("USER {}", config.user))?;
         let reply = match reply.code {
             230 => return Ok(()),
-            331 | 332 => self.command_hidden(&what, &format!("PASS {}", config.password))?,
+            331 | 332 => self.command(&what, &format!("PASS {}", config.password))?,
             _ => return Err(FtpError::Login { server, reply }),
         };
         match reply.code {
@@ -160,13 +157,6 @@ impl Control {
     /// Sends `line` and reads the final reply (skipping none: a 1xx is
     /// returned as is, for transfer commands).
     pub fn command(&mut self, what: &str, line: &str) -> FtpResult<Reply> {
-        self.send(what, line)?;
-        self.read_reply(what)
-    }
-
-    /// Like [`Control::command`], for a line that must not appear in
-    /// messages (the password).
-    fn command_hidden(&mut self, what: &str, line: &str) -> FtpResult<Reply> {
         self.send(what, line)?;
         self.read_reply(what)
     }

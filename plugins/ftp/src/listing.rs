@@ -156,28 +156,8 @@ pub fn parse_time(text: &str) -> Option<u64> {
     let n = |range: std::ops::Range<usize>| digits[range].parse::<i64>().ok();
     let (year, month, day) = (n(0..4)?, n(4..6)?, n(6..8)?);
     let (hour, minute, second) = (n(8..10)?, n(10..12)?, n(12..14)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-    u64::try_from(seconds).ok()
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    let time = wharf_plugin::time::utc_timestamp((year, month, day), (hour, minute, second), 0)?;
+    u64::try_from(time.seconds).ok()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The S3 plugin's options, declared once, and the provider presets.
 
-use wharf_plugin::{Error, OptionSpec, Options, Result};
+use wharf_plugin::{option as spec, Error, OptionSpec, Options, Result};
 
 /// The providers with presets. Each sets what that provider needs; all
 /// speak the same S3 API.
@@ -92,16 +92,6 @@ pub struct S3Config {
 pub const MIN_PART_SIZE: usize = 5 << 20;
 /// The largest part S3 accepts.
 pub const MAX_PART_SIZE: usize = 5 << 30;
-
-fn spec(name: &str, help: &str, required: bool, secret: bool, default: Option<&str>) -> OptionSpec {
-    OptionSpec {
-        name: name.into(),
-        help: help.into(),
-        required,
-        secret,
-        default: default.map(Into::into),
-    }
-}
 
 impl S3Config {
     /// Every option the S3 plugin accepts, with its help.

@@ -50,18 +50,7 @@ pub fn parse_iso8601(text: &str) -> Option<Timestamp> {
             nanoseconds = fraction.parse::<u32>().ok()? * 10u32.pow(9 - fraction.len() as u32);
         }
     }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(Timestamp {
-        seconds: days * 86_400 + hour * 3600 + minute * 60 + second,
-        nanoseconds,
-    })
+    wharf_plugin::time::utc_timestamp((year, month, day), (hour, minute, second), nanoseconds)
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ mod error;
 pub mod http;
 pub mod net;
 mod options;
+pub mod time;
 
 #[doc(hidden)]
 pub mod bindings {
@@ -62,7 +63,7 @@ pub use adapter::PluginAdapter;
 pub use backend::{Lister, Plugin, Reader, Store, Writer};
 pub use chunk::read_chunk;
 pub use error::{Error, Result};
-pub use options::Options;
+pub use options::{option, Options};
 pub use wharf_key as key;
 
 pub use bindings::wharf::storage::types::{

@@ -2,6 +2,24 @@
 
 use crate::{Error, OptionSpec, Result};
 
+/// Declares one option for a plugin's `info`: `default` is the value used
+/// when the option is not given.
+pub fn option(
+    name: &str,
+    help: &str,
+    required: bool,
+    secret: bool,
+    default: Option<&str>,
+) -> OptionSpec {
+    OptionSpec {
+        name: name.into(),
+        help: help.into(),
+        required,
+        secret,
+        default: default.map(Into::into),
+    }
+}
+
 /// The options given to `open`, after the checks every plugin needs: each
 /// required option is present, no unknown option is, and every default from
 /// the plugin's `info` is filled in.
