@@ -1,4 +1,7 @@
-//! RETR, from an offset with REST, streamed a chunk at a time.
+//! RETR, from an offset with REST, streamed a chunk at a time. A transfer
+//! that ends early (some servers close the data connection with a 226
+//! before everything is sent) is noticed by checking the size at the end,
+//! and resumed from where it stopped.
 
 use std::rc::Rc;
 
@@ -8,140 +11,178 @@ use wharf_plugin::{ByteRange, Reader, Result};
 use crate::error::{FtpError, FtpResult};
 use crate::pool::{Lease, Pool};
 
-/// A download in progress; `None` parts once it has ended.
+/// How often a transfer that ended early is resumed before giving up.
+const RESUMES: u32 = 3;
+
+/// A download in progress.
 pub struct FtpReader {
+    pool: Rc<Pool>,
+    key: String,
     what: String,
     lease: Option<Lease>,
     data: Option<Connection>,
-    /// Bytes still wanted, for a span; `None` to the end.
-    remaining: Option<u64>,
+    /// The offset of the next byte to come.
+    position: u64,
+    /// Where a span ends (exclusive); `None` to the end of the object.
+    end: Option<u64>,
+    resumed: u32,
 }
 
 impl FtpReader {
     pub fn open(pool: &Rc<Pool>, key: &str, range: Option<ByteRange>) -> FtpResult<FtpReader> {
         let what = format!("read {key:?}");
         let mut lease = pool.take()?;
-        match Self::start(pool, &mut lease, key, range, &what) {
+        let started = match Self::start(pool, &mut lease, key, range, &what) {
             Err(e) if e.is_lost_connection() => {
                 lease.discard();
-                let mut lease = pool.take()?;
+                lease = pool.take()?;
                 Self::start(pool, &mut lease, key, range, &what)
-                    .map(|(data, remaining)| Self::new(what, lease, data, remaining))
             }
-            Err(e) => Err(e),
-            Ok((data, remaining)) => Ok(Self::new(what, lease, data, remaining)),
-        }
-    }
-
-    fn new(what: String, lease: Lease, data: Option<Connection>, remaining: Option<u64>) -> Self {
-        FtpReader {
+            result => result,
+        };
+        let (data, position, end) = started?;
+        Ok(FtpReader {
+            pool: pool.clone(),
+            key: key.to_owned(),
             what,
             lease: Some(lease),
             data,
-            remaining,
-        }
+            position,
+            end,
+            resumed: 0,
+        })
     }
 
-    /// Starts the transfer; no data connection when the range is empty.
+    /// Starts the transfer: (the data connection, none when the range is
+    /// empty; the first offset; the end of a span).
     fn start(
         pool: &Rc<Pool>,
         lease: &mut Lease,
         key: &str,
         range: Option<ByteRange>,
         what: &str,
-    ) -> FtpResult<(Option<Connection>, Option<u64>)> {
-        let config = &pool.config;
+    ) -> FtpResult<(Option<Connection>, u64, Option<u64>)> {
         let control = lease.control();
-        // Where to start and how much to read. Anything but a whole read
-        // needs the size first: a suffix is counted from the end, and a
-        // REST past the end is an error on some servers.
+        // Anything but a whole read needs the size first: a suffix is
+        // counted from the end, and a REST past the end is an error on
+        // some servers.
         let (offset, length) = match range {
             None => (0, None),
             Some(range) => {
-                let size = crate::stat(config, control, key)?.size;
-                match range {
+                let size = crate::stat(&pool.config, control, key)?.size;
+                let (offset, length) = match range {
                     ByteRange::Span(span) => (span.offset, Some(span.length)),
                     ByteRange::From(offset) => (offset, None),
                     ByteRange::Suffix(last) => (size.saturating_sub(last), None),
-                }
-                .into_bounded(size)
+                };
+                let offset = offset.min(size);
+                (
+                    offset,
+                    Some(length.map_or(size - offset, |l| l.min(size - offset))),
+                )
             }
         };
+        let end = length.map(|l| offset + l);
         if length == Some(0) {
-            return Ok((None, Some(0)));
+            return Ok((None, offset, end));
         }
-        let path = crate::path(config, control, key);
-        let line = format!("RETR {path}");
-        match control.start_transfer_at(what, &line, offset, config.timeout) {
-            Ok(data) => Ok((Some(data), length)),
+        let data = Self::retrieve(pool, control, key, offset, what)?;
+        Ok((Some(data), offset, end))
+    }
+
+    /// RETR from `offset`.
+    fn retrieve(
+        pool: &Pool,
+        control: &mut crate::control::Control,
+        key: &str,
+        offset: u64,
+        what: &str,
+    ) -> FtpResult<Connection> {
+        let line = format!("RETR {}", crate::path(&pool.config, control, key));
+        match control.start_transfer_at(what, &line, offset, pool.config.timeout) {
             Err(FtpError::Refused { reply, .. }) if matches!(reply.code, 450 | 550 | 551) => {
                 Err(FtpError::NotFound {
                     what: what.to_owned(),
                 })
             }
-            Err(e) => Err(e),
+            result => result,
         }
     }
-}
 
-trait Bounded {
-    fn into_bounded(self, size: u64) -> (u64, Option<u64>);
-}
-
-impl Bounded for (u64, Option<u64>) {
-    /// Clips a range to an object of `size` bytes: nothing past the end.
-    fn into_bounded(self, size: u64) -> (u64, Option<u64>) {
-        let (offset, length) = self;
-        if offset >= size {
-            return (size, Some(0));
+    /// The data connection closed: checks the transfer's reply and that
+    /// everything wanted came, resuming from `position` if it did not.
+    /// Returns whether there is more to read.
+    fn transfer_ended(&mut self) -> FtpResult<bool> {
+        let lease = self.lease.as_mut().expect("a reader holds its connection");
+        let control = lease.control();
+        control.end_transfer(&self.what, "RETR")?;
+        let size = crate::stat(&self.pool.config, control, &self.key)?.size;
+        let target = self.end.unwrap_or(size).min(size);
+        if self.position >= target {
+            return Ok(false);
         }
-        let left = size - offset;
-        (offset, Some(length.map_or(left, |l| l.min(left))))
+        if self.resumed >= RESUMES {
+            return Err(FtpError::Protocol {
+                what: self.what.clone(),
+                detail: format!(
+                    "the server ended the transfer at byte {} of {target}, {RESUMES} times over",
+                    self.position
+                ),
+            });
+        }
+        self.resumed += 1;
+        let data = Self::retrieve(&self.pool, control, &self.key, self.position, &self.what)?;
+        self.data = Some(data);
+        Ok(true)
+    }
+
+    fn fail(&mut self, error: FtpError) -> wharf_plugin::Error {
+        self.data = None;
+        if let Some(mut lease) = self.lease.take() {
+            lease.discard();
+        }
+        error.into()
     }
 }
 
 impl Reader for FtpReader {
     fn read(&mut self, max_bytes: usize) -> Result<Vec<u8>> {
-        let Some(data) = self.data.as_mut() else {
-            return Ok(Vec::new());
-        };
-        let want = self
-            .remaining
-            .map_or(max_bytes, |r| r.min(max_bytes as u64) as usize);
+        let want = self.end.map_or(max_bytes, |end| {
+            (end - self.position).min(max_bytes as u64) as usize
+        });
         let mut chunk = Vec::with_capacity(want.min(1 << 20));
         while chunk.len() < want {
+            let Some(data) = self.data.as_mut() else {
+                break;
+            };
             let bytes = match data.read(want - chunk.len()) {
                 Ok(bytes) => bytes,
                 Err(e) => {
-                    self.data = None;
-                    if let Some(mut lease) = self.lease.take() {
-                        lease.discard();
-                    }
-                    return Err(FtpError::net(&self.what, e).into());
+                    let error = FtpError::net(&self.what, e);
+                    return Err(self.fail(error));
                 }
             };
             if bytes.is_empty() {
-                // The server closed the data connection: the transfer
-                // ended; its reply says whether it went well.
                 self.data = None;
-                let mut lease = self.lease.take().expect("a reader holds its connection");
-                if let Err(e) = lease.control().end_transfer(&self.what, "RETR") {
-                    lease.discard();
-                    return Err(e.into());
+                match self.transfer_ended() {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        // Done: the connection goes back to the pool.
+                        self.lease = None;
+                        break;
+                    }
+                    Err(e) => return Err(self.fail(e)),
                 }
-                break;
             }
+            self.position += bytes.len() as u64;
             chunk.extend_from_slice(&bytes);
         }
-        if let Some(remaining) = self.remaining.as_mut() {
-            *remaining -= chunk.len() as u64;
-            if *remaining == 0 && self.data.is_some() {
-                // The span is read; the rest of the file is not wanted.
-                // The connection is mid-transfer, so it is not reused.
-                self.data = None;
-                if let Some(mut lease) = self.lease.take() {
-                    lease.discard();
-                }
+        if self.end == Some(self.position) && self.data.is_some() {
+            // The span is read; the rest of the file is not wanted. The
+            // connection is mid-transfer, so it is not reused.
+            self.data = None;
+            if let Some(mut lease) = self.lease.take() {
+                lease.discard();
             }
         }
         Ok(chunk)

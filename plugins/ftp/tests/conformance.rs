@@ -1,6 +1,11 @@
 //! The FTP plugin (as built into the host) passes the conformance suite
-//! against real FTP servers, started by the test: pure-ftpd (MLSD),
-//! vsftpd (no MLSD: LIST), pyftpdlib over explicit TLS, and rclone's.
+//! against real FTP servers, started by the test: pure-ftpd (MLSD), plain
+//! and over explicit TLS, vsftpd (no MLSD: LIST), pyftpdlib, and rclone's.
+//!
+//! pyftpdlib runs plain here: over TLS its data channel truncated uploads
+//! when the machine was busy (it confirmed 69,641 of 3,145,739 bytes with
+//! a 226), while pure-ftpd over TLS passed the same load; see tls.rs for
+//! pyftpdlib's certificate checks.
 
 use wharf::{Limits, Remote, Runtime, TlsTrust};
 use wharf_conformance::Exception;
@@ -42,15 +47,23 @@ async fn ftp_passes_the_conformance_suite_on_vsftpd() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ftp_passes_the_conformance_suite_on_pyftpdlib_over_explicit_tls() {
+async fn ftp_passes_the_conformance_suite_on_pure_ftpd_over_explicit_tls() {
     let dir = tempfile::tempdir().unwrap();
     let certs = TestCerts::generate(&dir.path().join("certs"));
-    let server = FtpServer::pyftpdlib(dir.path(), Some(&certs));
+    let server = FtpServer::pure_ftpd(&dir.path().join("server"), Some(&certs));
     let trust = TlsTrust {
         ca_files: vec![certs.ca.clone()],
         skip_verify: false,
     };
     let mut remote = remote(&server, &[("tls", "explicit")], trust).await;
+    wharf_conformance::assert_conforms_except(&mut remote, PURE_FTPD_EXCEPTIONS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ftp_passes_the_conformance_suite_on_pyftpdlib() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FtpServer::pyftpdlib(dir.path(), None);
+    let mut remote = remote(&server, &[], TlsTrust::default()).await;
     wharf_conformance::assert_conforms_except(&mut remote, NO_EXCEPTIONS).await;
 }
 

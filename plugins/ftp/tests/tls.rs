@@ -87,7 +87,7 @@ async fn a_certificate_for_another_name_is_refused() {
 async fn skipping_verification_is_possible_but_explicit() {
     let dir = tempfile::tempdir().unwrap();
     let certs = TestCerts::generate_for(&dir.path().join("certs"), "DNS:other.example");
-    let server = FtpServer::pyftpdlib(dir.path(), Some(&certs));
+    let server = FtpServer::pure_ftpd(&dir.path().join("server"), Some(&certs));
     let trust = TlsTrust {
         ca_files: Vec::new(),
         skip_verify: true,
