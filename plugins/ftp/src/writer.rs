@@ -121,9 +121,14 @@ impl FtpWriter {
         // or the next command would get it): a failed close matters only
         // if the server did not confirm the transfer.
         let closed = data.shutdown_send().map_err(|e| FtpError::net(&what, e));
-        drop(data);
+        // Over TLS the close notification ends the upload; the connection
+        // stays open until the server has said so (an early TCP close can
+        // make a server stop reading before it drained what TLS buffered).
+        let open = if data.is_tls() { Some(data) } else { None };
         let lease = self.lease.as_mut().expect("a writer holds its connection");
-        match lease.control().end_transfer(&what, "STOR") {
+        let reply = lease.control().end_transfer(&what, "STOR");
+        drop(open);
+        match reply {
             Ok(_) => Ok(()),
             Err(e) if e.is_lost_connection() => closed.and(Err(e)),
             Err(e) => Err(e),

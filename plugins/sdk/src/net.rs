@@ -290,21 +290,26 @@ impl Connection {
         }
     }
 
-    /// Ends the sending side (the peer reads end-of-file), after a TLS
-    /// close notification if the connection is encrypted. Reading still
-    /// works.
+    /// Ends the sending side: the peer reads end-of-file. Over TLS that is
+    /// the close notification alone (the TCP connection stays open until it
+    /// is dropped); otherwise the socket's sending side is shut. Reading
+    /// still works.
     pub fn shutdown_send(&mut self) -> NetResult<()> {
         self.flush()?;
-        if let Some(tls) = &self.tls {
-            tls.close_output();
-            // The peer may answer the close notification by closing at
-            // once: everything before it was delivered.
-            match self.flush() {
-                Ok(()) | Err(NetError::Unreachable(_)) => {}
-                Err(e) => return Err(e),
+        match &self.tls {
+            Some(tls) => {
+                tls.close_output();
+                // The peer may answer the close notification by closing at
+                // once: everything before it was delivered.
+                match self.flush() {
+                    Ok(()) | Err(NetError::Unreachable(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            None => {
+                let _ = self.socket.shutdown(ShutdownType::Send);
             }
         }
-        let _ = self.socket.shutdown(ShutdownType::Send);
         Ok(())
     }
 }
