@@ -167,11 +167,7 @@ impl Control {
         if ok.contains(&reply.code) {
             Ok(reply)
         } else {
-            Err(FtpError::Refused {
-                what: what.to_owned(),
-                command: command_name(line),
-                reply,
-            })
+            Err(refused(what, line, reply))
         }
     }
 
@@ -311,11 +307,7 @@ impl Control {
         }
         let reply = self.command(what, line)?;
         if !reply.is_preliminary() {
-            return Err(FtpError::Refused {
-                what: what.to_owned(),
-                command: command_name(line),
-                reply,
-            });
+            return Err(refused(what, line, reply));
         }
         if self.protected {
             // The server starts TLS on the data connection once it has
@@ -333,17 +325,22 @@ impl Control {
         if reply.is_success() {
             Ok(reply)
         } else {
-            Err(FtpError::Refused {
-                what: what.to_owned(),
-                command: command_name(line),
-                reply,
-            })
+            Err(refused(what, line, reply))
         }
     }
 
     /// Says goodbye (best effort).
     pub fn quit(mut self) {
         let _ = self.send("quit", "QUIT");
+    }
+}
+
+/// The server's refusal of `line`, named by its command word.
+fn refused(what: &str, line: &str, reply: Reply) -> FtpError {
+    FtpError::Refused {
+        what: what.to_owned(),
+        command: command_name(line),
+        reply,
     }
 }
 
