@@ -25,6 +25,7 @@ mod catalog;
 pub mod config;
 mod error;
 pub mod grant;
+mod http_client;
 pub mod install;
 mod limits;
 mod plugin;

@@ -14,6 +14,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxBuilder, WasiTlsCtxView, WasiTlsView};
 
 use crate::grant::Grant;
+use crate::http_client::HttpClient;
 use crate::limits::MemoryLimiter;
 use crate::policy::{NetworkPolicy, RefusalLog};
 use crate::{Error, ErrorKind, Result};
@@ -61,10 +62,11 @@ impl WasiHttpView for HostState {
     }
 }
 
-/// Outgoing HTTP requests pass the policy, then go out as wasmtime's
-/// default client sends them (the host does TLS).
+/// Outgoing HTTP requests pass the policy, then go out through the
+/// instance's connection pool (the host does TLS, see `http_client.rs`).
 struct HttpHooks {
     policy: Arc<NetworkPolicy>,
+    client: Arc<HttpClient>,
 }
 
 impl WasiHttpHooks for HttpHooks {
@@ -88,14 +90,8 @@ impl WasiHttpHooks for HttpHooks {
         if !self.policy.check_http(request.uri()) {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
-        Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
-        })
+        let client = self.client.clone();
+        Box::new(async move { client.send(request, options).await })
     }
 
     // What a plugin writes to a request body waits here until the network
@@ -146,15 +142,17 @@ impl HostState {
                     )
                 })?;
         }
+        let tls = grant.tls.client_config()?;
         Ok(HostState {
             wasi: builder.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            hooks: HttpHooks { policy },
+            hooks: HttpHooks {
+                policy,
+                client: Arc::new(HttpClient::new(tls.clone())),
+            },
             tls: WasiTlsCtxBuilder::new()
-                .provider(Box::new(crate::tls::Provider::new(
-                    grant.tls.client_config()?,
-                )))
+                .provider(Box::new(crate::tls::Provider::new(tls)))
                 .build(),
             limiter: MemoryLimiter { max: memory },
             refusals,

@@ -1,0 +1,171 @@
+//! How a plugin's outgoing HTTP requests (`wasi:http`) leave the host.
+//!
+//! wasmtime's default client opens a new connection for every request and
+//! trusts only the web PKI. This one keeps connections alive between the
+//! requests of a plugin instance (a TLS handshake per S3 part or Dropbox
+//! call is the difference between far and near endpoints), and its TLS
+//! trusts what the remote's configuration says (`tls_ca_file`,
+//! `tls_insecure_skip_verify`), exactly as `wasi:tls` does for raw TCP.
+//! The network policy has already approved the request when it gets here.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::ClientConfig;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
+
+/// How long to wait for a connection, unless the request says otherwise.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for a response's first byte, and between two of its
+/// chunks, unless the request says otherwise. The per-call deadline of the
+/// remote still bounds the whole call.
+const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// An idle kept-alive connection is closed after this long: servers close
+/// theirs after 60 s or more, and a request must not race that.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The pool of connections of one plugin instance.
+pub(crate) struct HttpClient {
+    client: Client<HttpsConnector<HttpConnector>, WasiBody>,
+}
+
+/// What the caller drives alongside the response: nothing here, since the
+/// pool drives its connections on the runtime.
+pub(crate) type Io = Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+impl HttpClient {
+    pub fn new(tls: Arc<ClientConfig>) -> Self {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .build(connector);
+        HttpClient { client }
+    }
+
+    pub async fn send(
+        &self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<(http::Response<WasiBody>, Io), Error> {
+        let first_byte = options
+            .and_then(|o| o.first_byte_timeout)
+            .unwrap_or(READ_TIMEOUT);
+        let between_bytes = options
+            .and_then(|o| o.between_bytes_timeout)
+            .unwrap_or(READ_TIMEOUT)
+            .max(Duration::from_millis(1));
+        let response = tokio::time::timeout(first_byte, self.client.request(request))
+            .await
+            .map_err(|_| Error::ConnectionReadTimeout)?
+            .map_err(transport_error)?;
+        let response = response.map(|incoming| {
+            TimedBody {
+                incoming,
+                limit: between_bytes,
+                timer: Box::pin(tokio::time::sleep(between_bytes)),
+            }
+            .boxed_unsync()
+        });
+        Ok((response, Box::new(async { Ok(()) })))
+    }
+}
+
+/// Names what failed in the terms `wasi:http` has for it, so that the
+/// plugin can say "not trusted" rather than "internal error".
+fn transport_error(error: hyper_util::client::legacy::Error) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(cause) = source {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return match tls {
+                rustls::Error::InvalidCertificate(_) => Error::TlsCertificateError,
+                rustls::Error::AlertReceived(alert) => Error::TlsAlertReceived {
+                    alert_id: None,
+                    alert_message: Some(format!("{alert:?}")),
+                },
+                _ => Error::TlsProtocolError,
+            };
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Error::ConnectionRefused,
+                std::io::ErrorKind::TimedOut => return Error::ConnectionTimeout,
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
+                    return Error::ConnectionTerminated
+                }
+                _ => {}
+            }
+        }
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            if hyper.is_incomplete_message() || hyper.is_canceled() {
+                return Error::ConnectionTerminated;
+            }
+        }
+        source = cause.source();
+    }
+    if error.is_connect() {
+        return Error::ConnectionRefused;
+    }
+    Error::InternalError(Some(error.to_string()))
+}
+
+/// A response body that fails when the server goes quiet for too long.
+struct TimedBody {
+    incoming: hyper::body::Incoming,
+    limit: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Body for TimedBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        match Pin::new(&mut self.incoming).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let deadline = tokio::time::Instant::now() + self.limit;
+                self.timer.as_mut().reset(deadline);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(if e.is_timeout() {
+                Error::HttpResponseTimeout
+            } else {
+                Error::from(e)
+            }))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.incoming.size_hint()
+    }
+}
