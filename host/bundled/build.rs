@@ -9,6 +9,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("wharf-plugin-fs", "FS"),
     ("wharf-plugin-s3", "S3"),
     ("wharf-plugin-ftp", "FTP"),
+    ("wharf-plugin-dropbox", "DROPBOX"),
 ];
 
 fn main() {

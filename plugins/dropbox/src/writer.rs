@@ -1,0 +1,162 @@
+//! Writes: one `files/upload` for objects up to `chunk_size`, an upload
+//! session (`start`, `append_v2`, `finish`) above it, one chunk in memory
+//! at a time. Nothing is visible before the last call, and a session that
+//! is never finished commits nothing (Dropbox drops it after a week).
+//! What Dropbox stored is checked against the content hash of what was
+//! sent.
+
+use std::rc::Rc;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wharf_plugin::{ObjectMeta, Result, Writer};
+
+use crate::core::DropboxCore;
+use crate::error::{DropboxError, DropboxResult};
+use crate::meta::{object_meta, ContentHasher, FileMeta};
+
+pub struct DropboxWriter {
+    core: Rc<DropboxCore>,
+    key: String,
+    /// Bytes not sent yet: less than one chunk between calls.
+    pending: Vec<u8>,
+    session: Option<Session>,
+    hasher: ContentHasher,
+    written: u64,
+}
+
+struct Session {
+    id: String,
+    /// Bytes Dropbox holds in the session.
+    offset: u64,
+}
+
+#[derive(Deserialize)]
+struct Started {
+    session_id: String,
+}
+
+impl DropboxWriter {
+    pub fn new(core: Rc<DropboxCore>, key: &str) -> Self {
+        DropboxWriter {
+            core,
+            key: key.to_owned(),
+            pending: Vec::new(),
+            session: None,
+            hasher: ContentHasher::default(),
+            written: 0,
+        }
+    }
+
+    fn what(&self) -> String {
+        format!("write {:?}", self.key)
+    }
+
+    /// Sends the first `chunk_size` pending bytes into the session.
+    fn send_chunk(&mut self) -> DropboxResult<()> {
+        let size = self.core.config.chunk_size;
+        let what = self.what();
+        let chunk = &self.pending[..size];
+        match &mut self.session {
+            None => {
+                let started: Started = self.core.upload(
+                    &what,
+                    "files/upload_session/start",
+                    &json!({ "close": false }),
+                    chunk,
+                )?;
+                self.session = Some(Session {
+                    id: started.session_id,
+                    offset: size as u64,
+                });
+            }
+            Some(session) => {
+                let arg = json!({
+                    "cursor": { "session_id": session.id, "offset": session.offset },
+                    "close": false,
+                });
+                let result: DropboxResult<Value> =
+                    self.core
+                        .upload(&what, "files/upload_session/append_v2", &arg, chunk);
+                match result {
+                    Ok(_) => {}
+                    // A retried append whose first try arrived: Dropbox
+                    // already holds this chunk.
+                    Err(DropboxError::Api { error, .. })
+                        if error["correct_offset"].as_u64()
+                            == Some(session.offset + size as u64) => {}
+                    Err(e) => return Err(e),
+                }
+                session.offset += size as u64;
+            }
+        }
+        self.pending.drain(..size);
+        Ok(())
+    }
+
+    fn commit(mut self) -> DropboxResult<ObjectMeta> {
+        let what = self.what();
+        let path = self.core.config.path(&self.key);
+        // Overwrite, as the contract's write does; a folder in the way is a
+        // conflict (already-exists).
+        let commit =
+            json!({ "path": path, "mode": "overwrite", "autorename": false, "mute": true });
+        let file: FileMeta = match &self.session {
+            None => self
+                .core
+                .upload(&what, "files/upload", &commit, &self.pending)?,
+            Some(session) => {
+                let arg = json!({
+                    "cursor": { "session_id": session.id, "offset": session.offset },
+                    "commit": commit,
+                });
+                self.core
+                    .upload(&what, "files/upload_session/finish", &arg, &self.pending)?
+            }
+        };
+        self.pending = Vec::new();
+        let sent = std::mem::take(&mut self.hasher).finish();
+        let stored = file.content_hash.clone().unwrap_or_default();
+        if file.size != self.written || stored != sent {
+            // Take the bad copy away again, unless someone replaced it.
+            let arg = json!({ "path": path, "parent_rev": file.rev });
+            let _: DropboxResult<Value> = self.core.rpc(&what, "files/delete_v2", &arg);
+            return Err(DropboxError::HashMismatch {
+                what,
+                sent: format!("{sent}, {} bytes", self.written),
+                stored: format!("{stored}, {} bytes", file.size),
+            });
+        }
+        Ok(object_meta(&self.key, &file))
+    }
+}
+
+impl Writer for DropboxWriter {
+    fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
+        self.hasher.update(&chunk);
+        self.written += chunk.len() as u64;
+        if self.pending.is_empty() && chunk.len() < self.core.config.chunk_size {
+            self.pending = chunk;
+            return Ok(());
+        }
+        self.pending.extend_from_slice(&chunk);
+        while self.pending.len() >= self.core.config.chunk_size {
+            // A chunk that ends exactly at the end of the object waits for
+            // `finish`, so a small object stays one call.
+            if self.pending.len() == self.core.config.chunk_size && self.session.is_none() {
+                break;
+            }
+            self.send_chunk()?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<ObjectMeta> {
+        Ok(self.commit()?)
+    }
+
+    fn abort(self) -> Result<()> {
+        // Nothing is committed before `finish`; an open session expires.
+        Ok(())
+    }
+}
