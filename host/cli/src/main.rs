@@ -1,6 +1,7 @@
 //! `wharf`: store and move objects through sandboxed storage plugins.
 
 mod app;
+mod authorize;
 mod conformance;
 mod copy;
 mod location;
@@ -135,6 +136,36 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Connect an account of a service that needs OAuth: prints a link,
+    /// reads the code the service shows, and stores a refresh token in the
+    /// remote's configuration (owner-only).
+    ///
+    /// wharf authorize dropbox --app-key KEY [--app-secret SECRET] [--remote NAME]
+    Authorize {
+        /// The service: dropbox.
+        service: String,
+        /// The remote to create or update.
+        #[arg(long, default_value = "dropbox")]
+        remote: String,
+        /// Your Dropbox app's key (App Console → Settings).
+        #[arg(long)]
+        app_key: Option<String>,
+        /// Your app's secret; without it the link uses PKCE.
+        #[arg(long)]
+        app_secret: Option<String>,
+        /// Another authorization page (for tests).
+        #[arg(long, hide = true)]
+        authorize_url: Option<String>,
+        /// Another API host, also stored in the remote (for tests).
+        #[arg(long, hide = true)]
+        api_url: Option<String>,
+        /// Another content host, stored in the remote (for tests).
+        #[arg(long, hide = true)]
+        content_url: Option<String>,
+        /// A CA certificate file to trust, also stored in the remote.
+        #[arg(long, value_name = "PATH")]
+        tls_ca_file: Option<PathBuf>,
+    },
     /// List the remotes that can be used.
     Remotes {
         /// Print JSON.
@@ -253,6 +284,32 @@ fn remote_arg(arg: &str) -> Result<(String, String)> {
 async fn run(cli: Cli) -> Result<()> {
     let app = App::new(cli.config.as_deref())?;
     match cli.command {
+        Command::Authorize {
+            service,
+            remote,
+            app_key,
+            app_secret,
+            authorize_url,
+            api_url,
+            content_url,
+            tls_ca_file,
+        } => {
+            if service != "dropbox" {
+                bail!(UsageError(format!(
+                    "cannot authorize '{service}': the services that need it are: dropbox"
+                )));
+            }
+            let args = authorize::DropboxAuthorize {
+                remote,
+                app_key,
+                app_secret,
+                authorize_url,
+                api_url,
+                content_url,
+                tls_ca_file,
+            };
+            authorize::dropbox(&app.config, cli.config.clone(), args).await?;
+        }
         Command::Put { local, destination } => {
             let dst = Location::parse(&destination);
             if let Location::Local(_) = dst {

@@ -424,3 +424,70 @@ mod tests {
         assert!(err.message().contains("not a whole number"), "{err}");
     }
 }
+
+/// Creates or updates remote `name` in the config file at `path`, setting
+/// each of `entries` (plugin options and host settings, as text) and
+/// keeping everything else in the file as it was, comments included. The
+/// file holds credentials, so it is written owner-only (0600), through a
+/// temporary file renamed over the old one.
+pub fn save_remote(path: &Path, name: &str, entries: &[(String, String)]) -> Result<()> {
+    check_remote_name(name)?;
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        Error::new(
+            ErrorKind::InvalidConfig,
+            format!("cannot {what} the config file {}: {e}", path.display()),
+        )
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(failed("read", &e)),
+    };
+    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| failed("parse", &e))?;
+    let remotes = document
+        .entry("remotes")
+        .or_insert_with(|| {
+            let mut table = toml_edit::Table::new();
+            table.set_implicit(true);
+            toml_edit::Item::Table(table)
+        })
+        .as_table_mut()
+        .ok_or_else(|| failed("update", &"'remotes' is not a table"))?;
+    let remote = remotes
+        .entry(name)
+        .or_insert_with(toml_edit::table)
+        .as_table_mut()
+        .ok_or_else(|| failed("update", &format!("remotes.{name} is not a table")))?;
+    for (key, value) in entries {
+        remote[key.as_str()] = toml_edit::value(value.as_str());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| failed("create the directory of", &e))?;
+    }
+    let temporary = path.with_extension("toml.tmp");
+    write_owner_only(&temporary, document.to_string().as_bytes())
+        .map_err(|e| failed("write", &e))?;
+    std::fs::rename(&temporary, path).map_err(|e| failed("replace", &e))
+}
+
+fn write_owner_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        // An existing file keeps its mode on open: set it again.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = options.open(path)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    }
+}

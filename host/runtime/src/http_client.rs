@@ -169,3 +169,60 @@ impl Body for TimedBody {
         self.incoming.size_hint()
     }
 }
+
+/// Posts `form` (URL-encoded) to `url` from the host itself, trusting what
+/// `trust` says, and returns the status and at most `limit` bytes of the
+/// answer. For calls a plugin cannot make for the user, such as the OAuth
+/// code exchange of `wharf authorize`.
+pub async fn post_form(
+    url: &str,
+    form: &[(&str, &str)],
+    trust: &crate::TlsTrust,
+    limit: usize,
+) -> crate::Result<(u16, Vec<u8>)> {
+    use crate::{Error as WharfError, ErrorKind};
+    let failed = |e: &dyn std::fmt::Display| {
+        WharfError::new(ErrorKind::Unavailable, format!("POST {url}: {e}"))
+    };
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_escape(k), form_escape(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let request = http::Request::post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(http_body_util::Full::new(Bytes::from(body)))
+        .map_err(|e| failed(&e))?;
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*trust.client_config()?).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    let client: Client<_, http_body_util::Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(connector);
+    let response = tokio::time::timeout(READ_TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| failed(&"no answer in time"))?
+        .map_err(|e| failed(&transport_error(e)))?;
+    let status = response.status().as_u16();
+    let body = http_body_util::Limited::new(response.into_body(), limit)
+        .collect()
+        .await
+        .map_err(|e| failed(&e))?
+        .to_bytes();
+    Ok((status, body.to_vec()))
+}
+
+fn form_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -5,6 +5,10 @@
 //! install it, never a skip.
 #![deny(missing_docs)]
 
+pub mod dropbox;
+
+pub use dropbox::{dropbox_scripts, dropbox_tools, DropboxFake};
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
