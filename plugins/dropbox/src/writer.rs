@@ -140,12 +140,10 @@ impl Writer for DropboxWriter {
             return Ok(());
         }
         self.pending.extend_from_slice(&chunk);
-        while self.pending.len() >= self.core.config.chunk_size {
-            // A chunk that ends exactly at the end of the object waits for
-            // `finish`, so a small object stays one call.
-            if self.pending.len() == self.core.config.chunk_size && self.session.is_none() {
-                break;
-            }
+        // A full chunk waits until a byte beyond it arrives: if the object
+        // ends there, `finish` sends it (one call for a small object, no
+        // empty last call for a large one).
+        while self.pending.len() > self.core.config.chunk_size {
             self.send_chunk()?;
         }
         Ok(())
