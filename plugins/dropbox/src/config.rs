@@ -99,7 +99,9 @@ impl DropboxConfig {
                 options.get("content_url").unwrap_or(CONTENT_URL),
             )?,
         };
-        if config.chunk_size == 0 || config.chunk_size % BLOCK != 0 || config.chunk_size > MAX_CHUNK
+        if config.chunk_size == 0
+            || !config.chunk_size.is_multiple_of(BLOCK)
+            || config.chunk_size > MAX_CHUNK
         {
             return Err(Error::invalid_config(format!(
                 "option 'chunk_size' = {} must be a multiple of 4 MiB (4194304) up to 148 MiB (155189248)",
