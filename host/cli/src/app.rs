@@ -25,6 +25,9 @@ impl App {
     /// Loads the plugin of remote `name` and configures it.
     pub async fn remote(&self, name: &str) -> Result<Remote> {
         let spec = self.config.remote(name)?;
+        for note in &spec.notes {
+            eprintln!("wharf: note: remote '{name}': {note}");
+        }
         if spec.host.tls.skip_verify {
             eprintln!(
                 "wharf: WARNING: remote '{name}' has tls_insecure_skip_verify = true: its server's \

@@ -15,6 +15,10 @@
 //! Any option can be overridden with `WHARF_REMOTE_<NAME>_<OPTION>`
 //! (upper-case, `-` as `_`), and a remote can be defined by the
 //! environment alone with `WHARF_REMOTE_<NAME>_PLUGIN`.
+//! `WHARF_REMOTE_<NAME>_OPTIONS` (or `options = '…'` in the file) gives
+//! options as one JSON object, the way Django sites configure
+//! django-storages, whose S3 option names are accepted as aliases (see
+//! `django.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +40,8 @@ const TIMEOUT_KEY: &str = "call_timeout_secs";
 const ALLOW_HOSTS_KEY: &str = "allow_hosts";
 const TLS_CA_KEY: &str = "tls_ca_file";
 const TLS_SKIP_VERIFY_KEY: &str = "tls_insecure_skip_verify";
+/// One JSON object of plugin options (`WHARF_REMOTE_<NAME>_OPTIONS`).
+const OPTIONS_KEY: &str = "options";
 
 /// The configuration: every declared remote.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +82,9 @@ pub struct RemoteSpec {
     pub host: HostSettings,
     /// Where it was declared.
     pub origin: RemoteOrigin,
+    /// Settings that were accepted but do not apply (django-storages'
+    /// URL settings), for the user to know.
+    pub notes: Vec<String>,
 }
 
 impl Config {
@@ -241,7 +250,15 @@ impl Config {
             }
         };
         table.extend(overrides);
+        // One JSON object of options, as django-storages takes them; the
+        // keys given one by one win over it.
+        if let Some(json) = table.remove(OPTIONS_KEY) {
+            for (key, value) in crate::django::options_from_json(name, &json)? {
+                table.entry(key).or_insert(value);
+            }
+        }
         let plugin = table.remove(PLUGIN_KEY).unwrap_or_default();
+        let notes = crate::django::apply_aliases(&plugin, &mut table);
         let host = HostSettings::take(name, &mut table)?;
         Ok(RemoteSpec {
             name: name.to_owned(),
@@ -249,6 +266,7 @@ impl Config {
             options: table.into_iter().collect(),
             host,
             origin,
+            notes,
         })
     }
 }
