@@ -2,6 +2,7 @@
 
 mod app;
 mod authorize;
+mod config_cmd;
 mod conformance;
 mod copy;
 mod location;
@@ -166,12 +167,53 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         tls_ca_file: Option<PathBuf>,
     },
+    /// Create, show and delete remotes in the config file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// List the remotes that can be used.
     Remotes {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Create a remote: wharf config create r2 s3 bucket=media endpoint=https://…
+    ///
+    /// Options are checked against the plugin's: an unknown key or a
+    /// missing required one is an error that lists the valid keys.
+    Create {
+        /// The remote's name.
+        name: String,
+        /// Its plugin: a built-in name, an installed name, or a .wasm path.
+        plugin: String,
+        /// Options as key=value.
+        #[arg(value_name = "KEY=VALUE")]
+        options: Vec<String>,
+        /// Options as one JSON object, the way django-storages takes them
+        /// (its S3 names are accepted: access_key, bucket_name, endpoint_url…).
+        #[arg(long = "options", value_name = "JSON")]
+        json: Option<String>,
+        /// Overwrite a remote of that name.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Show the remotes (or one) as they will be used, secrets masked.
+    Show {
+        /// The remote.
+        name: Option<String>,
+    },
+    /// Delete a remote from the config file.
+    Delete {
+        /// The remote.
+        name: String,
+    },
+    /// Print the config file's path.
+    Path,
 }
 
 #[derive(Subcommand)]
@@ -261,7 +303,7 @@ impl std::error::Error for SuiteFailed {}
 
 /// A command line that parses but asks for something that cannot be done.
 #[derive(Debug)]
-struct UsageError(String);
+pub(crate) struct UsageError(pub String);
 
 impl std::fmt::Display for UsageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -430,6 +472,21 @@ async fn run(cli: Cli) -> Result<()> {
             ..
         } => plugins::install(&app, &path, name.as_deref()).await?,
         Command::Remotes { json } => plugins::list_remotes(&app, json)?,
+        Command::Config { action } => match action {
+            ConfigAction::Create {
+                name,
+                plugin,
+                options,
+                json,
+                replace,
+            } => {
+                let pairs = parse_options(&options)?;
+                config_cmd::create(&app, &name, &plugin, pairs, json.as_deref(), replace).await?
+            }
+            ConfigAction::Show { name } => config_cmd::show(&app, name.as_deref()).await?,
+            ConfigAction::Delete { name } => config_cmd::delete(&app, &name)?,
+            ConfigAction::Path => println!("{}", config_cmd::file(&app)?.display()),
+        },
     }
     Ok(())
 }

@@ -42,6 +42,14 @@ const TLS_CA_KEY: &str = "tls_ca_file";
 const TLS_SKIP_VERIFY_KEY: &str = "tls_insecure_skip_verify";
 /// One JSON object of plugin options (`WHARF_REMOTE_<NAME>_OPTIONS`).
 const OPTIONS_KEY: &str = "options";
+/// Every key of a remote's table that is not a plugin option.
+pub const HOST_KEYS: &[&str] = &[
+    MEMORY_KEY,
+    TIMEOUT_KEY,
+    ALLOW_HOSTS_KEY,
+    TLS_CA_KEY,
+    TLS_SKIP_VERIFY_KEY,
+];
 
 /// The configuration: every declared remote.
 #[derive(Debug, Clone, Default)]
@@ -99,15 +107,16 @@ impl Config {
     }
 
     /// Loads the config file chosen by [`Config::default_path`]. A missing
-    /// file is an empty configuration unless it was named explicitly.
+    /// file is an empty configuration (that `wharf config create` and
+    /// `wharf authorize` will create); a remote looked up in it says the
+    /// file does not exist.
     pub fn load(explicit: Option<&Path>) -> Result<Self> {
-        let named = explicit.is_some() || std::env::var_os("WHARF_CONFIG").is_some();
         let Some(path) = Self::default_path(explicit) else {
             return Ok(Config::default());
         };
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::parse(&text, Some(path)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => Ok(Config {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config {
                 path: Some(path),
                 ..Config::default()
             }),
@@ -240,11 +249,12 @@ impl Config {
                     ErrorKind::InvalidConfig,
                     format!(
                         "there is no remote named '{name}' (known remotes: {known}); declare it \
-                         under [remotes.{name}] in {}",
-                        self.path
-                            .as_deref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_else(|| "the config file".into())
+                         under [remotes.{name}] in {}, or run `wharf config create {name} PLUGIN key=value…`",
+                        match self.path.as_deref() {
+                            Some(p) if p.exists() => p.display().to_string(),
+                            Some(p) => format!("{} (which does not exist yet)", p.display()),
+                            None => "the config file".into(),
+                        }
                     ),
                 ));
             }
@@ -449,7 +459,83 @@ mod tests {
 /// file holds credentials, so it is written owner-only (0600), through a
 /// temporary file renamed over the old one.
 pub fn save_remote(path: &Path, name: &str, entries: &[(String, String)]) -> Result<()> {
+    edit_remote(path, name, |remote| {
+        for (key, value) in entries {
+            remote[key.as_str()] = toml_edit::value(value.as_str());
+        }
+    })
+}
+
+/// Removes remote `name` from the config file at `path`; false if it was
+/// not there.
+pub fn delete_remote(path: &Path, name: &str) -> Result<bool> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let document: toml_edit::DocumentMut = text.parse().map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidConfig,
+            format!("cannot parse the config file {}: {e}", path.display()),
+        )
+    })?;
+    let present = document
+        .get("remotes")
+        .and_then(|r| r.as_table())
+        .is_some_and(|r| r.contains_key(name));
+    if present {
+        edit_document(path, |document| {
+            if let Some(remotes) = document.get_mut("remotes").and_then(|r| r.as_table_mut()) {
+                remotes.remove(name);
+            }
+        })?;
+    }
+    Ok(present)
+}
+
+/// Replaces remote `name` in the config file at `path` by `entries`.
+pub fn replace_remote(path: &Path, name: &str, entries: &[(String, String)]) -> Result<()> {
+    edit_remote(path, name, |remote| {
+        remote.clear();
+        for (key, value) in entries {
+            remote[key.as_str()] = toml_edit::value(value.as_str());
+        }
+    })
+}
+
+fn edit_remote(path: &Path, name: &str, edit: impl FnOnce(&mut toml_edit::Table)) -> Result<()> {
     check_remote_name(name)?;
+    let mut result = Ok(());
+    edit_document(path, |document| {
+        let remotes = document
+            .entry("remotes")
+            .or_insert_with(|| {
+                let mut table = toml_edit::Table::new();
+                table.set_implicit(true);
+                toml_edit::Item::Table(table)
+            })
+            .as_table_mut();
+        let Some(remotes) = remotes else {
+            result = Err("'remotes' is not a table".to_owned());
+            return;
+        };
+        match remotes
+            .entry(name)
+            .or_insert_with(toml_edit::table)
+            .as_table_mut()
+        {
+            Some(remote) => edit(remote),
+            None => result = Err(format!("remotes.{name} is not a table")),
+        }
+    })?;
+    result.map_err(|why| {
+        Error::new(
+            ErrorKind::InvalidConfig,
+            format!("cannot update the config file {}: {why}", path.display()),
+        )
+    })
+}
+
+/// Reads the config file at `path` (empty if missing), lets `edit` change
+/// it, and writes it back owner-only through a renamed temporary file.
+fn edit_document(path: &Path, edit: impl FnOnce(&mut toml_edit::DocumentMut)) -> Result<()> {
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         Error::new(
             ErrorKind::InvalidConfig,
@@ -462,23 +548,7 @@ pub fn save_remote(path: &Path, name: &str, entries: &[(String, String)]) -> Res
         Err(e) => return Err(failed("read", &e)),
     };
     let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| failed("parse", &e))?;
-    let remotes = document
-        .entry("remotes")
-        .or_insert_with(|| {
-            let mut table = toml_edit::Table::new();
-            table.set_implicit(true);
-            toml_edit::Item::Table(table)
-        })
-        .as_table_mut()
-        .ok_or_else(|| failed("update", &"'remotes' is not a table"))?;
-    let remote = remotes
-        .entry(name)
-        .or_insert_with(toml_edit::table)
-        .as_table_mut()
-        .ok_or_else(|| failed("update", &format!("remotes.{name} is not a table")))?;
-    for (key, value) in entries {
-        remote[key.as_str()] = toml_edit::value(value.as_str());
-    }
+    edit(&mut document);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| failed("create the directory of", &e))?;
     }

@@ -23,7 +23,7 @@ mod bindings;
 mod cache;
 mod catalog;
 pub mod config;
-mod django;
+pub mod django;
 mod error;
 pub mod grant;
 mod http_client;
