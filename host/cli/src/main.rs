@@ -10,6 +10,7 @@ mod objects;
 mod output;
 mod plugins;
 mod progress;
+mod rclone_import;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -214,6 +215,20 @@ enum ConfigAction {
     },
     /// Print the config file's path.
     Path,
+    /// Create Wharf remotes from rclone's: local, s3, dropbox and ftp
+    /// sections (passwords revealed, tokens read); the others are listed
+    /// with the reason.
+    ImportRclone {
+        /// rclone.conf (default: $RCLONE_CONFIG, else ~/.config/rclone/rclone.conf).
+        path: Option<PathBuf>,
+        /// The bucket of an s3 remote, as REMOTE=BUCKET (rclone names the
+        /// bucket in each path); repeat for more.
+        #[arg(long = "bucket", value_name = "REMOTE=BUCKET")]
+        buckets: Vec<String>,
+        /// Overwrite Wharf remotes of the same names.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -486,6 +501,14 @@ async fn run(cli: Cli) -> Result<()> {
             ConfigAction::Show { name } => config_cmd::show(&app, name.as_deref()).await?,
             ConfigAction::Delete { name } => config_cmd::delete(&app, &name)?,
             ConfigAction::Path => println!("{}", config_cmd::file(&app)?.display()),
+            ConfigAction::ImportRclone {
+                path,
+                buckets,
+                replace,
+            } => {
+                let buckets = parse_options(&buckets)?;
+                rclone_import::import(&app, path, &buckets, replace).await?
+            }
         },
     }
     Ok(())

@@ -1,0 +1,428 @@
+//! `wharf config import-rclone [PATH]`: turns the remotes of an existing
+//! `rclone.conf` into Wharf remotes (local, s3, dropbox, ftp). Every
+//! section it cannot map is reported with the reason, never dropped
+//! silently.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use aes::cipher::{KeyIvInit, StreamCipher};
+use anyhow::{bail, Context, Result};
+use wharf::config::replace_remote;
+
+use crate::app::App;
+use crate::config_cmd::{checked_options, file, FileRemotes};
+use crate::UsageError;
+
+/// The key rclone obscures passwords with: public by design (obscuring
+/// keeps passwords from being read at a glance, it is not encryption), so
+/// that any copy of rclone can reveal them.
+const OBSCURE_KEY: [u8; 32] = [
+    0x9c, 0x93, 0x5b, 0x48, 0x73, 0x0a, 0x55, 0x4d, 0x6b, 0xfd, 0x7c, 0x63, 0xc8, 0x86, 0xa9, 0x2b,
+    0xd3, 0x90, 0x19, 0x8e, 0xb8, 0x12, 0x8a, 0xfb, 0xf4, 0xde, 0x16, 0x2b, 0x8b, 0x95, 0xf6, 0x38,
+];
+
+/// One section of rclone.conf.
+struct Section {
+    name: String,
+    values: BTreeMap<String, String>,
+}
+
+impl Section {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+    fn is_true(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("true" | "True" | "1" | "yes"))
+    }
+}
+
+/// What became of one section.
+enum Outcome {
+    /// A Wharf remote: its plugin, options and notes for the user.
+    Remote {
+        plugin: &'static str,
+        options: BTreeMap<String, String>,
+        notes: Vec<String>,
+    },
+    /// Not imported, and why.
+    Skipped(String),
+}
+
+/// rclone's own default location of its config file.
+pub fn default_path() -> Option<PathBuf> {
+    std::env::var_os("RCLONE_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| dirs_config().map(|d| d.join("rclone").join("rclone.conf")))
+}
+
+fn dirs_config() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+}
+
+pub async fn import(
+    app: &App,
+    path: Option<PathBuf>,
+    buckets: &[(String, String)],
+    replace: bool,
+) -> Result<()> {
+    let Some(path) = path.or_else(default_path) else {
+        bail!(UsageError(
+            "cannot tell where rclone.conf is: give its path (rclone config file prints it)".into()
+        ));
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}; give the path of rclone.conf",
+            path.display()
+        )
+    })?;
+    let target = file(app)?;
+    let existing = app.config.remote_names_in_file();
+    let (mut imported, mut skipped) = (0, 0);
+    for section in parse(&text) {
+        let name = section.name.clone();
+        let outcome = match wharf::config::check_remote_name(&name) {
+            Err(_) => Outcome::Skipped(
+                "its name is not a valid Wharf remote name (letters, digits, '_' and '-')".into(),
+            ),
+            Ok(()) if existing.contains(&name) && !replace => Outcome::Skipped(format!(
+                "a Wharf remote '{name}' already exists (pass --replace to overwrite it)"
+            )),
+            Ok(()) => map(&section, buckets),
+        };
+        match outcome {
+            Outcome::Skipped(reason) => {
+                skipped += 1;
+                let kind = section.get("type").unwrap_or("?");
+                println!("skipped  {name} (type {kind}): {reason}");
+            }
+            Outcome::Remote {
+                plugin,
+                options,
+                notes,
+            } => match checked_options(app, &name, plugin, options).await {
+                Ok((options, _)) => {
+                    let mut entries = vec![("plugin".to_owned(), plugin.to_owned())];
+                    entries.extend(options);
+                    replace_remote(&target, &name, &entries)?;
+                    imported += 1;
+                    println!("imported {name} as a {plugin} remote");
+                    for note in notes {
+                        println!("         note: {note}");
+                    }
+                }
+                Err(e) => {
+                    skipped += 1;
+                    println!("skipped  {name} ({plugin}): {e}");
+                }
+            },
+        }
+    }
+    println!(
+        "{imported} imported, {skipped} skipped, into {} (readable by you only)",
+        target.display()
+    );
+    Ok(())
+}
+
+fn parse(text: &str) -> Vec<Section> {
+    let mut sections: Vec<Section> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            sections.push(Section {
+                name: name.trim().to_owned(),
+                values: BTreeMap::new(),
+            });
+        } else if let (Some(section), Some((key, value))) =
+            (sections.last_mut(), line.split_once('='))
+        {
+            section
+                .values
+                .insert(key.trim().to_owned(), value.trim().to_owned());
+        }
+    }
+    sections
+}
+
+fn map(section: &Section, buckets: &[(String, String)]) -> Outcome {
+    match section.get("type").unwrap_or("") {
+        "local" => local(),
+        "s3" => s3(section, buckets),
+        "dropbox" => dropbox(section),
+        "ftp" => ftp(section),
+        "" => Outcome::Skipped("it has no type".into()),
+        other => Outcome::Skipped(match other {
+            "crypt" | "compress" | "chunker" | "hasher" => format!(
+                "'{other}' wraps another remote and transforms what it stores; Wharf has no {other} layer yet"
+            ),
+            "alias" | "union" | "combine" => {
+                format!("'{other}' combines other remotes; import those instead")
+            }
+            _ => format!("Wharf has no plugin for rclone's '{other}' backend"),
+        }),
+    }
+}
+
+fn local() -> Outcome {
+    Outcome::Remote {
+        plugin: "fs",
+        options: BTreeMap::from([("root".to_owned(), "/".to_owned())]),
+        notes: vec![
+            "rclone's local remote reaches the whole file system, so this one is rooted at /; narrow it with `wharf config create NAME fs root=DIR --replace`".into(),
+        ],
+    }
+}
+
+fn s3(section: &Section, buckets: &[(String, String)]) -> Outcome {
+    if section.is_true("env_auth") && section.get("access_key_id").is_none() {
+        return Outcome::Skipped(
+            "it takes its credentials from the environment (env_auth); Wharf keeps them in the remote: create it with `wharf config create NAME s3 …`".into(),
+        );
+    }
+    let Some(bucket) = buckets
+        .iter()
+        .find(|(remote, _)| *remote == section.name)
+        .map(|(_, b)| b.clone())
+    else {
+        return Outcome::Skipped(format!(
+            "rclone names the bucket in each path (remote:bucket/key), a Wharf S3 remote holds one bucket: run again with --bucket {}=BUCKET",
+            section.name
+        ));
+    };
+    let mut options = BTreeMap::from([("bucket".to_owned(), bucket)]);
+    let mut notes = Vec::new();
+    let provider = match section.get("provider").unwrap_or("Other") {
+        "AWS" => "aws",
+        "Cloudflare" => "cloudflare",
+        "DigitalOcean" => "digitalocean",
+        "Scaleway" => "scaleway",
+        "Wasabi" => "wasabi",
+        "Minio" => "minio",
+        other => {
+            if other != "Other" {
+                notes.push(format!(
+                    "Wharf has no preset for rclone's provider '{other}'; it is used as a generic S3 endpoint"
+                ));
+            }
+            "other"
+        }
+    };
+    options.insert("provider".into(), provider.into());
+    for (from, to) in [
+        ("access_key_id", "access_key_id"),
+        ("secret_access_key", "secret_access_key"),
+        ("session_token", "session_token"),
+        ("region", "region"),
+        ("endpoint", "endpoint"),
+        ("acl", "acl"),
+        ("storage_class", "storage_class"),
+        ("upload_concurrency", "upload_concurrency"),
+        ("force_path_style", "force_path_style"),
+    ] {
+        if let Some(value) = section.get(from) {
+            options.insert(to.into(), value.into());
+        }
+    }
+    if let Some(size) = section.get("chunk_size") {
+        match parse_size(size) {
+            Some(bytes) => {
+                options.insert("part_size".into(), bytes.to_string());
+            }
+            None => notes.push(format!(
+                "chunk_size = {size} is not a size Wharf reads; the default part size is used"
+            )),
+        }
+    }
+    if section.is_true("no_check_bucket") {
+        notes.push(
+            "no_check_bucket: Wharf never checks or creates the bucket, so nothing to set".into(),
+        );
+    }
+    for unsupported in [
+        "server_side_encryption",
+        "sse_kms_key_id",
+        "sse_customer_key",
+    ] {
+        if section.get(unsupported).is_some() {
+            notes.push(format!(
+                "'{unsupported}' is not supported by Wharf's S3 plugin and was left out"
+            ));
+        }
+    }
+    Outcome::Remote {
+        plugin: "s3",
+        options,
+        notes,
+    }
+}
+
+fn dropbox(section: &Section) -> Outcome {
+    let Some(token) = section.get("token") else {
+        return Outcome::Skipped("it has no token: run `wharf authorize dropbox`".into());
+    };
+    let refresh = serde_json::from_str::<serde_json::Value>(token)
+        .ok()
+        .and_then(|t| t["refresh_token"].as_str().map(str::to_owned));
+    let Some(refresh) = refresh else {
+        return Outcome::Skipped(
+            "its token has no refresh_token (a token from before Dropbox's short-lived tokens): run `wharf authorize dropbox`".into(),
+        );
+    };
+    let Some(app_key) = section.get("client_id") else {
+        return Outcome::Skipped(
+            "it uses rclone's own Dropbox app, whose refresh tokens only rclone's app can use: run `wharf authorize dropbox --app-key KEY` with your own app".into(),
+        );
+    };
+    let mut options = BTreeMap::from([
+        ("app_key".to_owned(), app_key.to_owned()),
+        ("refresh_token".to_owned(), refresh),
+    ]);
+    if let Some(secret) = section.get("client_secret") {
+        options.insert("app_secret".into(), secret.into());
+    }
+    Outcome::Remote {
+        plugin: "dropbox",
+        options,
+        notes: Vec::new(),
+    }
+}
+
+fn ftp(section: &Section) -> Outcome {
+    let Some(host) = section.get("host") else {
+        return Outcome::Skipped("it has no host".into());
+    };
+    let mut options = BTreeMap::from([("host".to_owned(), host.to_owned())]);
+    for key in ["port", "user"] {
+        if let Some(value) = section.get(key) {
+            options.insert(key.into(), value.into());
+        }
+    }
+    if let Some(obscured) = section.get("pass") {
+        match reveal(obscured) {
+            Some(password) => {
+                options.insert("password".into(), password);
+            }
+            None => {
+                return Outcome::Skipped(
+                    "its password is not in rclone's obscured form (was it edited by hand?)".into(),
+                )
+            }
+        }
+    }
+    if section.is_true("tls") {
+        options.insert("tls".into(), "implicit".into());
+    } else if section.is_true("explicit_tls") {
+        options.insert("tls".into(), "explicit".into());
+    }
+    if section.is_true("no_check_certificate") {
+        options.insert("tls_insecure_skip_verify".into(), "true".into());
+    }
+    let mut notes = Vec::new();
+    if let Some(concurrency) = section.get("concurrency").filter(|c| *c != "0") {
+        options.insert("concurrency".into(), concurrency.into());
+    }
+    if section.is_true("disable_epsv") || section.is_true("disable_mlsd") {
+        notes.push("Wharf's FTP plugin detects EPSV and MLSD support itself; disable_epsv / disable_mlsd were left out".into());
+    }
+    Outcome::Remote {
+        plugin: "ftp",
+        options,
+        notes,
+    }
+}
+
+/// rclone's `obscure` undone: URL-safe base64 (no padding) of a 16-byte
+/// IV followed by the password under AES-256-CTR with [`OBSCURE_KEY`].
+pub fn reveal(obscured: &str) -> Option<String> {
+    let bytes = base64_url_decode(obscured)?;
+    if bytes.len() < 16 {
+        return None;
+    }
+    let (iv, text) = bytes.split_at(16);
+    let mut text = text.to_vec();
+    let mut cipher = ctr::Ctr128BE::<aes::Aes256>::new(&OBSCURE_KEY.into(), iv.into());
+    cipher.apply_keystream(&mut text);
+    String::from_utf8(text).ok()
+}
+
+fn base64_url_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let text = text.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for group in text.chunks(4) {
+        if group.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in group.iter().enumerate() {
+            n |= value(*c)? << (18 - 6 * i);
+        }
+        for i in 0..group.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// rclone's sizes: a number with an optional binary suffix (`5Mi`, `64M`,
+/// `1G`; rclone reads K, M, G as powers of 1024 too).
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim().trim_end_matches('B').trim_end_matches('i');
+    let (digits, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let number: f64 = digits.parse().ok()?;
+    let scale = match unit {
+        "" | "b" => 1u64,
+        "K" | "k" => 1 << 10,
+        "M" | "m" => 1 << 20,
+        "G" | "g" => 1 << 30,
+        "T" | "t" => 1 << 40,
+        _ => return None,
+    };
+    Some((number * scale as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reveals_what_rclone_obscure_made() {
+        // `rclone obscure hello-secret` (v1.75.2).
+        assert_eq!(
+            reveal("zdhTHyJiwaD607utla6Zwa5_1W9na457Zq2NyQ").as_deref(),
+            Some("hello-secret")
+        );
+        assert_eq!(reveal("not base64!"), None);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("5Mi"), Some(5 << 20));
+        assert_eq!(parse_size("64M"), Some(64 << 20));
+        assert_eq!(parse_size("1024"), Some(1024));
+        assert_eq!(parse_size("1.5Gi"), Some(3 << 29));
+        assert_eq!(parse_size("lots"), None);
+    }
+}

