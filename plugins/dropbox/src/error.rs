@@ -59,8 +59,10 @@ impl DropboxError {
         }
     }
 
+    /// Nothing at the path, or a folder where an object was asked for.
     pub fn is_not_found(&self) -> bool {
-        self.tags().contains(&"not_found")
+        let tags = self.tags();
+        tags.contains(&"not_found") || tags.contains(&"not_file")
     }
 
     /// Worth another try: rate limits and server errors.
@@ -87,7 +89,7 @@ impl From<DropboxError> for Error {
         match error {
             DropboxError::Api { what, summary, .. } => {
                 let message = format!("{what}: Dropbox said {summary}");
-                if has("not_found") {
+                if has("not_found") || has("not_file") {
                     Error::not_found(message)
                 } else if has("conflict") {
                     Error::already_exists(format!(

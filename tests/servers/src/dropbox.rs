@@ -134,11 +134,16 @@ impl DropboxFake {
     /// Makes the next `count` calls to `endpoint` (`/2/files/upload`) fail
     /// with HTTP `status` (429: `reason` and `Retry-After: retry_after`).
     pub fn fail(&self, endpoint: &str, count: u32, status: u16, reason: &str, retry_after: u32) {
+        let reason = if reason.is_empty() {
+            String::new()
+        } else {
+            format!(r#", "reason": "{reason}""#)
+        };
         self.control(
             "POST",
             "/fail",
             &format!(
-                r#"{{"endpoint": "{endpoint}", "count": {count}, "status": {status}, "reason": "{reason}", "retry_after": {retry_after}}}"#
+                r#"{{"endpoint": "{endpoint}", "count": {count}, "status": {status}, "retry_after": {retry_after}{reason}}}"#
             ),
         );
     }
