@@ -122,9 +122,13 @@ impl Store for DropboxBackend {
         DropboxReader::open(self, key, range)
     }
 
-    fn write(&self, key: &str, _options: WriteOptions) -> Result<DropboxWriter> {
+    fn write(&self, key: &str, options: WriteOptions) -> Result<DropboxWriter> {
         check_key(key)?;
-        Ok(DropboxWriter::new(self.core.clone(), key))
+        Ok(DropboxWriter::new(
+            self.core.clone(),
+            key,
+            options.size_hint,
+        ))
     }
 
     fn delete(&self, key: &str) -> Result<()> {

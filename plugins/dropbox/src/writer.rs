@@ -23,6 +23,8 @@ pub struct DropboxWriter {
     session: Option<Session>,
     hasher: ContentHasher,
     written: u64,
+    /// The object's size, if the caller knew it.
+    size_hint: Option<u64>,
 }
 
 struct Session {
@@ -37,7 +39,7 @@ struct Started {
 }
 
 impl DropboxWriter {
-    pub fn new(core: Rc<DropboxCore>, key: &str) -> Self {
+    pub fn new(core: Rc<DropboxCore>, key: &str, size_hint: Option<u64>) -> Self {
         DropboxWriter {
             core,
             key: key.to_owned(),
@@ -45,6 +47,7 @@ impl DropboxWriter {
             session: None,
             hasher: ContentHasher::default(),
             written: 0,
+            size_hint,
         }
     }
 
@@ -135,9 +138,17 @@ impl Writer for DropboxWriter {
     fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
         self.hasher.update(&chunk);
         self.written += chunk.len() as u64;
-        if self.pending.is_empty() && chunk.len() < self.core.config.chunk_size {
-            self.pending = chunk;
-            return Ok(());
+        if self.pending.capacity() == 0 {
+            // One allocation for the whole upload: a chunk and the write
+            // that completes it, or less when the caller said the object is
+            // small. Growing by doubling would hold up to twice the chunk
+            // size (and WebAssembly memory never shrinks).
+            let chunk_size = self.core.config.chunk_size;
+            let expected = self.size_hint.map_or(chunk_size, |hint| {
+                (hint.min(chunk_size as u64) as usize).max(chunk.len())
+            });
+            self.pending
+                .reserve_exact(expected + chunk.len().max(1 << 20));
         }
         self.pending.extend_from_slice(&chunk);
         // A full chunk waits until a byte beyond it arrives: if the object
