@@ -75,7 +75,7 @@ async fn is_tree(ends: &Ends<'_>, src: &Location) -> Result<bool> {
 /// A destination that is a directory or prefix (ends with `/`, is the
 /// whole remote, or is an existing local directory) receives the source
 /// under its own name.
-fn destination_for(src: &Location, dst: &Location) -> Result<Location> {
+pub fn destination_for(src: &Location, dst: &Location) -> Result<Location> {
     let into = match dst {
         Location::Local(path) => path.is_dir() || path.to_string_lossy().ends_with('/'),
         Location::Remote { key, .. } => key.is_empty() || key.ends_with('/'),

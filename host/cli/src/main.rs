@@ -11,6 +11,7 @@ mod output;
 mod plugins;
 mod progress;
 mod rclone_import;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -106,6 +107,50 @@ enum Command {
         /// Copy everything below a prefix or directory.
         #[arg(short = 'R', long)]
         recursive: bool,
+        #[command(flatten)]
+        transfer: TransferArgs,
+    },
+    /// Make the destination match the source: copy what is new or
+    /// changed; with --delete, also delete what the source does not have.
+    Sync {
+        /// The source: remote:prefix or a local directory.
+        source: String,
+        /// The destination: remote:prefix or a local directory.
+        destination: String,
+        /// Delete from the destination what is not in the source (after
+        /// every copy made it; never by default).
+        #[arg(long)]
+        delete: bool,
+        /// Find changes by hash rather than by size and time.
+        #[arg(long)]
+        checksum: bool,
+        #[command(flatten)]
+        transfer: TransferArgs,
+    },
+    /// Move: copy, verify, then delete the source, object by object.
+    Mv {
+        /// The source: remote:key or a local path.
+        source: String,
+        /// The destination.
+        destination: String,
+        /// Move everything below a prefix or directory.
+        #[arg(short = 'R', long)]
+        recursive: bool,
+        #[command(flatten)]
+        transfer: TransferArgs,
+    },
+    /// Compare two trees: sizes, and hashes where both sides have a
+    /// comparable one; exits 1 if anything differs or is missing.
+    Check {
+        /// The source: remote:prefix or a local directory.
+        source: String,
+        /// The destination.
+        destination: String,
+        /// Compare the bytes themselves where there is no common hash.
+        #[arg(long)]
+        download: bool,
+        #[command(flatten)]
+        transfer: TransferArgs,
     },
     /// Run the conformance suite against a plugin or a remote.
     ///
@@ -180,6 +225,78 @@ enum Command {
         json: bool,
     },
 }
+
+/// How a transfer runs.
+#[derive(clap::Args, Clone)]
+struct TransferArgs {
+    /// Objects in flight at once (each with its own plugin instances).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    transfers: usize,
+    /// Further tries of an object that failed.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    retries: u32,
+    /// Say what would be done, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print events as JSON lines on standard output.
+    #[arg(long)]
+    json: bool,
+}
+
+impl TransferArgs {
+    fn settings(&self) -> transfer::Settings {
+        transfer::Settings {
+            transfers: self.transfers,
+            retries: self.retries,
+            dry_run: self.dry_run,
+            json: self.json,
+            ..transfer::Settings::default()
+        }
+    }
+}
+
+/// Runs a transfer and turns an incomplete one into an error (exit 1).
+async fn transfer(
+    app: &App,
+    mode: transfer::Mode,
+    source: &str,
+    destination: &str,
+    recursive: bool,
+    settings: transfer::Settings,
+) -> Result<()> {
+    let summary = transfer::run(
+        app,
+        mode,
+        &Location::parse(source),
+        &Location::parse(destination),
+        recursive,
+        &settings,
+    )
+    .await?;
+    if summary.failed > 0 {
+        bail!(
+            "{} object{} failed (see above); run the command again to retry them",
+            summary.failed,
+            if summary.failed == 1 { "" } else { "s" }
+        );
+    }
+    if !summary.ok() {
+        return Err(Differences.into());
+    }
+    Ok(())
+}
+
+/// `check` found differences; the lines above say which.
+#[derive(Debug)]
+struct Differences;
+
+impl std::fmt::Display for Differences {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the trees differ (see above)")
+    }
+}
+
+impl std::error::Error for Differences {}
 
 #[derive(Subcommand)]
 enum ConfigAction {
@@ -446,15 +563,63 @@ async fn run(cli: Cli) -> Result<()> {
             source,
             destination,
             recursive,
+            transfer: args,
         } => {
-            let summary = copy::copy(
+            let mode = transfer::Mode::Copy;
+            transfer(
                 &app,
-                &Location::parse(&source),
-                &Location::parse(&destination),
+                mode,
+                &source,
+                &destination,
                 recursive,
+                args.settings(),
             )
             .await?;
-            report(summary);
+        }
+        Command::Mv {
+            source,
+            destination,
+            recursive,
+            transfer: args,
+        } => {
+            let mode = transfer::Mode::Move;
+            transfer(
+                &app,
+                mode,
+                &source,
+                &destination,
+                recursive,
+                args.settings(),
+            )
+            .await?;
+        }
+        Command::Sync {
+            source,
+            destination,
+            delete,
+            checksum,
+            transfer: args,
+        } => {
+            let settings = transfer::Settings {
+                delete,
+                checksum,
+                ..args.settings()
+            };
+            let mode = transfer::Mode::Sync;
+            transfer(&app, mode, &source, &destination, true, settings).await?;
+        }
+        Command::Check {
+            source,
+            destination,
+            download,
+            transfer: args,
+        } => {
+            let settings = transfer::Settings {
+                download,
+                ..args.settings()
+            };
+            let mode = transfer::Mode::Check;
+            transfer(&app, mode, &source, &destination, true, settings).await?;
         }
         Command::Conformance {
             plugin,

@@ -69,11 +69,13 @@ MODELLED
   is unsupported." (list_folder: 'Specify the root folder as an empty string
   rather than as "/".'); one that does not start with "/" (or id:/rev:/ns:)
   is 400 "did not match pattern".
-- Write modes add / overwrite / update(rev), autorename, strict_conflict.
-  As documented for strict_conflict, without it a write of content identical
-  to the existing file is not a conflict: it succeeds and leaves the file
-  (and its rev) unchanged. Conflicts: path/conflict/file, conflict/folder,
-  conflict/file_ancestor (a file where a parent folder must be).
+- Write modes add / overwrite / update(rev), autorename ("name (1).ext"),
+  strict_conflict. As documented for strict_conflict, without it a write of
+  content identical to the existing file is not a conflict: it succeeds and
+  leaves the file (and its rev) unchanged; an overwrite with identical
+  content leaves it unchanged too. Conflicts: path/conflict/file,
+  conflict/folder, conflict/file_ancestor (a file where a parent folder must
+  be). A replaced file keeps its id and name; a copy gets a new id.
 - files/upload: at most 150 MiB per call (more: 409 payload_too_large, the
   UploadError variant for it); the optional content_hash argument is checked
   (409 content_hash_mismatch) - the SDK sends it on every upload call.
@@ -85,9 +87,10 @@ MODELLED
   A session never finished commits nothing.
 - files/download: GET or POST; Range "bytes=a-b", "bytes=a-", "bytes=-n" give
   206 with Content-Range; a range that starts at or past the end (or a
-  suffix of 0) gives 409 with error_summary "range/not_satisfiable/..." (what
-  Dropbox's own SDK helpers test for; the variant is not in the public API
-  spec, so the SDK decodes it as DownloadError "other"); a malformed or
+  suffix of 0) gives 409 with error_summary "range/not_satisfiable/..."
+  (inferred: it is what the official SDKs' new download helpers test for;
+  the variant is not in the public API spec, so the Python SDK decodes it as
+  DownloadError "other"; an RFC-style 416 was not chosen); a malformed or
   multi-range header is ignored (whole file, 200). ETag W/"rev" and
   If-None-Match (304).
 - files/list_folder: path "" is the root; recursive lists every descendant
@@ -102,7 +105,7 @@ MODELLED
   to disk in pieces of at most 1 MiB; downloads streamed from disk; HTTP/1.1
   keep-alive (every response has a Content-Length); Expect: 100-continue.
 
-NOT MODELLED (answered as noted, never silently wrong)
+NOT MODELLED
 - Other endpoints (move, search, revisions, sharing, longpoll, batch calls,
   upload_session/append v1, ...): 400 "Unknown API function" naming the
   modelled ones.
@@ -114,12 +117,16 @@ NOT MODELLED (answered as noted, never silently wrong)
   accepted and ignored (shared_link: 400). No DeletedMetadata entries.
 - rev:/ns: paths (treated as not found), revision history (download "rev"
   other than the current one is not_found), upload session expiry (7 days),
-  quotas, the 350 GB session limit only as a size check, team spaces,
-  file locks, the OAuth authorize page.
-- Statuses the fake could not confirm from public material, chosen as noted:
-  unknown API function and wrong method (400 text / 405), a bad cursor
-  (400), invalid_client (400), and whether the real service rejects "\\" and
-  NUL in names (treated as malformed_path here).
+  quotas (the 2^41 - 2^22 byte session limit is only a size check), team
+  spaces, file locks, the OAuth authorize page.
+- Behaviours the fake could not confirm from public material, chosen as
+  noted: unknown API function and wrong method (400 text / 405); a bad
+  cursor (400); invalid_client (400, not 401); the default page size (500);
+  "\\" and NUL in names (malformed_path); an identical overwrite keeping the
+  rev; a failed finish leaving the session as before the call; the exact
+  texts of the OAuth error descriptions; delete_v2 with a stale parent_rev
+  (path_write/conflict); copying a folder into itself
+  (cant_move_folder_into_itself).
 
 CONTROL PORT (plain HTTP, JSON in and out)
   POST /fail {"endpoint": "/2/files/upload", "count": 2, "status": 429,
@@ -150,7 +157,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import socketserver
 import ssl
 import string
@@ -166,7 +172,7 @@ MiB = 1 << 20
 PIECE = MiB  # bodies are read, written and sent in pieces of at most this
 BLOCK = 4 * MiB  # content_hash block size
 SINGLE_CALL_LIMIT = 150 * MiB  # per upload / append / finish call
-SESSION_LIMIT = 350 * (1 << 30)
+SESSION_LIMIT = 2**41 - 2**22  # documented maximum size of a session
 RPC_BODY_LIMIT = 8 * MiB  # JSON arguments are read whole; nothing real is near this
 DEFAULT_PAGE = 500
 KEPT_LISTINGS = 1000
@@ -206,7 +212,8 @@ class Reply(Exception):
 
 
 def json_reply(status: int, obj, headers: dict | None = None) -> Reply:
-    return Reply(status, json.dumps(obj).encode(), "application/json", headers)
+    # Bodies carry UTF-8 as is (only headers need \u escapes).
+    return Reply(status, json.dumps(obj, ensure_ascii=False).encode(), "application/json", headers)
 
 
 def text_reply(status: int, text: str) -> Reply:
@@ -680,7 +687,7 @@ class Session:
 
 def split_path(path: str) -> list[str] | None:
     """The components of "/a/b", or None if Dropbox calls it malformed."""
-    if path.endswith("/") or path[-1].isspace():
+    if not path.startswith("/") or path.endswith("/") or path[-1].isspace():
         return None
     parts = path[1:].split("/")
     for part in parts:
@@ -719,12 +726,11 @@ def parse_range(header: str | None, size: int):
             return "unsatisfiable"
         return max(0, size - suffix), size - 1
     start = int(m[1])
-    end = int(m[2]) if m[2] else size - 1
-    if end < start:
-        return None
+    if m[2] and int(m[2]) < start:
+        return None  # invalid: ignored
     if start >= size:
         return "unsatisfiable"
-    return start, min(end, size - 1)
+    return start, min(int(m[2]) if m[2] else size - 1, size - 1)
 
 
 @dataclass
@@ -826,17 +832,30 @@ class Fake:
             raise WriteFailure("disallowed_name")
         return parts
 
-    def parent_display(self, parts: list[str]) -> str:
-        """The display path of the parent folder of parts, creating missing
-        folders; raises conflict/file_ancestor if a file is in the way."""
+    def occupant(self, parts: list[str]) -> Node | None:
+        """What is at the write target parts now. Raises
+        conflict/file_ancestor if a file is where a parent folder must be."""
+        ancestors = [self.nodes.get("/" + "/".join(parts[:i + 1]).lower()) for i in range(len(parts) - 1)]
+        if any(a is not None and a.kind == "file" for a in ancestors):
+            raise WriteFailure("conflict", "file_ancestor")
+        return self.nodes.get("/" + "/".join(parts).lower())
+
+    def free_name(self, parts: list[str], autorename: bool, existing: Node) -> list[str]:
+        """With autorename, parts with the name made free ("a (1).txt");
+        without, conflict/file or conflict/folder."""
+        if not autorename:
+            raise WriteFailure("conflict", existing.kind)
+        parent, n = "/" + "/".join(parts[:-1]).lower(), 1
+        while (parent.rstrip("/") + "/" + renamed(parts[-1], n)).lower() in self.nodes:
+            n += 1
+        return parts[:-1] + [renamed(parts[-1], n)]
+
+    def make_parents(self, parts: list[str]) -> str:
+        """Creates the missing parent folders of parts; returns the display
+        path of the parent (existing folders keep their case)."""
         display = ""
         for i in range(len(parts) - 1):
-            node = self.nodes.get(("/".join(parts[:i + 1])).lower().join(["/", ""]))
-            if node is not None and node.kind == "file":
-                raise WriteFailure("conflict", "file_ancestor")
-        for i in range(len(parts) - 1):
-            lower = "/" + "/".join(parts[:i + 1]).lower()
-            node = self.nodes.get(lower)
+            node = self.nodes.get("/" + "/".join(parts[:i + 1]).lower())
             if node is None:
                 node = self.add_node(Node("folder", display + "/" + parts[i], "id:" + random_id()))
             display = node.display
@@ -846,14 +865,6 @@ class Fake:
         self.nodes[node.lower] = node
         self.by_id[node.id] = node
         return node
-
-    def free_name(self, parent: str, name: str, autorename: bool, existing: Node) -> str:
-        if not autorename:
-            raise WriteFailure("conflict", existing.kind)
-        n = 1
-        while (parent + "/" + renamed(name, n)).lower() in self.nodes:
-            n += 1
-        return renamed(name, n)
 
     def subtree(self, lower: str) -> list[Node]:
         return [n for p, n in self.nodes.items() if p == lower or p.startswith(lower + "/")]
@@ -873,13 +884,10 @@ class Fake:
         consumed): consumed is False when src was not needed (identical
         content already there). Raises WriteFailure."""
         with self.lock:
-            parent = self.parent_display(parts)
-            name = parts[-1]
-            existing = self.nodes.get((parent + "/" + name).lower())
+            existing = self.occupant(parts)
             tag, want_rev = mode
             if existing is not None and existing.kind == "folder":
-                name = self.free_name(parent, name, autorename, existing)
-                existing = None
+                parts, existing = self.free_name(parts, autorename, existing), None
             elif existing is not None:
                 same = existing.content_hash == chash and existing.size == size
                 if tag == "overwrite" or (tag == "update" and existing.rev == want_rev):
@@ -888,10 +896,10 @@ class Fake:
                 elif same and not strict:
                     return existing, False
                 else:
-                    name = self.free_name(parent, name, autorename, existing)
-                    existing = None
+                    parts, existing = self.free_name(parts, autorename, existing), None
             elif tag == "update" and strict:
                 raise WriteFailure("conflict", "file")
+            parent = self.make_parents(parts)
             blob = os.path.join(self.blobs, secrets.token_hex(16))
             os.replace(src, blob)
             stamp = now_text()
@@ -900,7 +908,7 @@ class Fake:
                     os.unlink(existing.blob)
                 node = existing
             else:
-                node = self.add_node(Node("file", parent + "/" + name, "id:" + random_id()))
+                node = self.add_node(Node("file", parent + "/" + parts[-1], "id:" + random_id()))
             node.rev, node.size, node.content_hash, node.blob = self.new_rev(), size, chash, blob
             node.server_modified, node.client_modified = stamp, client_modified or stamp
             return node, True
@@ -949,7 +957,8 @@ class Fake:
         if value is None:
             value = (req.query.get("authorization") or [None])[0]
         if value is None:
-            raise bad_request(route, 'Must provide HTTP header "Authorization" or URL parameter "authorization".')
+            raise bad_request(route, 'Must provide HTTP header "Authorization" or URL parameter '
+                                     '"authorization".')
         m = re.fullmatch(r"[Bb]earer +(\S+)", value.strip())
         if not m:
             raise bad_request(route, f'Invalid authorization value in HTTP header "Authorization": '
@@ -987,7 +996,8 @@ class Fake:
                 raw = (req.query.get("arg") or [None])[0]
                 source = 'URL parameter "arg"'
             if raw is None:
-                raise bad_request(route, 'Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".')
+                raise bad_request(route, 'Must provide HTTP header "Dropbox-API-Arg" or URL '
+                                         'parameter "arg".')
             try:
                 if source.startswith("HTTP") and not raw.isascii():
                     raise ValueError("headers are ASCII")
@@ -1131,8 +1141,9 @@ class Fake:
         try:
             raw = cursor[3:] + "=" * (-len(cursor[3:]) % 4)
             generation, listing_id, offset, limit = json.loads(base64.urlsafe_b64decode(raw))
-            assert cursor.startswith("AAG") and isinstance(offset, int) and isinstance(limit, int)
-        except Exception:
+            if not (cursor.startswith("AAG") and isinstance(offset, int) and isinstance(limit, int)):
+                raise ValueError(cursor)
+        except (ValueError, TypeError):
             raise bad_request(route, f'Invalid "cursor" parameter: "{cursor}"') from None
         with self.lock:
             if generation != self.generation or listing_id not in self.listings:
@@ -1147,7 +1158,8 @@ class Fake:
             except LookupFailure as e:
                 raise route_error({".tag": "path_lookup", "path_lookup": e.error}) from None
             if arg["parent_rev"] is not None and (node.kind != "file" or node.rev != arg["parent_rev"]):
-                raise route_error({".tag": "path_write", "path_write": WriteFailure("conflict", node.kind).error})
+                conflict = WriteFailure("conflict", node.kind).error
+                raise route_error({".tag": "path_write", "path_write": conflict})
             meta = node.metadata()
             self.remove(node.lower)
             return {"metadata": meta}
@@ -1162,17 +1174,14 @@ class Fake:
                 raise route_error({".tag": "from_lookup", "from_lookup": e.error}) from None
             try:
                 parts = self.write_target(arg["to_path"])
-                dst_lower = "/" + "/".join(parts).lower()
-                if src.kind == "folder" and dst_lower.startswith(src.lower + "/"):
+                if src.kind == "folder" and ("/" + "/".join(parts).lower()).startswith(src.lower + "/"):
                     raise route_error({".tag": "cant_move_folder_into_itself"})
-                parent = self.parent_display(parts)
-                name = parts[-1]
-                existing = self.nodes.get((parent + "/" + name).lower())
+                existing = self.occupant(parts)
                 if existing is not None:
-                    name = self.free_name(parent, name, arg["autorename"], existing)
+                    parts = self.free_name(parts, arg["autorename"], existing)
             except WriteFailure as e:
                 raise route_error({".tag": "to", "to": e.error}) from None
-            root = self.clone(src, parent + "/" + name)
+            root = self.clone(src, self.make_parents(parts) + "/" + parts[-1])
             for node in sorted(self.subtree(src.lower), key=lambda n: n.lower):
                 if node is not src:
                     self.clone(node, root.display + node.display[len(src.display):])
@@ -1195,14 +1204,13 @@ class Fake:
         with self.lock:
             try:
                 parts = self.write_target(arg["path"])
-                parent = self.parent_display(parts)
-                name = parts[-1]
-                existing = self.nodes.get((parent + "/" + name).lower())
+                existing = self.occupant(parts)
                 if existing is not None:
-                    name = self.free_name(parent, name, arg["autorename"], existing)
+                    parts = self.free_name(parts, arg["autorename"], existing)
             except WriteFailure as e:
                 raise route_error({".tag": "path", "path": e.error}) from None
-            node = self.add_node(Node("folder", parent + "/" + name, "id:" + random_id()))
+            display = self.make_parents(parts) + "/" + parts[-1]
+            node = self.add_node(Node("folder", display, "id:" + random_id()))
             return {"metadata": node.metadata(tagged=False)}
 
     # ---- content endpoints ---------------------------------------------
@@ -1412,8 +1420,8 @@ class Fake:
         if (method, path) == ("POST", "/reset"):
             self.reset()
             return {"reset": True}
-        raise json_reply(404, {"error": f"no control call {method} {path}; "
-                                        "there are POST /fail, POST /expire_tokens, GET /stats, POST /reset"})
+        raise json_reply(404, {"error": f"no control call {method} {path}; there are POST /fail, "
+                                        "POST /expire_tokens, GET /stats, POST /reset"})
 
     def add_fault(self, body: dict) -> dict:
         endpoint = body.get("endpoint")
@@ -1428,10 +1436,11 @@ class Fake:
             problems.append("count must be a positive integer")
         if status != 429 and not (isinstance(status, int) and 500 <= status <= 599):
             problems.append("status must be 429 or 5xx")
-        if reason not in ("too_many_requests", "too_many_write_operations"):
-            problems.append("reason must be too_many_requests or too_many_write_operations")
-        if not isinstance(retry_after, int) or retry_after < 0:
-            problems.append("retry_after must be a non-negative integer")
+        if status == 429:  # reason and retry_after only shape a 429's body
+            if reason not in ("too_many_requests", "too_many_write_operations"):
+                problems.append("reason must be too_many_requests or too_many_write_operations")
+            if not isinstance(retry_after, int) or retry_after < 0:
+                problems.append("retry_after must be a non-negative integer")
         if problems:
             raise json_reply(400, {"error": "; ".join(problems)})
         with self.lock:
@@ -1457,6 +1466,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 600  # an idle keep-alive connection is dropped after this
     disable_nagle_algorithm = True
+
+    def version_string(self):
+        return self.server_version
 
     def setup(self):
         context = self.server.ssl_context
@@ -1537,7 +1549,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_request(self, code="-", size="-"):
-        sys.stderr.write(f"{self.server.kind} {self.command} {urllib.parse.urlsplit(self.path).path} {code}\n")
+        path = urllib.parse.urlsplit(self.path).path
+        sys.stderr.write(f"{self.server.kind} {self.command} {path} {code}\n")
 
     def log_message(self, fmt, *args):
         sys.stderr.write(f"{self.server.kind}: {fmt % args}\n")
@@ -1582,14 +1595,16 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(opts.cert, opts.key)
+    context.set_alpn_protocols(["http/1.1"])  # clients offering h2 fall back to HTTP/1.1
     fake = Fake(opts)
     api = Server(opts.api_port, "api", fake, context)
     content = Server(opts.content_port, "content", fake, context)
     control = Server(opts.control_port, "control", fake, None)  # bound last: it means ready
     for server in (api, content):
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    sys.stderr.write(f"fake Dropbox: api https://127.0.0.1:{opts.api_port} content "
-                     f"https://127.0.0.1:{opts.content_port} control http://127.0.0.1:{opts.control_port}\n")
+    sys.stderr.write(f"fake Dropbox: api https://127.0.0.1:{opts.api_port}, content "
+                     f"https://127.0.0.1:{opts.content_port}, control "
+                     f"http://127.0.0.1:{opts.control_port}\n")
     try:
         control.serve_forever()
     except KeyboardInterrupt:

@@ -1,0 +1,260 @@
+//! Checking that what arrived is what was sent, with the hashes backends
+//! report as their etag: S3's ETag (the MD5 of the content for a one-part
+//! upload; for a multipart one, the MD5 of the parts' MD5s and `-N`) and
+//! Dropbox's content hash (SHA-256 of the SHA-256 of each 4 MiB block).
+//! The hashes are computed from the bytes as they stream by.
+
+use md5::{Digest as _, Md5};
+use sha2::Sha256;
+use wharf::Remote;
+
+/// How a backend's etag relates to the content, where Wharf knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// S3: uploads of more than `part_size` bytes are multipart.
+    S3 {
+        part_size: u64,
+    },
+    Dropbox,
+}
+
+const DROPBOX_BLOCK: u64 = 4 << 20;
+const S3_DEFAULT_PART: u64 = 5 << 20;
+
+impl Kind {
+    /// The kind of `remote`'s etags, from its plugin and options.
+    pub fn of(remote: &Remote, options: &[(String, String)]) -> Option<Kind> {
+        match remote.plugin().info().name.as_str() {
+            "s3" => Some(Kind::S3 {
+                part_size: options
+                    .iter()
+                    .find(|(k, _)| k == "part_size")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(S3_DEFAULT_PART),
+            }),
+            "dropbox" => Some(Kind::Dropbox),
+            _ => None,
+        }
+    }
+}
+
+/// Hashes one stream for the kinds asked for.
+#[derive(Default)]
+pub struct Hasher {
+    md5: Option<Md5Parts>,
+    dropbox: Option<Blocks<Sha256>>,
+}
+
+struct Md5Parts {
+    whole: Md5,
+    parts: Blocks<Md5>,
+}
+
+/// A hash of each `size`-byte block, and of the list of those hashes.
+struct Blocks<D: md5::Digest + Default> {
+    size: u64,
+    current: D,
+    in_current: u64,
+    hashes: Vec<u8>,
+    count: u64,
+}
+
+impl<D: md5::Digest + Default> Blocks<D> {
+    fn new(size: u64) -> Self {
+        Blocks {
+            size,
+            current: D::default(),
+            in_current: 0,
+            hashes: Vec::new(),
+            count: 0,
+        }
+    }
+
+    fn update(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let n = bytes.len().min((self.size - self.in_current) as usize);
+            self.current.update(&bytes[..n]);
+            self.in_current += n as u64;
+            bytes = &bytes[n..];
+            if self.in_current == self.size {
+                self.end_block();
+            }
+        }
+    }
+
+    fn end_block(&mut self) {
+        let done = std::mem::take(&mut self.current).finalize();
+        self.hashes.extend_from_slice(&done);
+        self.in_current = 0;
+        self.count += 1;
+    }
+
+    /// The hash of the block hashes, and how many blocks there were.
+    fn finish(mut self) -> (String, u64) {
+        if self.in_current > 0 {
+            self.end_block();
+        }
+        (hex(&D::digest(&self.hashes)), self.count)
+    }
+}
+
+impl Hasher {
+    /// A hasher for every kind in `kinds`.
+    pub fn for_kinds(kinds: &[Kind]) -> Self {
+        let mut hasher = Hasher::default();
+        for kind in kinds {
+            match kind {
+                Kind::S3 { part_size } => {
+                    hasher.md5 = Some(Md5Parts {
+                        whole: Md5::new(),
+                        parts: Blocks::new(*part_size),
+                    })
+                }
+                Kind::Dropbox => hasher.dropbox = Some(Blocks::new(DROPBOX_BLOCK)),
+            }
+        }
+        hasher
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        if let Some(md5) = &mut self.md5 {
+            md5.whole.update(bytes);
+            md5.parts.update(bytes);
+        }
+        if let Some(dropbox) = &mut self.dropbox {
+            dropbox.update(bytes);
+        }
+    }
+
+    pub fn finish(self) -> Hashes {
+        Hashes {
+            md5: self.md5.map(|m| {
+                let (parts, count) = m.parts.finish();
+                (hex(&m.whole.finalize()), parts, count)
+            }),
+            dropbox: self.dropbox.map(|d| d.finish().0),
+        }
+    }
+}
+
+/// What a stream hashed to.
+#[derive(Debug, Clone, Default)]
+pub struct Hashes {
+    /// The content's MD5, the MD5 of its parts' MD5s, and the part count.
+    md5: Option<(String, String, u64)>,
+    dropbox: Option<String>,
+}
+
+/// What checking an etag against the hashes found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// It matches.
+    Same,
+    /// It does not: the content differs.
+    Different { expected: String, got: String },
+    /// Nothing to compare it with (another part size, an encrypted
+    /// object's ETag, a backend whose tags are not hashes).
+    Unknown,
+}
+
+impl Hashes {
+    /// The Dropbox content hash, if it was computed: a strong hash of the
+    /// whole content, used to compare two streams.
+    pub fn dropbox_hash(&self) -> String {
+        self.dropbox.clone().unwrap_or_default()
+    }
+
+    /// Checks `etag`, a tag of a backend of `kind`.
+    pub fn check(&self, kind: Kind, etag: &str) -> Check {
+        let etag = etag.trim_matches('"').to_ascii_lowercase();
+        let compare = |ours: &str| {
+            if ours == etag {
+                Check::Same
+            } else {
+                Check::Different {
+                    expected: ours.to_owned(),
+                    got: etag.clone(),
+                }
+            }
+        };
+        match kind {
+            Kind::S3 { .. } => {
+                let Some((whole, parts, count)) = &self.md5 else {
+                    return Check::Unknown;
+                };
+                match etag.split_once('-') {
+                    // Multipart: comparable only if it was cut into parts
+                    // of the size we hashed with.
+                    Some((_, n)) if n.parse() == Ok(*count) => compare(&format!("{parts}-{count}")),
+                    Some(_) => Check::Unknown,
+                    None if etag.len() == 32 => compare(whole),
+                    None => Check::Unknown,
+                }
+            }
+            Kind::Dropbox => match &self.dropbox {
+                Some(ours) => compare(ours),
+                None => Check::Unknown,
+            },
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hashes(data: &[u8], kinds: &[Kind]) -> Hashes {
+        let mut hasher = Hasher::for_kinds(kinds);
+        for piece in data.chunks(777_777) {
+            hasher.update(piece);
+        }
+        hasher.finish()
+    }
+
+    #[test]
+    fn s3_etags_one_part_and_multipart() {
+        let kind = Kind::S3 { part_size: 5 << 20 };
+        let small = hashes(b"hello", &[kind]);
+        assert_eq!(
+            small.check(kind, "\"5d41402abc4b2a76b9719d911017c592\""),
+            Check::Same
+        );
+        assert!(matches!(
+            small.check(kind, "00000000000000000000000000000000"),
+            Check::Different { .. }
+        ));
+
+        let data = vec![1u8; (11 << 20) + 1];
+        let big = hashes(&data, &[kind]);
+        let mut parts = Vec::new();
+        for part in data.chunks(5 << 20) {
+            parts.extend_from_slice(&Md5::digest(part));
+        }
+        let etag = format!("{}-3", hex(&Md5::digest(&parts)));
+        assert_eq!(big.check(kind, &etag), Check::Same);
+        // Another part size: nothing to say.
+        assert_eq!(
+            big.check(kind, "0123456789abcdef0123456789abcdef-2"),
+            Check::Unknown
+        );
+    }
+
+    #[test]
+    fn dropbox_content_hash() {
+        // The example from Dropbox's content-hash documentation is a file;
+        // here two blocks by construction.
+        let data = vec![9u8; (4 << 20) + 3];
+        let mut outer = Sha256::new();
+        outer.update(Sha256::digest(&data[..4 << 20]));
+        outer.update(Sha256::digest(&data[4 << 20..]));
+        let expected = hex(&outer.finalize());
+        assert_eq!(
+            hashes(&data, &[Kind::Dropbox]).check(Kind::Dropbox, &expected),
+            Check::Same
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Both sides of a transfer as streams of objects in byte order of their
+//! relative keys, a page or a directory at a time: a sync of 100,000
+//! objects never holds 100,000 entries.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use wharf::{Entry, ObjectLister, Remote, Timestamp};
+
+/// One object, relative to the root of its side.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The key below the root, `/`-separated.
+    pub rel: String,
+    pub size: u64,
+    pub modified: Option<Timestamp>,
+    /// The backend's tag (S3 ETag, Dropbox content hash), if any.
+    pub etag: Option<String>,
+}
+
+/// A sorted stream of the objects under one root.
+pub enum Walk<'r> {
+    Remote {
+        lister: ObjectLister<'r>,
+        prefix: String,
+        page: VecDeque<Item>,
+        done: bool,
+    },
+    Local {
+        root: PathBuf,
+        /// The unvisited entries of each directory on the current path:
+        /// (relative path, is a directory).
+        stack: Vec<VecDeque<(String, bool)>>,
+    },
+}
+
+impl<'r> Walk<'r> {
+    /// Every object under `prefix` (ending in `/`, or empty) of `remote`.
+    pub async fn remote(remote: &'r Remote, prefix: &str) -> Result<Walk<'r>> {
+        Ok(Walk::Remote {
+            lister: remote.list(prefix, None).await?,
+            prefix: prefix.to_owned(),
+            page: VecDeque::new(),
+            done: false,
+        })
+    }
+
+    /// Every file under directory `root` (none if it does not exist).
+    pub fn local(root: &Path) -> Result<Walk<'static>> {
+        let first = if root.is_dir() {
+            sorted_dir(root, "")?
+        } else {
+            VecDeque::new()
+        };
+        Ok(Walk::Local {
+            root: root.to_path_buf(),
+            stack: vec![first],
+        })
+    }
+
+    /// The next object, or `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<Item>> {
+        match self {
+            Walk::Remote {
+                lister,
+                prefix,
+                page,
+                done,
+            } => loop {
+                if let Some(item) = page.pop_front() {
+                    return Ok(Some(item));
+                }
+                if *done {
+                    return Ok(None);
+                }
+                let entries = lister.next_page().await?;
+                if entries.is_empty() {
+                    *done = true;
+                }
+                for entry in entries {
+                    if let Entry::Object(meta) = entry {
+                        let rel = meta.key.strip_prefix(prefix.as_str()).unwrap_or(&meta.key);
+                        page.push_back(Item {
+                            rel: rel.to_owned(),
+                            size: meta.size,
+                            modified: meta.last_modified,
+                            etag: meta.etag,
+                        });
+                    }
+                }
+            },
+            Walk::Local { root, stack } => loop {
+                let Some(level) = stack.last_mut() else {
+                    return Ok(None);
+                };
+                let Some((rel, is_dir)) = level.pop_front() else {
+                    stack.pop();
+                    continue;
+                };
+                let path = root.join(&rel);
+                if is_dir {
+                    let below = sorted_dir(&path, &rel)?;
+                    stack.push(below);
+                    continue;
+                }
+                let meta = std::fs::metadata(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                return Ok(Some(Item {
+                    rel,
+                    size: meta.len(),
+                    modified: meta.modified().ok().map(timestamp),
+                    etag: None,
+                }));
+            },
+        }
+    }
+}
+
+/// The entries of `dir` (whose relative path is `rel`), in the byte order
+/// their keys will have: a directory sorts as its name plus `/`, which is
+/// where everything below it falls.
+fn sorted_dir(dir: &Path, rel: &str) -> Result<VecDeque<(String, bool)>> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            anyhow::bail!(
+                "{} is not valid UTF-8, so it cannot be a key; rename it",
+                entry.path().display()
+            );
+        };
+        // Symbolic links are followed, as cp does; other kinds are skipped.
+        let kind = std::fs::metadata(entry.path())?.file_type();
+        if !kind.is_dir() && !kind.is_file() {
+            continue;
+        }
+        // A download in progress, never an object.
+        if name.starts_with(".wharf-") && name.ends_with(".part") {
+            continue;
+        }
+        let rel = if rel.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let sort = if kind.is_dir() {
+            format!("{name}/")
+        } else {
+            name.to_owned()
+        };
+        entries.push((sort, rel, kind.is_dir()));
+    }
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok(entries
+        .into_iter()
+        .map(|(_, rel, dir)| (rel, dir))
+        .collect())
+}
+
+pub fn timestamp(time: std::time::SystemTime) -> Timestamp {
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => Timestamp {
+            seconds: d.as_secs() as i64,
+            nanoseconds: d.subsec_nanos(),
+        },
+        Err(e) => Timestamp {
+            seconds: -(e.duration().as_secs() as i64),
+            nanoseconds: 0,
+        },
+    }
+}
