@@ -122,6 +122,21 @@ impl Side {
         }
     }
 
+    /// `item` with its etag, asked for if the listing had none and this
+    /// side's etags are hashes.
+    async fn with_etag(&self, worker: usize, mut item: Item) -> Item {
+        if item.etag.is_none() && self.kind.is_some() {
+            if let (Location::Remote { key, .. }, Some(remote)) =
+                (self.at(&item.rel), self.remotes.get(worker))
+            {
+                if let Ok(meta) = remote.stat(&key).await {
+                    item.etag = meta.etag;
+                }
+            }
+        }
+        item
+    }
+
     /// A sorted stream of the objects of this side.
     async fn walk(&self) -> Result<Walk<'_>> {
         match (&self.base, &self.lister) {
@@ -459,7 +474,8 @@ impl Engine {
 
     /// Whether `sync` may leave `dst` as it is: same size, and the same
     /// hash where both sides have one of the same kind, else not older
-    /// than the source (a copy is always newer than its source).
+    /// than the source (a copy is always newer than its source, since
+    /// Wharf does not carry modification times over).
     fn unchanged(&self, src: &Item, dst: &Item) -> bool {
         if src.size != dst.size {
             return false;
@@ -475,14 +491,34 @@ impl Engine {
             // Left to the copy job's comparison: unknown here.
             return false;
         }
+        // Whole seconds: most backends keep no more, and a copy made in
+        // the second its source was written must not look older.
         match (src.modified, dst.modified) {
-            (Some(s), Some(d)) => (s.seconds, s.nanoseconds) <= (d.seconds, d.nanoseconds),
+            (Some(s), Some(d)) => s.seconds <= d.seconds,
             _ => false,
         }
     }
 
+    /// Fills in the etags a listing left out (some S3 servers list none)
+    /// where they are hashes to verify against: one `stat` each.
+    async fn complete(&self, worker: usize, job: Job) -> Job {
+        match job {
+            Job::Copy(item) => Job::Copy(self.src.with_etag(worker, item).await),
+            Job::Compare { src, dst } => Job::Compare {
+                src: self.src.with_etag(worker, src).await,
+                dst: self.dst.with_etag(worker, dst).await,
+            },
+            other => other,
+        }
+    }
+
     async fn run_job(&self, worker: usize, job: Job) {
-        let rel = job.rel().to_owned();
+        let job = self.complete(worker, job).await;
+        // One object (not a tree) is named by its whole location.
+        let rel = match job.rel() {
+            "" => self.src.base.to_string(),
+            rel => rel.to_owned(),
+        };
         let mut attempt = 0;
         loop {
             if self.cancelled() {
@@ -550,6 +586,7 @@ impl Engine {
                         item.size
                     );
                 }
+                self.reporter.bytes(meta.size);
                 (meta.size, Verified::ServerSide)
             }
             _ => {
@@ -711,6 +748,23 @@ impl Engine {
                 ),
             });
         }
+        // --download: the bytes of both sides, whatever the tags say (a
+        // server's tag can be right about bytes it no longer has).
+        if self.settings.download {
+            let a = self
+                .hash_of(worker, &self.src, src, &[Kind::Dropbox])
+                .await?;
+            let b = self
+                .hash_of(worker, &self.dst, dst, &[Kind::Dropbox])
+                .await?;
+            return Ok(match a.check(Kind::Dropbox, &b.dropbox_hash()) {
+                Check::Same => Event::Same { rel, by: "content" },
+                _ => Event::Differs {
+                    rel,
+                    why: "the bytes differ".into(),
+                },
+            });
+        }
         // The same kind of tag on both sides.
         if let (Some(a), Some(b), Some(ka), Some(kb)) =
             (&src.etag, &dst.etag, self.src.kind, self.dst.kind)
@@ -730,7 +784,7 @@ impl Engine {
             }
         }
         // One side's tag is a hash the other side's bytes can be checked
-        // against: read only that other side, locally if it is local.
+        // against, where that side is local (reading it moves nothing).
         let tagged = [
             (self.src.kind, &src.etag, &self.dst, dst),
             (self.dst.kind, &dst.etag, &self.src, src),
@@ -739,8 +793,7 @@ impl Engine {
             let (Some(kind), Some(etag)) = (kind, etag) else {
                 continue;
             };
-            let local = matches!(other.base, Location::Local(_));
-            if !local && !self.settings.download {
+            if !matches!(other.base, Location::Local(_)) {
                 continue;
             }
             let hashes = self.hash_of(worker, other, other_item, &[kind]).await?;
@@ -762,21 +815,6 @@ impl Engine {
                 }
                 Check::Unknown => {}
             }
-        }
-        if self.settings.download {
-            let a = self
-                .hash_of(worker, &self.src, src, &[Kind::Dropbox])
-                .await?;
-            let b = self
-                .hash_of(worker, &self.dst, dst, &[Kind::Dropbox])
-                .await?;
-            return Ok(match a.check(Kind::Dropbox, &b.dropbox_hash()) {
-                Check::Same => Event::Same { rel, by: "content" },
-                _ => Event::Differs {
-                    rel,
-                    why: "the bytes differ".into(),
-                },
-            });
         }
         Ok(Event::SizeOnly(rel))
     }

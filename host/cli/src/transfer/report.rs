@@ -265,7 +265,7 @@ impl Reporter {
         }
         drop(inner);
         if self.json {
-            println!("{value}");
+            emit(&value);
         } else if !line.is_empty() {
             if self.bar.is_hidden() {
                 eprintln!("{line}");
@@ -282,12 +282,11 @@ impl Reporter {
         summary.seconds = self.start.elapsed().as_secs_f64();
         let s = &summary;
         if self.json {
-            println!(
-                "{}",
-                json!({"event": "summary", "copied": s.copied, "skipped": s.skipped, "deleted": s.deleted,
+            emit(
+                &json!({"event": "summary", "copied": s.copied, "skipped": s.skipped, "deleted": s.deleted,
                        "failed": s.failed, "bytes": s.bytes, "seconds": s.seconds, "same": s.same,
                        "differ": s.differ, "missing": s.missing, "extra": s.extra, "size_only": s.size_only,
-                       "dry_run": self.dry_run})
+                       "dry_run": self.dry_run}),
             );
         } else if self.mode == Mode::Check {
             eprintln!(
@@ -325,4 +324,12 @@ impl Reporter {
         }
         summary
     }
+}
+
+/// One JSON line on standard output. A reader that went away (a closed
+/// pipe) does not stop the transfer.
+fn emit(value: &serde_json::Value) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}");
 }
