@@ -241,6 +241,9 @@ struct TransferArgs {
     /// Print events as JSON lines on standard output.
     #[arg(long)]
     json: bool,
+    /// Print a line for every object copied or deleted.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 impl TransferArgs {
@@ -250,6 +253,7 @@ impl TransferArgs {
             retries: self.retries,
             dry_run: self.dry_run,
             json: self.json,
+            verbose: self.verbose,
             ..transfer::Settings::default()
         }
     }

@@ -36,6 +36,8 @@ pub struct Settings {
     pub dry_run: bool,
     /// Events as JSON lines on standard output.
     pub json: bool,
+    /// A line for every object copied or deleted, not only for problems.
+    pub verbose: bool,
     /// `sync`: delete what the source does not have.
     pub delete: bool,
     /// `sync`: compare hashes, not sizes and times, to find changes.
@@ -51,6 +53,7 @@ impl Default for Settings {
             retries: 3,
             dry_run: false,
             json: false,
+            verbose: false,
             delete: false,
             checksum: false,
             download: false,

@@ -79,6 +79,7 @@ pub struct Reporter {
     bar: ProgressBar,
     json: bool,
     dry_run: bool,
+    verbose: bool,
     mode: Mode,
     start: Instant,
 }
@@ -107,6 +108,7 @@ impl Reporter {
             bar,
             json: settings.json,
             dry_run: settings.dry_run,
+            verbose: settings.verbose,
             mode,
             start: Instant::now(),
         }
@@ -267,9 +269,13 @@ impl Reporter {
         if self.json {
             emit(&value);
         } else if !line.is_empty() {
-            if self.bar.is_hidden() {
+            // What went as asked is told only with --verbose; problems,
+            // differences and dry-run plans always.
+            let routine = matches!(event, Event::Copied { .. } | Event::Deleted(_));
+            if routine && !self.verbose {
+            } else if self.bar.is_hidden() {
                 eprintln!("{line}");
-            } else if !matches!(event, Event::Copied { .. } | Event::Deleted(_)) || self.dry_run {
+            } else {
                 self.bar.println(line);
             }
         }
