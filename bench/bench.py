@@ -2,8 +2,11 @@
 """Side-by-side benchmark: wharf against rclone and cp, in one run.
 
 Also, against a local S3 server (SeaweedFS's weed mini, or s3s-fs with
---s3-server s3s-fs; both verify SigV4): the 1 GiB file up and down and
-1,000 x 64 KiB up and down, wharf's s3 plugin against rclone's s3 backend.
+--s3-server s3s-fs; both verify SigV4): the 1 GiB file up and down,
+2,000 x 64 KiB up and down (and up with --transfers 1, to show what
+parallel transfers give), sync of those 2,000 after 10% changed, and check
+of the 2,000 (local MD5s against the ETags), wharf's s3 plugin against
+rclone's s3 backend.
 On a 2-core machine the server's own CPU bounds these: SeaweedFS uses more
 CPU than either client. And against pure-ftpd on loopback (as installed by
 tests/servers/ftp/install.sh): the 1 GiB file up and down, wharf's ftp
@@ -85,7 +88,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--small-files", type=int, default=2000)
-    parser.add_argument("--s3-files", type=int, default=1000)
+    parser.add_argument("--s3-files", type=int, default=2000)
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 workloads")
     parser.add_argument("--no-local", action="store_true", help="skip the local-disk workloads")
     parser.add_argument("--no-ftp", action="store_true", help="skip the FTP workloads")
@@ -281,6 +284,46 @@ def bench_s3(args, work, env, wharf, rclone, clean):
             "rclone": measure("rclone", [rclone, "copy", "srv:bench/many", "rdown"], work, s3env, args.runs, clean("rdown")),
         }
         s3_ratio(f"{args.s3_files} x 64 KiB down", many_down)
+
+        print(f"S3: {args.s3_files} files of 64 KiB up, wharf with 1 transfer against its default 4")
+        one = measure("wharf -1", [wharf, "cp", "-R", "s3small", "s3:many1", "--transfers", "1"], work, s3env,
+                      args.runs, s3clean("many1"))
+        print(f"  => --transfers 4 is {one[0] / many_up['wharf'][0]:.2f}x as fast as --transfers 1 "
+              f"({many_up['wharf'][0]:.2f} s against {one[0]:.2f} s)")
+
+        # sync where 10% changed: both destinations start in step with the
+        # source; before each timed run, the tool's destination is brought
+        # up to date (untimed) and then a tenth of the files get new content.
+        files = sorted(os.listdir(small))
+        step = {"n": 0}
+
+        def change_tenth(sync_cmd):
+            def go():
+                subprocess.run(sync_cmd, cwd=work, env=s3env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, check=True)
+                step["n"] += 1
+                for name in files[step["n"] % 10::10]:
+                    write_random(os.path.join(small, name), 64 << 10)
+            return go
+
+        wsync = [wharf, "sync", "s3small", "s3:sync"]
+        rsync = [rclone, "sync", "s3small", "srv:bench/sync"]
+        print(f"S3: sync of {args.s3_files} files of which 10% changed")
+        syncs = {
+            "wharf": measure("wharf", wsync, work, s3env, args.runs, change_tenth(wsync)),
+            "rclone": measure("rclone", rsync, work, s3env, args.runs, change_tenth(rsync)),
+        }
+        s3_ratio(f"sync, 10% of {args.s3_files} changed", syncs)
+
+        print(f"S3: check of {args.s3_files} files (local MD5s against the ETags)")
+        subprocess.run(wsync, cwd=work, env=s3env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(rsync, cwd=work, env=s3env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        checks = {
+            "wharf": measure("wharf", [wharf, "check", "s3small", "s3:sync"], work, s3env, args.runs, lambda: None),
+            "rclone": measure("rclone", [rclone, "check", "s3small", "srv:bench/sync"], work, s3env, args.runs,
+                              lambda: None),
+        }
+        s3_ratio(f"check of {args.s3_files}", checks)
     finally:
         server.terminate()
         server.wait()
