@@ -34,14 +34,26 @@ fn dropbox_config(fake: &DropboxFake) -> String {
 }
 
 /// A tree of `count` files of different sizes under `dir`, plus one of
-/// 6 MiB (a multipart upload with S3's 5 MiB parts).
+/// 6 MiB (a multipart upload with S3's 5 MiB parts), last written a
+/// minute ago (a copy made in the same second as its source's last change
+/// is not trusted to be up to date).
 fn make_tree(s: &Scratch, dir: &str, count: usize) {
+    let then = SystemTime::now() - Duration::from_secs(60);
+    let mut write = |name: String, data: &[u8]| {
+        let path = s.file(&name, data);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+    };
     for i in 0..count {
         let data: Vec<u8> = (0..(i * 997 + 1)).map(|j| (j * 7 + i) as u8).collect();
-        s.file(&format!("{dir}/d{}/f{i:03}.bin", i % 3), &data);
+        write(format!("{dir}/d{}/f{i:03}.bin", i % 3), &data);
     }
     let big: Vec<u8> = (0..6 << 20).map(|j: usize| (j / 3) as u8).collect();
-    s.file(&format!("{dir}/big.bin"), &big);
+    write(format!("{dir}/big.bin"), &big);
 }
 
 /// The JSON events a `--json` run printed.

@@ -45,9 +45,12 @@ pub struct Hasher {
     dropbox: Option<Blocks<Sha256>>,
 }
 
+/// MD5 of the whole content (a one-part upload's ETag) and of each part
+/// (a multipart one's), each only where it may be needed: hashing costs
+/// CPU that a 2-core machine also needs for the transfer.
 struct Md5Parts {
-    whole: Md5,
-    parts: Blocks<Md5>,
+    whole: Option<Md5>,
+    parts: Option<Blocks<Md5>>,
 }
 
 /// A hash of each `size`-byte block, and of the list of those hashes.
@@ -99,27 +102,44 @@ impl<D: md5::Digest + Default> Blocks<D> {
 }
 
 impl Hasher {
-    /// A hasher for every kind in `kinds`.
+    /// A hasher for every kind in `kinds`, computing both S3 forms.
+    #[cfg(test)]
     pub fn for_kinds(kinds: &[Kind]) -> Self {
         let mut hasher = Hasher::default();
         for kind in kinds {
-            match kind {
-                Kind::S3 { part_size } => {
-                    hasher.md5 = Some(Md5Parts {
-                        whole: Md5::new(),
-                        parts: Blocks::new(*part_size),
-                    })
-                }
-                Kind::Dropbox => hasher.dropbox = Some(Blocks::new(DROPBOX_BLOCK)),
-            }
+            hasher.add(*kind, None);
         }
         hasher
     }
 
+    /// Adds what checking a tag of `kind` needs. For S3, `multipart` says
+    /// which form the tag has or will have (`None`: both).
+    pub fn add(&mut self, kind: Kind, multipart: Option<bool>) {
+        match kind {
+            Kind::S3 { part_size } => {
+                let md5 = self.md5.get_or_insert(Md5Parts {
+                    whole: None,
+                    parts: None,
+                });
+                if multipart != Some(true) && md5.whole.is_none() {
+                    md5.whole = Some(Md5::new());
+                }
+                if multipart != Some(false) && md5.parts.is_none() {
+                    md5.parts = Some(Blocks::new(part_size));
+                }
+            }
+            Kind::Dropbox => self.dropbox = Some(Blocks::new(DROPBOX_BLOCK)),
+        }
+    }
+
     pub fn update(&mut self, bytes: &[u8]) {
         if let Some(md5) = &mut self.md5 {
-            md5.whole.update(bytes);
-            md5.parts.update(bytes);
+            if let Some(whole) = &mut md5.whole {
+                whole.update(bytes);
+            }
+            if let Some(parts) = &mut md5.parts {
+                parts.update(bytes);
+            }
         }
         if let Some(dropbox) = &mut self.dropbox {
             dropbox.update(bytes);
@@ -129,10 +149,71 @@ impl Hasher {
     pub fn finish(self) -> Hashes {
         Hashes {
             md5: self.md5.map(|m| {
-                let (parts, count) = m.parts.finish();
-                (hex(&m.whole.finalize()), parts, count)
+                let (parts, count) = match m.parts {
+                    Some(parts) => {
+                        let (hash, count) = parts.finish();
+                        (Some(hash), count)
+                    }
+                    None => (None, 0),
+                };
+                (m.whole.map(|w| hex(&w.finalize())), parts, count)
             }),
             dropbox: self.dropbox.map(|d| d.finish().0),
+        }
+    }
+}
+
+/// Hashing beside the copy: large objects are hashed on a thread of their
+/// own, so the hash does not hold up the transfer (a 1 GiB MD5 is seconds
+/// of CPU); small ones inline, where a thread would cost more than it saves.
+pub enum HashPipe {
+    Inline(Hasher),
+    Thread {
+        chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
+        done: std::thread::JoinHandle<Hashes>,
+    },
+}
+
+/// Objects above this size are hashed on their own thread.
+const THREAD_ABOVE: u64 = 4 << 20;
+
+impl HashPipe {
+    pub fn new(hasher: Hasher, size: u64) -> Self {
+        let empty = hasher.md5.is_none() && hasher.dropbox.is_none();
+        if empty || size <= THREAD_ABOVE {
+            return HashPipe::Inline(hasher);
+        }
+        // A few chunks of slack; the copy waits if hashing falls behind.
+        let (chunks, mut queue) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        let done = std::thread::spawn(move || {
+            let mut hasher = hasher;
+            while let Some(chunk) = queue.blocking_recv() {
+                hasher.update(&chunk);
+            }
+            hasher.finish()
+        });
+        HashPipe::Thread { chunks, done }
+    }
+
+    /// Hashes `chunk` (after it has been written: it is given away).
+    pub async fn update(&mut self, chunk: Vec<u8>) {
+        match self {
+            HashPipe::Inline(hasher) => hasher.update(&chunk),
+            HashPipe::Thread { chunks, .. } => {
+                let _ = chunks.send(chunk).await;
+            }
+        }
+    }
+
+    pub async fn finish(self) -> Hashes {
+        match self {
+            HashPipe::Inline(hasher) => hasher.finish(),
+            HashPipe::Thread { chunks, done } => {
+                drop(chunks);
+                tokio::task::spawn_blocking(move || done.join().unwrap_or_default())
+                    .await
+                    .unwrap_or_default()
+            }
         }
     }
 }
@@ -140,8 +221,9 @@ impl Hasher {
 /// What a stream hashed to.
 #[derive(Debug, Clone, Default)]
 pub struct Hashes {
-    /// The content's MD5, the MD5 of its parts' MD5s, and the part count.
-    md5: Option<(String, String, u64)>,
+    /// The content's MD5, the MD5 of its parts' MD5s, and the part count
+    /// (each if it was computed).
+    md5: Option<(Option<String>, Option<String>, u64)>,
     dropbox: Option<String>,
 }
 
@@ -182,13 +264,14 @@ impl Hashes {
                 let Some((whole, parts, count)) = &self.md5 else {
                     return Check::Unknown;
                 };
-                match etag.split_once('-') {
+                match (etag.split_once('-'), whole, parts) {
                     // Multipart: comparable only if it was cut into parts
                     // of the size we hashed with.
-                    Some((_, n)) if n.parse() == Ok(*count) => compare(&format!("{parts}-{count}")),
-                    Some(_) => Check::Unknown,
-                    None if etag.len() == 32 => compare(whole),
-                    None => Check::Unknown,
+                    (Some((_, n)), _, Some(parts)) if n.parse() == Ok(*count) => {
+                        compare(&format!("{parts}-{count}"))
+                    }
+                    (None, Some(whole), _) if etag.len() == 32 => compare(whole),
+                    _ => Check::Unknown,
                 }
             }
             Kind::Dropbox => match &self.dropbox {

@@ -20,7 +20,7 @@ use wharf::{ErrorKind, Remote, WriteOptions};
 
 use crate::app::App;
 use crate::location::Location;
-use hash::{Check, Hasher, Kind};
+use hash::{Check, HashPipe, Hasher, Kind};
 pub use report::Summary;
 use report::{Event, Reporter};
 use walk::{Item, Walk};
@@ -494,10 +494,12 @@ impl Engine {
             // Left to the copy job's comparison: unknown here.
             return false;
         }
-        // Whole seconds: most backends keep no more, and a copy made in
-        // the second its source was written must not look older.
+        // Whole seconds, as most backends keep them: a copy made in the
+        // same second as the source's last change may predate it, so only
+        // a copy from a later second counts as up to date (at worst such a
+        // file is copied once more).
         match (src.modified, dst.modified) {
-            (Some(s), Some(d)) => s.seconds <= d.seconds,
+            (Some(s), Some(d)) => s.seconds < d.seconds,
             _ => false,
         }
     }
@@ -622,8 +624,19 @@ impl Engine {
         // and the destination's (to check the upload).
         let src_kind = self.src.kind.filter(|_| item.etag.is_some());
         let dst_kind = self.dst.kind;
-        let kinds: Vec<Kind> = src_kind.into_iter().chain(dst_kind).collect();
-        let mut hasher = Hasher::for_kinds(&kinds);
+        let mut hasher = Hasher::default();
+        if let (Some(kind), Some(etag)) = (src_kind, &item.etag) {
+            hasher.add(kind, Some(etag.contains('-')));
+        }
+        if let Some(kind) = dst_kind {
+            // The plugin uploads in parts above its part size.
+            let multipart = match kind {
+                Kind::S3 { part_size } => Some(item.size > part_size),
+                Kind::Dropbox => None,
+            };
+            hasher.add(kind, multipart);
+        }
+        let mut hasher = HashPipe::new(hasher, item.size);
 
         let mut reader = match (from, src_remote) {
             (Location::Local(path), _) => Reader::Local(
@@ -669,13 +682,13 @@ impl Engine {
             if chunk.is_empty() {
                 break;
             }
-            hasher.update(&chunk);
             if let Err(e) = writer.write(&chunk).await {
                 writer.abort().await;
                 return Err(e.context(format!("writing {to}")));
             }
             total += chunk.len() as u64;
             self.reporter.bytes(chunk.len() as u64);
+            hasher.update(chunk).await;
         }
         if total != item.size {
             writer.abort().await;
@@ -692,7 +705,7 @@ impl Engine {
                 written.size
             );
         }
-        let hashes = hasher.finish();
+        let hashes = hasher.finish().await;
         let mut verified = Verified::Size;
         if let (Some(kind), Some(etag)) = (src_kind, &item.etag) {
             match hashes.check(kind, etag) {
@@ -755,10 +768,10 @@ impl Engine {
         // server's tag can be right about bytes it no longer has).
         if self.settings.download {
             let a = self
-                .hash_of(worker, &self.src, src, &[Kind::Dropbox])
+                .hash_of(worker, &self.src, src, Kind::Dropbox, None)
                 .await?;
             let b = self
-                .hash_of(worker, &self.dst, dst, &[Kind::Dropbox])
+                .hash_of(worker, &self.dst, dst, Kind::Dropbox, None)
                 .await?;
             return Ok(match a.check(Kind::Dropbox, &b.dropbox_hash()) {
                 Check::Same => Event::Same { rel, by: "content" },
@@ -799,7 +812,9 @@ impl Engine {
             if !matches!(other.base, Location::Local(_)) {
                 continue;
             }
-            let hashes = self.hash_of(worker, other, other_item, &[kind]).await?;
+            let hashes = self
+                .hash_of(worker, other, other_item, kind, Some(etag.contains('-')))
+                .await?;
             match hashes.check(kind, etag) {
                 Check::Same => {
                     return Ok(Event::Same {
@@ -828,9 +843,11 @@ impl Engine {
         worker: usize,
         side: &Side,
         item: &Item,
-        kinds: &[Kind],
+        kind: Kind,
+        multipart: Option<bool>,
     ) -> Result<hash::Hashes> {
-        let mut hasher = Hasher::for_kinds(kinds);
+        let mut hasher = Hasher::default();
+        hasher.add(kind, multipart);
         let mut reader = match (side.at(&item.rel), side.remotes.get(worker)) {
             (Location::Local(path), _) => Reader::Local(
                 tokio::fs::File::open(&path)
