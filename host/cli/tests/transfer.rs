@@ -39,7 +39,7 @@ fn dropbox_config(fake: &DropboxFake) -> String {
 /// is not trusted to be up to date).
 fn make_tree(s: &Scratch, dir: &str, count: usize) {
     let then = SystemTime::now() - Duration::from_secs(60);
-    let mut write = |name: String, data: &[u8]| {
+    let write = |name: String, data: &[u8]| {
         let path = s.file(&name, data);
         std::fs::File::options()
             .write(true)

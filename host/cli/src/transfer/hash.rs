@@ -167,7 +167,7 @@ impl Hasher {
 /// own, so the hash does not hold up the transfer (a 1 GiB MD5 is seconds
 /// of CPU); small ones inline, where a thread would cost more than it saves.
 pub enum HashPipe {
-    Inline(Hasher),
+    Inline(Box<Hasher>),
     Thread {
         chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
         done: std::thread::JoinHandle<Hashes>,
@@ -181,7 +181,7 @@ impl HashPipe {
     pub fn new(hasher: Hasher, size: u64) -> Self {
         let empty = hasher.md5.is_none() && hasher.dropbox.is_none();
         if empty || size <= THREAD_ABOVE {
-            return HashPipe::Inline(hasher);
+            return HashPipe::Inline(Box::new(hasher));
         }
         // A few chunks of slack; the copy waits if hashing falls behind.
         let (chunks, mut queue) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
