@@ -15,6 +15,8 @@ plugin against rclone's ftp backend, with throughputs.
 Workloads (local disk, the fs plugin on media:):
   - one 1 GiB file copied into media: and back out;
   - 2,000 files of 64 KiB copied into media:.
+For each of local disk, S3 and FTP, the tree workloads (bench_tree): the
+2,000 files of 64 KiB up, a sync after 10% of them changed, a check.
 Each command runs --runs times (default 3); the median wall time and the
 peak RSS (from the kernel's rusage) are reported, with the ratios
 wharf/rclone and wharf/cp. Run from the repository root:
@@ -167,6 +169,9 @@ def bench_local(args, work, env, wharf, rclone, big, clean):
         "cp": measure("cp", ["cp", "-r", "small", "cpsmall"], work, env, args.runs, clean("cpsmall")),
     }
     ratio_line(f"{args.small_files} x 64 KiB", many)
+    print()
+    bench_tree("local", work, env, wharf, rclone, "small", "media:tree", "dst/tree",
+               clean("media/tree"), clean("dst/tree"), args.runs)
 
 
 def free_port():
@@ -272,12 +277,8 @@ def bench_s3(args, work, env, wharf, rclone, clean):
             "rclone": measure("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin")),
         }
         s3_ratio("1 GiB down", down)
-        print(f"S3: {args.s3_files} files of 64 KiB up")
-        many_up = {
-            "wharf": measure("wharf", [wharf, "cp", "-R", "s3small", "s3:many"], work, s3env, args.runs, s3clean("many")),
-            "rclone": measure("rclone", [rclone, "copy", "s3small", "srv:bench/many"], work, s3env, args.runs, s3clean("many")),
-        }
-        s3_ratio(f"{args.s3_files} x 64 KiB up", many_up)
+        many_up = bench_tree("S3", work, s3env, wharf, rclone, "s3small", "s3:many", "srv:bench/many",
+                             s3clean("many"), s3clean("many"), args.runs)
         print(f"S3: {args.s3_files} files of 64 KiB down")
         many_down = {
             "wharf": measure("wharf", [wharf, "cp", "-R", "s3:many", "down"], work, s3env, args.runs, clean("down")),
@@ -291,39 +292,6 @@ def bench_s3(args, work, env, wharf, rclone, clean):
         print(f"  => --transfers 4 is {one[0] / many_up['wharf'][0]:.2f}x as fast as --transfers 1 "
               f"({many_up['wharf'][0]:.2f} s against {one[0]:.2f} s)")
 
-        # sync where 10% changed: both destinations start in step with the
-        # source; before each timed run, the tool's destination is brought
-        # up to date (untimed) and then a tenth of the files get new content.
-        files = sorted(os.listdir(small))
-        step = {"n": 0}
-
-        def change_tenth(sync_cmd):
-            def go():
-                subprocess.run(sync_cmd, cwd=work, env=s3env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, check=True)
-                step["n"] += 1
-                for name in files[step["n"] % 10::10]:
-                    write_random(os.path.join(small, name), 64 << 10)
-            return go
-
-        wsync = [wharf, "sync", "s3small", "s3:sync"]
-        rsync = [rclone, "sync", "s3small", "srv:bench/sync"]
-        print(f"S3: sync of {args.s3_files} files of which 10% changed")
-        syncs = {
-            "wharf": measure("wharf", wsync, work, s3env, args.runs, change_tenth(wsync)),
-            "rclone": measure("rclone", rsync, work, s3env, args.runs, change_tenth(rsync)),
-        }
-        s3_ratio(f"sync, 10% of {args.s3_files} changed", syncs)
-
-        print(f"S3: check of {args.s3_files} files (local MD5s against the ETags)")
-        subprocess.run(wsync, cwd=work, env=s3env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        subprocess.run(rsync, cwd=work, env=s3env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        checks = {
-            "wharf": measure("wharf", [wharf, "check", "s3small", "s3:sync"], work, s3env, args.runs, lambda: None),
-            "rclone": measure("rclone", [rclone, "check", "s3small", "srv:bench/sync"], work, s3env, args.runs,
-                              lambda: None),
-        }
-        s3_ratio(f"check of {args.s3_files}", checks)
     finally:
         server.terminate()
         server.wait()
@@ -391,9 +359,62 @@ def bench_ftp(args, work, env, wharf, rclone, clean):
         for name, results in (("up", up), ("down", down)):
             w, r = results["wharf"][0], results["rclone"][0]
             print(f"  => FTP {name} throughput: wharf {size / w / 2**20:.0f} MiB/s, rclone {size / r / 2**20:.0f} MiB/s")
+
+        def ftptree(name):
+            def go():
+                shutil.rmtree(os.path.join(data, name), ignore_errors=True)
+            return go
+        bench_tree("FTP", work, fenv, wharf, rclone, "small", "ftp:many", "fsrv:many",
+                   ftptree("many"), ftptree("many"), args.runs)
     finally:
         server.kill()
         server.wait()
+
+
+def bench_tree(name, work, env, wharf, rclone, source, wdst, rdst, wclean, rclean, runs):
+    """The small-object workloads for one backend: the files of `source`
+    up, a sync after 10% of them changed, and a check."""
+    count = len(os.listdir(os.path.join(work, source)))
+    print(f"{name}: {count} files of 64 KiB up")
+    up = {
+        "wharf": measure("wharf", [wharf, "cp", "-R", source, wdst], work, env, runs, wclean),
+        "rclone": measure("rclone", [rclone, "copy", source, rdst], work, env, runs, rclean),
+    }
+    s3_ratio(f"{name} {count} x 64 KiB up", up)
+
+    # Both destinations start in step with the source; before each timed
+    # run the tool's destination is brought up to date (untimed), then a
+    # tenth of the files get new content.
+    files = sorted(os.listdir(os.path.join(work, source)))
+    step = {"n": 0}
+
+    def change_tenth(sync_cmd):
+        def go():
+            subprocess.run(sync_cmd, cwd=work, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True)
+            step["n"] += 1
+            for file in files[step["n"] % 10::10]:
+                write_random(os.path.join(work, source, file), 64 << 10)
+        return go
+
+    wsync = [wharf, "sync", source, wdst]
+    rsync = [rclone, "sync", source, rdst]
+    print(f"{name}: sync of {count} files of which 10% changed")
+    syncs = {
+        "wharf": measure("wharf", wsync, work, env, runs, change_tenth(wsync)),
+        "rclone": measure("rclone", rsync, work, env, runs, change_tenth(rsync)),
+    }
+    s3_ratio(f"{name} sync, 10% of {count} changed", syncs)
+
+    print(f"{name}: check of {count} files")
+    for cmd in (wsync, rsync):
+        subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    checks = {
+        "wharf": measure("wharf", [wharf, "check", source, wdst], work, env, runs, lambda: None),
+        "rclone": measure("rclone", [rclone, "check", source, rdst], work, env, runs, lambda: None),
+    }
+    s3_ratio(f"{name} check of {count}", checks)
+    return up
 
 
 def s3_ratio(name, results):

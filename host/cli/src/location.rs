@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::{bail, Result};
+
 /// One side of a transfer or the target of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -49,6 +51,38 @@ impl std::fmt::Display for Location {
             Location::Local(path) => write!(f, "{}", path.display()),
             Location::Remote { remote, key } => write!(f, "{remote}:{key}"),
         }
+    }
+}
+
+/// A destination that is a directory or prefix (ends with `/`, is the
+/// whole remote, or is an existing local directory) receives the source
+/// under its own name.
+pub fn destination_for(src: &Location, dst: &Location) -> Result<Location> {
+    let into = match dst {
+        Location::Local(path) => path.is_dir() || path.to_string_lossy().ends_with('/'),
+        Location::Remote { key, .. } => key.is_empty() || key.ends_with('/'),
+    };
+    if !into {
+        return Ok(dst.clone());
+    }
+    let Some(name) = src.base_name() else {
+        bail!("cannot tell what to name the copy of {src} in {dst}; give the destination a name");
+    };
+    Ok(match dst {
+        Location::Local(path) => Location::Local(path.join(name)),
+        Location::Remote { remote, key } => Location::Remote {
+            remote: remote.clone(),
+            key: format!("{key}{name}"),
+        },
+    })
+}
+
+/// `a/b` as the prefix `a/b/`; the empty key stays the whole remote.
+pub fn as_prefix(key: &str) -> String {
+    if key.is_empty() || key.ends_with('/') {
+        key.to_owned()
+    } else {
+        format!("{key}/")
     }
 }
 

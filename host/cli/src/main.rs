@@ -4,12 +4,10 @@ mod app;
 mod authorize;
 mod config_cmd;
 mod conformance;
-mod copy;
 mod location;
 mod objects;
 mod output;
 mod plugins;
-mod progress;
 mod rclone_import;
 mod transfer;
 
@@ -46,6 +44,8 @@ enum Command {
         local: PathBuf,
         /// Where to store it: remote:key, or remote:prefix/ to keep its name.
         destination: String,
+        #[command(flatten)]
+        transfer: TransferArgs,
     },
     /// Download an object to a local file: wharf get media:2026/photo.jpg photo.jpg
     Get {
@@ -53,6 +53,8 @@ enum Command {
         source: String,
         /// The local file or directory.
         local: PathBuf,
+        #[command(flatten)]
+        transfer: TransferArgs,
     },
     /// Print an object (or part of it) to standard output.
     Cat {
@@ -97,6 +99,9 @@ enum Command {
         /// Remove every object below each prefix.
         #[arg(short = 'R', long)]
         recursive: bool,
+        /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Copy between remotes and local paths, in either direction.
     Cp {
@@ -488,26 +493,50 @@ async fn run(cli: Cli) -> Result<()> {
             };
             authorize::dropbox(&app.config, cli.config.clone(), args).await?;
         }
-        Command::Put { local, destination } => {
-            let dst = Location::parse(&destination);
-            if let Location::Local(_) = dst {
+        Command::Put {
+            local,
+            destination,
+            transfer: args,
+        } => {
+            if let Location::Local(_) = Location::parse(&destination) {
                 bail!(UsageError(format!(
                     "'{destination}' is a local path; put stores into a remote, e.g. media:{destination}"
                 )));
             }
-            report(copy::copy(&app, &Location::Local(local), &dst, false).await?);
+            let Some(local) = local.to_str() else {
+                bail!(UsageError(format!(
+                    "{} is not valid UTF-8",
+                    local.display()
+                )));
+            };
+            // A bare local path that looks like remote:key stays local.
+            let local = if matches!(Location::parse(local), Location::Remote { .. }) {
+                format!("./{local}")
+            } else {
+                local.to_owned()
+            };
+            let mode = transfer::Mode::Copy;
+            transfer(&app, mode, &local, &destination, false, args.settings()).await?;
         }
-        Command::Get { source, local } => {
+        Command::Get {
+            source,
+            local,
+            transfer: args,
+        } => {
             remote_arg(&source)?;
-            report(
-                copy::copy(
-                    &app,
-                    &Location::parse(&source),
-                    &Location::Local(local),
-                    false,
-                )
-                .await?,
-            );
+            let Some(local) = local.to_str() else {
+                bail!(UsageError(format!(
+                    "{} is not valid UTF-8",
+                    local.display()
+                )));
+            };
+            let local = if matches!(Location::parse(local), Location::Remote { .. }) {
+                format!("./{local}")
+            } else {
+                local.to_owned()
+            };
+            let mode = transfer::Mode::Copy;
+            transfer(&app, mode, &source, &local, false, args.settings()).await?;
         }
         Command::Cat {
             source,
@@ -551,14 +580,20 @@ async fn run(cli: Cli) -> Result<()> {
             let (remote, key) = remote_arg(&target)?;
             objects::stat(&app, &remote, &key, json).await?;
         }
-        Command::Rm { targets, recursive } => {
+        Command::Rm {
+            targets,
+            recursive,
+            dry_run,
+        } => {
             if targets.is_empty() {
                 bail!(UsageError("give at least one remote:key to remove".into()));
             }
             for target in targets {
                 let (remote, key) = remote_arg(&target)?;
-                let removed = objects::rm(&app, &remote, &key, recursive).await?;
-                if recursive {
+                let removed = objects::rm(&app, &remote, &key, recursive, dry_run).await?;
+                if dry_run {
+                    eprintln!("dry run: {removed} objects would be removed under {target}; nothing was changed");
+                } else if recursive {
                     eprintln!("removed {removed} objects under {target}");
                 }
             }
@@ -681,16 +716,4 @@ async fn run(cli: Cli) -> Result<()> {
         },
     }
     Ok(())
-}
-
-fn report(summary: copy::Summary) {
-    use std::io::IsTerminal;
-    if std::io::stderr().is_terminal() {
-        eprintln!(
-            "copied {} object{}, {}",
-            summary.objects,
-            if summary.objects == 1 { "" } else { "s" },
-            indicatif::HumanBytes(summary.bytes)
-        );
-    }
 }

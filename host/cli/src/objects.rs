@@ -7,7 +7,7 @@ use serde_json::json;
 use wharf::{ByteRange, Entry, ErrorKind, Span};
 
 use crate::app::App;
-use crate::copy::as_prefix;
+use crate::location::as_prefix;
 use crate::output::{meta_json, time_text};
 
 /// How `ls` prints.
@@ -149,7 +149,13 @@ pub async fn cat(app: &App, remote_name: &str, key: &str, range: &CatRange) -> R
     Ok(())
 }
 
-pub async fn rm(app: &App, remote_name: &str, key: &str, recursive: bool) -> Result<u64> {
+pub async fn rm(
+    app: &App,
+    remote_name: &str,
+    key: &str,
+    recursive: bool,
+    dry_run: bool,
+) -> Result<u64> {
     let remote = app.remote(remote_name).await?;
     if !recursive {
         if key.is_empty() {
@@ -158,10 +164,31 @@ pub async fn rm(app: &App, remote_name: &str, key: &str, recursive: bool) -> Res
         // Deleting a missing key succeeds in the contract; the command still
         // tells the user that nothing was there.
         remote.stat(key).await?;
-        remote.delete(key).await?;
+        if dry_run {
+            eprintln!("would remove {remote_name}:{key}");
+        } else {
+            remote.delete(key).await?;
+        }
         return Ok(1);
     }
     let prefix = as_prefix(key);
+    if dry_run {
+        let mut lister = remote.list(&prefix, None).await?;
+        let mut count = 0;
+        loop {
+            let page = lister.next_page().await?;
+            if page.is_empty() {
+                break;
+            }
+            for entry in page {
+                if let Entry::Object(meta) = entry {
+                    eprintln!("would remove {remote_name}:{}", meta.key);
+                    count += 1;
+                }
+            }
+        }
+        return Ok(count);
+    }
     let mut removed = 0;
     // Deleting while listing can disturb a listing's position on some
     // backends, so each pass collects at most one page before deleting.

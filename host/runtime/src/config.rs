@@ -378,81 +378,6 @@ pub fn check_remote_name(name: &str) -> Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_remotes_and_limits() {
-        let config = Config::parse(
-            "[remotes.backup]\nplugin = \"fs\"\nroot = \"/srv\"\nmemory_limit_mib = 64\ncall_timeout_secs = 5\n",
-            None,
-        )
-        .unwrap();
-        let spec = config.remote("backup").unwrap();
-        assert_eq!(spec.plugin, "fs");
-        assert_eq!(spec.options, vec![("root".to_owned(), "/srv".to_owned())]);
-        assert_eq!(spec.host.limits.memory, 64 << 20);
-        assert_eq!(spec.host.limits.call_timeout, Duration::from_secs(5));
-        let config = Config::parse(
-            "[remotes.s3]\nplugin = \"s3\"\nallow_hosts = [\"a.example:443\", \"b.example\"]\n",
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            config.remote("s3").unwrap().host.allow_hosts,
-            vec!["a.example:443", "b.example"]
-        );
-    }
-
-    #[test]
-    fn tls_trust_is_the_hosts() {
-        let config = Config::parse(
-            "[remotes.box]\nplugin = \"ftp\"\nhost = \"nas\"\ntls_ca_file = \"/etc/nas-ca.pem\"\ntls_insecure_skip_verify = true\n",
-            None,
-        )
-        .unwrap();
-        let spec = config.remote("box").unwrap();
-        assert_eq!(spec.options, vec![("host".to_owned(), "nas".to_owned())]);
-        assert_eq!(
-            spec.host.tls.ca_files,
-            vec![PathBuf::from("/etc/nas-ca.pem")]
-        );
-        assert!(spec.host.tls.skip_verify);
-        let err = Config::parse(
-            "[remotes.box]\nplugin = \"ftp\"\ntls_insecure_skip_verify = \"maybe\"\n",
-            None,
-        )
-        .unwrap()
-        .remote("box")
-        .unwrap_err();
-        assert!(err.message().contains("is not true or false"), "{err}");
-    }
-
-    #[test]
-    fn media_needs_no_config() {
-        let spec = Config::default().remote("media").unwrap();
-        assert_eq!(spec.plugin, "fs");
-        assert_eq!(spec.origin, RemoteOrigin::Default);
-    }
-
-    #[test]
-    fn refuses_bad_config() {
-        let err = Config::parse("[remotes.x]\nroot = \"/srv\"\n", None).unwrap_err();
-        assert!(err.message().contains("no 'plugin' key"), "{err}");
-        let err = Config::default().remote("nope").unwrap_err();
-        assert!(err.message().contains("no remote named 'nope'"), "{err}");
-        let err = Config::parse(
-            "[remotes.x]\nplugin = \"fs\"\nmemory_limit_mib = \"lots\"\n",
-            None,
-        )
-        .unwrap()
-        .remote("x")
-        .unwrap_err();
-        assert!(err.message().contains("not a whole number"), "{err}");
-    }
-}
-
 /// Creates or updates remote `name` in the config file at `path`, setting
 /// each of `entries` (plugin options and host settings, as text) and
 /// keeping everything else in the file as it was, comments included. The
@@ -577,5 +502,80 @@ fn write_owner_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut file = options.open(path)?;
         file.write_all(bytes)?;
         file.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_remotes_and_limits() {
+        let config = Config::parse(
+            "[remotes.backup]\nplugin = \"fs\"\nroot = \"/srv\"\nmemory_limit_mib = 64\ncall_timeout_secs = 5\n",
+            None,
+        )
+        .unwrap();
+        let spec = config.remote("backup").unwrap();
+        assert_eq!(spec.plugin, "fs");
+        assert_eq!(spec.options, vec![("root".to_owned(), "/srv".to_owned())]);
+        assert_eq!(spec.host.limits.memory, 64 << 20);
+        assert_eq!(spec.host.limits.call_timeout, Duration::from_secs(5));
+        let config = Config::parse(
+            "[remotes.s3]\nplugin = \"s3\"\nallow_hosts = [\"a.example:443\", \"b.example\"]\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            config.remote("s3").unwrap().host.allow_hosts,
+            vec!["a.example:443", "b.example"]
+        );
+    }
+
+    #[test]
+    fn tls_trust_is_the_hosts() {
+        let config = Config::parse(
+            "[remotes.box]\nplugin = \"ftp\"\nhost = \"nas\"\ntls_ca_file = \"/etc/nas-ca.pem\"\ntls_insecure_skip_verify = true\n",
+            None,
+        )
+        .unwrap();
+        let spec = config.remote("box").unwrap();
+        assert_eq!(spec.options, vec![("host".to_owned(), "nas".to_owned())]);
+        assert_eq!(
+            spec.host.tls.ca_files,
+            vec![PathBuf::from("/etc/nas-ca.pem")]
+        );
+        assert!(spec.host.tls.skip_verify);
+        let err = Config::parse(
+            "[remotes.box]\nplugin = \"ftp\"\ntls_insecure_skip_verify = \"maybe\"\n",
+            None,
+        )
+        .unwrap()
+        .remote("box")
+        .unwrap_err();
+        assert!(err.message().contains("is not true or false"), "{err}");
+    }
+
+    #[test]
+    fn media_needs_no_config() {
+        let spec = Config::default().remote("media").unwrap();
+        assert_eq!(spec.plugin, "fs");
+        assert_eq!(spec.origin, RemoteOrigin::Default);
+    }
+
+    #[test]
+    fn refuses_bad_config() {
+        let err = Config::parse("[remotes.x]\nroot = \"/srv\"\n", None).unwrap_err();
+        assert!(err.message().contains("no 'plugin' key"), "{err}");
+        let err = Config::default().remote("nope").unwrap_err();
+        assert!(err.message().contains("no remote named 'nope'"), "{err}");
+        let err = Config::parse(
+            "[remotes.x]\nplugin = \"fs\"\nmemory_limit_mib = \"lots\"\n",
+            None,
+        )
+        .unwrap()
+        .remote("x")
+        .unwrap_err();
+        assert!(err.message().contains("not a whole number"), "{err}");
     }
 }

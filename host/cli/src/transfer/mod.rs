@@ -225,7 +225,7 @@ pub async fn run(
     let dst_base = if tree {
         as_tree(dst)
     } else {
-        crate::copy::destination_for(src, dst)?
+        crate::location::destination_for(src, dst)?
     };
     let dst_side = Side::open(app, dst_base, tree, workers).await?;
 
@@ -235,6 +235,11 @@ pub async fn run(
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 cancel.store(true, Ordering::SeqCst);
+                eprintln!("wharf: stopping: aborting the transfers in flight (Ctrl-C again to quit at once)");
+            }
+            // A second Ctrl-C does not wait for the aborts.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
             }
         });
     }
@@ -404,7 +409,7 @@ fn as_tree(location: &Location) -> Location {
         Location::Local(path) => Location::Local(path.clone()),
         Location::Remote { remote, key } => Location::Remote {
             remote: remote.clone(),
-            key: crate::copy::as_prefix(key),
+            key: crate::location::as_prefix(key),
         },
     }
 }

@@ -94,7 +94,7 @@ impl Reporter {
         let bar = if std::io::stderr().is_terminal() && !settings.json {
             let bar = ProgressBar::new(0).with_style(
                 ProgressStyle::with_template(
-                    "{spinner} {pos}/{len} objects  {msg}  {binary_bytes_per_sec}  eta {eta}",
+                    "{spinner} {msg}  {bytes}/{total_bytes}  {binary_bytes_per_sec}  eta {eta}",
                 )
                 .unwrap(),
             );
@@ -121,17 +121,27 @@ impl Reporter {
         if let Job::Copy(item) = job {
             inner.summary.planned_bytes += item.size;
         }
-        self.bar.set_length(inner.summary.planned);
+        // The bar counts bytes, so that its rate and ETA are about what
+        // takes time; objects go in the message. Both totals grow as the
+        // listing goes on.
+        self.bar.set_length(inner.summary.planned_bytes);
+        self.show_objects(&inner);
+    }
+
+    fn show_objects(&self, inner: &Inner) {
+        let s = &inner.summary;
+        // Unchanged and one-sided objects are found without a job.
+        let seen = s.skipped + s.missing + s.extra;
+        let done = s.copied + s.deleted + s.failed + s.same + s.differ + s.size_only + seen;
+        let found = s.planned + seen;
+        self.bar
+            .set_message(format!("{done}/{} objects", found.max(done)));
     }
 
     pub fn bytes(&self, n: u64) {
         let mut inner = self.inner.lock().unwrap();
         inner.summary.bytes += n;
-        self.bar
-            .set_message(HumanBytes(inner.summary.bytes).to_string());
-        // The rate and ETA of indicatif follow `pos`; bytes are what take
-        // time, so the bar's length is counted in objects and the message
-        // in bytes.
+        self.bar.inc(n);
     }
 
     pub fn failed(&self) -> u64 {
@@ -253,18 +263,7 @@ impl Reporter {
                 json!({"event": "note", "message": note}),
             ),
         };
-        if matches!(
-            event,
-            Event::Copied { .. }
-                | Event::Skipped(_)
-                | Event::Deleted(_)
-                | Event::Failed { .. }
-                | Event::Same { .. }
-                | Event::Differs { .. }
-                | Event::SizeOnly(_)
-        ) {
-            self.bar.inc(1);
-        }
+        self.show_objects(&inner);
         drop(inner);
         if self.json {
             emit(&value);
