@@ -253,6 +253,7 @@ pub async fn run(
         dst: dst_side.clone(),
         cancel: cancel.clone(),
         reporter: reporter.clone(),
+        single_error: Arc::new(Mutex::new(None)),
     };
 
     let (jobs, queue) = mpsc::channel::<Job>(workers * 4);
@@ -287,6 +288,10 @@ pub async fn run(
         } else {
             delete_extra(&engine).await?;
         }
+    }
+    if let Some(error) = engine.single_error.lock().await.take() {
+        reporter.finish_quietly();
+        return Err(error);
     }
     let summary = reporter.finish();
     if cancel.load(Ordering::SeqCst) {
@@ -423,6 +428,8 @@ struct Engine {
     dst: Arc<Side>,
     cancel: Arc<AtomicBool>,
     reporter: Reporter,
+    /// The error of a one-object transfer that failed.
+    single_error: Arc<Mutex<Option<anyhow::Error>>>,
 }
 
 /// How a copy was checked.
@@ -566,6 +573,13 @@ impl Engine {
                         error: format!("{e:#}"),
                     });
                     tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
+                }
+                // One object (put, get, cp of a file): its error is the
+                // command's, with its exit code.
+                Err(e) if !self.src.tree => {
+                    self.reporter.count_failure();
+                    *self.single_error.lock().await = Some(e);
+                    return;
                 }
                 Err(e) => {
                     self.reporter.event(Event::Failed {

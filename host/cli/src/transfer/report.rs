@@ -280,6 +280,17 @@ impl Reporter {
         }
     }
 
+    /// Counts a failure told some other way (a one-object transfer's
+    /// error is the command's).
+    pub fn count_failure(&self) {
+        self.inner.lock().unwrap().summary.failed += 1;
+    }
+
+    /// Ends the display without a summary.
+    pub fn finish_quietly(&self) {
+        self.bar.finish_and_clear();
+    }
+
     /// Ends the display and prints the summary.
     pub fn finish(&self) -> Summary {
         self.bar.finish_and_clear();
