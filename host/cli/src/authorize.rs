@@ -66,7 +66,7 @@ pub async fn dropbox(
     let mut link = format!(
         "{}?client_id={}&response_type=code&token_access_type=offline",
         args.authorize_url.as_deref().unwrap_or(AUTHORIZE_URL),
-        escape(&app_key)
+        wharf::percent_encode(&app_key)
     );
     if let Some(verifier) = &verifier {
         link.push_str(&format!(
@@ -179,17 +179,6 @@ fn base64_url(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-fn escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -454,6 +454,21 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A local path of `put` or `get` as a transfer argument: one that would
+/// read as remote:key (`a:b`) is made explicitly local.
+fn local_arg(path: &std::path::Path) -> Result<String> {
+    let Some(text) = path.to_str() else {
+        bail!(UsageError(format!(
+            "{} is not valid UTF-8, so it cannot be named in a transfer; rename it",
+            path.display()
+        )));
+    };
+    Ok(match Location::parse(text) {
+        Location::Remote { .. } => format!("./{text}"),
+        Location::Local(_) => text.to_owned(),
+    })
+}
+
 fn remote_arg(arg: &str) -> Result<(String, String)> {
     match Location::parse(arg) {
         Location::Remote { remote, key } => Ok((remote, key)),
@@ -503,18 +518,7 @@ async fn run(cli: Cli) -> Result<()> {
                     "'{destination}' is a local path; put stores into a remote, e.g. media:{destination}"
                 )));
             }
-            let Some(local) = local.to_str() else {
-                bail!(UsageError(format!(
-                    "{} is not valid UTF-8",
-                    local.display()
-                )));
-            };
-            // A bare local path that looks like remote:key stays local.
-            let local = if matches!(Location::parse(local), Location::Remote { .. }) {
-                format!("./{local}")
-            } else {
-                local.to_owned()
-            };
+            let local = local_arg(&local)?;
             let mode = transfer::Mode::Copy;
             transfer(&app, mode, &local, &destination, false, args.settings()).await?;
         }
@@ -524,17 +528,7 @@ async fn run(cli: Cli) -> Result<()> {
             transfer: args,
         } => {
             remote_arg(&source)?;
-            let Some(local) = local.to_str() else {
-                bail!(UsageError(format!(
-                    "{} is not valid UTF-8",
-                    local.display()
-                )));
-            };
-            let local = if matches!(Location::parse(local), Location::Remote { .. }) {
-                format!("./{local}")
-            } else {
-                local.to_owned()
-            };
+            let local = local_arg(&local)?;
             let mode = transfer::Mode::Copy;
             transfer(&app, mode, &source, &local, false, args.settings()).await?;
         }

@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{peak_rss_kib, same_contents, Scratch};
+use common::{peak_rss_kib, same_contents, write_pattern_file, Scratch};
 use wharf_test_servers::dropbox::{APP_KEY, APP_SECRET, AUTH_CODE, REFRESH_TOKEN};
 use wharf_test_servers::DropboxFake;
 
@@ -122,20 +121,7 @@ fn a_320_mib_upload_keeps_peak_rss_bounded_by_the_chunk_size() {
         fake.certs.ca.display()
     ));
     let big = s.path().join("big.bin");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut block = vec![0u8; 1 << 20];
-    for _ in 0..(SIZE >> 20) {
-        for word in block.chunks_exact_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes());
-        }
-        file.write_all(&block).unwrap();
-    }
-    file.flush().unwrap();
-    drop(file);
+    write_pattern_file(&big, SIZE);
     peak_rss_kib(&s, &["ls", "dbx:"]);
     let up = peak_rss_kib(&s, &["cp", "big.bin", "dbx:big.bin"]);
     eprintln!("peak RSS of a 320 MiB upload to Dropbox: {} MiB", up / 1024);

@@ -186,7 +186,7 @@ pub async fn post_form(
     };
     let body = form
         .iter()
-        .map(|(k, v)| format!("{}={}", form_escape(k), form_escape(v)))
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
     let request = http::Request::post(url)
@@ -216,7 +216,9 @@ pub async fn post_form(
     Ok((status, body.to_vec()))
 }
 
-fn form_escape(text: &str) -> String {
+/// Percent-encodes `text` for a URL query or a form: everything but the
+/// unreserved characters of RFC 3986.
+pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

@@ -42,7 +42,7 @@ pub use bindings::types::{
 };
 pub use catalog::{Available, Catalog};
 pub use error::{Context, Error, ErrorKind, Result};
-pub use http_client::post_form;
+pub use http_client::{percent_encode, post_form};
 pub use limits::Limits;
 pub use plugin::{Plugin, PluginSource};
 pub use remote::{ObjectLister, ObjectReader, ObjectWriter, Remote, CHUNK_SIZE, LIST_PAGE};

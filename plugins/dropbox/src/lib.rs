@@ -141,7 +141,7 @@ impl Store for DropboxBackend {
     }
 
     fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<DropboxLister> {
-        Ok(DropboxLister::new(
+        Ok(lister::lister(
             self.core.clone(),
             prefix,
             delimiter.is_some(),

@@ -1,18 +1,16 @@
-//! Listings. `list_folder` returns a folder's entries in no particular
-//! order, and its recursive form a whole tree in no order either, while
-//! the contract promises keys in byte order. So the lister walks the tree
-//! one folder at a time, depth first, each folder's entries sorted: memory
-//! holds the folders on the current path, never the whole tree. With the
-//! delimiter, only the prefix's own folder is listed.
-//!
-//! Dropbox keeps folders that have become empty; a folder is reported as
-//! a common prefix only if an object lies below it.
+//! Listings, as the SDK's depth-first walk of folders (`wharf_plugin::tree`):
+//! `list_folder` returns a folder's entries in no particular order, and
+//! its recursive form a whole tree in no order either, while the contract
+//! promises keys in byte order; the walk sorts one folder at a time.
+//! Dropbox keeps folders that have become empty, so a folder is a common
+//! prefix only if a file lies below it: one recursive `list_folder` that
+//! stops at the first file.
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use serde_json::json;
-use wharf_plugin::{Entry, Lister, Result};
+use wharf_plugin::tree::{Tree, TreeItem, TreeLister};
+use wharf_plugin::Result;
 
 use crate::core::DropboxCore;
 use crate::error::DropboxResult;
@@ -21,64 +19,47 @@ use crate::meta::{object_meta, ListPage, Metadata};
 /// Entries per `list_folder` page: Dropbox's maximum.
 const PAGE: u32 = 2000;
 
-enum Item {
-    Object(wharf_plugin::ObjectMeta),
-    /// A folder, by its key without the trailing slash.
-    Folder(String),
-}
+/// What `Store::list` returns.
+pub type DropboxLister = TreeLister<DropboxTree>;
 
-pub struct DropboxLister {
+/// The folders of a Dropbox, for the walk.
+pub struct DropboxTree {
     core: Rc<DropboxCore>,
-    prefix: String,
-    delimiter: bool,
-    started: bool,
-    /// The unvisited items of each folder on the current path.
-    stack: Vec<VecDeque<Item>>,
+    /// The listing, for messages.
+    what: String,
 }
 
-impl DropboxLister {
-    pub fn new(core: Rc<DropboxCore>, prefix: &str, delimiter: bool) -> Self {
-        DropboxLister {
-            core,
-            prefix: prefix.to_owned(),
-            delimiter,
-            started: false,
-            stack: Vec::new(),
-        }
-    }
+/// Lists `prefix` of the store behind `core`.
+pub fn lister(core: Rc<DropboxCore>, prefix: &str, delimiter: bool) -> DropboxLister {
+    let tree = DropboxTree {
+        core,
+        what: format!("list {prefix:?}"),
+    };
+    TreeLister::new(tree, prefix, delimiter)
+}
 
-    fn what(&self) -> String {
-        format!("list {:?}", self.prefix)
-    }
-
-    /// The items of folder `dir` whose names start with `start`, in the
-    /// byte order of their keys (a folder sorts as its key plus `/`, which
-    /// is where its contents fall).
-    fn items(&self, dir: &str, start: &str) -> DropboxResult<VecDeque<Item>> {
-        let mut keyed = Vec::new();
+impl Tree for DropboxTree {
+    fn items(&self, dir: &str, name_prefix: &str) -> Result<Vec<TreeItem>> {
+        let mut items = Vec::new();
         self.each_page(dir, false, |entries| {
             for entry in entries {
-                let (name, item) = match entry {
-                    Metadata::File(file) if file.name.starts_with(start) => {
+                match entry {
+                    Metadata::File(file) if file.name.starts_with(name_prefix) => {
                         let key = join(dir, &file.name);
-                        (file.name.clone(), Item::Object(object_meta(&key, &file)))
+                        items.push(TreeItem::Object(object_meta(&key, &file)));
                     }
-                    Metadata::Folder(folder) if folder.name.starts_with(start) => (
-                        format!("{}/", folder.name),
-                        Item::Folder(join(dir, &folder.name)),
-                    ),
-                    _ => continue,
-                };
-                keyed.push((name, item));
+                    Metadata::Folder(folder) if folder.name.starts_with(name_prefix) => {
+                        items.push(TreeItem::Folder(join(dir, &folder.name)));
+                    }
+                    _ => {}
+                }
             }
             true
         })?;
-        keyed.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        Ok(keyed.into_iter().map(|(_, item)| item).collect())
+        Ok(items)
     }
 
-    /// Whether any file lies below folder `dir`.
-    fn has_object(&self, dir: &str) -> DropboxResult<bool> {
+    fn has_object(&self, dir: &str) -> Result<bool> {
         let mut found = false;
         self.each_page(dir, true, |entries| {
             found = entries.iter().any(|e| matches!(e, Metadata::File(_)));
@@ -86,7 +67,9 @@ impl DropboxLister {
         })?;
         Ok(found)
     }
+}
 
+impl DropboxTree {
     /// Calls `each` with every page of folder `dir` (recursively or not)
     /// until it returns false. A missing folder has no pages.
     fn each_page(
@@ -95,14 +78,14 @@ impl DropboxLister {
         recursive: bool,
         mut each: impl FnMut(Vec<Metadata>) -> bool,
     ) -> DropboxResult<()> {
-        let what = self.what();
+        let what = &self.what;
         let arg = json!({
             "path": self.core.config.folder(dir),
             "recursive": recursive,
             "limit": PAGE,
             "include_deleted": false,
         });
-        let mut page: ListPage = match self.core.rpc(&what, "files/list_folder", &arg) {
+        let mut page: ListPage = match self.core.rpc(what, "files/list_folder", &arg) {
             Ok(page) => page,
             // No such folder, or a file where the folder would be.
             Err(e) if e.is_not_found() || e.tags().contains(&"not_folder") => return Ok(()),
@@ -115,21 +98,11 @@ impl DropboxLister {
                 return Ok(());
             }
             page = self.core.rpc(
-                &what,
+                what,
                 "files/list_folder/continue",
                 &json!({ "cursor": cursor }),
             )?;
         }
-    }
-
-    fn start(&mut self) -> DropboxResult<()> {
-        let (dir, start) = match self.prefix.rsplit_once('/') {
-            Some((dir, start)) => (dir.to_owned(), start.to_owned()),
-            None => (String::new(), self.prefix.clone()),
-        };
-        let items = self.items(&dir, &start)?;
-        self.stack.push(items);
-        Ok(())
     }
 }
 
@@ -138,37 +111,5 @@ fn join(dir: &str, name: &str) -> String {
         name.to_owned()
     } else {
         format!("{dir}/{name}")
-    }
-}
-
-impl Lister for DropboxLister {
-    fn next(&mut self, max_entries: usize) -> Result<Vec<Entry>> {
-        if !self.started {
-            self.started = true;
-            self.start()?;
-        }
-        let mut out = Vec::new();
-        while out.len() < max_entries {
-            let Some(queue) = self.stack.last_mut() else {
-                break;
-            };
-            let Some(item) = queue.pop_front() else {
-                self.stack.pop();
-                continue;
-            };
-            match item {
-                Item::Object(meta) => out.push(Entry::Object(meta)),
-                Item::Folder(dir) if self.delimiter => {
-                    if self.has_object(&dir)? {
-                        out.push(Entry::CommonPrefix(format!("{dir}/")));
-                    }
-                }
-                Item::Folder(dir) => {
-                    let items = self.items(&dir, "")?;
-                    self.stack.push(items);
-                }
-            }
-        }
-        Ok(out)
     }
 }

@@ -272,7 +272,7 @@ impl Store for FtpStore {
 
     fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<FtpLister> {
         check_key(prefix)?;
-        Ok(FtpLister::new(
+        Ok(lister::lister(
             self.pool.clone(),
             prefix,
             delimiter.is_some(),

@@ -30,6 +30,7 @@ pub mod http;
 pub mod net;
 mod options;
 pub mod time;
+pub mod tree;
 
 #[doc(hidden)]
 pub mod bindings {

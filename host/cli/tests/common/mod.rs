@@ -134,10 +134,15 @@ pub fn peak_rss_kib(s: &Scratch, args: &[&str]) -> i64 {
 
 /// 1 GiB of incompressible, reproducible bytes.
 pub fn write_big_file(path: &Path) {
+    write_pattern_file(path, GIB);
+}
+
+/// `size` (whole MiB) incompressible, reproducible bytes.
+pub fn write_pattern_file(path: &Path, size: u64) {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut block = vec![0u8; 1 << 20];
-    for _ in 0..(GIB >> 20) {
+    for _ in 0..(size >> 20) {
         for word in block.chunks_exact_mut(8) {
             state ^= state << 13;
             state ^= state >> 7;
