@@ -86,6 +86,7 @@ pub async fn create(
     pairs: Vec<(String, String)>,
     options_json: Option<&str>,
     replace: bool,
+    dry_run: bool,
 ) -> Result<()> {
     wharf::config::check_remote_name(name)?;
     let path = file(app)?;
@@ -106,6 +107,15 @@ pub async fn create(
     }
     let mut entries = vec![("plugin".to_owned(), plugin.to_owned())];
     entries.extend(options);
+    if dry_run {
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        eprintln!(
+            "dry run: would create remote '{name}' in {} with {}; nothing was changed",
+            path.display(),
+            keys.join(", ")
+        );
+        return Ok(());
+    }
     replace_remote(&path, name, &entries)?;
     eprintln!(
         "created remote '{name}' (plugin {plugin}) in {} (readable by you only)",
@@ -188,8 +198,21 @@ pub async fn show(app: &App, name: Option<&str>) -> Result<()> {
 }
 
 /// `wharf config delete NAME`.
-pub fn delete(app: &App, name: &str) -> Result<()> {
+pub fn delete(app: &App, name: &str, dry_run: bool) -> Result<()> {
     let path = file(app)?;
+    if dry_run {
+        if !app.config.remote_names_in_file().iter().any(|n| n == name) {
+            bail!(UsageError(format!(
+                "there is no remote '{name}' in {} to delete",
+                path.display()
+            )));
+        }
+        eprintln!(
+            "dry run: would delete remote '{name}' from {}; nothing was changed",
+            path.display()
+        );
+        return Ok(());
+    }
     if !delete_remote(&path, name)? {
         bail!(UsageError(format!(
             "there is no remote '{name}' in {} to delete",

@@ -328,6 +328,9 @@ enum ConfigAction {
         /// Overwrite a remote of that name.
         #[arg(long)]
         replace: bool,
+        /// Check and say what would be written, write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Show the remotes (or one) as they will be used, secrets masked.
     Show {
@@ -338,6 +341,9 @@ enum ConfigAction {
     Delete {
         /// The remote.
         name: String,
+        /// Say what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Print the config file's path.
     Path,
@@ -354,6 +360,9 @@ enum ConfigAction {
         /// Overwrite Wharf remotes of the same names.
         #[arg(long)]
         replace: bool,
+        /// Say what would be imported, write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -692,20 +701,23 @@ async fn run(cli: Cli) -> Result<()> {
                 options,
                 json,
                 replace,
+                dry_run,
             } => {
                 let pairs = parse_options(&options)?;
-                config_cmd::create(&app, &name, &plugin, pairs, json.as_deref(), replace).await?
+                let json = json.as_deref();
+                config_cmd::create(&app, &name, &plugin, pairs, json, replace, dry_run).await?
             }
             ConfigAction::Show { name } => config_cmd::show(&app, name.as_deref()).await?,
-            ConfigAction::Delete { name } => config_cmd::delete(&app, &name)?,
+            ConfigAction::Delete { name, dry_run } => config_cmd::delete(&app, &name, dry_run)?,
             ConfigAction::Path => println!("{}", config_cmd::file(&app)?.display()),
             ConfigAction::ImportRclone {
                 path,
                 buckets,
                 replace,
+                dry_run,
             } => {
                 let buckets = parse_options(&buckets)?;
-                rclone_import::import(&app, path, &buckets, replace).await?
+                rclone_import::import(&app, path, &buckets, replace, dry_run).await?
             }
         },
     }

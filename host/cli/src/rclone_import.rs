@@ -70,6 +70,7 @@ pub async fn import(
     path: Option<PathBuf>,
     buckets: &[(String, String)],
     replace: bool,
+    dry_run: bool,
 ) -> Result<()> {
     let Some(path) = path.or_else(default_path) else {
         bail!(UsageError(
@@ -110,9 +111,12 @@ pub async fn import(
                 Ok((options, _)) => {
                     let mut entries = vec![("plugin".to_owned(), plugin.to_owned())];
                     entries.extend(options);
-                    replace_remote(&target, &name, &entries)?;
+                    if !dry_run {
+                        replace_remote(&target, &name, &entries)?;
+                    }
                     imported += 1;
-                    println!("imported {name} as a {plugin} remote");
+                    let verb = if dry_run { "would import" } else { "imported" };
+                    println!("{verb} {name} as a {plugin} remote");
                     for note in notes {
                         println!("         note: {note}");
                     }
@@ -124,10 +128,17 @@ pub async fn import(
             },
         }
     }
-    println!(
-        "{imported} imported, {skipped} skipped, into {} (readable by you only)",
-        target.display()
-    );
+    if dry_run {
+        println!(
+            "dry run: {imported} would be imported, {skipped} skipped; {} was not changed",
+            target.display()
+        );
+    } else {
+        println!(
+            "{imported} imported, {skipped} skipped, into {} (readable by you only)",
+            target.display()
+        );
+    }
     Ok(())
 }
 

@@ -89,6 +89,11 @@ fn create_checks_options_against_the_plugin_and_show_masks_secrets() {
         .code(2);
     assert!(stderr(&out).contains("--replace"), "{}", stderr(&out));
     s.wharf()
+        .args(["config", "delete", "store", "--dry-run"])
+        .assert()
+        .success();
+    s.wharf().args(["cat", "store:a.txt"]).assert().success();
+    s.wharf()
         .args(["config", "delete", "store"])
         .assert()
         .success();
@@ -192,6 +197,20 @@ fn import_rclone_maps_what_it_can_and_says_why_not_for_the_rest() {
         "rclone stored the password in the clear:\n{text}"
     );
 
+    // A dry run says the same and writes nothing.
+    let out = s
+        .wharf()
+        .args(["config", "import-rclone", "--dry-run"])
+        .arg(&conf)
+        .args(["--bucket", "r2=media"])
+        .assert()
+        .success();
+    assert!(
+        stdout(&out).contains("would import box as a ftp remote"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(std::fs::read_to_string(&s.config).unwrap().is_empty());
     let out = s
         .wharf()
         .args(["config", "import-rclone"])
