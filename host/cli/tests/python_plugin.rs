@@ -1,0 +1,38 @@
+//! A plugin written in Python (`examples/python-memory`, built here with
+//! componentize-py) passes the conformance suite through `wharf
+//! conformance`, as an outside author would run it.
+
+mod common;
+
+use std::process::Command;
+
+use common::Scratch;
+
+#[test]
+fn the_python_example_plugin_passes_the_conformance_suite() {
+    let s = Scratch::new();
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python-memory");
+    let wasm = s.path().join("memory_py.wasm");
+    let built = Command::new("bash")
+        .arg(example.join("build.sh"))
+        .arg(&wasm)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "building the Python plugin failed (is componentize-py installed? `bash scripts/test.sh` \
+         installs it with examples/python-memory/install.sh): {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let out = s
+        .wharf()
+        .args(["conformance", "--json"])
+        .arg(&wasm)
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let text = report.to_string();
+    assert_eq!(report["failed"], 0, "{text}");
+    assert!(report["passed"].as_u64().unwrap() >= 70, "{text}");
+}
