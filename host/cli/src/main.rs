@@ -290,22 +290,10 @@ async fn transfer(
         );
     }
     if !summary.ok() {
-        return Err(Differences.into());
+        return Err(Reported("the trees differ (see above)").into());
     }
     Ok(())
 }
-
-/// `check` found differences; the lines above say which.
-#[derive(Debug)]
-struct Differences;
-
-impl std::fmt::Display for Differences {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the trees differ (see above)")
-    }
-}
-
-impl std::error::Error for Differences {}
 
 #[derive(Subcommand)]
 enum ConfigAction {
@@ -439,17 +427,18 @@ fn exit_code(error: &anyhow::Error) -> ExitCode {
     }
 }
 
-/// The conformance suite ran and some case failed; the report says which.
+/// A command ran and found something wrong that its output above already
+/// details (failed conformance cases, differing trees); exit code 1.
 #[derive(Debug)]
-struct SuiteFailed;
+struct Reported(&'static str);
 
-impl std::fmt::Display for SuiteFailed {
+impl std::fmt::Display for Reported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the plugin does not conform: see the failed cases above")
+        f.write_str(self.0)
     }
 }
 
-impl std::error::Error for SuiteFailed {}
+impl std::error::Error for Reported {}
 
 /// A command line that parses but asks for something that cannot be done.
 #[derive(Debug)]
@@ -676,7 +665,9 @@ async fn run(cli: Cli) -> Result<()> {
                 remote,
             };
             if !conformance::conformance(&app, target, json, filter).await? {
-                return Err(SuiteFailed.into());
+                return Err(
+                    Reported("the plugin does not conform: see the failed cases above").into(),
+                );
             }
         }
         Command::Plugins { action: None, json } => plugins::list_plugins(&app, json).await?,
