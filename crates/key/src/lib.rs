@@ -70,6 +70,11 @@ pub fn check_prefix(prefix: &str) -> Result<(), KeyError> {
     if prefix.is_empty() {
         return Ok(());
     }
+    // Measured whole: the incomplete last segment below is not passed to
+    // `check_common`, so a short folder part with a huge tail would pass.
+    if prefix.len() > MAX_KEY_LEN {
+        return Err(KeyError::TooLong(prefix.len()));
+    }
     // The text after the last '/' is incomplete and may grow into any
     // segment, so only the complete segments before it are checked.
     match prefix.rfind('/') {
@@ -81,7 +86,6 @@ pub fn check_prefix(prefix: &str) -> Result<(), KeyError> {
             }
         }),
         None if prefix.contains('\0') => Err(KeyError::Nul),
-        None if prefix.len() > MAX_KEY_LEN => Err(KeyError::TooLong(prefix.len())),
         None => Ok(()),
     }
 }
@@ -169,6 +173,18 @@ mod tests {
         assert_eq!(check_prefix("a//"), Err(KeyError::EmptySegment));
         assert_eq!(check_prefix("../"), Err(KeyError::DotSegment("..")));
         assert_eq!(check_prefix("a/\0"), Err(KeyError::Nul));
+        let long_tail = format!("a/{}", "x".repeat(1100));
+        assert_eq!(
+            check_prefix(&long_tail),
+            Err(KeyError::TooLong(long_tail.len()))
+        );
+        let long_folder = format!("{}/", "x".repeat(MAX_KEY_LEN));
+        assert_eq!(
+            check_prefix(&long_folder),
+            Err(KeyError::TooLong(MAX_KEY_LEN + 1))
+        );
+        let longest = format!("a/{}", "x".repeat(MAX_KEY_LEN - 2));
+        assert_eq!(check_prefix(&longest), Ok(()));
     }
 
     #[test]
