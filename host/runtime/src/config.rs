@@ -14,7 +14,9 @@
 //!
 //! Any option can be overridden with `WHARF_REMOTE_<NAME>_<OPTION>`
 //! (upper-case, `-` as `_`), and a remote can be defined by the
-//! environment alone with `WHARF_REMOTE_<NAME>_PLUGIN`.
+//! environment alone with `WHARF_REMOTE_<NAME>_PLUGIN`. A variable that
+//! fits two remotes (`WHARF_REMOTE_A_B_ROOT` for `a` and `a-b`) belongs to
+//! the one with the longer name.
 //! `WHARF_REMOTE_<NAME>_OPTIONS` (or `options = '…'` in the file) gives
 //! options as one JSON object, the way Django sites configure
 //! django-storages, whose S3 option names are accepted as aliases (see
@@ -199,8 +201,13 @@ impl Config {
     /// The names of every remote that can be used: the file's, the
     /// environment's and `media`, sorted.
     pub fn remote_names(&self) -> Vec<String> {
+        self.remote_names_with(&std::env::vars().collect::<Vec<_>>())
+    }
+
+    /// [`Config::remote_names`] with `vars` as the environment.
+    fn remote_names_with(&self, vars: &[(String, String)]) -> Vec<String> {
         let mut names: Vec<String> = self.remotes.keys().cloned().collect();
-        for (var, _) in std::env::vars() {
+        for (var, _) in vars {
             if let Some(name) = var
                 .strip_prefix("WHARF_REMOTE_")
                 .and_then(|rest| rest.strip_suffix("_PLUGIN"))
@@ -218,16 +225,50 @@ impl Config {
         names
     }
 
+    /// The options that `vars` set for remote `name`, lower-cased.
+    ///
+    /// `WHARF_REMOTE_A_B_ROOT` reads as option `b_root` of remote `a` and as
+    /// option `root` of remote `a-b` (or `a_b`); it belongs to the known
+    /// remote with the longest matching name, so one remote never picks up
+    /// another's settings.
+    fn env_overrides(&self, name: &str, vars: &[(String, String)]) -> Vec<(String, String)> {
+        let own = env_name(name);
+        let mut known: Vec<String> = self
+            .remote_names_with(vars)
+            .iter()
+            .map(|n| env_name(n))
+            .collect();
+        known.push(own.clone());
+        let owner = |var: &str| {
+            known
+                .iter()
+                .filter(|k| {
+                    var.strip_prefix("WHARF_REMOTE_")
+                        .and_then(|rest| rest.strip_prefix(k.as_str()))
+                        .is_some_and(|rest| rest.len() > 1 && rest.starts_with('_'))
+                })
+                .max_by_key(|k| k.len())
+                .cloned()
+        };
+        let env_prefix = format!("WHARF_REMOTE_{own}_");
+        vars.iter()
+            .filter_map(|(var, value)| {
+                let option = var.strip_prefix(&env_prefix)?;
+                (owner(var).as_deref() == Some(own.as_str()))
+                    .then(|| (option.to_lowercase(), value.clone()))
+            })
+            .collect()
+    }
+
     /// The remote called `name`, with environment overrides applied.
     pub fn remote(&self, name: &str) -> Result<RemoteSpec> {
+        self.remote_with(name, &std::env::vars().collect::<Vec<_>>())
+    }
+
+    /// [`Config::remote`] with `vars` as the environment.
+    fn remote_with(&self, name: &str, vars: &[(String, String)]) -> Result<RemoteSpec> {
         check_remote_name(name)?;
-        let env_prefix = format!("WHARF_REMOTE_{}_", env_name(name));
-        let overrides: Vec<(String, String)> = std::env::vars()
-            .filter_map(|(var, value)| {
-                var.strip_prefix(&env_prefix)
-                    .map(|option| (option.to_lowercase(), value))
-            })
-            .collect();
+        let overrides = self.env_overrides(name, vars);
         let (mut table, origin) = match self.remotes.get(name) {
             Some(table) => (
                 table.clone(),
@@ -244,7 +285,7 @@ impl Config {
                 RemoteOrigin::Default,
             ),
             None => {
-                let known = self.remote_names().join(", ");
+                let known = self.remote_names_with(vars).join(", ");
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
                     format!(
@@ -554,6 +595,50 @@ mod tests {
         .remote("box")
         .unwrap_err();
         assert!(err.message().contains("is not true or false"), "{err}");
+    }
+
+    #[test]
+    fn an_environment_variable_belongs_to_the_remote_with_the_longest_name() {
+        let vars = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let config = Config::parse(
+            "[remotes.a]\nplugin = \"fs\"\nroot = \"/a\"\n[remotes.a-b]\nplugin = \"fs\"\nroot = \"/ab\"\n",
+            None,
+        )
+        .unwrap();
+        let env = vars(&[
+            ("WHARF_REMOTE_A_B_ROOT", "/ab-from-env"),
+            ("WHARF_REMOTE_A_MEMORY_LIMIT_MIB", "32"),
+        ]);
+        let a = config.remote_with("a", &env).unwrap();
+        assert_eq!(a.options, vec![("root".to_owned(), "/a".to_owned())]);
+        assert_eq!(a.host.limits.memory, 32 << 20);
+        let a_b = config.remote_with("a-b", &env).unwrap();
+        assert_eq!(
+            a_b.options,
+            vec![("root".to_owned(), "/ab-from-env".to_owned())]
+        );
+        // A remote the environment alone defines is known too.
+        let env = vars(&[
+            ("WHARF_REMOTE_A_B_PLUGIN", "fs"),
+            ("WHARF_REMOTE_A_B_ROOT", "/env-ab"),
+        ]);
+        let config = Config::parse("[remotes.a]\nplugin = \"fs\"\nroot = \"/a\"\n", None).unwrap();
+        let a = config.remote_with("a", &env).unwrap();
+        assert_eq!(a.plugin, "fs");
+        assert_eq!(a.options, vec![("root".to_owned(), "/a".to_owned())]);
+        let a_b = config.remote_with("a_b", &env).unwrap();
+        assert_eq!(a_b.origin, RemoteOrigin::Environment);
+        assert_eq!(a_b.options, vec![("root".to_owned(), "/env-ab".to_owned())]);
+        // With no remote `a-b` anywhere, the variable is `a`'s option.
+        let config = Config::parse("[remotes.a]\nplugin = \"fs\"\n", None).unwrap();
+        let env = vars(&[("WHARF_REMOTE_A_B_ROOT", "/x")]);
+        let a = config.remote_with("a", &env).unwrap();
+        assert_eq!(a.options, vec![("b_root".to_owned(), "/x".to_owned())]);
     }
 
     #[test]
