@@ -498,18 +498,45 @@ fn a_plugin_that_breaks_its_promises_fails_the_conformance_suite() {
         .assert()
         .code(1);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    let last = text.lines().last().unwrap();
-    let failed: usize = last
+    let mut lines = text.lines().rev();
+    let (last, before) = (lines.next().unwrap(), lines.next().unwrap());
+    // The count line is the last line and holds nothing else.
+    let counts: Vec<usize> = last
         .split(", ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(failed > 10, "{last}");
+        .zip(["passed", "failed", "skipped"])
+        .map(|(part, word)| {
+            let (n, w) = part.split_once(' ').unwrap();
+            assert_eq!(w, word, "{last}");
+            n.parse().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        last,
+        format!(
+            "{} passed, {} failed, {} skipped",
+            counts[0], counts[1], counts[2]
+        )
+    );
+    assert!(counts[1] > 10, "{last}");
+    assert!(
+        before.starts_with(&format!("{} cases in ", counts.iter().sum::<usize>()))
+            && before.ends_with(" s"),
+        "{before}"
+    );
     assert!(text.contains("FAILED objects/small object:"), "{text}");
+    // A case gated on a capability it declares (key-and-prefix) runs, and
+    // fails, rather than being passed over.
+    assert!(
+        text.contains(&format!(
+            "{:<14} {:<52} FAILED\n",
+            "layout", "a key can also be a prefix"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAILED layout/a key can also be a prefix:"),
+        "{text}"
+    );
     assert!(
         text.contains("not applicable: capability 'copy' is not declared"),
         "{text}"

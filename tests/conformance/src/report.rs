@@ -98,8 +98,8 @@ impl Report {
         )
     }
 
-    /// A table with one line per case, then the failures in full, then the
-    /// summary line.
+    /// A table with one line per case, then the failures in full, then how
+    /// long the run took, then the summary line.
     pub fn table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -135,11 +135,14 @@ impl Report {
         if let Err(message) = &self.cleanup {
             let _ = writeln!(out, "\nFAILED clean-up: {message}");
         }
+        // The count line stays last and alone, so a script can read the
+        // result from the final line without parsing times.
         let _ = writeln!(
             out,
-            "\n{} ({:.1} s)",
-            self.summary(),
-            self.elapsed.as_secs_f64()
+            "\n{} cases in {:.1} s\n{}",
+            self.results.len(),
+            self.elapsed.as_secs_f64(),
+            self.summary()
         );
         out
     }
@@ -167,5 +170,45 @@ impl Report {
                 json!({ "group": r.group.name(), "name": r.name, "result": result, "detail": detail })
             }).collect::<Vec<_>>(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_ends_with_the_elapsed_time_then_the_count_line() {
+        let results = vec![
+            CaseResult {
+                group: Group::Objects,
+                name: "passes",
+                outcome: Outcome::Passed(Duration::from_millis(3)),
+            },
+            CaseResult {
+                group: Group::Objects,
+                name: "fails",
+                outcome: Outcome::Failed("it broke".into()),
+            },
+            CaseResult {
+                group: Group::Copy,
+                name: "not applicable",
+                outcome: Outcome::NotApplicable("capability 'copy' is not declared".into()),
+            },
+        ];
+        let report = Report::new(
+            "memory".into(),
+            "1.0.0".into(),
+            results,
+            Ok(()),
+            Duration::from_millis(12_345),
+        );
+        let table = report.table();
+        let last: Vec<&str> = table.lines().rev().take(2).collect();
+        assert_eq!(
+            last,
+            ["1 passed, 1 failed, 1 skipped", "3 cases in 12.3 s"],
+            "{table}"
+        );
     }
 }
