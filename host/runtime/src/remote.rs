@@ -158,6 +158,21 @@ impl Remote {
         &self.limits
     }
 
+    /// The options it was configured with, directory options as absolute
+    /// host paths, so that a remote configured from them reaches the same
+    /// places whatever the current directory.
+    pub fn options(&self) -> Vec<(String, String)> {
+        self.guest_options
+            .iter()
+            .map(|(name, value)| {
+                match self.grant.directories.iter().find(|d| &d.option == name) {
+                    Some(dir) => (name.clone(), dir.host_path.display().to_string()),
+                    None => (name.clone(), value.clone()),
+                }
+            })
+            .collect()
+    }
+
     /// Whether the host checks keys before they reach the plugin (on by
     /// default). The conformance suite turns it off to prove that a plugin
     /// enforces the key rules itself.

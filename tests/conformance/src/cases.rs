@@ -1129,6 +1129,72 @@ async fn error_messages_say_something(cx: &Ctx<'_>) -> Check {
     );
     Ok(())
 }
+/// Opens a second remote with `options` and checks the plugin refuses them
+/// with `invalid-config`, naming `option`. Opening takes a write, since a
+/// read of a remote whose directory is missing never starts the plugin.
+async fn expect_invalid_config(
+    cx: &Ctx<'_>,
+    options: Vec<(String, String)>,
+    option: &str,
+    what: &str,
+) -> Check {
+    let key = format!("{}never-written", cx.scope("err"));
+    let error = match cx.reconfigured(options) {
+        Err(error) => error,
+        Ok(remote) => match remote.open_write(&key, WriteOptions::default()).await {
+            Err(error) => error,
+            Ok(writer) => {
+                let _ = writer.abort().await;
+                return Err(format!("{what}: the plugin opened the store"));
+            }
+        },
+    };
+    ensure!(
+        *error.kind() == ErrorKind::InvalidConfig,
+        "{what}: expected InvalidConfig, got {:?}: {error}",
+        error.kind()
+    );
+    ensure!(
+        error.message().contains(option),
+        "{what}: the message {:?} does not name the option '{option}'",
+        error.message()
+    );
+    Ok(())
+}
+async fn error_invalid_config(cx: &Ctx<'_>) -> Check {
+    let given = cx.remote.options();
+    let unknown = "wharf-conformance-unknown-option";
+    let mut with_unknown = given.clone();
+    with_unknown.push((unknown.to_owned(), "1".to_owned()));
+    expect_invalid_config(
+        cx,
+        with_unknown,
+        unknown,
+        &format!("with the unknown option '{unknown}'"),
+    )
+    .await?;
+    // An option with a default is never missing, so only one without can
+    // be taken away.
+    let info = cx.remote.plugin().info();
+    let required = info.options.iter().find(|spec| {
+        spec.required && spec.default.is_none() && given.iter().any(|(n, _)| *n == spec.name)
+    });
+    if let Some(spec) = required {
+        let without: Vec<(String, String)> = given
+            .iter()
+            .filter(|(name, _)| *name != spec.name)
+            .cloned()
+            .collect();
+        expect_invalid_config(
+            cx,
+            without,
+            &spec.name,
+            &format!("without the required option '{}'", spec.name),
+        )
+        .await?;
+    }
+    Ok(())
+}
 async fn error_write_after_finish(cx: &Ctx<'_>) -> Check {
     // The host consumes a finished writer, so this probes the plugin: after
     // finish, a fresh write to the same key must still work normally.
@@ -1497,6 +1563,12 @@ pub fn all_cases() -> Vec<Case> {
             "letter case is significant",
             [CaseSensitive],
             layout_case_sensitive
+        ),
+        case!(
+            Errors,
+            "unknown and missing options are invalid-config",
+            [],
+            error_invalid_config
         ),
         case!(
             Layout,

@@ -169,6 +169,35 @@ impl<'r> Ctx<'r> {
             .collect())
     }
 
+    /// A second remote on the same plugin, with the same limits and the
+    /// same extra network access (`allow_hosts`) and TLS trust, configured
+    /// with `options` instead: for the cases that give a plugin a bad
+    /// configuration.
+    pub fn reconfigured(&self, options: Vec<(String, String)>) -> wharf::Result<Remote> {
+        let base = self.remote;
+        let other = Remote::new(
+            &format!("{}-reconfigured", base.name()),
+            base.plugin().clone(),
+            options,
+            base.limits().clone(),
+        )?
+        .with_tls_trust(base.grant().tls.clone());
+        let extra: Vec<String> = base
+            .grant()
+            .network
+            .iter()
+            .filter(|granted| {
+                !other
+                    .grant()
+                    .network
+                    .iter()
+                    .any(|own| own.endpoint == granted.endpoint)
+            })
+            .map(|granted| granted.endpoint.clone())
+            .collect();
+        Ok(other.with_allowed_hosts(&extra))
+    }
+
     /// Removes everything under the run's prefix; returns what was left
     /// behind, if anything could not be removed.
     pub(crate) async fn clean_up(&self) -> Result<(), String> {
