@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, ReadBuf};
 use wharf::{ErrorKind, Limits, Remote, Runtime, WriteOptions};
@@ -244,4 +245,39 @@ async fn listing_is_in_byte_order_and_paged() {
     }
     assert!(pages >= 3, "{pages} pages");
     assert_eq!(seen, keys);
+}
+
+#[tokio::test]
+async fn the_first_write_removes_staging_files_left_by_stopped_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("m");
+    let staging = root.join(".wharf-tmp");
+    std::fs::create_dir_all(&staging).unwrap();
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 60 * 60);
+    let stale = staging.join("0123456789abcdef.part");
+    std::fs::write(&stale, b"left by a killed write").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let live = staging.join("fedcba9876543210.part");
+    std::fs::write(&live, b"a write in progress elsewhere").unwrap();
+
+    let remote = media(&root).await;
+    remote.stat("nothing").await.unwrap_err();
+    assert!(stale.exists(), "reads leave the staging directory alone");
+    remote
+        .put("k", &b"new"[..], WriteOptions::default())
+        .await
+        .unwrap();
+    assert!(!stale.exists(), "the stale staging file is removed");
+    assert!(live.exists(), "a recent staging file is kept");
+    assert_eq!(
+        files(&staging),
+        vec!["fedcba9876543210.part".to_owned()],
+        "the write's own staging file was renamed into place"
+    );
+    assert_eq!(std::fs::read(root.join("k")).unwrap(), b"new");
 }

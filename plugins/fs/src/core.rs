@@ -1,13 +1,14 @@
 //! The file system calls behind every operation, and the one place that
 //! maps I/O errors onto the contract's error cases.
 
+use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::fs::{self, File, Metadata};
 use std::hash::BuildHasher;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
@@ -19,6 +20,16 @@ use crate::FsConfig;
 /// the root so the rename never crosses file systems, and it is hidden from
 /// listings; keys under it are refused.
 pub const STAGING_DIR: &str = ".wharf-tmp";
+
+/// A staging file untouched for this long belongs to a write that will
+/// never finish. A live writer writes its file at every chunk, which
+/// renews its modification time, so only a writer whose instance was
+/// stopped mid-write (a trap, the call time limit, a killed process) leaves
+/// one this old: nothing in the plugin is left to remove it, so the next
+/// store that writes to the root does. An hour is far beyond any pause
+/// between two chunks of a live write and short enough that leftovers do
+/// not pile up.
+pub const STALE_STAGING_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// The operation a failure happened in, for error messages.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +63,9 @@ pub struct FsCore {
     /// files through WASI streams 4 KiB at a time, a descriptor's `write`
     /// takes a whole chunk.
     dir: Rc<Descriptor>,
+    /// Whether this store has already removed stale staging files; once
+    /// per store is enough, and reads never touch the directory.
+    swept: Rc<Cell<bool>>,
 }
 
 impl FsCore {
@@ -70,6 +84,7 @@ impl FsCore {
         Ok(FsCore {
             root: PathBuf::from(config.root),
             dir: Rc::new(dir),
+            swept: Rc::new(Cell::new(false)),
         })
     }
 
@@ -153,10 +168,14 @@ impl FsCore {
         self.commit(&staged, destination)
     }
 
-    /// Creates a new, empty staging file for a write to `key`.
+    /// Creates a new, empty staging file for a write to `key`; the first
+    /// one of this store first removes stale ones.
     pub fn stage(&self, key: &str) -> Result<(PathBuf, Descriptor)> {
         fs::create_dir_all(self.root.join(STAGING_DIR))
             .map_err(|e| parse_error(Op::Write, key, e))?;
+        if !self.swept.replace(true) {
+            self.remove_stale_staging_files();
+        }
         loop {
             // RandomState draws from the WASI random source: no extra crate.
             let name = format!(
@@ -173,6 +192,33 @@ impl FsCore {
                 Ok(file) => return Ok((self.root.join(name), file)),
                 Err(ErrorCode::Exist) => continue,
                 Err(code) => return Err(parse_error(Op::Write, key, io_error(code))),
+            }
+        }
+    }
+
+    /// Removes the staging files older than [`STALE_STAGING_AGE`]. A failure
+    /// only leaves a file for a later sweep, so it is not reported: it must
+    /// not fail the write that triggered the sweep.
+    fn remove_stale_staging_files(&self) {
+        let Ok(entries) = fs::read_dir(self.root.join(STAGING_DIR)) else {
+            return;
+        };
+        let now = SystemTime::now();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|ext| ext != "part") {
+                continue;
+            }
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| {
+                    // A time in the future (a clock set back) is not stale.
+                    now.duration_since(modified)
+                        .is_ok_and(|age| age > STALE_STAGING_AGE)
+                });
+            if stale {
+                let _ = fs::remove_file(&path);
             }
         }
     }
