@@ -845,51 +845,84 @@ async fn list_byte_order(cx: &Ctx<'_>) -> Check {
     );
     Ok(())
 }
-async fn list_pages(cx: &Ctx<'_>) -> Check {
-    let scope = cx.scope("page");
-    let total = 1100;
-    let mut want = Vec::with_capacity(total);
-    for i in 0..total {
-        let key = format!("{scope}{}/k{i:05}", i % 7);
-        cx.put(&key, b"").await?;
-        want.push(key);
-    }
-    want.sort();
-    let (entries, pages) = cx.list(&scope, None).await?;
-    let listed: Vec<String> = entries
-        .into_iter()
-        .map(|e| match e {
-            Entry::Object(m) => m.key,
-            Entry::CommonPrefix(p) => p,
-        })
-        .collect();
+/// Checks a listing that took `pages` pages against `want` (byte order):
+/// more than one page, nothing twice, nothing missing, nothing extra, in
+/// order, and common prefixes (ending in `/`) as prefixes, not objects.
+fn check_paged_listing(what: &str, entries: Vec<Entry>, pages: usize, want: &[String]) -> Check {
     ensure!(
         pages >= 2,
-        "{total} keys came in {pages} page(s); pages are at most 1000 entries"
+        "{what}: {} entries came in {pages} page(s); pages are at most {} entries",
+        want.len(),
+        wharf::LIST_PAGE
     );
-    let mut dedup = listed.clone();
-    dedup.dedup();
-    ensure!(
-        dedup.len() == listed.len(),
-        "the listing has {} duplicates",
-        listed.len() - dedup.len()
-    );
-    let missing: Vec<&String> = want
+    let mut listed = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let (name, is_prefix) = match entry {
+            Entry::Object(meta) => (meta.key, false),
+            Entry::CommonPrefix(prefix) => (prefix, true),
+        };
+        ensure!(
+            is_prefix == name.ends_with('/'),
+            "{what}: {name:?} came as {}",
+            if is_prefix {
+                "a common prefix"
+            } else {
+                "an object"
+            }
+        );
+        listed.push(name);
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for name in &listed {
+        *counts.entry(name.as_str()).or_insert(0usize) += 1;
+    }
+    let twice: Vec<&&str> = counts
         .iter()
-        .filter(|k| !listed.contains(k))
+        .filter(|(_, n)| **n > 1)
+        .map(|(name, _)| name)
         .take(5)
         .collect();
     ensure!(
-        missing.is_empty(),
-        "keys missing from the listing, e.g. {missing:?}"
+        twice.is_empty(),
+        "{what}: listed more than once, e.g. {twice:?}"
     );
+    let missing: Vec<&String> = want
+        .iter()
+        .filter(|k| !counts.contains_key(k.as_str()))
+        .take(5)
+        .collect();
+    ensure!(missing.is_empty(), "{what}: missing, e.g. {missing:?}");
     ensure!(
-        listed == want,
-        "the listing of {total} keys is not in byte order"
+        listed.len() == want.len(),
+        "{what}: {} entries, expected {}; extra, e.g. {:?}",
+        listed.len(),
+        want.len(),
+        listed
+            .iter()
+            .filter(|k| want.binary_search(k).is_err())
+            .take(5)
+            .collect::<Vec<_>>()
     );
-    let again = cx.list_names(&scope, None).await?;
-    ensure!(again == listed, "two listings of the same keys differ");
+    ensure!(listed == want, "{what}: not in byte order");
     Ok(())
+}
+async fn list_pages(cx: &Ctx<'_>) -> Check {
+    let set = cx.page_set().await?;
+    let (entries, pages) = cx.list(&set.scope, None).await?;
+    let what = format!("listing {} keys", set.keys.len());
+    check_paged_listing(&what, entries, pages, &set.keys)?;
+    let again = cx.list_names(&set.scope, None).await?;
+    ensure!(again == set.keys, "two listings of the same keys differ");
+    Ok(())
+}
+async fn list_pages_delimiter(cx: &Ctx<'_>) -> Check {
+    let set = cx.page_set().await?;
+    let (entries, pages) = cx.list(&set.scope, Some("/")).await?;
+    let what = format!(
+        "listing {} keys and sub-prefixes with '/'",
+        set.folded.len()
+    );
+    check_paged_listing(&what, entries, pages, &set.folded)
 }
 async fn list_after_write(cx: &Ctx<'_>) -> Check {
     let scope = cx.scope("list");
@@ -1472,6 +1505,12 @@ pub fn all_cases() -> Vec<Case> {
         ),
         case!(List, "byte order", [], list_byte_order),
         case!(List, "1100 keys over several pages", [], list_pages),
+        case!(
+            List,
+            "delimiter over several pages",
+            [ListDelimiter],
+            list_pages_delimiter
+        ),
         case!(List, "pending writes are not listed", [], list_after_write),
         case!(
             Atomicity,

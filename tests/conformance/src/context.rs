@@ -17,7 +17,37 @@ pub struct Ctx<'r> {
     pub caps: Capabilities,
     prefix: String,
     counter: AtomicU64,
+    page_set: tokio::sync::OnceCell<Result<PageSet, String>>,
 }
+
+/// More objects than one listing page holds (the host asks for
+/// [`wharf::LIST_PAGE`] entries), written once per run and listed by every
+/// case about paging: on a slow server the writes cost far more than the
+/// listings.
+#[derive(Debug, Clone)]
+pub struct PageSet {
+    /// The prefix they are all under.
+    pub scope: String,
+    /// Every key, in byte order.
+    pub keys: Vec<String>,
+    /// What a listing of `scope` with the delimiter `/` must give: the keys
+    /// directly under it and each sub-prefix once, in byte order.
+    pub folded: Vec<String>,
+}
+
+/// How many objects the page set puts directly under its prefix: more
+/// than a page even with the delimiter folding the rest away.
+const PAGE_SET_DIRECT: usize = 1050;
+
+/// Sub-prefixes of the page set, chosen to sort before, between (either
+/// side of the thousandth key) and after the keys directly under it.
+const PAGE_SET_FOLDERS: [&str; 5] = [
+    "a-dir/",
+    "k00499-dir/",
+    "k00999-dir/",
+    "k01000-dir/",
+    "z-dir/",
+];
 
 impl<'r> Ctx<'r> {
     pub(crate) fn new(remote: &'r Remote, caps: Capabilities) -> Self {
@@ -31,7 +61,45 @@ impl<'r> Ctx<'r> {
             caps,
             prefix: format!("wharf-conformance-{tag}/"),
             counter: AtomicU64::new(0),
+            page_set: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The run's [`PageSet`], written on first use.
+    pub async fn page_set(&self) -> Result<&PageSet, String> {
+        self.page_set
+            .get_or_init(|| self.write_page_set())
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    async fn write_page_set(&self) -> Result<PageSet, String> {
+        let scope = self.scope("page");
+        let mut keys = Vec::new();
+        let mut folded = Vec::new();
+        for i in 0..PAGE_SET_DIRECT {
+            keys.push(format!("{scope}k{i:05}"));
+        }
+        folded.extend(keys.iter().cloned());
+        for folder in PAGE_SET_FOLDERS {
+            folded.push(format!("{scope}{folder}"));
+            // Some deeper still, which fold into the same prefix.
+            for j in 0..10 {
+                let deeper = if j % 2 == 0 { "" } else { "deeper/" };
+                keys.push(format!("{scope}{folder}{deeper}k{j}"));
+            }
+        }
+        for key in &keys {
+            self.put(key, b"").await?;
+        }
+        keys.sort();
+        folded.sort();
+        Ok(PageSet {
+            scope,
+            keys,
+            folded,
+        })
     }
 
     /// The disposable prefix every key of the run starts with.

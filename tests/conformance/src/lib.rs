@@ -25,7 +25,7 @@ mod context;
 mod report;
 
 pub use cases::{all_cases, Case, Group, Need};
-pub use context::Ctx;
+pub use context::{Ctx, PageSet};
 pub use report::{CaseResult, Outcome, Report};
 
 use std::time::Instant;
