@@ -8,7 +8,7 @@ to keep data in.
 import time
 from typing import List, Optional, Tuple
 
-from componentize_py_types import Err
+from componentize_py_types import Err, Ok, Result
 from wit_world import exports
 from wit_world.exports import storage
 from wit_world.imports import types
@@ -156,6 +156,17 @@ class Store:
                 continue
             entries.append(types.Entry_Object(self.objects[key].meta(key)))
         return Lister(entries)
+
+    def delete_many(self, keys: List[str]) -> List[Result[None, types.Error]]:
+        # One result per key, in order: a bad key fails alone (contract 0.2).
+        results: List[Result[None, types.Error]] = []
+        for key in keys:
+            try:
+                self.delete(key)
+                results.append(Ok(None))
+            except Err as refused:
+                results.append(refused)
+        return results
 
     def copy(self, source: str, destination: str) -> types.ObjectMeta:
         obj = self.get(source)

@@ -1,4 +1,10 @@
-//! The one `bindgen!` call: host-side types for `wit/`.
+//! The `bindgen!` calls: host-side types for `wit/`, and the calls of each
+//! earlier contract version this host still loads, behind one [`PluginApi`].
+
+use wasmtime::component::{InstancePre, ResourceAny};
+use wasmtime::Store;
+
+use crate::sandbox::HostState;
 
 wasmtime::component::bindgen!({
     path: "../../wit",
@@ -7,3 +13,208 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::wharf::storage::types;
+use types::{ByteRange, Entry, Error, ObjectMeta, PluginInfo, WriteOptions};
+
+/// Contract 0.1.0, as released (`wit/released/0.1.0`). 0.2 added a
+/// function and no type, so its types are the current ones; only the set of
+/// calls differs.
+mod v0_1 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/released/0.1.0",
+        world: "wharf:storage/plugin",
+        exports: { default: async },
+        with: { "wharf:storage/types": crate::bindings::types },
+    });
+}
+
+/// The contract minor versions this host loads, oldest first; the last is
+/// the current one (`wit/`).
+pub(crate) const LOADABLE_MINORS: std::ops::RangeInclusive<u64> = 1..=2;
+
+/// A plugin's exports, prepared for instantiation, for the contract version
+/// it was built against.
+pub(crate) enum PluginApiPre {
+    Current(PluginPre<HostState>),
+    V0_1(v0_1::PluginPre<HostState>),
+}
+
+impl PluginApiPre {
+    /// Checks that the component exports the calls of contract `0.{minor}`.
+    pub fn new(pre: InstancePre<HostState>, minor: u64) -> wasmtime::Result<Self> {
+        Ok(match minor {
+            1 => PluginApiPre::V0_1(v0_1::PluginPre::new(pre)?),
+            _ => PluginApiPre::Current(PluginPre::new(pre)?),
+        })
+    }
+
+    pub async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginApi> {
+        Ok(match self {
+            PluginApiPre::Current(pre) => PluginApi::Current(pre.instantiate_async(store).await?),
+            PluginApiPre::V0_1(pre) => PluginApi::V0_1(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+/// A running plugin's exports. Each method is the WIT call of the same name;
+/// a call the plugin's contract version does not have returns `None`.
+pub(crate) enum PluginApi {
+    Current(Plugin),
+    V0_1(v0_1::Plugin),
+}
+
+/// What a call into the guest gives: a trap, or the plugin's own answer.
+type Call<T> = wasmtime::Result<Result<T, Error>>;
+
+/// Runs `$call` with `$storage` bound to the plugin's storage exports,
+/// whichever version they are; the generated types are shared, so the same
+/// expression fits every version.
+macro_rules! on_every_version {
+    ($api:expr, $storage:ident => $call:expr) => {
+        match $api {
+            PluginApi::Current(plugin) => {
+                let $storage = plugin.wharf_storage_storage();
+                $call
+            }
+            PluginApi::V0_1(plugin) => {
+                let $storage = plugin.wharf_storage_storage();
+                $call
+            }
+        }
+    };
+}
+
+impl PluginApi {
+    pub async fn info(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginInfo> {
+        on_every_version!(self, s => s.call_info(store).await)
+    }
+
+    pub async fn open(
+        &self,
+        store: &mut Store<HostState>,
+        options: &[(String, String)],
+    ) -> Call<ResourceAny> {
+        on_every_version!(self, s => s.call_open(store, options).await)
+    }
+
+    pub async fn stat(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        key: &str,
+    ) -> Call<ObjectMeta> {
+        on_every_version!(self, s => s.store().call_stat(store, this, key).await)
+    }
+
+    pub async fn read(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Call<ResourceAny> {
+        on_every_version!(self, s => s.store().call_read(store, this, key, range).await)
+    }
+
+    pub async fn write(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        key: &str,
+        options: &WriteOptions,
+    ) -> Call<ResourceAny> {
+        on_every_version!(self, s => s.store().call_write(store, this, key, options).await)
+    }
+
+    pub async fn delete(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        key: &str,
+    ) -> Call<()> {
+        on_every_version!(self, s => s.store().call_delete(store, this, key).await)
+    }
+
+    pub async fn list(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Call<ResourceAny> {
+        on_every_version!(self, s => s.store().call_list(store, this, prefix, delimiter).await)
+    }
+
+    pub async fn copy(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        source: &str,
+        destination: &str,
+    ) -> Call<ObjectMeta> {
+        on_every_version!(self, s => s.store().call_copy(store, this, source, destination).await)
+    }
+
+    /// Whether the plugin's contract has `store.delete-many` (since 0.2).
+    pub fn has_delete_many(&self) -> bool {
+        matches!(self, PluginApi::Current(_))
+    }
+
+    /// `store.delete-many`; `unsupported` for a plugin built before 0.2.
+    pub async fn delete_many(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        keys: &[String],
+    ) -> Call<Vec<Result<(), Error>>> {
+        match self {
+            PluginApi::Current(plugin) => plugin
+                .wharf_storage_storage()
+                .store()
+                .call_delete_many(store, this, keys)
+                .await
+                .map(Ok),
+            PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
+                "delete-many arrived in wharf:storage 0.2.0, after this plugin's contract".into(),
+            ))),
+        }
+    }
+
+    pub async fn reader_read(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        max_bytes: u32,
+    ) -> Call<Vec<u8>> {
+        on_every_version!(self, s => s.reader().call_read(store, this, max_bytes).await)
+    }
+
+    pub async fn writer_write(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        chunk: &[u8],
+    ) -> Call<()> {
+        on_every_version!(self, s => s.writer().call_write(store, this, chunk).await)
+    }
+
+    pub async fn writer_finish(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+    ) -> Call<ObjectMeta> {
+        on_every_version!(self, s => s.writer().call_finish(store, this).await)
+    }
+
+    pub async fn writer_abort(&self, store: &mut Store<HostState>, this: ResourceAny) -> Call<()> {
+        on_every_version!(self, s => s.writer().call_abort(store, this).await)
+    }
+
+    pub async fn lister_next(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        max_entries: u32,
+    ) -> Call<Vec<Entry>> {
+        on_every_version!(self, s => s.lister().call_next(store, this, max_entries).await)
+    }
+}

@@ -45,7 +45,9 @@ pub use error::{Context, Error, ErrorKind, Result};
 pub use http_client::{percent_encode, post_form};
 pub use limits::Limits;
 pub use plugin::{Plugin, PluginSource};
-pub use remote::{ObjectLister, ObjectReader, ObjectWriter, Remote, CHUNK_SIZE, LIST_PAGE};
+pub use remote::{
+    ObjectLister, ObjectReader, ObjectWriter, Remote, CHUNK_SIZE, DELETE_BATCH, LIST_PAGE,
+};
 pub use runtime::{Runtime, RuntimeBuilder, CONTRACT_VERSION};
 pub use tls::TlsTrust;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 use wasmtime::Store;
 
-use crate::bindings::{self, types::PluginInfo};
+use crate::bindings::{types::PluginInfo, PluginApi, PluginApiPre, LOADABLE_MINORS};
 use crate::grant::Grant;
 use crate::limits::{Limits, MemoryLimitHit};
 use crate::runtime::{bindings_pre, Runtime, CONTRACT_VERSION, EPOCH_TICK};
@@ -44,7 +44,7 @@ pub struct Plugin {
 
 struct PluginInner {
     runtime: Runtime,
-    pre: bindings::PluginPre<HostState>,
+    pre: PluginApiPre,
     info: PluginInfo,
     contract: String,
     sha256: String,
@@ -54,7 +54,7 @@ struct PluginInner {
 /// A running instance of a plugin, inside its own store.
 pub(crate) struct Instance {
     pub store: Store<HostState>,
-    pub api: bindings::Plugin,
+    pub api: PluginApi,
 }
 
 impl Plugin {
@@ -64,15 +64,14 @@ impl Plugin {
         sha256: String,
         source: PluginSource,
     ) -> Result<Self> {
-        let contract = contract_version(&runtime, &component, &source)?;
-        let pre = bindings_pre(&runtime, &component, &source)?;
+        let (contract, minor) = contract_version(&runtime, &component, &source)?;
+        let pre = bindings_pre(&runtime, &component, &source, &contract, minor)?;
         // `info` runs with nothing granted: it must not need anything.
         let limits = Limits::default();
         let mut instance = instantiate(&runtime, &pre, &Grant::default(), &limits).await?;
         let info = instance
             .api
-            .wharf_storage_storage()
-            .call_info(&mut instance.store)
+            .info(&mut instance.store)
             .await
             .map_err(|e| classify_failure(e, &limits))
             .map_err(|e| {
@@ -121,7 +120,7 @@ impl Plugin {
 
 async fn instantiate(
     runtime: &Runtime,
-    pre: &bindings::PluginPre<HostState>,
+    pre: &PluginApiPre,
     grant: &Grant,
     limits: &Limits,
 ) -> Result<Instance> {
@@ -133,7 +132,7 @@ async fn instantiate(
     store.epoch_deadline_trap();
     arm_deadline(&mut store, limits);
     let api = pre
-        .instantiate_async(&mut store)
+        .instantiate(&mut store)
         .await
         .map_err(|e| classify_failure(e, limits))?;
     Ok(Instance { store, api })
@@ -176,12 +175,12 @@ pub(crate) fn classify_failure(error: wasmtime::Error, limits: &Limits) -> Error
 }
 
 /// Reads which `wharf:storage` version the component exports and refuses
-/// versions this host cannot serve.
+/// versions this host cannot serve; returns the version and its minor.
 fn contract_version(
     runtime: &Runtime,
     component: &Component,
     source: &PluginSource,
-) -> Result<String> {
+) -> Result<(String, u64)> {
     const PREFIX: &str = "wharf:storage/storage@";
     let engine = &runtime.inner().engine;
     let ty = component.component_type();
@@ -203,19 +202,29 @@ fn contract_version(
             ),
         ));
     };
-    let (host_major, host_minor) = major_minor(CONTRACT_VERSION);
     let (major, minor) = major_minor(version);
-    if major != host_major || (major == 0 && minor != host_minor) {
+    let oldest = LOADABLE_MINORS.start();
+    if major == 0 && minor > *LOADABLE_MINORS.end() && minor != u64::MAX {
+        return Err(Error::new(
+            ErrorKind::InvalidPlugin,
+            format!(
+                "{source} was built for wharf:storage@{version}, a newer contract than this \
+                 host's {CONTRACT_VERSION}; upgrade Wharf, or use a build of the plugin for \
+                 contract 0.{oldest} to {CONTRACT_VERSION}"
+            ),
+        ));
+    }
+    if major != 0 || !LOADABLE_MINORS.contains(&minor) {
         return Err(Error::new(
             ErrorKind::InvalidPlugin,
             format!(
                 "{source} was built for wharf:storage@{version}, which this host (contract \
-                 {CONTRACT_VERSION}) cannot load; rebuild it against the wit/ of this Wharf \
-                 version or upgrade Wharf"
+                 {CONTRACT_VERSION}, loading plugins built for 0.{oldest} to {CONTRACT_VERSION}) \
+                 cannot load; rebuild it against the wit/ of this Wharf version or upgrade Wharf"
             ),
         ));
     }
-    Ok(version.to_owned())
+    Ok((version.to_owned(), minor))
 }
 
 fn major_minor(version: &str) -> (u64, u64) {

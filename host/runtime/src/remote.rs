@@ -27,6 +27,10 @@ pub const CHUNK_SIZE: usize = 1 << 20;
 /// How many entries the host asks a plugin for per listing page.
 pub const LIST_PAGE: u32 = 1000;
 
+/// How many keys the host passes to one `store.delete-many` call: what the
+/// contract asks callers to keep to (S3's DeleteObjects limit).
+pub const DELETE_BATCH: usize = 1000;
+
 /// Extra time the host's own timer gives a call beyond the plugin's epoch
 /// deadline, for calls stuck in the host (a slow disk) rather than in wasm.
 const HOST_TIMER_GRACE: Duration = Duration::from_secs(5);
@@ -241,8 +245,7 @@ impl Remote {
         arm_deadline(&mut instance.store, &self.limits);
         let opened = instance
             .api
-            .wharf_storage_storage()
-            .call_open(&mut instance.store, &self.guest_options)
+            .open(&mut instance.store, &self.guest_options)
             .await
             .map_err(|e| self.context(classify_failure(e, &self.limits), op, key))?;
         let store = opened.map_err(|e| {
@@ -388,8 +391,10 @@ impl Remote {
         }
         let generation = state.generation;
         let live = self.live_for(&mut state, generation, OP, key)?;
-        let api = live.instance.api.wharf_storage_storage().store();
-        let call = api.call_stat(&mut live.instance.store, live.store, key);
+        let call = live
+            .instance
+            .api
+            .stat(&mut live.instance.store, live.store, key);
         let outcome = tokio::time::timeout(self.timer(), call).await;
         self.settle(&mut state, outcome, OP, key)
     }
@@ -424,10 +429,111 @@ impl Remote {
         }
         let generation = state.generation;
         let live = self.live_for(&mut state, generation, OP, key)?;
-        let api = live.instance.api.wharf_storage_storage().store();
-        let call = api.call_delete(&mut live.instance.store, live.store, key);
+        let call = live
+            .instance
+            .api
+            .delete(&mut live.instance.store, live.store, key);
         let outcome = tokio::time::timeout(self.timer(), call).await;
         self.settle(&mut state, outcome, OP, key)
+    }
+
+    /// Deletes the objects at `keys`, each as [`Remote::delete`] would, and
+    /// returns one result per key, in order. A plugin built for contract
+    /// 0.2 or later gets the keys [`DELETE_BATCH`] at a time in one call
+    /// each, which a backend can turn into one request; for an older
+    /// plugin the host deletes them one at a time.
+    pub async fn delete_many(&self, keys: &[String]) -> Vec<Result<()>> {
+        let mut results = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(DELETE_BATCH) {
+            results.extend(self.delete_batch(batch).await);
+        }
+        results
+    }
+
+    async fn delete_batch(&self, keys: &[String]) -> Vec<Result<()>> {
+        const OP: &str = "delete";
+        let mut results: Vec<Result<()>> = keys.iter().map(|key| self.check_key(OP, key)).collect();
+        let valid: Vec<String> = keys
+            .iter()
+            .zip(&results)
+            .filter(|(_, checked)| checked.is_ok())
+            .map(|(key, _)| key.clone())
+            .collect();
+        let Some(first) = valid.first() else {
+            return results;
+        };
+        let answers = match self.lock(Intent::Read, OP, first).await {
+            Ok((mut state, true))
+                if state
+                    .live
+                    .as_ref()
+                    .is_some_and(|l| l.instance.api.has_delete_many()) =>
+            {
+                let generation = state.generation;
+                match self.live_for(&mut state, generation, OP, first) {
+                    Ok(live) => {
+                        let call = live.instance.api.delete_many(
+                            &mut live.instance.store,
+                            live.store,
+                            &valid,
+                        );
+                        let outcome = tokio::time::timeout(self.timer(), call).await;
+                        self.settle(&mut state, outcome, OP, first)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            // Nothing was ever written: there is nothing to delete.
+            Ok((_, false)) => Ok(valid.iter().map(|_| Ok(())).collect()),
+            Ok((state, true)) => {
+                drop(state);
+                let mut each = Vec::with_capacity(valid.len());
+                for key in &valid {
+                    each.push(self.delete(key).await);
+                }
+                let mut each = each.into_iter();
+                return results
+                    .into_iter()
+                    .map(|checked| checked.and_then(|()| each.next().unwrap_or(Ok(()))))
+                    .collect();
+            }
+            Err(e) => Err(e),
+        };
+        let mut answers = match answers {
+            Ok(answers) if answers.len() == valid.len() => answers.into_iter(),
+            Ok(answers) => {
+                let error = self.context(
+                    Error::new(
+                        ErrorKind::PluginFailed,
+                        format!(
+                            "the plugin answered delete-many of {} keys with {} results",
+                            valid.len(),
+                            answers.len()
+                        ),
+                    ),
+                    OP,
+                    first,
+                );
+                return results
+                    .into_iter()
+                    .map(|c| c.and(Err(error.clone())))
+                    .collect();
+            }
+            Err(error) => {
+                return results
+                    .into_iter()
+                    .map(|c| c.and(Err(error.clone())))
+                    .collect();
+            }
+        };
+        for (result, key) in results.iter_mut().zip(keys) {
+            if result.is_ok() {
+                if let Some(Err(guest)) = answers.next() {
+                    *result = Err(self.context(Error::from(guest), OP, key));
+                }
+            }
+        }
+        results
     }
 
     /// Copies `source` to `destination` inside the backend.
@@ -441,8 +547,10 @@ impl Remote {
         }
         let generation = state.generation;
         let live = self.live_for(&mut state, generation, OP, source)?;
-        let api = live.instance.api.wharf_storage_storage().store();
-        let call = api.call_copy(&mut live.instance.store, live.store, source, destination);
+        let call =
+            live.instance
+                .api
+                .copy(&mut live.instance.store, live.store, source, destination);
         let outcome = tokio::time::timeout(self.timer(), call).await;
         self.settle(&mut state, outcome, OP, source)
     }
@@ -457,8 +565,10 @@ impl Remote {
         }
         let generation = state.generation;
         let live = self.live_for(&mut state, generation, OP, key)?;
-        let api = live.instance.api.wharf_storage_storage().store();
-        let call = api.call_read(&mut live.instance.store, live.store, key, range);
+        let call = live
+            .instance
+            .api
+            .read(&mut live.instance.store, live.store, key, range);
         let outcome = tokio::time::timeout(self.timer(), call).await;
         let resource = self.settle(&mut state, outcome, OP, key)?;
         Ok(ObjectReader {
@@ -479,8 +589,10 @@ impl Remote {
         let (mut state, _) = self.lock(Intent::Write, OP, key).await?;
         let generation = state.generation;
         let live = self.live_for(&mut state, generation, OP, key)?;
-        let api = live.instance.api.wharf_storage_storage().store();
-        let call = api.call_write(&mut live.instance.store, live.store, key, &options);
+        let call = live
+            .instance
+            .api
+            .write(&mut live.instance.store, live.store, key, &options);
         let outcome = tokio::time::timeout(self.timer(), call).await;
         let resource = self.settle(&mut state, outcome, OP, key)?;
         Ok(ObjectWriter {
@@ -513,8 +625,10 @@ impl Remote {
         let handle = if present {
             let generation = state.generation;
             let live = self.live_for(&mut state, generation, OP, prefix)?;
-            let api = live.instance.api.wharf_storage_storage().store();
-            let call = api.call_list(&mut live.instance.store, live.store, prefix, delimiter);
+            let call =
+                live.instance
+                    .api
+                    .list(&mut live.instance.store, live.store, prefix, delimiter);
             let outcome = tokio::time::timeout(self.timer(), call).await;
             let resource = self.settle(&mut state, outcome, OP, prefix)?;
             Some(Handle {
@@ -624,8 +738,11 @@ impl ObjectReader<'_> {
         let remote = self.remote;
         let mut state = remote.state.lock().await;
         let live = remote.live_for(&mut state, handle.generation, OP, &self.key)?;
-        let api = live.instance.api.wharf_storage_storage().reader();
-        let call = api.call_read(&mut live.instance.store, handle.resource, CHUNK_SIZE as u32);
+        let call = live.instance.api.reader_read(
+            &mut live.instance.store,
+            handle.resource,
+            CHUNK_SIZE as u32,
+        );
         let outcome = tokio::time::timeout(remote.timer(), call).await;
         let chunk = remote.settle(&mut state, outcome, OP, &self.key)?;
         if chunk.len() > CHUNK_SIZE {
@@ -692,8 +809,10 @@ impl ObjectWriter<'_> {
         let remote = self.remote;
         let mut state = remote.state.lock().await;
         let live = remote.live_for(&mut state, handle.generation, OP, &self.key)?;
-        let api = live.instance.api.wharf_storage_storage().writer();
-        let call = api.call_write(&mut live.instance.store, handle.resource, chunk);
+        let call = live
+            .instance
+            .api
+            .writer_write(&mut live.instance.store, handle.resource, chunk);
         let outcome = tokio::time::timeout(remote.timer(), call).await;
         remote.settle(&mut state, outcome, OP, &self.key)
     }
@@ -705,8 +824,10 @@ impl ObjectWriter<'_> {
         let remote = self.remote;
         let mut state = remote.state.lock().await;
         let live = remote.live_for(&mut state, handle.generation, OP, &self.key)?;
-        let api = live.instance.api.wharf_storage_storage().writer();
-        let call = api.call_finish(&mut live.instance.store, handle.resource);
+        let call = live
+            .instance
+            .api
+            .writer_finish(&mut live.instance.store, handle.resource);
         let outcome = tokio::time::timeout(remote.timer(), call).await;
         let result = remote.settle(&mut state, outcome, OP, &self.key);
         drop(state);
@@ -733,8 +854,10 @@ impl ObjectWriter<'_> {
         let Ok(live) = remote.live_for(&mut state, handle.generation, OP, &self.key) else {
             return Ok(());
         };
-        let api = live.instance.api.wharf_storage_storage().writer();
-        let call = api.call_abort(&mut live.instance.store, handle.resource);
+        let call = live
+            .instance
+            .api
+            .writer_abort(&mut live.instance.store, handle.resource);
         let outcome = tokio::time::timeout(remote.timer(), call).await;
         let result = remote.settle(&mut state, outcome, OP, &self.key);
         drop(state);
@@ -768,8 +891,10 @@ impl ObjectLister<'_> {
         let remote = self.remote;
         let mut state = remote.state.lock().await;
         let live = remote.live_for(&mut state, handle.generation, OP, &self.prefix)?;
-        let api = live.instance.api.wharf_storage_storage().lister();
-        let call = api.call_next(&mut live.instance.store, handle.resource, LIST_PAGE);
+        let call =
+            live.instance
+                .api
+                .lister_next(&mut live.instance.store, handle.resource, LIST_PAGE);
         let outcome = tokio::time::timeout(remote.timer(), call).await;
         let page = remote.settle(&mut state, outcome, OP, &self.prefix)?;
         if page.len() > LIST_PAGE as usize {

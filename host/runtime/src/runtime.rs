@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
-use crate::bindings;
+use crate::bindings::PluginApiPre;
 use crate::cache::CompileCache;
 use crate::plugin::{Plugin, PluginSource};
 use crate::sandbox::HostState;
@@ -20,7 +20,7 @@ use crate::{Error, ErrorKind, Result};
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The contract version this host implements.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Loads plugins and runs them. Cheap to clone; clones share the engine.
 #[derive(Clone)]
@@ -222,7 +222,9 @@ pub(crate) fn bindings_pre(
     runtime: &Runtime,
     component: &Component,
     source: &PluginSource,
-) -> Result<bindings::PluginPre<HostState>> {
+    contract: &str,
+    minor: u64,
+) -> Result<PluginApiPre> {
     let pre = runtime
         .inner
         .linker
@@ -236,10 +238,13 @@ pub(crate) fn bindings_pre(
                 ),
             )
         })?;
-    bindings::PluginPre::new(pre).map_err(|e| {
+    PluginApiPre::new(pre, minor).map_err(|e| {
         Error::new(
             ErrorKind::InvalidPlugin,
-            format!("{source} does not export wharf:storage/storage@{CONTRACT_VERSION}: {e:#}"),
+            format!(
+                "{source} does not export what wharf:storage/storage@{contract} has, as this \
+                 host knows it: {e:#}"
+            ),
         )
     })
 }

@@ -82,6 +82,26 @@ impl<S: Store> wit::GuestStore for StoreAdapter<S> {
         self.0
             .copy(checked_key(&source)?, checked_key(&destination)?)
     }
+
+    fn delete_many(&self, keys: Vec<String>) -> Vec<Result<()>> {
+        let checked: Vec<Result<&str>> = keys.iter().map(|key| checked_key(key)).collect();
+        let valid: Vec<&str> = checked
+            .iter()
+            .filter_map(|c| c.as_ref().ok().copied())
+            .collect();
+        let mut deleted = self.0.delete_many(&valid).into_iter();
+        checked
+            .into_iter()
+            .map(|check| match check {
+                Ok(key) => deleted.next().unwrap_or_else(|| {
+                    Err(Error::other(format!(
+                        "the plugin gave no result for {key:?} in delete-many"
+                    )))
+                }),
+                Err(invalid) => Err(invalid),
+            })
+            .collect()
+    }
 }
 
 impl<R: Reader> wit::GuestReader for ReaderAdapter<R> {

@@ -45,6 +45,14 @@ pub trait Store: 'static {
             "this backend has no server-side copy",
         ))
     }
+    /// See `store.delete-many` in the WIT. Every key has been checked
+    /// already (one that fails the key rules is answered for you and not
+    /// passed in). The default deletes one key at a time with
+    /// [`Store::delete`]; override it where the backend deletes many keys
+    /// in one request.
+    fn delete_many(&self, keys: &[&str]) -> Vec<Result<()>> {
+        keys.iter().map(|key| self.delete(key)).collect()
+    }
 }
 
 /// A read in progress.

@@ -84,12 +84,19 @@ pub enum Need {
     CaseSensitive,
     /// `case-insensitive`.
     CaseInsensitive,
+    /// A contract of 0.2.0 or later, which brought `store.delete-many`.
+    DeleteMany,
 }
 
 impl Need {
-    /// Whether `caps` meets this need.
-    pub fn met_by(self, caps: &Capabilities) -> bool {
+    /// Whether a plugin with `caps`, built for contract version `contract`
+    /// (`0.2.0`), meets this need.
+    pub fn met_by(self, caps: &Capabilities, contract: &str) -> bool {
         match self {
+            Need::DeleteMany => !matches!(
+                contract.split('.').collect::<Vec<_>>()[..],
+                ["0", "0" | "1", ..]
+            ),
             Need::RangedRead => caps.ranged_read,
             Need::NoRangedRead => !caps.ranged_read,
             Need::ListDelimiter => caps.list_delimiter,
@@ -109,6 +116,11 @@ impl Need {
     /// Why a case with this need did not run.
     pub fn describe(self) -> String {
         let (name, declared) = match self {
+            Need::DeleteMany => {
+                return "the plugin was built for a contract before 0.2.0, which brought \
+                        delete-many"
+                    .to_owned()
+            }
             Need::RangedRead => ("ranged-read", false),
             Need::NoRangedRead => ("ranged-read", true),
             Need::ListDelimiter => ("list-delimiter", false),
@@ -720,6 +732,47 @@ async fn delete_keeps_keys_below(cx: &Ctx<'_>) -> Check {
         .await
         .map_err(|e| e.to_string())?;
     cx.expect_contents(&child, b"child").await
+}
+async fn delete_many_keys(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("del");
+    for name in ["a", "b", "c", "kept"] {
+        cx.put(&format!("{scope}{name}"), name.as_bytes()).await?;
+    }
+    let keys: Vec<String> = ["a", "b", "c", "never-written"]
+        .iter()
+        .map(|name| format!("{scope}{name}"))
+        .collect();
+    let results = cx.remote.delete_many(&keys).await;
+    if results.len() != keys.len() {
+        return Err(format!(
+            "delete-many of {} keys gave {} results",
+            keys.len(),
+            results.len()
+        ));
+    }
+    for (key, result) in keys.iter().zip(results) {
+        result.map_err(|e| format!("delete-many must delete {key:?} (or find it missing): {e}"))?;
+    }
+    for key in &keys {
+        cx.expect_absent(key).await?;
+    }
+    cx.expect_contents(&format!("{scope}kept"), b"kept").await
+}
+async fn delete_many_invalid_key_alone(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("del");
+    let good = format!("{scope}good");
+    cx.put(&good, b"good").await?;
+    let keys = vec![format!("{scope}bad//key"), good.clone()];
+    let results = cx.remote.delete_many(&keys).await;
+    match &results[..] {
+        [Err(invalid), Ok(())] if *invalid.kind() == ErrorKind::InvalidKey => {
+            cx.expect_absent(&good).await
+        }
+        other => Err(format!(
+            "expected invalid-key for {:?} and success for {good:?}, got {other:?}",
+            keys[0]
+        )),
+    }
 }
 async fn delete_keeps_siblings(cx: &Ctx<'_>) -> Check {
     let scope = cx.scope("del");
@@ -1483,6 +1536,18 @@ pub fn all_cases() -> Vec<Case> {
         case!(Delete, "twice succeeds", [], delete_twice),
         case!(Delete, "keeps keys below it", [], delete_keeps_keys_below),
         case!(Delete, "keeps siblings", [], delete_keeps_siblings),
+        case!(
+            Delete,
+            "many keys in one call",
+            [DeleteMany],
+            delete_many_keys
+        ),
+        case!(
+            Delete,
+            "many keys: an invalid key fails alone",
+            [DeleteMany],
+            delete_many_invalid_key_alone
+        ),
         case!(List, "unused prefix is empty", [], list_unused_prefix),
         case!(List, "prefix ending mid-name", [], list_partial_segment),
         case!(
@@ -1574,6 +1639,12 @@ pub fn all_cases() -> Vec<Case> {
             error_write_after_finish
         ),
         case!(
+            Errors,
+            "unknown and missing options are invalid-config",
+            [],
+            error_invalid_config
+        ),
+        case!(
             Concurrency,
             "4 writers then 4 readers at once",
             [],
@@ -1602,12 +1673,6 @@ pub fn all_cases() -> Vec<Case> {
             "letter case is significant",
             [CaseSensitive],
             layout_case_sensitive
-        ),
-        case!(
-            Errors,
-            "unknown and missing options are invalid-config",
-            [],
-            error_invalid_config
         ),
         case!(
             Layout,

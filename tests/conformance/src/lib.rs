@@ -74,6 +74,7 @@ pub async fn run_with_exceptions(
 async fn run_cases(remote: &Remote, selection: &Selection, exceptions: &[Exception]) -> Report {
     let started = Instant::now();
     let caps = remote.plugin().info().capabilities;
+    let contract = remote.plugin().contract_version().to_owned();
     let cx = Ctx::new(remote, caps);
     let mut results = Vec::new();
     for case in all_cases() {
@@ -82,7 +83,11 @@ async fn run_cases(remote: &Remote, selection: &Selection, exceptions: &[Excepti
                 continue;
             }
         }
-        let outcome = match case.needs.iter().find(|need| !need.met_by(&caps)) {
+        let outcome = match case
+            .needs
+            .iter()
+            .find(|need| !need.met_by(&caps, &contract))
+        {
             Some(missing) => Outcome::NotApplicable(missing.describe()),
             None => {
                 let case_started = Instant::now();
