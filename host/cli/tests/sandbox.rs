@@ -109,7 +109,11 @@ fn symlinks_that_point_out_cannot_be_read_or_written_through() {
     s.wharf()
         .args(["rm", "media:door/secret.txt"])
         .assert()
-        .failure();
+        .failure()
+        .stderr(
+            predicate::str::contains(REFUSED)
+                .and(predicate::str::contains("media:door/secret.txt")),
+        );
     assert_eq!(s.read("outside/secret.txt"), b"TOP SECRET");
     // Listings leave out what the sandbox will not follow.
     s.wharf()

@@ -209,6 +209,22 @@ async fn invalid_keys_are_refused_by_the_host_and_by_the_plugin() {
                 .unwrap();
             assert_eq!(*err.kind(), ErrorKind::InvalidKey, "{key:?}");
         }
+        // The NUL key is refused for what it holds, on either side.
+        let nul = "nul\0key";
+        let err = remote.stat(nul).await.unwrap_err();
+        assert!(
+            err.to_string().contains("cannot hold a NUL character"),
+            "host checks {checks}: {err}"
+        );
+        let err = remote
+            .open_write(nul, WriteOptions::default())
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("cannot hold a NUL character"),
+            "host checks {checks}: {err}"
+        );
     }
     assert_eq!(files(&root), vec![".wharf-tmp".to_owned(), "ok".to_owned()]);
     assert_eq!(files(&root.join(".wharf-tmp")), Vec::<String>::new());
