@@ -1314,6 +1314,38 @@ async fn parallel_writers_and_readers(cx: &Ctx<'_>) -> Check {
     }
     Ok(())
 }
+async fn readers_beside_writers(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("par");
+    let object = |name: &str, i: usize| {
+        (
+            format!("{scope}{name}{i}"),
+            pattern(MIB + 1000 * i + 1, 40 + i as u64),
+        )
+    };
+    let old: Vec<(String, Vec<u8>)> = (0..3).map(|i| object("old", i)).collect();
+    let new: Vec<(String, Vec<u8>)> = (0..3).map(|i| object("new", i + 3)).collect();
+    for (key, data) in &old {
+        cx.put(key, data).await?;
+    }
+    // Alternate readers and writers so their calls interleave; writers send
+    // quarter chunks, so each write spans several calls between reads.
+    let mut steps: Vec<Pin<Box<dyn Future<Output = Check> + '_>>> = Vec::new();
+    for ((old_key, old_data), (new_key, new_data)) in old.iter().zip(&new) {
+        steps.push(Box::pin(cx.expect_contents(old_key, old_data)));
+        steps.push(Box::pin(async move {
+            cx.put_chunked(new_key, new_data, MIB / 4, WriteOptions::default())
+                .await
+                .map(drop)
+        }));
+    }
+    for result in join_all(steps).await {
+        result?;
+    }
+    for (key, data) in new.iter().chain(&old) {
+        cx.expect_contents(key, data).await?;
+    }
+    Ok(())
+}
 async fn interleaved_read_and_write(cx: &Ctx<'_>) -> Check {
     let scope = cx.scope("par");
     let (src, dst) = (format!("{scope}src"), format!("{scope}dst"));
@@ -1649,6 +1681,12 @@ pub fn all_cases() -> Vec<Case> {
             "4 writers then 4 readers at once",
             [],
             parallel_writers_and_readers
+        ),
+        case!(
+            Concurrency,
+            "3 readers beside 3 writers at once",
+            [],
+            readers_beside_writers
         ),
         case!(
             Concurrency,
