@@ -5,6 +5,7 @@ mod authorize;
 mod config_cmd;
 mod conformance;
 mod location;
+mod new_plugin;
 mod objects;
 mod output;
 mod plugins;
@@ -369,6 +370,17 @@ enum PluginsAction {
         #[arg(long)]
         json: bool,
     },
+    /// Write a new plugin crate, ready to build and to pass the
+    /// conformance suite: an in-memory backend to make your own, with a copy
+    /// of Wharf's SDK and contract.
+    New {
+        /// The plugin's name (its crate's, and the name remotes use), such
+        /// as my-store.
+        name: String,
+        /// Where to create it (default: ./NAME).
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
     /// Copy a .wasm into the plugin directory and record its sha256; a
     /// plugin whose file changes later is refused until installed again.
     Install {
@@ -680,6 +692,19 @@ async fn run(cli: Cli) -> Result<()> {
                 }),
             ..
         } => plugins::inspect(&app, &plugin, &parse_options(&options)?, json).await?,
+        Command::Plugins {
+            action: Some(PluginsAction::New { name, path }),
+            ..
+        } => {
+            let made = new_plugin::new_plugin(&name, path.as_deref())?;
+            let stem = name.replace('-', "_");
+            println!(
+                "made plugin crate {name} in {}; build it and prove it:\n  cd {} && cargo build \
+                 --release\n  wharf conformance target/wasm32-wasip2/release/{stem}.wasm",
+                made.display(),
+                made.display()
+            );
+        }
         Command::Plugins {
             action: Some(PluginsAction::Install { path, name }),
             ..

@@ -3,6 +3,16 @@
 
 use crate::Timestamp;
 
+/// The current time from the host's wall clock, for backends that stamp
+/// their own objects.
+pub fn now() -> Timestamp {
+    let now = wasip2::clocks::wall_clock::now();
+    Timestamp {
+        seconds: now.seconds as i64,
+        nanoseconds: now.nanoseconds,
+    }
+}
+
 /// The UTC date and time given, as a [`Timestamp`]; `None` if a field is
 /// out of range.
 pub fn utc_timestamp(
