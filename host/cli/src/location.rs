@@ -66,7 +66,9 @@ pub fn destination_for(src: &Location, dst: &Location) -> Result<Location> {
         return Ok(dst.clone());
     }
     let Some(name) = src.base_name() else {
-        bail!("cannot tell what to name the copy of {src} in {dst}; give the destination a name");
+        bail!(crate::UsageError(format!(
+            "cannot tell what to name the copy of {src} in {dst}; give the destination a name"
+        )));
     };
     Ok(match dst {
         Location::Local(path) => Location::Local(path.join(name)),

@@ -143,7 +143,10 @@ pub async fn cat(app: &App, remote_name: &str, key: &str, range: &CatRange) -> R
             length,
         })),
         (Some(offset), None, None) => Some(ByteRange::From(offset)),
-        _ => bail!("--tail cannot be combined with --offset or --count"),
+        _ => bail!(crate::UsageError(format!(
+            "cat {remote_name}:{key}: --tail cannot be combined with --offset or --count; \
+             give --tail alone, or --offset and --count"
+        ))),
     };
     remote.get(key, range, tokio::io::stdout()).await?;
     Ok(())
@@ -159,7 +162,10 @@ pub async fn rm(
     let remote = app.remote(remote_name).await?;
     if !recursive {
         if key.is_empty() {
-            bail!("give a key to remove, or use -R to remove everything under a prefix");
+            bail!(crate::UsageError(format!(
+                "'{remote_name}:' is a whole remote; give a key to remove ({remote_name}:KEY), \
+                 or use -R to remove everything in it"
+            )));
         }
         // Deleting a missing key succeeds in the contract; the command still
         // tells the user that nothing was there.

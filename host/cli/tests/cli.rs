@@ -463,3 +463,37 @@ fn conformance_json_report_for_a_configured_remote() {
         .iter()
         .all(|c| c["group"] == "atomicity" && c["result"] == "passed"));
 }
+
+#[test]
+fn usage_mistakes_exit_2_and_say_what_to_do() {
+    let s = Scratch::new();
+    s.file("x", b"0123456789");
+    s.wharf()
+        .args(["put", "x", "media:digits"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["cat", "media:digits", "--tail", "2", "--offset", "1"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "--tail cannot be combined with --offset or --count",
+        ));
+    s.wharf()
+        .args(["cat", "media:digits", "--tail", "2", "--count", "1"])
+        .assert()
+        .code(2);
+    s.wharf().args(["rm", "media:"]).assert().code(2).stderr(
+        predicate::str::contains("give a key to remove").and(predicate::str::contains("-R")),
+    );
+    assert_eq!(s.read("media/digits"), b"0123456789");
+    // A whole remote copied into a prefix has no name to take there.
+    s.wharf()
+        .args(["cp", "media:", "media:copies/"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot tell what to name the copy of media:",
+        ));
+}
