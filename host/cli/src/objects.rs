@@ -8,7 +8,7 @@ use wharf::{ByteRange, Entry, ErrorKind, Span};
 
 use crate::app::App;
 use crate::location::as_prefix;
-use crate::output::{meta_json, time_text};
+use crate::output::{end_where_the_reader_left, meta_json, time_text, StdoutSink};
 
 /// How `ls` prints.
 pub struct LsOptions {
@@ -18,6 +18,15 @@ pub struct LsOptions {
 }
 
 pub async fn ls(app: &App, remote_name: &str, key: &str, options: &LsOptions) -> Result<()> {
+    end_where_the_reader_left(list_to_stdout(app, remote_name, key, options).await)
+}
+
+async fn list_to_stdout(
+    app: &App,
+    remote_name: &str,
+    key: &str,
+    options: &LsOptions,
+) -> Result<()> {
     let remote = app.remote(remote_name).await?;
     let prefix = as_prefix(key);
     // `ls media:a.jpg` on an object shows the object, like `ls` on a file.
@@ -148,8 +157,12 @@ pub async fn cat(app: &App, remote_name: &str, key: &str, range: &CatRange) -> R
              give --tail alone, or --offset and --count"
         ))),
     };
-    remote.get(key, range, tokio::io::stdout()).await?;
-    Ok(())
+    let mut stdout = StdoutSink::new();
+    match remote.get(key, range, &mut stdout).await {
+        // The reader has all it wanted (`| head`), as with `cat`.
+        Err(_) if stdout.reader_left() => Ok(()),
+        result => result.map(drop).map_err(Into::into),
+    }
 }
 
 pub async fn rm(

@@ -497,3 +497,62 @@ fn usage_mistakes_exit_2_and_say_what_to_do() {
             "cannot tell what to name the copy of media:",
         ));
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_cat_and_ls_normally() {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    let s = Scratch::new();
+    // Far more than a pipe's buffer (64 KiB on Linux), so wharf is still
+    // writing when the reader goes.
+    common::write_pattern_file(&s.path().join("big"), 16 << 20);
+    s.wharf()
+        .args(["put", "big", "media:big"])
+        .assert()
+        .success();
+    let mut child = s
+        .wharf_process()
+        .args(["cat", "media:big"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 3];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert_eq!(stderr, "");
+
+    for i in 0..3000 {
+        std::fs::write(s.path().join(format!("media/many-{i:05}")), b"").unwrap();
+    }
+    let mut child = s
+        .wharf_process()
+        .args(["ls", "-l", "media:"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+}
