@@ -250,7 +250,48 @@ fn a_second_fs_remote_from_the_config_file() {
         .assert()
         .success()
         .stdout("b/x\n");
-    s.wharf().args(["stat", "backup:b/x"]).assert().success();
+    let json = |args: &[&str]| -> Value {
+        let out = s.wharf().args(args).assert().success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    let top = json(&["ls", "--json", "backup:"]);
+    assert_eq!(top.as_array().unwrap().len(), 1, "{top}");
+    assert_eq!(top[0]["key"], "b/");
+    assert_eq!(top[0]["is_prefix"], true);
+    let all = json(&["ls", "--json", "-R", "backup:"]);
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+    assert_eq!(all[0]["key"], "b/x");
+    assert_eq!(all[0]["size"], 9);
+    assert_eq!(all[0]["is_prefix"], false);
+    let stat = json(&["stat", "--json", "backup:b/x"]);
+    assert_eq!(stat["key"], "b/x");
+    assert_eq!(stat["size"], 9);
+    s.wharf()
+        .args(["stat", "backup:b/x"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("key:           b/x")
+                .and(predicate::str::contains("size:          9")),
+        );
+    s.wharf()
+        .args(["cat", "backup:b/x"])
+        .assert()
+        .success()
+        .stdout("both ways");
+    s.wharf()
+        .args(["cat", "media:m/back"])
+        .assert()
+        .success()
+        .stdout("both ways");
+    s.wharf().args(["rm", "media:m/back"]).assert().success();
+    assert!(!s.path().join("media/m/back").exists());
+    s.wharf().args(["cat", "media:m/back"]).assert().code(3);
+    s.wharf()
+        .args(["ls", "-R", "media:"])
+        .assert()
+        .success()
+        .stdout("m/x\n");
     s.wharf().args(["rm", "backup:b/x"]).assert().success();
     s.wharf().args(["cat", "backup:b/x"]).assert().code(3);
     s.wharf()
