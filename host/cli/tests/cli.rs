@@ -597,3 +597,81 @@ fn a_reader_that_closes_the_pipe_early_ends_cat_and_ls_normally() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}: {stderr}");
 }
+
+#[test]
+fn the_config_option_wins_over_wharf_config() {
+    let s = Scratch::new();
+    s.write_config("[remotes.site]\nplugin = \"fs\"\nroot = \"from-env-config\"\n");
+    let chosen = s.file(
+        "elsewhere/chosen.toml",
+        b"[remotes.site]\nplugin = \"fs\"\nroot = \"from-option\"\n",
+    );
+    s.file("x", b"where?");
+    s.wharf()
+        .args(["--config", chosen.to_str().unwrap(), "put", "x", "site:k"])
+        .assert()
+        .success();
+    assert_eq!(s.read("from-option/k"), b"where?");
+    assert!(!s.path().join("from-env-config").exists());
+    s.wharf()
+        .args(["config", "path", "--config", chosen.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", chosen.display()));
+    // Without the option, WHARF_CONFIG is the file.
+    s.wharf().args(["put", "x", "site:k"]).assert().success();
+    assert_eq!(s.read("from-env-config/k"), b"where?");
+}
+
+#[test]
+fn without_wharf_config_the_file_in_the_xdg_config_directory_is_used() {
+    let s = Scratch::new();
+    let xdg_config = s.path().join("xdg-config");
+    s.file(
+        "xdg-config/wharf/config.toml",
+        b"[remotes.site]\nplugin = \"fs\"\nroot = \"from-xdg\"\n",
+    );
+    s.file("x", b"default place");
+    let wharf = || {
+        let mut cmd = s.wharf();
+        cmd.env_remove("WHARF_CONFIG")
+            .env("XDG_CONFIG_HOME", &xdg_config)
+            .env("HOME", s.path());
+        cmd
+    };
+    wharf().args(["put", "x", "site:k"]).assert().success();
+    assert_eq!(s.read("from-xdg/k"), b"default place");
+    wharf()
+        .args(["config", "path"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "{}\n",
+            xdg_config.join("wharf/config.toml").display()
+        ));
+}
+
+#[test]
+fn without_wharf_plugin_path_a_plugin_in_the_xdg_data_directory_is_usable_by_name() {
+    let s = Scratch::new();
+    let xdg_data = s.path().join("xdg-data");
+    let plugins = xdg_data.join("wharf/plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::write(plugins.join("datafs.wasm"), fs_component()).unwrap();
+    s.write_config("[remotes.mine]\nplugin = \"datafs\"\nroot = \"data-root\"\n");
+    s.file("x", b"from the data directory");
+    let wharf = || {
+        let mut cmd = s.wharf();
+        cmd.env_remove("WHARF_PLUGIN_PATH")
+            .env("XDG_DATA_HOME", &xdg_data)
+            .env("HOME", s.path());
+        cmd
+    };
+    wharf().args(["put", "x", "mine:k"]).assert().success();
+    assert_eq!(s.read("data-root/k"), b"from the data directory");
+    wharf()
+        .args(["plugins"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("datafs.wasm"));
+}
