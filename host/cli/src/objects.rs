@@ -218,11 +218,18 @@ pub async fn rm(
         if page.is_empty() {
             break;
         }
-        for entry in page {
-            if let Entry::Object(meta) = entry {
-                remote.delete(&meta.key).await?;
-                removed += 1;
-            }
+        // One delete-many call per page: a backend can turn it into one
+        // request (the host splits it for plugins built before 0.2).
+        let keys: Vec<String> = page
+            .into_iter()
+            .filter_map(|entry| match entry {
+                Entry::Object(meta) => Some(meta.key),
+                Entry::CommonPrefix(_) => None,
+            })
+            .collect();
+        for result in remote.delete_many(&keys).await {
+            result?;
+            removed += 1;
         }
     }
     if removed == 0 && !key.is_empty() {
