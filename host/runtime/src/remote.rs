@@ -168,12 +168,12 @@ impl Remote {
     pub fn options(&self) -> Vec<(String, String)> {
         self.guest_options
             .iter()
-            .map(|(name, value)| {
-                match self.grant.directories.iter().find(|d| &d.option == name) {
+            .map(
+                |(name, value)| match self.grant.directories.iter().find(|d| &d.option == name) {
                     Some(dir) => (name.clone(), dir.host_path.display().to_string()),
                     None => (name.clone(), value.clone()),
-                }
-            })
+                },
+            )
             .collect()
     }
 
@@ -246,10 +246,19 @@ impl Remote {
         let opened = instance
             .api
             .open(&mut instance.store, &self.guest_options)
-            .await
-            .map_err(|e| self.context(classify_failure(e, &self.limits), op, key))?;
+            .await;
+        // A plugin that reaches for a host while opening then fails with
+        // its own error; as for every other call (see `settle`), the refusal
+        // behind it is what the user can act on.
+        let refusal = instance.store.data().take_refusals().into_iter().next();
+        let blame = |error: Error| match &refusal {
+            Some(refusal) => self.refused(refusal, &error),
+            None => error,
+        };
+        let opened =
+            opened.map_err(|e| self.context(blame(classify_failure(e, &self.limits)), op, key))?;
         let store = opened.map_err(|e| {
-            Error::from(e)
+            blame(Error::from(e))
                 .with_remote(&self.name)
                 .with_operation("open")
         })?;
