@@ -164,6 +164,49 @@ impl From<types::Error> for Error {
             E::Unavailable(m) => (ErrorKind::Unavailable, m),
             E::Other(m) => (ErrorKind::Other, m),
         };
-        Error::new(kind, message)
+        Error::new(kind, bounded_message(message))
+    }
+}
+
+/// The most bytes of a plugin's error message the host keeps: a bound of
+/// the contract, so that one answer cannot flood a terminal or a log.
+const MAX_PLUGIN_MESSAGE_BYTES: usize = 4096;
+
+/// `message`, cut after [`MAX_PLUGIN_MESSAGE_BYTES`] (at a character
+/// boundary) with the cut marked.
+fn bounded_message(mut message: String) -> String {
+    if message.len() <= MAX_PLUGIN_MESSAGE_BYTES {
+        return message;
+    }
+    let mut end = MAX_PLUGIN_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = message.len() - end;
+    message.truncate(end);
+    message.push_str(&format!(
+        "… [{cut} more bytes cut: the host keeps the first {MAX_PLUGIN_MESSAGE_BYTES} bytes of \
+         a plugin's message]"
+    ));
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_plugin_message_is_cut_at_a_character_and_marked() {
+        let long = format!("x{}", "é".repeat(3000));
+        let error = Error::from(types::Error::Other(long.clone()));
+        let (kept, marker) = error.message().split_once('…').unwrap();
+        assert_eq!(kept.len(), 4095, "the cut falls before a split 'é'");
+        assert!(long.starts_with(kept));
+        assert_eq!(
+            marker,
+            " [1906 more bytes cut: the host keeps the first 4096 bytes of a plugin's message]"
+        );
+        let short = Error::from(types::Error::NotFound("no object there".into()));
+        assert_eq!(short.message(), "no object there");
     }
 }

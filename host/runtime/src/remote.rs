@@ -27,6 +27,16 @@ pub const CHUNK_SIZE: usize = 1 << 20;
 /// How many entries the host asks a plugin for per listing page.
 pub const LIST_PAGE: u32 = 1000;
 
+/// The most bytes of keys one listing page may hold: [`LIST_PAGE`] keys of
+/// the contract's longest (1,024 bytes). A bound of the contract, not a
+/// setting.
+pub const MAX_PAGE_KEY_BYTES: usize = LIST_PAGE as usize * wharf_key::MAX_KEY_LEN;
+
+/// The most bytes one object's description (key, etag, content type and
+/// user metadata) may take, 32 times S3's 2 KiB of user metadata. A bound
+/// of the contract, not a setting.
+pub const MAX_META_BYTES: usize = 64 << 10;
+
 /// How many keys the host passes to one `store.delete-many` call: what the
 /// contract asks callers to keep to (S3's DeleteObjects limit).
 pub const DELETE_BATCH: usize = 1000;
@@ -360,6 +370,42 @@ impl Remote {
         )
     }
 
+    /// Stops at an object description past [`MAX_META_BYTES`]: like any
+    /// other bound, it throws the instance away.
+    fn check_meta(
+        &self,
+        state: &mut State,
+        meta: &ObjectMeta,
+        op: &'static str,
+        key: &str,
+    ) -> Result<()> {
+        let size = meta.key.len()
+            + meta.etag.as_ref().map_or(0, String::len)
+            + meta.content_type.as_ref().map_or(0, String::len)
+            + meta
+                .metadata
+                .iter()
+                .map(|(name, value)| name.len() + value.len())
+                .sum::<usize>();
+        if size <= MAX_META_BYTES {
+            return Ok(());
+        }
+        state.live = None;
+        Err(self.context(
+            Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "the plugin described one object in {size} bytes, past the bound of \
+                     {MAX_META_BYTES} bytes (key, etag, content type and metadata) that the \
+                     Wharf contract fixes; it is a fault in the plugin, to report to its \
+                     author; the plugin will be restarted for the next call"
+                ),
+            ),
+            op,
+            key,
+        ))
+    }
+
     fn timer(&self) -> Duration {
         self.limits.call_timeout + HOST_TIMER_GRACE
     }
@@ -405,7 +451,9 @@ impl Remote {
             .api
             .stat(&mut live.instance.store, live.store, key);
         let outcome = tokio::time::timeout(self.timer(), call).await;
-        self.settle(&mut state, outcome, OP, key)
+        let meta = self.settle(&mut state, outcome, OP, key)?;
+        self.check_meta(&mut state, &meta, OP, key)?;
+        Ok(meta)
     }
 
     fn missing_root(&self, op: &'static str, key: &str) -> Error {
@@ -561,7 +609,9 @@ impl Remote {
                 .api
                 .copy(&mut live.instance.store, live.store, source, destination);
         let outcome = tokio::time::timeout(self.timer(), call).await;
-        self.settle(&mut state, outcome, OP, source)
+        let meta = self.settle(&mut state, outcome, OP, source)?;
+        self.check_meta(&mut state, &meta, OP, source)?;
+        Ok(meta)
     }
 
     /// Starts reading the object at `key`, all of it or `range`.
@@ -838,7 +888,12 @@ impl ObjectWriter<'_> {
             .api
             .writer_finish(&mut live.instance.store, handle.resource);
         let outcome = tokio::time::timeout(remote.timer(), call).await;
-        let result = remote.settle(&mut state, outcome, OP, &self.key);
+        let result = remote
+            .settle(&mut state, outcome, OP, &self.key)
+            .and_then(|meta| {
+                remote.check_meta(&mut state, &meta, OP, &self.key)?;
+                Ok(meta)
+            });
         drop(state);
         // Finished or failed, the resource is done with.
         self.handle = None;
@@ -919,6 +974,36 @@ impl ObjectLister<'_> {
                 OP,
                 &self.prefix,
             ));
+        }
+        let key_bytes: usize = page
+            .iter()
+            .map(|entry| match entry {
+                Entry::Object(meta) => meta.key.len(),
+                Entry::CommonPrefix(prefix) => prefix.len(),
+            })
+            .sum();
+        if key_bytes > MAX_PAGE_KEY_BYTES {
+            state.live = None;
+            return Err(remote.context(
+                Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!(
+                        "the plugin returned a listing page whose keys take {key_bytes} bytes, \
+                         past the bound of {MAX_PAGE_KEY_BYTES} bytes ({LIST_PAGE} keys of at \
+                         most {} bytes) that the Wharf contract fixes; it is a fault in the \
+                         plugin, to report to its author; the plugin will be restarted for the \
+                         next call",
+                        wharf_key::MAX_KEY_LEN
+                    ),
+                ),
+                OP,
+                &self.prefix,
+            ));
+        }
+        for entry in &page {
+            if let Entry::Object(meta) = entry {
+                remote.check_meta(&mut state, meta, OP, &self.prefix)?;
+            }
         }
         if page.is_empty() {
             self.handle = None;
