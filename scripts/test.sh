@@ -31,5 +31,8 @@ cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs
 echo "== build (host, and the plugins for wasm32-wasip2 through host/bundled)"
 cargo build --release
 
+echo "== the plugin SDK packages on its own (built from the packaged files alone)"
+cargo package --allow-dirty -p wharf-key -p wharf-plugin
+
 echo "== tests"
 cargo test --release --workspace --no-fail-fast

@@ -7,16 +7,20 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
-/// Folders copied, relative to the workspace, and whether to descend.
-const SOURCES: &[(&str, bool)] = &[("wit", false), ("crates/key", true), ("plugins/sdk", true)];
+/// Folders copied, relative to the workspace.
+/// The SDK carries the contract through its `contract` link to `wit/`.
+const SOURCES: &[&str] = &["crates/key", "plugins/sdk"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.ancestors().nth(2).unwrap().to_path_buf();
     let mut files = Vec::new();
-    for (dir, recursive) in SOURCES {
+    // `wit` is watched on its own: a change seen through a link may not be.
+    for dir in SOURCES.iter().chain(&["wit"]) {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
-        collect(&workspace, &workspace.join(dir), *recursive, &mut files);
+    }
+    for dir in SOURCES {
+        collect(&workspace, &workspace.join(dir), &mut files);
     }
     files.sort();
     let mut generated = String::from(
@@ -41,14 +45,16 @@ fn main() {
     std::fs::write(out, generated).unwrap();
 }
 
-/// Adds the sources under `dir` (Rust, WIT, manifests; not build output).
-fn collect(workspace: &Path, dir: &Path, recursive: bool, files: &mut Vec<String>) {
+/// Adds the sources under `dir` (Rust, WIT, manifests), following links; not
+/// build output, and not released contracts (a new plugin is built for the
+/// current one).
+fn collect(workspace: &Path, dir: &Path, files: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if path.is_dir() {
-            if recursive && name != "target" {
-                collect(workspace, &path, recursive, files);
+            if name != "target" && name != "released" {
+                collect(workspace, &path, files);
             }
         } else if name == "Cargo.toml" || name.ends_with(".rs") || name.ends_with(".wit") {
             let relative = path.strip_prefix(workspace).unwrap();

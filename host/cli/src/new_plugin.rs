@@ -118,8 +118,9 @@ mod tests {
     fn the_sdk_and_the_contract_are_carried() {
         let paths: Vec<&str> = SDK_FILES.iter().map(|(path, _)| *path).collect();
         for expected in [
-            "wharf/wit/storage.wit",
-            "wharf/wit/types.wit",
+            "wharf/plugins/sdk/contract/storage.wit",
+            "wharf/plugins/sdk/contract/types.wit",
+            "wharf/plugins/sdk/wit/sdk.wit",
             "wharf/plugins/sdk/Cargo.toml",
             "wharf/plugins/sdk/src/lib.rs",
             "wharf/crates/key/src/lib.rs",

@@ -34,7 +34,7 @@ fn a_new_plugin_builds_and_passes_the_conformance_suite() {
         "src/lib.rs",
         "README.md",
         ".cargo/config.toml",
-        "wharf/wit/storage.wit",
+        "wharf/plugins/sdk/contract/storage.wit",
         "wharf/plugins/sdk/src/lib.rs",
     ] {
         assert!(crate_dir.join(file).is_file(), "{file} was not written");

@@ -1,8 +1,8 @@
 //! Write a Wharf storage plugin in Rust.
 //!
 //! A plugin is a WebAssembly component that exports `wharf:storage/storage`
-//! (see `wit/` at the root of the Wharf repository). This crate hides the
-//! generated bindings: implement [`Plugin`] and [`Store`] (with its
+//! (the contract: `contract/` here, the Wharf repository's `wit/`). This
+//! crate hides the generated bindings: implement [`Plugin`] and [`Store`] (with its
 //! [`Reader`], [`Writer`] and [`Lister`]), then call [`export_plugin!`].
 //! The crate checks every key and prefix against the contract's rules,
 //! applies option defaults and rejects unknown or missing options before
@@ -34,9 +34,12 @@ pub mod tree;
 
 #[doc(hidden)]
 pub mod bindings {
-    //! The raw bindings generated from `wit/`. Plugins should not need them.
+    //! The raw bindings generated from the contract (`contract/`, the
+    //! repository's `wit/`). Plugins should not need them.
+    // `contract` links to the repository's `wit/`, so a packaged SDK
+    // carries the contract it was built for.
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "contract",
         world: "wharf:storage/plugin",
         pub_export_macro: true,
         default_bindings_module: "wharf_plugin::bindings",
