@@ -1,5 +1,4 @@
-//! The file system calls behind every operation, and the one place that
-//! maps I/O errors onto the contract's error cases.
+//! The file system calls behind every operation.
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
@@ -14,6 +13,7 @@ use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
 use wharf_plugin::{read_chunk, Error, ObjectMeta, Result, Timestamp};
 
+use crate::error::{io_error, not_an_object, parse_error, Op};
 use crate::FsConfig;
 
 /// Where writes are staged before they are renamed into place. It sits in
@@ -30,30 +30,6 @@ pub const STAGING_DIR: &str = ".wharf-tmp";
 /// between two chunks of a live write and short enough that leftovers do
 /// not pile up.
 pub const STALE_STAGING_AGE: Duration = Duration::from_secs(60 * 60);
-
-/// The operation a failure happened in, for error messages.
-#[derive(Debug, Clone, Copy)]
-pub enum Op {
-    Stat,
-    Read,
-    Write,
-    Delete,
-    List,
-    Copy,
-}
-
-impl Op {
-    fn verb(self) -> &'static str {
-        match self {
-            Op::Stat => "stat",
-            Op::Read => "read",
-            Op::Write => "write",
-            Op::Delete => "delete",
-            Op::List => "list",
-            Op::Copy => "copy",
-        }
-    }
-}
 
 /// The root directory and the operations on paths below it.
 #[derive(Clone)]
@@ -276,27 +252,6 @@ pub fn write_all_at(file: &Descriptor, chunk: &[u8], mut offset: u64) -> io::Res
     Ok(())
 }
 
-/// The `std::io` view of a WASI error code, so one `parse_error` serves both.
-pub fn io_error(code: ErrorCode) -> io::Error {
-    use io::ErrorKind as K;
-    let kind = match code {
-        ErrorCode::NoEntry => K::NotFound,
-        ErrorCode::Access | ErrorCode::NotPermitted => K::PermissionDenied,
-        ErrorCode::Exist => K::AlreadyExists,
-        ErrorCode::IsDirectory => K::IsADirectory,
-        ErrorCode::NotDirectory => K::NotADirectory,
-        ErrorCode::NotEmpty => K::DirectoryNotEmpty,
-        ErrorCode::NameTooLong => K::InvalidFilename,
-        ErrorCode::InsufficientSpace => K::StorageFull,
-        ErrorCode::Quota => K::QuotaExceeded,
-        ErrorCode::ReadOnly => K::ReadOnlyFilesystem,
-        ErrorCode::Interrupted => K::Interrupted,
-        ErrorCode::WouldBlock => K::WouldBlock,
-        _ => K::Other,
-    };
-    io::Error::new(kind, format!("{code:?}"))
-}
-
 pub fn object_meta(key: &str, metadata: &Metadata) -> ObjectMeta {
     let last_modified = metadata
         .modified()
@@ -313,48 +268,5 @@ pub fn object_meta(key: &str, metadata: &Metadata) -> ObjectMeta {
         etag: None,
         content_type: None,
         metadata: Vec::new(),
-    }
-}
-
-fn not_an_object(key: &str) -> Error {
-    Error::not_found(format!(
-        "no object at {key:?}: it is a directory, which holds other keys; list it instead"
-    ))
-}
-
-/// Maps an I/O error onto the contract's cases. The sandbox reports a path
-/// that escapes the root (through a symbolic link) as a permission error.
-pub fn parse_error(op: Op, key: &str, error: io::Error) -> Error {
-    let verb = op.verb();
-    match error.kind() {
-        io::ErrorKind::NotFound => Error::not_found(format!("no object at {key:?}")),
-        io::ErrorKind::PermissionDenied => Error::permission_denied(format!(
-            "cannot {verb} {key:?}: permission denied, either by the file's permissions or \
-             because its path leads outside this remote's directory (a symbolic link), \
-             which the sandbox refuses"
-        )),
-        io::ErrorKind::IsADirectory | io::ErrorKind::DirectoryNotEmpty => {
-            Error::already_exists(format!(
-                "cannot {verb} {key:?}: it is a directory that holds other keys, and on a file \
-                 system an object cannot also hold other keys"
-            ))
-        }
-        io::ErrorKind::NotADirectory => Error::not_found(format!(
-            "no object at {key:?}: part of its path is an object, not a directory"
-        )),
-        io::ErrorKind::InvalidFilename => Error::invalid_key(format!(
-            "cannot {verb} {key:?}: the file system refuses the name (a segment longer than \
-             255 bytes?); shorten the key"
-        )),
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::other(format!(
-            "cannot {verb} {key:?}: the disk is full; free some space and retry"
-        )),
-        io::ErrorKind::ReadOnlyFilesystem => Error::permission_denied(format!(
-            "cannot {verb} {key:?}: the file system is read-only"
-        )),
-        io::ErrorKind::Interrupted | io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            Error::unavailable(format!("cannot {verb} {key:?}: {error}; retry"))
-        }
-        _ => Error::other(format!("cannot {verb} {key:?}: {error}")),
     }
 }

@@ -3,6 +3,7 @@
 
 mod config;
 mod core;
+mod error;
 mod lister;
 mod reader;
 mod writer;

@@ -7,7 +7,8 @@ use std::io;
 
 use wharf_plugin::{Entry, Lister, Result};
 
-use crate::core::{object_meta, parse_error, FsCore, Op, STAGING_DIR};
+use crate::core::{object_meta, FsCore, STAGING_DIR};
+use crate::error::{parse_error, Op};
 
 /// A listing in progress: a stack of open directories, deepest last.
 pub struct FsLister {

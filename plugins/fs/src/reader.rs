@@ -5,7 +5,8 @@ use std::io::{Read, Seek, SeekFrom, Take};
 
 use wharf_plugin::{read_chunk, ByteRange, Error, Reader, Result};
 
-use crate::core::{parse_error, FsCore, Op};
+use crate::core::FsCore;
+use crate::error::{parse_error, Op};
 
 /// A read of one file, limited to the requested range.
 pub struct FsReader {

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use wasip2::filesystem::types::Descriptor;
 use wharf_plugin::{ObjectMeta, Result, Writer};
 
-use crate::core::{parse_error, write_all_at, FsCore, Op};
+use crate::core::{write_all_at, FsCore};
+use crate::error::{parse_error, Op};
 
 /// A write in progress: bytes go to a staging file under `.wharf-tmp/`.
 pub struct FsWriter {

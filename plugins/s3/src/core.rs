@@ -1,6 +1,4 @@
-//! Signed requests to the S3 REST API, retries, and the one place that maps
-//! S3's errors onto the contract's
-//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>).
+//! Signed requests to the S3 REST API and their retries.
 
 use std::time::{Duration, SystemTime};
 
@@ -121,7 +119,8 @@ impl S3Core {
             let pairs: Vec<String> = query
                 .iter()
                 .map(|(k, v)| {
-                    if v.is_empty() && *k == "uploads" {
+                    // Sub-resources go bare, as S3's documentation writes them.
+                    if v.is_empty() && matches!(*k, "uploads" | "delete") {
                         k.to_string()
                     } else {
                         format!("{}={}", encode(k, true), encode(v, true))
@@ -177,76 +176,11 @@ impl S3Core {
         Ok(request)
     }
 
-    /// Turns an unsuccessful response into the contract's error, reading
-    /// S3's XML error body when there is one. `what` names the operation and
-    /// the key for the message.
-    pub fn parse_error(&self, what: &str, mut response: Response) -> Error {
-        let status = response.status();
-        let body = response.read_all(64 * 1024).unwrap_or_default();
-        let (code, message) = error_fields(&body);
-        let retry_after = response
-            .header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| s * 1000);
-        let detail = match (&code, &message) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            (Some(code), None) => code.clone(),
-            _ => format!("HTTP {status}"),
-        };
-        let bucket = &self.config.bucket;
-        match (status, code.as_deref()) {
-            (_, Some("NoSuchKey")) | (404, None) => Error::not_found(format!("{what}: no such object")),
-            (_, Some("NoSuchBucket")) => Error::invalid_config(format!(
-                "{what}: bucket '{bucket}' does not exist at {}; check option 'bucket' (and 'endpoint')",
-                self.config.authority
-            )),
-            (_, Some("SignatureDoesNotMatch")) => Error::permission_denied(format!(
-                "{what}: the server refused the signature ({detail}); check secret_access_key \
-                 (and region = '{}')",
-                self.config.region
-            )),
-            (_, Some("InvalidAccessKeyId")) => Error::permission_denied(format!(
-                "{what}: the server does not know this access key ({detail}); check access_key_id"
-            )),
-            (_, Some("ExpiredToken" | "InvalidToken")) => Error::permission_denied(format!(
-                "{what}: {detail}; check session_token, or drop it for long-term keys"
-            )),
-            (_, Some("AccessDenied")) => Error::permission_denied(format!(
-                "{what}: access denied ({detail}); check that the key may use bucket '{bucket}'"
-            )),
-            // HEAD answers carry no error body, so the cause is unknown.
-            (403, None) => Error::permission_denied(format!(
-                "{what}: the server refused the request (HTTP 403, no details); check access_key_id \
-                 and secret_access_key, and that the key may use bucket '{bucket}'"
-            )),
-            (_, Some("SlowDown")) | (429, _) => Error::rate_limited(format!("{what}: {detail}"), retry_after),
-            (500 | 502 | 503 | 504, _) | (_, Some("InternalError" | "ServiceUnavailable")) => {
-                Error::unavailable(format!("{what}: the server failed ({detail}); retry later"))
-            }
-            (301 | 307 | 400, Some("PermanentRedirect" | "AuthorizationHeaderMalformed")) => {
-                Error::invalid_config(format!("{what}: {detail}; check option 'region' or 'endpoint'"))
-            }
-            (400, Some("InvalidArgument" | "KeyTooLongError")) => Error::invalid_key(format!("{what}: {detail}")),
-            _ => Error::other(format!("{what}: {detail}")),
-        }
+    /// Turns an unsuccessful response into the contract's error (see
+    /// `error.rs`). `what` names the operation and the key for the message.
+    pub fn parse_error(&self, what: &str, response: Response) -> Error {
+        crate::error::from_response(&self.config, what, response)
     }
-}
-
-/// The `Code` and `Message` of an S3 error body.
-pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(text) = std::str::from_utf8(body) else {
-        return (None, None);
-    };
-    let Ok(doc) = roxmltree::Document::parse(text) else {
-        return (None, None);
-    };
-    let field = |name: &str| {
-        doc.descendants()
-            .find(|n| n.has_tag_name(name))
-            .and_then(|n| n.text())
-            .map(str::to_owned)
-    };
-    (field("Code"), field("Message"))
 }
 
 /// Percent-encodes as SigV4 wants: everything but unreserved characters,
@@ -287,16 +221,5 @@ mod tests {
         assert_eq!(encode("a b/c+d%e~f", false), "a%20b/c%2Bd%25e~f");
         assert_eq!(encode("a/b", true), "a%2Fb");
         assert_eq!(encode("ü", false), "%C3%BC");
-    }
-
-    #[test]
-    fn reads_error_bodies() {
-        let body =
-            b"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>gone</Message></Error>";
-        assert_eq!(
-            error_fields(body),
-            (Some("NoSuchKey".into()), Some("gone".into()))
-        );
-        assert_eq!(error_fields(b"not xml"), (None, None));
     }
 }

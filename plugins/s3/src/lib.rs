@@ -3,6 +3,8 @@
 
 mod config;
 mod core;
+mod delete;
+mod error;
 mod lister;
 mod meta;
 mod reader;
@@ -16,7 +18,8 @@ use wharf_plugin::{
 };
 
 pub use crate::config::{Provider, S3Config};
-use crate::core::{error_fields, S3Core, MAX_XML};
+use crate::core::{S3Core, MAX_XML};
+use crate::error::error_fields;
 pub use crate::lister::S3Lister;
 pub use crate::reader::S3Reader;
 pub use crate::writer::S3Writer;
@@ -101,12 +104,11 @@ impl Store for S3Backend {
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        let core = &self.core;
-        let response = core.send("DELETE", &core.object_path(key), &[], &[], b"")?;
-        match response.status() {
-            200 | 204 | 404 => Ok(()),
-            _ => Err(core.parse_error(&format!("delete {key:?}"), response)),
-        }
+        delete::delete(&self.core, key)
+    }
+
+    fn delete_many(&self, keys: &[&str]) -> Vec<Result<()>> {
+        delete::delete_many(&self.core, keys)
     }
 
     fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<S3Lister> {

@@ -9,7 +9,8 @@ use std::rc::Rc;
 use wharf_plugin::http::{Response, Upload};
 use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
 
-use crate::core::{error_fields, S3Core, MAX_XML};
+use crate::core::{S3Core, MAX_XML};
+use crate::error::error_fields;
 
 /// A write in progress.
 pub struct S3Writer {

@@ -138,6 +138,40 @@ async fn failures_that_do_not_stop_end_in_a_clear_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_delete_that_keeps_failing_fails_every_key_after_one_requests_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3sFs::start(dir.path());
+    let bucket = dir.path().join(&server.bucket);
+    let keys: Vec<String> = (0..50).map(|i| format!("kept-{i}.txt")).collect();
+    for key in &keys {
+        std::fs::write(bucket.join(key), b"still here").unwrap();
+    }
+    let proxy = FlakyProxy::start(server.server.port, usize::MAX);
+    let remote = remote_via(&server, proxy.port).await;
+    let results = remote.delete_many(&keys).await;
+    for (key, result) in keys.iter().zip(&results) {
+        let err = result.as_ref().unwrap_err();
+        assert_eq!(
+            *err.kind(),
+            ErrorKind::RateLimited { retry_after: None },
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "delete flaky:{key}: delete 50 keys in one request: SlowDown: Please reduce your request rate."
+            )
+        );
+        assert!(bucket.join(key).exists(), "{key} was deleted");
+    }
+    assert_eq!(
+        proxy.refused.load(Ordering::SeqCst),
+        5,
+        "one request for the 50 keys, tried 5 times"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_upload_leaves_no_object_and_no_pending_upload() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
