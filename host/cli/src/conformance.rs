@@ -7,6 +7,9 @@ use wharf_conformance::Selection;
 
 use crate::app::App;
 
+/// The start of the key written and deleted once before the cases run.
+const PREFLIGHT_KEY: &str = "wharf-conformance-preflight";
+
 /// What to test.
 pub struct Target {
     /// A plugin (a `.wasm` path or a name), with `options`.
@@ -43,6 +46,23 @@ pub async fn conformance(
             "give a plugin (PATH.wasm or a name) with --option key=value…, or --remote NAME".into()
         )),
     };
+    // A store that cannot open (an unknown option, a wrong password, a
+    // server that is down) would fail every case for the same reason: say
+    // it once instead. A write, because a store may answer reads without
+    // opening (the fs plugin's root before its first write) and every case
+    // writes anyway.
+    let preflight = format!("{PREFLIGHT_KEY}-{}", std::process::id());
+    let written = remote
+        .put(&preflight, &b""[..], wharf::WriteOptions::default())
+        .await;
+    if let Err(e) = written {
+        return Err(anyhow::Error::new(e).context(format!(
+            "cannot run the conformance suite: plugin '{}' cannot write to the store (every \
+             case would fail the same way)",
+            remote.plugin().info().name
+        )));
+    }
+    remote.delete(&preflight).await?;
     let selection = filter.map_or(Selection::All, Selection::Matching);
     let report = wharf_conformance::run(&mut remote, &selection).await;
     if json {

@@ -479,6 +479,33 @@ fn conformance_runs_against_a_plugin_file_and_prints_the_count_line() {
 }
 
 #[test]
+fn conformance_on_a_store_that_does_not_open_says_why_once() {
+    let s = Scratch::new();
+    let root = s.path().join("suite-root");
+    s.wharf()
+        .args([
+            "conformance",
+            "fs",
+            "--option",
+            &format!("root={}", root.display()),
+            "--option",
+            "colour=blue",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "wharf: cannot run the conformance suite: plugin 'fs' cannot write to the store \
+             (every case would fail the same way): open on remote 'conformance': unknown option \
+             'colour'",
+        ));
+    let written: Vec<_> = std::fs::read_dir(&root)
+        .map(|dir| dir.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "nothing is written: {written:?}");
+}
+
+#[test]
 fn conformance_json_report_for_a_configured_remote() {
     let s = Scratch::new();
     s.write_config("[remotes.box]\nplugin = \"fs\"\nroot = \"box\"\n");

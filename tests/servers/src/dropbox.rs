@@ -37,7 +37,7 @@ pub struct DropboxFake {
 
 /// Where the fake and its scripts live.
 pub fn dropbox_scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("dropbox")
+    crate::servers_dir().join("dropbox")
 }
 
 /// Where `tests/servers/dropbox/install.sh` puts the official SDK.

@@ -356,7 +356,24 @@ fn ftp_tools() -> PathBuf {
 
 /// The scripts that start the FTP servers.
 fn ftp_scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("ftp")
+    servers_dir().join("ftp")
+}
+
+/// This crate's folder, `tests/servers`, in the checkout being tested.
+/// Found from the running test's own package (cargo sets
+/// CARGO_MANIFEST_DIR when it runs a test) rather than only from where
+/// this crate was compiled: a build cached from a checkout elsewhere
+/// would point at that checkout, which cargo does not count as a change.
+pub fn servers_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        for ancestor in Path::new(&dir).ancestors() {
+            let candidate = ancestor.join("tests/servers");
+            if candidate.join("Cargo.toml").is_file() {
+                return candidate;
+            }
+        }
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A test CA and a server certificate it signed, for 127.0.0.1 and
