@@ -86,10 +86,7 @@ fn pipe(client: TcpStream, server: TcpStream) {
 
 async fn remote_via(server: &S3sFs, port: u16) -> Remote {
     let plugin = Runtime::new().unwrap().load_bundled("s3").await.unwrap();
-    let mut options = server.options();
-    options.retain(|(k, _)| k != "endpoint");
-    options.push(("endpoint".into(), format!("http://127.0.0.1:{port}")));
-    Remote::new("flaky", plugin, options, Limits::default()).unwrap()
+    Remote::new("flaky", plugin, server.options_via(port), Limits::default()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -206,6 +206,12 @@ impl S3sFs {
     pub fn options(&self) -> Vec<(String, String)> {
         s3_options(&self.endpoint, &self.bucket)
     }
+
+    /// The S3 plugin options for reaching this server through a proxy on
+    /// loopback port `port`.
+    pub fn options_via(&self, port: u16) -> Vec<(String, String)> {
+        s3_options(&format!("http://127.0.0.1:{port}"), &self.bucket)
+    }
 }
 
 /// An S3 server that verifies SigV4: SeaweedFS's all-in-one `weed mini`
