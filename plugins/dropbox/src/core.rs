@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wasip2::clocks::monotonic_clock;
 use wharf_plugin::http::{Request, Response};
+use wharf_plugin::time;
 
 use crate::config::{DropboxConfig, Endpoint};
 use crate::error::{DropboxError, DropboxResult};
@@ -18,6 +19,9 @@ use crate::error::{DropboxError, DropboxResult};
 const MAX_JSON: usize = 8 << 20;
 /// Tries after the first, for rate limits and server errors.
 const RETRIES: u32 = 3;
+/// The first wait before retrying a server error; each later one doubles
+/// (with jitter). A rate limit waits what Dropbox says instead.
+const RETRY_BASE: Duration = Duration::from_millis(500);
 /// The longest wait for a retry; a longer `Retry-After` is passed on to the
 /// caller as rate-limited instead of stalling the call past its deadline.
 const MAX_WAIT: Duration = Duration::from_secs(20);
@@ -128,13 +132,13 @@ impl DropboxCore {
                         DropboxError::RateLimited { retry_after_ms, .. } => {
                             Duration::from_millis(retry_after_ms.unwrap_or(1000))
                         }
-                        _ => Duration::from_millis(500 << attempt),
+                        _ => time::backoff(RETRY_BASE, attempt + 1),
                     };
                     if wait > MAX_WAIT {
                         return Err(error);
                     }
                     attempt += 1;
-                    sleep(wait);
+                    time::sleep(wait);
                 }
                 _ => return Err(error),
             }
@@ -367,10 +371,6 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn sleep(duration: Duration) {
-    monotonic_clock::subscribe_duration(duration.as_nanos() as u64).block();
 }
 
 #[cfg(test)]

@@ -10,12 +10,14 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use sha2::{Digest, Sha256};
 use wharf_plugin::http::{Request, Response};
-use wharf_plugin::{Error, Result};
+use wharf_plugin::{time, Error, Result};
 
 use crate::config::S3Config;
 
 /// How many times a request is tried when the failure is transient.
 const ATTEMPTS: u32 = 5;
+/// The first wait before a retry; each later one doubles (with jitter).
+const RETRY_BASE: Duration = Duration::from_millis(100);
 /// Error bodies and listings are small; anything bigger is refused.
 pub const MAX_XML: usize = 8 << 20;
 
@@ -81,7 +83,7 @@ impl S3Core {
             if !retry || attempt >= ATTEMPTS {
                 return outcome;
             }
-            backoff(attempt);
+            time::sleep(time::backoff(RETRY_BASE, attempt));
         }
     }
 
@@ -197,19 +199,6 @@ pub fn encode(text: &str, slash_too: bool) -> String {
         }
     }
     out
-}
-
-/// Sleeps 100 ms × 2^(attempt-1), plus up to as much again at random, so
-/// that many clients backing off do not retry in step.
-fn backoff(attempt: u32) {
-    let base = 100u64 << (attempt - 1).min(6);
-    let jitter = wasip2::random::random::get_random_u64() % base;
-    pause(Duration::from_millis(base + jitter));
-}
-
-/// Sleeps for `duration` (WASI's monotonic clock).
-pub fn pause(duration: Duration) {
-    wasip2::clocks::monotonic_clock::subscribe_duration(duration.as_nanos() as u64).block();
 }
 
 #[cfg(test)]

@@ -1,7 +1,31 @@
-//! Calendar arithmetic for the timestamps backends report as text (HTTP
-//! dates, ISO 8601, FTP's `YYYYMMDDHHMMSS`).
+//! Time for backends: the clock, waiting between retries, and calendar
+//! arithmetic for the timestamps backends report as text (HTTP dates,
+//! ISO 8601, FTP's `YYYYMMDDHHMMSS`).
+
+use std::time::Duration;
 
 use crate::Timestamp;
+
+/// Blocks for `duration` on the host's monotonic clock. The host's time
+/// limit per call still runs: a plugin cannot wait past it.
+pub fn sleep(duration: Duration) {
+    let nanoseconds = duration.as_nanos().min(u64::MAX as u128) as u64;
+    wasip2::clocks::monotonic_clock::subscribe_duration(nanoseconds).block();
+}
+
+/// How long to wait before retry number `attempt` (1 for the first):
+/// `base` doubled for each earlier retry (at most 64 × `base`), plus up
+/// to as much again at random, so that many clients backing off after
+/// the same failure do not retry in step.
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let step = base.saturating_mul(1 << attempt.saturating_sub(1).min(6));
+    let step_ms = step.as_millis().min(u64::MAX as u128) as u64;
+    let jitter_ms = match step_ms {
+        0 => 0,
+        ms => wasip2::random::random::get_random_u64() % ms,
+    };
+    step + Duration::from_millis(jitter_ms)
+}
 
 /// The current time from the host's wall clock, for backends that stamp
 /// their own objects.
