@@ -168,11 +168,30 @@ pub(crate) fn classify_failure(error: wasmtime::Error, limits: &Limits) -> Error
             ),
         );
     }
+    // The wasm backtrace helps the plugin's author, not the user: it is
+    // shown only when asked for.
+    let cause = if std::env::var_os(BACKTRACE_VAR).is_some() {
+        format!("{error:#}")
+    } else if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+        format!("{trap}; set {BACKTRACE_VAR}=1 to see where")
+    } else {
+        // wasmtime wraps the cause in its backtrace; only the cause is kept.
+        let causes: Vec<String> = error
+            .chain()
+            .map(|cause| cause.to_string())
+            .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
+            .collect();
+        causes.join(": ")
+    };
     Error::new(
         ErrorKind::PluginFailed,
-        format!("the plugin crashed and will be restarted for the next call: {error:#}"),
+        format!("the plugin crashed and will be restarted for the next call: {cause}"),
     )
 }
+
+/// Set (to anything) to have a plugin's crash reported with its wasm
+/// backtrace.
+pub const BACKTRACE_VAR: &str = "WHARF_PLUGIN_BACKTRACE";
 
 /// Reads which `wharf:storage` version the component exports and refuses
 /// versions this host cannot serve; returns the version and its minor.

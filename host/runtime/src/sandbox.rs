@@ -170,7 +170,13 @@ impl HostState {
     pub fn stderr_tail(&self) -> Option<String> {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        // Rust's panic hook advises RUST_BACKTRACE, which a plugin, having
+        // no environment, cannot follow: the host's WHARF_PLUGIN_BACKTRACE
+        // is what shows where it crashed.
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
         let tail = lines[lines.len().saturating_sub(3)..].join(" / ");
         (!tail.is_empty()).then_some(tail)
     }
