@@ -4,6 +4,7 @@
 
 mod config;
 mod core;
+mod delete;
 mod error;
 mod lister;
 mod meta;
@@ -138,6 +139,10 @@ impl Store for DropboxBackend {
             self.delete_rev(&what, key, &file.rev)?;
         }
         Ok(())
+    }
+
+    fn delete_many(&self, keys: &[&str]) -> Vec<Result<()>> {
+        delete::delete_many(self, keys)
     }
 
     fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<DropboxLister> {

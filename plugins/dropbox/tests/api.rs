@@ -188,3 +188,34 @@ async fn dropbox_paths_are_case_insensitive_and_case_preserving() {
         .collect();
     assert_eq!(keys, ["Photos/Summer.JPG"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_keys_are_deleted_in_one_batch_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = DropboxFake::start(dir.path());
+    let remote = remote(&fake, &[]).await;
+    let mut keys: Vec<String> = (0..40).map(|i| format!("many/{i:02}.txt")).collect();
+    for key in &keys {
+        put(&remote, key, key.as_bytes()).await;
+    }
+    // A folder at a key is not an object there: it and what it holds stay.
+    put(&remote, "many/folder/kept.txt", b"kept").await;
+    keys.push("many/folder".into());
+    keys.push("many/never-was.txt".into());
+    let launched = fake.calls("/2/files/delete_batch");
+    let single = fake.calls("/2/files/delete_v2");
+
+    let results = remote.delete_many(&keys).await;
+    for (key, result) in keys.iter().zip(&results) {
+        assert!(result.is_ok(), "{key}: {result:?}");
+    }
+    assert_eq!(fake.calls("/2/files/delete_batch") - launched, 1);
+    assert_eq!(fake.calls("/2/files/delete_v2") - single, 0);
+    // The fake answers in_progress to a job's first check: the plugin polled.
+    assert_eq!(fake.calls("/2/files/delete_batch/check"), 2);
+    for key in &keys[..40] {
+        let error = remote.stat(key).await.unwrap_err();
+        assert_eq!(error.kind(), &ErrorKind::NotFound, "{key}: {error}");
+    }
+    assert_eq!(contents(&remote, "many/folder/kept.txt").await, b"kept");
+}

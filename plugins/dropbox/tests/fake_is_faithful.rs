@@ -61,6 +61,7 @@ fn the_official_dropbox_sdk_runs_its_scenario_against_the_fake() {
         "list_folder_paginated",
         "copy_v2",
         "delete_v2",
+        "delete_batch",
         "not_found",
         "conflicts",
         "refresh_after_expiry",

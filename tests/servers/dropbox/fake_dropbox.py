@@ -47,7 +47,8 @@ MODELLED
   {"error_summary": "path/not_found/..", "error": {...}} with the error
   union serialized exactly as the SDK's stone serializer expects.
 - Endpoints: files/get_metadata, files/list_folder, files/list_folder/continue,
-  files/delete_v2, files/copy_v2, files/create_folder_v2,
+  files/delete_v2, files/delete_batch, files/delete_batch/check,
+  files/copy_v2, files/create_folder_v2,
   users/get_current_account (api host); files/upload,
   files/upload_session/start, files/upload_session/append_v2,
   files/upload_session/finish, files/download (content host).
@@ -101,12 +102,19 @@ MODELLED
   Cursors are opaque; an undecodable one is 400 'Invalid "cursor"
   parameter'; one from before POST /reset (or evicted: the fake keeps the
   1000 newest listings) is 409 reset.
+- files/delete_batch: up to 1000 entries {path, parent_rev}, each deleted
+  as delete_v2 would (a folder with all it holds); the answer is always an
+  async_job_id, whose first delete_batch/check is in_progress and the next
+  complete, with one entry per request entry, in order: success with the
+  metadata, or failure with the DeleteError (path_lookup/not_found,
+  path_write/conflict for a stale parent_rev). An unknown job id is 409
+  invalid_async_job_id. Jobs are kept until /reset.
 - Request bodies with Content-Length or Transfer-Encoding: chunked, streamed
   to disk in pieces of at most 1 MiB; downloads streamed from disk; HTTP/1.1
   keep-alive (every response has a Content-Length); Expect: 100-continue.
 
 NOT MODELLED
-- Other endpoints (move, search, revisions, sharing, longpoll, batch calls,
+- Other endpoints (move, search, revisions, sharing, longpoll, other batch calls,
   upload_session/append v1, ...): 400 "Unknown API function" naming the
   modelled ones.
 - Concurrent upload sessions (session_type "concurrent"): 400 saying so.
@@ -126,7 +134,12 @@ NOT MODELLED
   rev; a failed finish leaving the session as before the call; the exact
   texts of the OAuth error descriptions; delete_v2 with a stale parent_rev
   (path_write/conflict); copying a folder into itself
-  (cant_move_folder_into_itself).
+  (cant_move_folder_into_itself); delete_batch always going asynchronous,
+  the deletes done before the job is checked, one in_progress answer per
+  job; the text for more than 1000 entries ("list has more than 1000
+  items") and the location of an entry's field ("entries.[0].path").
+  delete_batch failing as a whole (failed: too_many_write_operations) is
+  not modelled.
 
 CONTROL PORT (plain HTTP, JSON in and out)
   POST /fail {"endpoint": "/2/files/upload", "count": 2, "status": 429,
@@ -297,6 +310,14 @@ class SessionFailure(Exception):
             self.error["correct_offset"] = correct_offset
 
 
+class DeleteFailure(Exception):
+    """A DeleteError, for delete_v2's 409 or one entry of a batch."""
+
+    def __init__(self, error: dict):
+        super().__init__(error.get(".tag"))
+        self.error = error
+
+
 class ClientGone(Exception):
     """The client went away in the middle of a request body."""
 
@@ -379,6 +400,23 @@ def nullable(check):
 
 
 REQUIRED = object()
+
+
+def list_v(item_check, max_items: int | None = None):
+    def check(obj):
+        if not isinstance(obj, list):
+            raise ArgError(f"expected list, got {type_name(obj)}")
+        if max_items is not None and len(obj) > max_items:
+            raise ArgError(f"list has more than {max_items} items")
+        out = []
+        for i, item in enumerate(obj):
+            try:
+                out.append(item_check(item))
+            except ArgError as e:
+                e.parents.append(f"[{i}]")
+                raise
+        return out
+    return check
 
 
 def struct_v(fields: dict):
@@ -476,6 +514,10 @@ ARGS = {
     "list_folder_continue": struct_v({"cursor": (string_v(min_len=1), REQUIRED)}),
     "delete": struct_v({"path": (string_v(WRITE_PATH_OR_ID), REQUIRED),
                         "parent_rev": (nullable(REV), None)}),
+    "delete_batch": struct_v({"entries": (list_v(struct_v({
+        "path": (string_v(WRITE_PATH_OR_ID), REQUIRED),
+        "parent_rev": (nullable(REV), None)}), max_items=1000), REQUIRED)}),
+    "poll": struct_v({"async_job_id": (string_v(min_len=1), REQUIRED)}),
     "copy": struct_v({"from_path": (string_v(WRITE_PATH_OR_ID), REQUIRED),
                       "to_path": (string_v(WRITE_PATH_OR_ID), REQUIRED),
                       "allow_shared_folder": (bool_v, False),
@@ -748,6 +790,8 @@ ENDPOINTS = {
     "/2/files/list_folder": Endpoint("api", "rpc", "list_folder", "list_folder"),
     "/2/files/list_folder/continue": Endpoint("api", "rpc", "list_folder_continue", "list_folder_continue"),
     "/2/files/delete_v2": Endpoint("api", "rpc", "delete", "delete"),
+    "/2/files/delete_batch": Endpoint("api", "rpc", "delete_batch", "delete_batch"),
+    "/2/files/delete_batch/check": Endpoint("api", "rpc", "poll", "delete_batch_check"),
     "/2/files/copy_v2": Endpoint("api", "rpc", "copy", "copy"),
     "/2/files/create_folder_v2": Endpoint("api", "rpc", "create_folder", "create_folder"),
     "/2/files/upload": Endpoint("content", "upload", "upload", "upload"),
@@ -786,6 +830,7 @@ class Fake:
             self.by_id: dict[str, Node] = {}
             self.sessions: dict[str, Session] = {}
             self.listings: collections.OrderedDict = collections.OrderedDict()
+            self.jobs: dict[str, dict] = {}  # async_job_id -> {"checks", "entries"}
             self.generation += 1
             self.faults: dict[str, collections.deque] = {}
             self.calls: collections.Counter = collections.Counter()
@@ -1152,17 +1197,53 @@ class Fake:
 
     def delete(self, req, arg, route):
         self.path_arg(route, "request body", "path", arg["path"])
+        try:
+            return {"metadata": self.delete_one(arg)}
+        except DeleteFailure as e:
+            raise route_error(e.error) from None
+
+    def delete_one(self, arg) -> dict:
+        """Deletes what is at arg["path"] (a folder with all it holds), or
+        raises DeleteFailure with the DeleteError; returns its metadata."""
         with self.lock:
             try:
                 node = self.lookup(arg["path"])
             except LookupFailure as e:
-                raise route_error({".tag": "path_lookup", "path_lookup": e.error}) from None
+                raise DeleteFailure({".tag": "path_lookup", "path_lookup": e.error}) from None
             if arg["parent_rev"] is not None and (node.kind != "file" or node.rev != arg["parent_rev"]):
                 conflict = WriteFailure("conflict", node.kind).error
-                raise route_error({".tag": "path_write", "path_write": conflict})
+                raise DeleteFailure({".tag": "path_write", "path_write": conflict})
             meta = node.metadata()
             self.remove(node.lower)
-            return {"metadata": meta}
+            return meta
+
+    def delete_batch(self, req, arg, route):
+        """Always an asynchronous job, as the real route answers for any
+        batch it has seen so far. The deletes happen now; the job reports
+        in_progress to its first check, so clients must poll."""
+        for i, entry in enumerate(arg["entries"]):
+            self.path_arg(route, "request body", f"entries.[{i}].path", entry["path"])
+        entries = []
+        with self.lock:
+            for entry in arg["entries"]:
+                try:
+                    # A union member that is a struct is written inline.
+                    entries.append({".tag": "success", "metadata": self.delete_one(entry)})
+                except DeleteFailure as e:
+                    entries.append({".tag": "failure", "failure": e.error})
+            job = "dbjid:" + random_id(86)
+            self.jobs[job] = {"checks": 0, "entries": entries}
+        return {".tag": "async_job_id", "async_job_id": job}
+
+    def delete_batch_check(self, req, arg, route):
+        with self.lock:
+            job = self.jobs.get(arg["async_job_id"])
+            if job is None:
+                raise route_error({".tag": "invalid_async_job_id"})
+            job["checks"] += 1
+            if job["checks"] == 1:
+                return {".tag": "in_progress"}
+            return {".tag": "complete", "entries": job["entries"]}
 
     def copy(self, req, arg, route):
         self.path_arg(route, "request body", "from_path", arg["from_path"])

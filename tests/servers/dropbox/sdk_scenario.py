@@ -276,6 +276,56 @@ def delete_v2():
 
 
 @step
+def delete_batch():
+    folder = C.base + "/Batch"
+    kept = C.dbx.files_upload(b"kept", folder + "/Sub/kept.txt")
+    mds = [C.dbx.files_upload(f"batch {i}".encode(), f"{folder}/b{i}.txt") for i in range(3)]
+    stale = C.dbx.files_upload(b"first", folder + "/stale.txt")
+    C.dbx.files_upload(b"second", folder + "/stale.txt", mode=dropbox.files.WriteMode.overwrite)
+    Arg = dropbox.files.DeleteArg
+    entries = ([Arg(md.path_display, parent_rev=md.rev) for md in mds]
+               + [Arg(folder + "/missing.txt"),
+                  Arg(folder + "/stale.txt", parent_rev=stale.rev),
+                  Arg(folder + "/Sub", parent_rev=mds[0].rev)])
+    launch = C.dbx.files_delete_batch(entries)
+    check(launch.is_async_job_id(), f"launch {launch!r}")
+    job = launch.get_async_job_id()
+    statuses = []
+    for _ in range(20):
+        status = C.dbx.files_delete_batch_check(job)
+        statuses.append("complete" if status.is_complete() else
+                        "in_progress" if status.is_in_progress() else repr(status))
+        if not status.is_in_progress():
+            break
+        time.sleep(0.05)
+    check(statuses[0] == "in_progress" and statuses[-1] == "complete", f"statuses {statuses}")
+    results = status.get_complete().entries
+    check(len(results) == len(entries), f"{len(results)} results for {len(entries)} entries")
+    for md, result in zip(mds, results[:3]):
+        check(result.is_success(), repr(result))
+        meta = result.get_success().metadata
+        check(isinstance(meta, dropbox.files.FileMetadata) and meta.id == md.id, repr(meta))
+    missing, stale_result, folder_result = results[3:]
+    check(missing.is_failure() and missing.get_failure().is_path_lookup()
+          and missing.get_failure().get_path_lookup().is_not_found(), repr(missing))
+    check(stale_result.is_failure() and stale_result.get_failure().is_path_write()
+          and stale_result.get_failure().get_path_write().is_conflict(), repr(stale_result))
+    check(folder_result.is_failure() and folder_result.get_failure().is_path_write(), repr(folder_result))
+    for md in mds:
+        e = api_error(C.dbx.files_get_metadata, md.path_display)
+        check(e.error.get_path().is_not_found(), f"{md.path_display} is still there")
+    check(C.dbx.files_get_metadata(folder + "/stale.txt").size == len(b"second"),
+          "a stale parent_rev must keep the newer file")
+    check(C.dbx.files_get_metadata(kept.path_display).id == kept.id,
+          "a folder entry with a file's parent_rev must keep the folder")
+    e = api_error(C.dbx.files_delete_batch_check, "dbjid:" + "A" * 86)
+    check(e.error.is_invalid_async_job_id(), repr(e.error))
+    return (f"async job {job[:12]}... checked {' -> '.join(statuses)}; 3 deleted, missing -> "
+            "path_lookup/not_found, stale parent_rev and folder -> path_write/conflict; "
+            "unknown job -> invalid_async_job_id")
+
+
+@step
 def not_found():
     e = api_error(C.dbx.files_get_metadata, C.base + "/missing.txt")
     check(e.error.is_path() and e.error.get_path().is_not_found(), repr(e.error))
