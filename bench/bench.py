@@ -16,7 +16,8 @@ Workloads (local disk, the fs plugin on media:):
   - one 1 GiB file copied into media: and back out;
   - 2,000 files of 64 KiB copied into media:.
 For each of local disk, S3 and FTP, the tree workloads (bench_tree): the
-2,000 files of 64 KiB up, a sync after 10% of them changed, a check.
+2,000 files of 64 KiB up, a sync after 10% of them changed, a check, and
+deleting them all (wharf rm -R against rclone purge).
 Each command runs --runs times (default 3); the median wall time and the
 peak RSS (from the kernel's rusage) are reported, with the ratios
 wharf/rclone and wharf/cp. Run from the repository root:
@@ -451,6 +452,22 @@ def bench_tree(name, work, env, wharf, rclone, source, wdst, rdst, wclean, rclea
         "rclone": measure("rclone", [rclone, "check", source, rdst], work, env, runs, lambda: None),
     }
     s3_ratio(f"{name} check of {count}", checks)
+
+    # Each timed delete starts from a full copy, made untimed.
+    def refill(cmd):
+        def go():
+            subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True)
+        return go
+
+    print(f"{name}: delete of {count} files (wharf rm -R, rclone purge)")
+    deletes = {
+        "wharf": measure("wharf", [wharf, "rm", "-R", wdst], work, env, runs,
+                         refill([wharf, "cp", "-R", source, wdst])),
+        "rclone": measure("rclone", [rclone, "purge", rdst], work, env, runs,
+                          refill([rclone, "copy", source, rdst])),
+    }
+    s3_ratio(f"{name} delete of {count}", deletes)
     return up
 
 
