@@ -468,6 +468,9 @@ def bench_tree(name, work, env, wharf, rclone, source, wdst, rdst, wclean, rclea
                           refill([rclone, "copy", source, rdst])),
     }
     s3_ratio(f"{name} delete of {count}", deletes)
+    # Later workloads read the copies back.
+    refill([wharf, "cp", "-R", source, wdst])()
+    refill([rclone, "copy", source, rdst])()
     return up
 
 
