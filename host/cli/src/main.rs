@@ -103,6 +103,10 @@ enum Command {
         /// Say what would be removed, remove nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With -R: delete calls in flight at once, each with its own
+        /// plugin instance.
+        #[arg(long, default_value_t = 4, value_name = "N", value_parser = at_least_one())]
+        transfers: usize,
     },
     /// Copy between remotes and local paths, in either direction.
     Cp {
@@ -236,7 +240,7 @@ enum Command {
 #[derive(clap::Args, Clone)]
 struct TransferArgs {
     /// Objects in flight at once (each with its own plugin instances).
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = at_least_one())]
     transfers: usize,
     /// Further tries of an object that failed.
     #[arg(long, default_value_t = 3, value_name = "N")]
@@ -250,6 +254,11 @@ struct TransferArgs {
     /// Print a line for every object copied or deleted.
     #[arg(short, long)]
     verbose: bool,
+}
+
+/// A count that must be 1 or more (`--transfers 0` would do nothing).
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=4096)
 }
 
 impl TransferArgs {
@@ -588,13 +597,19 @@ async fn run(cli: Cli) -> Result<()> {
             targets,
             recursive,
             dry_run,
+            transfers,
         } => {
             if targets.is_empty() {
                 bail!(UsageError("give at least one remote:key to remove".into()));
             }
+            let options = objects::RmOptions {
+                recursive,
+                dry_run,
+                transfers,
+            };
             for target in targets {
                 let (remote, key) = remote_arg(&target)?;
-                let removed = objects::rm(&app, &remote, &key, recursive, dry_run).await?;
+                let removed = objects::rm(&app, &remote, &key, &options).await?;
                 if dry_run {
                     eprintln!("dry run: {removed} objects would be removed under {target}; nothing was changed");
                 } else if recursive {

@@ -1,6 +1,7 @@
 //! `ls`, `stat`, `cat` and `rm`: looking at and removing objects.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use serde_json::json;
@@ -165,13 +166,21 @@ pub async fn cat(app: &App, remote_name: &str, key: &str, range: &CatRange) -> R
     }
 }
 
-pub async fn rm(
-    app: &App,
-    remote_name: &str,
-    key: &str,
-    recursive: bool,
-    dry_run: bool,
-) -> Result<u64> {
+/// How `rm` works.
+pub struct RmOptions {
+    pub recursive: bool,
+    pub dry_run: bool,
+    /// With `recursive`: delete-many calls in flight at once, each on its
+    /// own plugin instance.
+    pub transfers: usize,
+}
+
+pub async fn rm(app: &App, remote_name: &str, key: &str, options: &RmOptions) -> Result<u64> {
+    let RmOptions {
+        recursive,
+        dry_run,
+        transfers,
+    } = *options;
     let remote = app.remote(remote_name).await?;
     if !recursive {
         if key.is_empty() {
@@ -209,17 +218,18 @@ pub async fn rm(
         return Ok(count);
     }
     let mut removed = 0;
+    // The first instance lists and deletes; more are opened as pages call
+    // for them, up to `transfers`.
+    let mut deleters = vec![Arc::new(remote)];
     // Deleting while listing can disturb a listing's position on some
     // backends, so each pass collects at most one page before deleting.
     loop {
-        let mut lister = remote.list(&prefix, None).await?;
+        let mut lister = deleters[0].list(&prefix, None).await?;
         let page = lister.next_page().await?;
         drop(lister);
         if page.is_empty() {
             break;
         }
-        // One delete-many call per page: a backend can turn it into one
-        // request (the host splits it for plugins built before 0.2).
         let keys: Vec<String> = page
             .into_iter()
             .filter_map(|entry| match entry {
@@ -227,9 +237,35 @@ pub async fn rm(
                 Entry::CommonPrefix(_) => None,
             })
             .collect();
-        for result in remote.delete_many(&keys).await {
-            result?;
-            removed += 1;
+        // A page is split across the instances, one delete-many call each:
+        // a backend with a bulk delete turns each call into one request
+        // (S3, Dropbox), one without deletes on several connections at
+        // once (FTP).
+        let wanted = transfers.max(1).min(keys.len());
+        while deleters.len() < wanted {
+            deleters.push(Arc::new(app.remote(remote_name).await?));
+        }
+        let share = keys.len().div_ceil(deleters.len().max(1));
+        let mut calls = Vec::new();
+        for (deleter, chunk) in deleters.iter().zip(keys.chunks(share.max(1))) {
+            let (deleter, chunk) = (deleter.clone(), chunk.to_vec());
+            calls.push(tokio::spawn(
+                async move { deleter.delete_many(&chunk).await },
+            ));
+        }
+        let mut first_error = None;
+        for call in calls {
+            for result in call.await? {
+                match result {
+                    Ok(()) => removed += 1,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error.into());
         }
     }
     if removed == 0 && !key.is_empty() {

@@ -1,7 +1,8 @@
 //! `cp`, `sync`, `mv` and `check` between local files, `media:` (fs), S3
 //! (s3s-fs) and Dropbox (the fake): parallel transfers verified by hash,
 //! a checksum mismatch named, Ctrl-C leaving nothing partial, an
-//! interrupted sync finished by running it again, failed objects retried.
+//! interrupted sync finished by running it again, failed objects retried;
+//! and `rm -R` split across instances (FTP, rclone serve ftp).
 
 mod common;
 
@@ -13,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use common::Scratch;
 use serde_json::Value;
 use wharf_test_servers::dropbox::{APP_KEY, APP_SECRET, REFRESH_TOKEN};
-use wharf_test_servers::{DropboxFake, S3sFs, S3_ACCESS_KEY, S3_SECRET_KEY};
+use wharf_test_servers::{DropboxFake, FtpServer, S3sFs, S3_ACCESS_KEY, S3_SECRET_KEY};
 
 fn s3_config(server: &S3sFs) -> String {
     format!(
@@ -538,4 +539,61 @@ fn events_by(out: &assert_cmd::assert::Assert, kind: &str) -> std::vec::IntoIter
         .filter(|e| e["event"] == kind)
         .collect::<Vec<_>>()
         .into_iter()
+}
+
+#[test]
+fn rm_recursive_splits_each_page_across_instances() {
+    let s = Scratch::new();
+    let root = s.path().join("ftp-root");
+    // 1,234 files: two listing pages, the second not a multiple of 4.
+    for i in 0..1234 {
+        let dir = root.join(format!("many/d{}", i % 7));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("f{i:04}")), i.to_string()).unwrap();
+    }
+    std::fs::write(root.join("manyfold"), b"not below many/").unwrap();
+    let server = FtpServer::rclone(&root);
+    let mut config = String::from("[remotes.ftp]\nplugin = \"ftp\"\n");
+    for (key, value) in server.options() {
+        config.push_str(&format!("{key} = \"{value}\"\n"));
+    }
+    s.write_config(&config);
+    s.wharf()
+        .args(["rm", "-R", "ftp:many", "--transfers", "4"])
+        .assert()
+        .success()
+        .stderr("removed 1234 objects under ftp:many\n");
+    let mut left: Vec<String> = walk(&root);
+    left.sort();
+    assert_eq!(
+        left,
+        ["manyfold"],
+        "only the object beside the prefix is left"
+    );
+
+    // --transfers 0 is a mistake, not a hang.
+    s.wharf()
+        .args(["rm", "-R", "ftp:x", "--transfers", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--transfers"));
+}
+
+/// The files under `dir`, as paths relative to it.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            for below in walk(&path) {
+                files.push(format!(
+                    "{}/{below}",
+                    path.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        } else {
+            files.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    files
 }
