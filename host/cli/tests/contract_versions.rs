@@ -77,7 +77,7 @@ async fn a_current_plugin_deletes_many_keys_in_one_call() {
             .await
             .unwrap();
     }
-    // 2,500 keys go in three calls of at most DELETE_BATCH.
+    // 2,500 keys go in calls of at most DELETE_BATCH.
     let results = remote.delete_many(&keys).await;
     assert_eq!(results.len(), 2500);
     assert!(results.iter().all(|r| r.is_ok()));

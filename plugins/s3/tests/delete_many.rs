@@ -1,5 +1,6 @@
-//! Deleting many keys: one DeleteObjects request for a batch, against a
-//! real server, with a proxy in front that records every request line.
+//! Deleting many keys: one DeleteObjects request for each delete-many
+//! call, against a real server, with a proxy in front that records every
+//! request line.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -95,7 +96,9 @@ async fn a_batch_of_keys_goes_in_one_delete_objects_request() {
     let bucket = dir.path().join(&server.bucket);
     // s3s-fs keeps each object as a file under the bucket's folder, so
     // the objects are made there, without requests through the proxy.
-    let mut keys: Vec<String> = (0..300).map(|i| format!("many/{i:03}.txt")).collect();
+    // 250 keys, and three the plugin treats apart: 253 in calls of at most
+    // DELETE_BATCH (100) keys, one DeleteObjects request each.
+    let mut keys: Vec<String> = (0..250).map(|i| format!("many/{i:03}.txt")).collect();
     keys.push("many/xml <&> \"quoted\" 'apostrophe'.txt".into());
     keys.push("many/ctl\u{1}char.txt".into());
     std::fs::create_dir_all(bucket.join("many")).unwrap();
@@ -118,7 +121,11 @@ async fn a_batch_of_keys_goes_in_one_delete_objects_request() {
         .iter()
         .filter(|line| line.starts_with("POST /wharf-test?delete "))
         .collect();
-    assert_eq!(batches.len(), 1, "one DeleteObjects: {requests:#?}");
+    assert_eq!(
+        batches.len(),
+        keys.len().div_ceil(wharf::DELETE_BATCH),
+        "one DeleteObjects per call: {requests:#?}"
+    );
     // XML cannot carry a control character: that key alone went on its own.
     let singles: Vec<&String> = requests
         .iter()
@@ -126,5 +133,5 @@ async fn a_batch_of_keys_goes_in_one_delete_objects_request() {
         .collect();
     assert_eq!(singles.len(), 1, "{requests:#?}");
     assert!(singles[0].contains("ctl%01char.txt"), "{}", singles[0]);
-    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert_eq!(requests.len(), batches.len() + 1, "{requests:#?}");
 }
