@@ -237,17 +237,17 @@ pub async fn rm(app: &App, remote_name: &str, key: &str, options: &RmOptions) ->
                 Entry::CommonPrefix(_) => None,
             })
             .collect();
-        // A page is split across the instances, one delete-many call each:
-        // a backend with a bulk delete turns each call into one request
-        // (S3, Dropbox), one without deletes on several connections at
-        // once (FTP).
+        // A page is split across the instances, each deleting its share
+        // in delete-many calls (DELETE_BATCH keys each): a backend with a
+        // bulk delete turns each call into one request (S3, Dropbox), one
+        // without deletes on several connections at once (FTP).
         let wanted = transfers.max(1).min(keys.len());
         while deleters.len() < wanted {
             deleters.push(Arc::new(app.remote(remote_name).await?));
         }
-        let share = keys.len().div_ceil(deleters.len().max(1));
+        let share = keys.len().div_ceil(deleters.len()).max(1);
         let mut calls = Vec::new();
-        for (deleter, chunk) in deleters.iter().zip(keys.chunks(share.max(1))) {
+        for (deleter, chunk) in deleters.iter().zip(keys.chunks(share)) {
             let (deleter, chunk) = (deleter.clone(), chunk.to_vec());
             calls.push(tokio::spawn(
                 async move { deleter.delete_many(&chunk).await },

@@ -568,9 +568,6 @@ fn usage_mistakes_exit_2_and_say_what_to_do() {
 
 #[test]
 fn a_reader_that_closes_the_pipe_early_ends_cat_and_ls_normally() {
-    use std::io::Read;
-    use std::process::Stdio;
-
     let s = Scratch::new();
     // Far more than a pipe's buffer (64 KiB on Linux), so wharf is still
     // writing when the reader goes.
@@ -579,9 +576,27 @@ fn a_reader_that_closes_the_pipe_early_ends_cat_and_ls_normally() {
         .args(["put", "big", "media:big"])
         .assert()
         .success();
+    let (status, stderr) = read_a_little_then_close(&s, &["cat", "media:big"]);
+    assert!(status.success(), "{status}: {stderr}");
+    assert_eq!(stderr, "");
+
+    for i in 0..3000 {
+        std::fs::write(s.path().join(format!("media/many-{i:05}")), b"").unwrap();
+    }
+    let (status, stderr) = read_a_little_then_close(&s, &["ls", "-l", "media:"]);
+    assert!(status.success(), "{status}: {stderr}");
+}
+
+/// Runs wharf with `args`, reads the first 3 bytes of its output and closes
+/// the pipe, as `| head -c 3` would; returns how wharf ended and what it
+/// wrote to stderr.
+fn read_a_little_then_close(s: &Scratch, args: &[&str]) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+
     let mut child = s
         .wharf_process()
-        .args(["cat", "media:big"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -597,32 +612,7 @@ fn a_reader_that_closes_the_pipe_early_ends_cat_and_ls_normally() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status}: {stderr}");
-    assert_eq!(stderr, "");
-
-    for i in 0..3000 {
-        std::fs::write(s.path().join(format!("media/many-{i:05}")), b"").unwrap();
-    }
-    let mut child = s
-        .wharf_process()
-        .args(["ls", "-l", "media:"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    stdout.read_exact(&mut first).unwrap();
-    drop(stdout);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status}: {stderr}");
+    (child.wait().unwrap(), stderr)
 }
 
 #[test]

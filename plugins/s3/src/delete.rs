@@ -8,7 +8,7 @@ use md5::{Digest, Md5};
 use wharf_plugin::{Error, Result};
 
 use crate::core::{S3Core, MAX_XML};
-use crate::error::{error_fields, to_error, S3Failure};
+use crate::error::{error_fields, failure_of, to_error, S3Failure};
 
 /// S3 takes at most this many keys in one DeleteObjects request.
 const BATCH: usize = 1000;
@@ -110,23 +110,12 @@ fn delete_objects(
             &body,
         )
         .map_err(BatchFailed::Transport)?;
-    let status = response.status();
-    if status != 200 {
-        let retry_after_ms = response
-            .header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| s * 1000);
-        let body = response.read_all(64 * 1024).unwrap_or_default();
-        let (code, message) = error_fields(&body);
-        if status == 501 || code.as_deref() == Some("NotImplemented") {
+    if response.status() != 200 {
+        let failure = failure_of(response);
+        if failure.status == Some(501) || failure.code.as_deref() == Some("NotImplemented") {
             return Err(BatchFailed::NotImplemented);
         }
-        return Err(BatchFailed::Failed(S3Failure {
-            status: Some(status),
-            code,
-            message,
-            retry_after_ms,
-        }));
+        return Err(BatchFailed::Failed(failure));
     }
     let body = response.read_all(MAX_XML).map_err(BatchFailed::Transport)?;
     parse_delete_result(&body).map_err(BatchFailed::Failed)

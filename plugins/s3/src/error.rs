@@ -20,24 +20,24 @@ pub struct S3Failure {
 
 /// Reads an unsuccessful response's XML body (when there is one) and maps
 /// it. `what` names the operation and the key for the message.
-pub fn from_response(config: &S3Config, what: &str, mut response: Response) -> Error {
-    let status = response.status();
+pub fn from_response(config: &S3Config, what: &str, response: Response) -> Error {
+    to_error(config, what, failure_of(response))
+}
+
+/// What an unsuccessful response says: its status, Retry-After, and the
+/// code and message of its XML body.
+pub fn failure_of(mut response: Response) -> S3Failure {
     let body = response.read_all(64 * 1024).unwrap_or_default();
     let (code, message) = error_fields(&body);
-    let retry_after_ms = response
-        .header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| s * 1000);
-    to_error(
-        config,
-        what,
-        S3Failure {
-            status: Some(status),
-            code,
-            message,
-            retry_after_ms,
-        },
-    )
+    S3Failure {
+        status: Some(response.status()),
+        code,
+        message,
+        retry_after_ms: response
+            .header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| s * 1000),
+    }
 }
 
 /// The contract's error for `failure`.

@@ -27,6 +27,22 @@ impl Scratch {
         self.dir.path()
     }
 
+    /// Runs `wharf conformance --json` on the plugin at `wasm` and asserts
+    /// the report: nothing failed, and at least 70 of the cases passed
+    /// (the rest are not applicable to what the plugin declares).
+    pub fn assert_conforms(&self, wasm: &Path) {
+        let out = self
+            .wharf()
+            .args(["conformance", "--json"])
+            .arg(wasm)
+            .assert()
+            .success();
+        let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let text = report.to_string();
+        assert_eq!(report["failed"], 0, "{text}");
+        assert!(report["passed"].as_u64().unwrap() >= 70, "{text}");
+    }
+
     pub fn write_config(&self, text: &str) {
         std::fs::write(&self.config, text).unwrap();
     }
