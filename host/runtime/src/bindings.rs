@@ -63,7 +63,7 @@ pub(crate) enum PluginApi {
 }
 
 /// What a call into the guest gives: a trap, or the plugin's own answer.
-type Call<T> = wasmtime::Result<Result<T, Error>>;
+pub(crate) type Call<T> = wasmtime::Result<Result<T, Error>>;
 
 /// Runs `$call` with `$storage` bound to the plugin's storage exports,
 /// whichever version they are; the generated types are shared, so the same

@@ -39,6 +39,7 @@ pub const DEFAULT_REMOTE_ROOT: &str = "./media";
 const PLUGIN_KEY: &str = "plugin";
 const MEMORY_KEY: &str = "memory_limit_mib";
 const TIMEOUT_KEY: &str = "call_timeout_secs";
+const INSTANCES_KEY: &str = "max_instances";
 const ALLOW_HOSTS_KEY: &str = "allow_hosts";
 const TLS_CA_KEY: &str = "tls_ca_file";
 const TLS_SKIP_VERIFY_KEY: &str = "tls_insecure_skip_verify";
@@ -48,6 +49,7 @@ const OPTIONS_KEY: &str = "options";
 pub const HOST_KEYS: &[&str] = &[
     MEMORY_KEY,
     TIMEOUT_KEY,
+    INSTANCES_KEY,
     ALLOW_HOSTS_KEY,
     TLS_CA_KEY,
     TLS_SKIP_VERIFY_KEY,
@@ -326,7 +328,7 @@ impl Config {
 /// plugin: bounds, extra endpoints, TLS trust.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostSettings {
-    /// `memory_limit_mib`, `call_timeout_secs`.
+    /// `memory_limit_mib`, `call_timeout_secs`, `max_instances`.
     pub limits: Limits,
     /// `allow_hosts`, comma-separated in the environment.
     pub allow_hosts: Vec<String>,
@@ -345,6 +347,18 @@ impl HostSettings {
         if let Some(value) = options.remove(TIMEOUT_KEY) {
             let secs: u64 = parse_number(remote, TIMEOUT_KEY, &value)?;
             settings.limits.call_timeout = Duration::from_secs(secs);
+        }
+        if let Some(value) = options.remove(INSTANCES_KEY) {
+            let most: usize = parse_number(remote, INSTANCES_KEY, &value)?;
+            if most == 0 {
+                return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!(
+                        "remote '{remote}': {INSTANCES_KEY} = 0 would run nothing; use 1 or more"
+                    ),
+                ));
+            }
+            settings.limits.max_instances = most;
         }
         if let Some(hosts) = options.remove(ALLOW_HOSTS_KEY) {
             settings.allow_hosts = hosts

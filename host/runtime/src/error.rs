@@ -42,6 +42,13 @@ pub enum ErrorKind {
     InvalidPlugin,
     /// Reading or writing a local file or stream failed.
     Io,
+    /// The bytes did not arrive as they were sent: a size or a hash of a
+    /// copy differs from its source's. Worth another try.
+    Corrupted,
+    /// The request cannot be done as asked (sync of one object, a copy
+    /// into a directory with no name to give it); the caller must change
+    /// it.
+    InvalidRequest,
     /// Anything else.
     Other,
 }
@@ -111,15 +118,29 @@ impl Error {
         self
     }
 
-    /// Whether retrying later may succeed.
+    /// Whether retrying later may succeed: the backend said so
+    /// (`unavailable`, `rate-limited`), or a copy did not arrive whole
+    /// (`Corrupted`). Everything else is permanent: retrying a missing
+    /// object, a refused key or credential, a bad configuration, a crash
+    /// of the plugin or a bound it went past gives the same answer again.
     pub fn is_transient(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::Unavailable | ErrorKind::RateLimited { .. }
+            ErrorKind::Unavailable | ErrorKind::RateLimited { .. } | ErrorKind::Corrupted
         )
     }
 
-    pub(crate) fn io(what: impl fmt::Display, error: std::io::Error) -> Self {
+    /// How long the backend asked the caller to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.kind {
+            ErrorKind::RateLimited { retry_after } => retry_after,
+            _ => None,
+        }
+    }
+
+    /// A failure to read or write a local file or stream: `what` says
+    /// what was being done, with the path.
+    pub fn io(what: impl fmt::Display, error: std::io::Error) -> Self {
         Error::new(ErrorKind::Io, format!("{what}: {error}"))
     }
 }

@@ -12,6 +12,11 @@ pub struct Limits {
     pub memory: usize,
     /// The longest one call into the plugin may run.
     pub call_timeout: Duration,
+    /// The most instances the remote runs at once, each with `memory`: as
+    /// many as it has calls in flight, up to this. A plugin granted no
+    /// directory and no host keeps its objects in its instance's memory,
+    /// so it always runs on one.
+    pub max_instances: usize,
 }
 
 impl Limits {
@@ -19,6 +24,9 @@ impl Limits {
     pub const DEFAULT_MEMORY: usize = 256 << 20;
     /// 60 seconds per call.
     pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+    /// 64 instances: a transfer takes one per object in flight and one
+    /// for its listing, so `--transfers` up to 63 never waits for one.
+    pub const DEFAULT_MAX_INSTANCES: usize = 64;
 }
 
 impl Default for Limits {
@@ -26,6 +34,7 @@ impl Default for Limits {
         Limits {
             memory: Self::DEFAULT_MEMORY,
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
+            max_instances: Self::DEFAULT_MAX_INSTANCES,
         }
     }
 }

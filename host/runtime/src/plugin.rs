@@ -42,6 +42,19 @@ pub struct Plugin {
     inner: Arc<PluginInner>,
 }
 
+/// A [`Plugin`] that does not keep it loaded: what the runtime remembers
+/// of the plugins it loaded.
+#[derive(Clone)]
+pub(crate) struct WeakPlugin {
+    inner: std::sync::Weak<PluginInner>,
+}
+
+impl WeakPlugin {
+    pub fn upgrade(&self) -> Option<Plugin> {
+        self.inner.upgrade().map(|inner| Plugin { inner })
+    }
+}
+
 struct PluginInner {
     runtime: Runtime,
     pre: PluginApiPre,
@@ -90,6 +103,12 @@ impl Plugin {
                 source,
             }),
         })
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakPlugin {
+        WeakPlugin {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// The plugin's description of itself.

@@ -1,6 +1,7 @@
 //! The engine every plugin runs on: one wasmtime `Engine` and `Linker`, the
 //! compile cache, and the clock that bounds the time of each call.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use wasmtime::{Config, Engine};
 
 use crate::bindings::PluginApiPre;
 use crate::cache::CompileCache;
-use crate::plugin::{Plugin, PluginSource};
+use crate::plugin::{Plugin, PluginSource, WeakPlugin};
 use crate::sandbox::HostState;
 use crate::{Error, ErrorKind, Result};
 
@@ -33,6 +34,14 @@ pub(crate) struct RuntimeInner {
     pub linker: Linker<HostState>,
     cache: Option<CompileCache>,
     stop_ticker: Arc<AtomicBool>,
+    /// The plugins loaded so far, by `bundled:<name>` or the sha256 of
+    /// their bytes, held weakly (a plugin holds its runtime): each is
+    /// compiled or deserialized, and asked for its `info()`, once while in
+    /// use. The lock is held across a load, so two callers asking for the
+    /// same plugin at once load it once.
+    loaded: tokio::sync::Mutex<HashMap<String, WeakPlugin>>,
+    /// How many times each plugin (by its own name) was loaded.
+    loads: std::sync::Mutex<BTreeMap<String, u64>>,
 }
 
 impl Drop for RuntimeInner {
@@ -102,6 +111,8 @@ impl RuntimeBuilder {
                 linker,
                 cache,
                 stop_ticker,
+                loaded: Default::default(),
+                loads: Default::default(),
             }),
         })
     }
@@ -160,15 +171,56 @@ impl Runtime {
                     format!("no plugin named '{name}' is built into this host"),
                 )
             })?;
-        self.load(bytes, PluginSource::Bundled(name.to_owned()))
+        // A built-in plugin is known by name: no need to hash its bytes to
+        // find it again.
+        self.load_once(format!("bundled:{name}"), bytes, None, || {
+            PluginSource::Bundled(name.to_owned())
+        })
+        .await
+    }
+
+    /// Loads a plugin from component bytes. Loading the same bytes again
+    /// while the first is in use gives the same plugin, without compiling
+    /// or starting it again.
+    pub async fn load(&self, bytes: &[u8], source: PluginSource) -> Result<Plugin> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        self.load_once(sha256.clone(), bytes, Some(sha256), || source)
             .await
     }
 
-    /// Loads a plugin from component bytes.
-    pub async fn load(&self, bytes: &[u8], source: PluginSource) -> Result<Plugin> {
-        let sha256 = hex::encode(Sha256::digest(bytes));
+    async fn load_once(
+        &self,
+        key: String,
+        bytes: &[u8],
+        sha256: Option<String>,
+        source: impl FnOnce() -> PluginSource,
+    ) -> Result<Plugin> {
+        let mut loaded = self.inner.loaded.lock().await;
+        if let Some(plugin) = loaded.get(&key).and_then(WeakPlugin::upgrade) {
+            return Ok(plugin);
+        }
+        let source = source();
+        let sha256 = sha256.unwrap_or_else(|| hex::encode(Sha256::digest(bytes)));
         let component = self.compile(bytes, &sha256, &source)?;
-        Plugin::new(self.clone(), component, sha256, source).await
+        let plugin = Plugin::new(self.clone(), component, sha256, source).await?;
+        *self
+            .inner
+            .loads
+            .lock()
+            .unwrap()
+            .entry(plugin.info().name.clone())
+            .or_default() += 1;
+        loaded.retain(|_, weak| weak.upgrade().is_some());
+        loaded.insert(key, plugin.downgrade());
+        Ok(plugin)
+    }
+
+    /// How many times each plugin (by the name its `info()` gives) was
+    /// loaded by this runtime: compiled or read from the compile cache, and
+    /// started once for its `info()`. A plugin stays loaded while anything
+    /// uses it, so in one process this is one per plugin.
+    pub fn plugin_loads(&self) -> BTreeMap<String, u64> {
+        self.inner.loads.lock().unwrap().clone()
     }
 
     fn compile(&self, bytes: &[u8], sha256: &str, source: &PluginSource) -> Result<Component> {

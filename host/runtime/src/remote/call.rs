@@ -1,0 +1,233 @@
+//! The one path every call into a plugin takes: a slot with a live
+//! instance (started, and its store opened, on first use), the orphans of
+//! earlier calls dropped, the deadline armed, the call under the host's
+//! own timer, then the outcome judged. A trap, a timeout or an answer past
+//! a bound throws the instance away; the next call starts a fresh one.
+
+use std::time::Duration;
+
+use wasmtime::component::ResourceAny;
+use wasmtime::Store;
+
+use super::bounds::Answer;
+use super::pool::{Held, Live};
+use super::Remote;
+use crate::bindings::{Call, PluginApi};
+use crate::plugin::{arm_deadline, classify_failure};
+use crate::sandbox::HostState;
+use crate::{Error, ErrorKind, Result};
+
+/// Extra time the host's own timer gives a call beyond the plugin's epoch
+/// deadline, for calls stuck in the host (a slow disk) rather than in wasm.
+const HOST_TIMER_GRACE: Duration = Duration::from_secs(5);
+
+/// Whether an operation may create the remote's directories.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub(crate) enum Intent {
+    Read,
+    Write,
+}
+
+/// A slot ready for a call on the store, or word that the remote holds no
+/// objects yet (a read before its directory was ever made).
+pub(crate) enum Ready {
+    Live(Held),
+    Absent,
+}
+
+impl Remote {
+    /// A slot whose instance is live and whose store is open.
+    pub(crate) async fn ready(&self, intent: Intent, op: &'static str, key: &str) -> Result<Ready> {
+        let mut held = self.pool.acquire().await;
+        if held.state.live.is_some() {
+            return Ok(Ready::Live(held));
+        }
+        for dir in &self.grant.directories {
+            if dir.host_path.is_dir() {
+                continue;
+            }
+            if intent == Intent::Read {
+                return Ok(Ready::Absent);
+            }
+            std::fs::create_dir_all(&dir.host_path).map_err(|e| {
+                self.context(
+                    Error::io(
+                        format!("cannot create directory {}", dir.host_path.display()),
+                        e,
+                    ),
+                    op,
+                    key,
+                )
+            })?;
+        }
+        let mut instance = self
+            .plugin
+            .instantiate(&self.grant, &self.limits)
+            .await
+            .map_err(|e| self.context(e, op, key))?;
+        self.count_instance();
+        arm_deadline(&mut instance.store, &self.limits);
+        let opened = instance
+            .api
+            .open(&mut instance.store, &self.guest_options)
+            .await;
+        // A plugin that reaches for a host while opening then fails with
+        // its own error; as for every other call (see `settle`), the refusal
+        // behind it is what the user can act on.
+        let refusal = instance.store.data().take_refusals().into_iter().next();
+        let blame = |error: Error| match &refusal {
+            Some(refusal) => self.refused(refusal, &error),
+            None => error,
+        };
+        let opened =
+            opened.map_err(|e| self.context(blame(classify_failure(e, &self.limits)), op, key))?;
+        let store = opened.map_err(|e| {
+            blame(Error::from(e))
+                .with_remote(&self.name)
+                .with_operation("open")
+        })?;
+        held.state.generation += 1;
+        held.state.live = Some(Live { instance, store });
+        Ok(Ready::Live(held))
+    }
+
+    /// Runs `call` on the instance of `held`, which must still be the
+    /// instance of `generation` when one is given (a handle's call), and
+    /// judges the outcome.
+    pub(crate) async fn run<T: Answer>(
+        &self,
+        held: &mut Held,
+        generation: Option<u64>,
+        op: &'static str,
+        key: &str,
+        call: impl AsyncFnOnce(&PluginApi, &mut Store<HostState>, ResourceAny) -> Call<T>,
+    ) -> Result<T> {
+        self.drop_orphans(held).await;
+        let state = &mut *held.state;
+        let current = state.generation;
+        let live = match state.live.as_mut() {
+            Some(live) if generation.is_none_or(|g| g == current) => live,
+            _ => return Err(self.restarted(op, key)),
+        };
+        arm_deadline(&mut live.instance.store, &self.limits);
+        let Live { instance, store } = live;
+        let outcome = tokio::time::timeout(
+            self.timer(),
+            call(&instance.api, &mut instance.store, *store),
+        )
+        .await;
+        let answer = self.settle(held, outcome, op, key)?;
+        if let Err(error) = answer.within_bounds() {
+            held.state.live = None;
+            return Err(self.context(error, op, key));
+        }
+        Ok(answer)
+    }
+
+    /// Drops, in the guest, the resources of this instance whose handles
+    /// went away since its last call.
+    pub(crate) async fn drop_orphans(&self, held: &mut Held) {
+        let state = &mut *held.state;
+        let orphans = held.slot.take_orphans(state.generation);
+        let Some(live) = state.live.as_mut() else {
+            return;
+        };
+        for orphan in orphans {
+            arm_deadline(&mut live.instance.store, &self.limits);
+            if orphan
+                .resource_drop_async(&mut live.instance.store)
+                .await
+                .is_err()
+            {
+                // Its destructor trapped: the instance is not to be trusted.
+                state.live = None;
+                return;
+            }
+        }
+    }
+
+    /// Judges a finished call: a trap or a timeout throws the instance away.
+    /// A failure after the sandbox refused the plugin some access is
+    /// reported as that refusal, since that is what the user can act on.
+    fn settle<T>(
+        &self,
+        held: &mut Held,
+        outcome: std::result::Result<Call<T>, tokio::time::error::Elapsed>,
+        op: &'static str,
+        key: &str,
+    ) -> Result<T> {
+        let state = &mut *held.state;
+        let (refusals, printed) = match state.live.as_ref() {
+            Some(live) => {
+                let data = live.instance.store.data();
+                (data.take_refusals(), data.stderr_tail())
+            }
+            None => (Vec::new(), None),
+        };
+        let error = match outcome {
+            Ok(Ok(Ok(value))) => return Ok(value),
+            Ok(Ok(Err(guest))) => Error::from(guest),
+            Ok(Err(failure)) => {
+                state.live = None;
+                let error = classify_failure(failure, &self.limits);
+                match printed {
+                    Some(printed) if *error.kind() == ErrorKind::PluginFailed => Error::new(
+                        ErrorKind::PluginFailed,
+                        format!("{}; it printed: {printed}", error.message()),
+                    ),
+                    _ => error,
+                }
+            }
+            Err(_elapsed) => {
+                state.live = None;
+                Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!(
+                        "the call did not finish within the time limit of {} s and was stopped; \
+                         if it needs longer, raise call_timeout_secs in the remote's configuration",
+                        self.limits.call_timeout.as_secs_f64()
+                    ),
+                )
+            }
+        };
+        let error = match refusals.first() {
+            Some(refusal) => self.refused(refusal, &error),
+            None => error,
+        };
+        Err(self.context(error, op, key))
+    }
+
+    fn refused(&self, refusal: &crate::policy::Refusal, then: &Error) -> Error {
+        let endpoint = &refusal.endpoint;
+        Error::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "the sandbox refused plugin '{}' (remote '{}') when it tried to {} {endpoint}, \
+                 which this remote's configuration does not grant; if you trust the plugin to \
+                 reach it, add allow_hosts = \"{endpoint}\" to [remotes.{}] (the plugin then \
+                 failed with: {})",
+                self.plugin.info().name,
+                self.name,
+                refusal.action,
+                self.name,
+                then.message()
+            ),
+        )
+    }
+
+    fn restarted(&self, op: &'static str, key: &str) -> Error {
+        self.context(
+            Error::new(
+                ErrorKind::PluginFailed,
+                "the plugin was restarted after a failure, so this operation cannot go on; \
+                 start it again",
+            ),
+            op,
+            key,
+        )
+    }
+
+    fn timer(&self) -> Duration {
+        self.limits.call_timeout + HOST_TIMER_GRACE
+    }
+}

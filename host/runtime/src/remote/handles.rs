@@ -1,0 +1,195 @@
+//! Reads, writes and listings in progress. Each holds a resource of the
+//! instance that opened it and makes its calls there; dropping one queues
+//! its resource to be dropped in the guest at that instance's next call.
+
+use super::bounds::{CHUNK_SIZE, LIST_PAGE};
+use super::pool::Handle;
+use super::Remote;
+use crate::bindings::types::{Entry, ObjectMeta};
+use crate::{Error, ErrorKind, Result};
+
+/// A read in progress, pulled a chunk at a time.
+pub struct ObjectReader<'r> {
+    pub(super) remote: &'r Remote,
+    pub(super) key: String,
+    pub(super) handle: Option<Handle>,
+}
+
+impl ObjectReader<'_> {
+    /// The next chunk of at most [`CHUNK_SIZE`] bytes; empty at the end.
+    pub async fn read(&mut self) -> Result<Vec<u8>> {
+        let Some(handle) = &self.handle else {
+            return Ok(Vec::new());
+        };
+        let resource = handle.resource;
+        let mut held = handle.slot.lock().await;
+        self.remote
+            .run(
+                &mut held,
+                Some(handle.generation),
+                "read",
+                &self.key,
+                async |api, store, _| api.reader_read(store, resource, CHUNK_SIZE as u32).await,
+            )
+            .await
+    }
+
+    /// Ends the read and releases it in the plugin.
+    pub async fn close(mut self) {
+        if let Some(handle) = self.handle.take() {
+            let slot = handle.slot.clone();
+            slot.orphan(handle);
+            let mut held = slot.lock().await;
+            self.remote.drop_orphans(&mut held).await;
+        }
+    }
+}
+
+impl Drop for ObjectReader<'_> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.slot.clone().orphan(handle);
+        }
+    }
+}
+
+/// A write in progress. Dropping it without [`ObjectWriter::finish`] aborts
+/// it (in the plugin, at the instance's next call).
+pub struct ObjectWriter<'r> {
+    pub(super) remote: &'r Remote,
+    pub(super) key: String,
+    pub(super) handle: Option<Handle>,
+}
+
+impl ObjectWriter<'_> {
+    fn handle(&self, op: &'static str) -> Result<&Handle> {
+        self.handle.as_ref().ok_or_else(|| {
+            self.remote.context(
+                Error::new(
+                    ErrorKind::Other,
+                    "this write was already finished or aborted",
+                ),
+                op,
+                &self.key,
+            )
+        })
+    }
+
+    /// Appends `chunk` to the object.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        let handle = self.handle("write")?;
+        let resource = handle.resource;
+        let mut held = handle.slot.lock().await;
+        self.remote
+            .run(
+                &mut held,
+                Some(handle.generation),
+                "write",
+                &self.key,
+                async |api, store, _| api.writer_write(store, resource, chunk).await,
+            )
+            .await
+    }
+
+    /// Makes the object visible at its key.
+    pub async fn finish(mut self) -> Result<ObjectMeta> {
+        let handle = self.handle("write")?.clone();
+        let mut held = handle.slot.lock().await;
+        let result = self
+            .remote
+            .run(
+                &mut held,
+                Some(handle.generation),
+                "write",
+                &self.key,
+                async |api, store, _| api.writer_finish(store, handle.resource).await,
+            )
+            .await;
+        drop(held);
+        // Finished or failed, the resource is done with.
+        self.handle = None;
+        handle.slot.clone().orphan(handle);
+        result
+    }
+
+    /// Throws the write away; nothing is stored.
+    pub async fn abort(mut self) -> Result<()> {
+        self.abort_in_place().await
+    }
+
+    pub(super) async fn abort_in_place(&mut self) -> Result<()> {
+        let Some(handle) = self.handle.take() else {
+            return Ok(());
+        };
+        let mut held = handle.slot.lock().await;
+        // After a restart there is nothing left to abort: the instance that
+        // held the write is gone, and the contract says it left nothing.
+        if held.state.generation != handle.generation || held.state.live.is_none() {
+            return Ok(());
+        }
+        let result = self
+            .remote
+            .run(
+                &mut held,
+                Some(handle.generation),
+                "abort",
+                &self.key,
+                async |api, store, _| api.writer_abort(store, handle.resource).await,
+            )
+            .await;
+        drop(held);
+        handle.slot.clone().orphan(handle);
+        result
+    }
+}
+
+impl Drop for ObjectWriter<'_> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.slot.clone().orphan(handle);
+        }
+    }
+}
+
+/// A listing in progress, pulled a page at a time.
+pub struct ObjectLister<'r> {
+    pub(super) remote: &'r Remote,
+    pub(super) prefix: String,
+    pub(super) handle: Option<Handle>,
+}
+
+impl ObjectLister<'_> {
+    /// The next page of at most [`LIST_PAGE`] entries; empty at the end.
+    pub async fn next_page(&mut self) -> Result<Vec<Entry>> {
+        let Some(handle) = &self.handle else {
+            return Ok(Vec::new());
+        };
+        let resource = handle.resource;
+        let mut held = handle.slot.lock().await;
+        let page = self
+            .remote
+            .run(
+                &mut held,
+                Some(handle.generation),
+                "list",
+                &self.prefix,
+                async |api, store, _| api.lister_next(store, resource, LIST_PAGE).await,
+            )
+            .await?;
+        drop(held);
+        if page.is_empty() {
+            if let Some(handle) = self.handle.take() {
+                handle.slot.clone().orphan(handle);
+            }
+        }
+        Ok(page)
+    }
+}
+
+impl Drop for ObjectLister<'_> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.slot.clone().orphan(handle);
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! A remote: one configured plugin and the operations on it.
+//!
+//! A remote runs its plugin in a pool of instances (`pool`), each in its
+//! own store, started on first use from the one loaded plugin; every call
+//! takes the same path (`call`): a live instance, the deadline, the call,
+//! the outcome judged, the answer held to the contract's bounds
+//! (`bounds`). Reads, writes and listings in progress are handles on the
+//! instance that holds them (`handles`).
+
+mod bounds;
+mod call;
+mod handles;
+mod pool;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::bindings::types::{ByteRange, NetworkProtocol, ObjectMeta, WriteOptions};
+use crate::grant::{self, Grant};
+use crate::limits::Limits;
+use crate::plugin::Plugin;
+use crate::{Error, ErrorKind, Result};
+pub use bounds::{CHUNK_SIZE, LIST_PAGE};
+use call::{Intent, Ready};
+pub use handles::{ObjectLister, ObjectReader, ObjectWriter};
+use pool::{Handle, Pool};
+
+/// How many keys the host passes to one `store.delete-many` call. The
+/// contract allows 1,000 (S3's DeleteObjects limit); the host sends 100 so
+/// that a backend which deletes key by key, with a round trip or two each
+/// (FTP, Dropbox's lookups), finishes a call well inside its time limit
+/// even far from its server, while a bulk backend still needs one request
+/// per 100 keys instead of 100.
+pub const DELETE_BATCH: usize = 100;
+
+/// One configured backend, ready to use. Share it (`Arc<Remote>`) between
+/// tasks: calls from several tasks at once run on several instances.
+pub struct Remote {
+    name: String,
+    plugin: Plugin,
+    grant: Grant,
+    guest_options: Vec<(String, String)>,
+    limits: Limits,
+    check_keys: bool,
+    pool: Pool,
+    instances_started: AtomicU64,
+}
+
+/// A plugin granted no directory and no host can keep its objects only in
+/// its instance's memory, so all its calls go to one instance; any other
+/// plugin keeps them outside, and gets up to `max_instances`.
+fn instances_for(grant: &Grant, limits: &Limits) -> usize {
+    if grant.directories.is_empty() && grant.network.is_empty() {
+        1
+    } else {
+        limits.max_instances
+    }
+}
+
+impl Remote {
+    /// Configures a remote named `name` on `plugin` with the user's
+    /// `options`. Relative directory options are resolved against the
+    /// current directory. Nothing runs until the first operation.
+    pub fn new(
+        name: &str,
+        plugin: Plugin,
+        options: Vec<(String, String)>,
+        limits: Limits,
+    ) -> Result<Self> {
+        let base = std::env::current_dir()
+            .map_err(|e| Error::io("cannot read the current directory", e))?;
+        Self::with_base(name, plugin, options, limits, &base)
+    }
+
+    /// Like [`Remote::new`], resolving relative paths against `base`.
+    pub fn with_base(
+        name: &str,
+        plugin: Plugin,
+        options: Vec<(String, String)>,
+        limits: Limits,
+        base: &Path,
+    ) -> Result<Self> {
+        let (grant, guest_options) =
+            grant::compute(plugin.info(), &options, base).map_err(|e| e.with_remote(name))?;
+        let instances = instances_for(&grant, &limits);
+        Ok(Remote {
+            name: name.to_owned(),
+            plugin,
+            grant,
+            guest_options,
+            limits,
+            check_keys: true,
+            pool: Pool::new(instances),
+            instances_started: AtomicU64::new(0),
+        })
+    }
+
+    /// Also lets the plugin reach `hosts` (`host:port`, or `host` for any
+    /// port) over TCP and HTTP, beyond what its configuration grants: the
+    /// remote's `allow_hosts` option.
+    pub fn with_allowed_hosts(mut self, hosts: &[String]) -> Self {
+        for host in hosts {
+            for protocol in [NetworkProtocol::Tcp, NetworkProtocol::Http] {
+                self.grant.network.push(grant::NetworkGrant {
+                    protocol,
+                    endpoint: host.clone(),
+                    reason: "listed in the remote's allow_hosts".into(),
+                });
+            }
+        }
+        // Nothing ran yet, so the pool can still be sized for the grant.
+        self.pool = Pool::new(instances_for(&self.grant, &self.limits));
+        self
+    }
+
+    /// What the plugin's TLS connections trust beyond the web PKI: the
+    /// remote's `tls_ca_file` and `tls_insecure_skip_verify` options.
+    pub fn with_tls_trust(mut self, trust: crate::TlsTrust) -> Self {
+        self.grant.tls = trust;
+        self
+    }
+
+    /// The remote's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The plugin behind it.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// Exactly what the plugin may reach for this remote.
+    pub fn grant(&self) -> &Grant {
+        &self.grant
+    }
+
+    /// The bounds on its instances.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The most instances of the plugin this remote runs at once: the
+    /// remote's `max_instances`, or one for a plugin granted nothing
+    /// (see [`Limits::max_instances`]).
+    pub fn max_instances(&self) -> usize {
+        self.pool.max()
+    }
+
+    /// How many instances this remote has started so far, restarts after a
+    /// failure included.
+    pub fn instances_started(&self) -> u64 {
+        self.instances_started.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_instance(&self) {
+        self.instances_started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The options it was configured with, directory options as absolute
+    /// host paths, so that a remote configured from them reaches the same
+    /// places whatever the current directory.
+    pub fn options(&self) -> Vec<(String, String)> {
+        self.guest_options
+            .iter()
+            .map(
+                |(name, value)| match self.grant.directories.iter().find(|d| &d.option == name) {
+                    Some(dir) => (name.clone(), dir.host_path.display().to_string()),
+                    None => (name.clone(), value.clone()),
+                },
+            )
+            .collect()
+    }
+
+    /// Whether the host checks keys before they reach the plugin (on by
+    /// default). The conformance suite turns it off to prove that a plugin
+    /// enforces the key rules itself.
+    pub fn set_host_key_checks(&mut self, on: bool) {
+        self.check_keys = on;
+    }
+
+    fn check_key(&self, op: &'static str, key: &str) -> Result<()> {
+        if self.check_keys {
+            wharf_key::check_key(key).map_err(|e| {
+                self.context(
+                    Error::new(ErrorKind::InvalidKey, format!("invalid key {key:?}: {e}")),
+                    op,
+                    key,
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn context(&self, error: Error, op: &'static str, key: &str) -> Error {
+        error
+            .with_remote(&self.name)
+            .with_operation(op)
+            .with_key(key)
+    }
+
+    fn missing_root(&self, op: &'static str, key: &str) -> Error {
+        let dirs: Vec<String> = self
+            .grant
+            .directories
+            .iter()
+            .map(|d| d.host_path.display().to_string())
+            .collect();
+        self.context(
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no object there: the remote's directory {} does not exist yet",
+                    dirs.join(", ")
+                ),
+            ),
+            op,
+            key,
+        )
+    }
+
+    /// What is known about the object at `key`.
+    pub async fn stat(&self, key: &str) -> Result<ObjectMeta> {
+        const OP: &str = "stat";
+        self.check_key(OP, key)?;
+        let Ready::Live(mut held) = self.ready(Intent::Read, OP, key).await? else {
+            return Err(self.missing_root(OP, key));
+        };
+        self.run(&mut held, None, OP, key, async |api, store, this| {
+            api.stat(store, this, key).await
+        })
+        .await
+    }
+
+    /// Deletes the object at `key`; deleting a missing key succeeds.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        const OP: &str = "delete";
+        self.check_key(OP, key)?;
+        let Ready::Live(mut held) = self.ready(Intent::Read, OP, key).await? else {
+            return Ok(());
+        };
+        self.run(&mut held, None, OP, key, async |api, store, this| {
+            api.delete(store, this, key).await
+        })
+        .await
+    }
+
+    /// Deletes the objects at `keys`, each as [`Remote::delete`] would, and
+    /// returns one result per key, in order. A plugin built for contract
+    /// 0.2 or later gets the keys [`DELETE_BATCH`] at a time in one call
+    /// each, which a backend can turn into one request; for an older
+    /// plugin the host deletes them one at a time.
+    pub async fn delete_many(&self, keys: &[String]) -> Vec<Result<()>> {
+        let mut results = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(DELETE_BATCH) {
+            results.extend(self.delete_batch(batch).await);
+        }
+        results
+    }
+
+    async fn delete_batch(&self, keys: &[String]) -> Vec<Result<()>> {
+        const OP: &str = "delete";
+        let mut results: Vec<Result<()>> = keys.iter().map(|key| self.check_key(OP, key)).collect();
+        let valid: Vec<String> = keys
+            .iter()
+            .zip(&results)
+            .filter(|(_, checked)| checked.is_ok())
+            .map(|(key, _)| key.clone())
+            .collect();
+        let Some(first) = valid.first() else {
+            return results;
+        };
+        let answers = match self.ready(Intent::Read, OP, first).await {
+            // Nothing was ever written: there is nothing to delete.
+            Ok(Ready::Absent) => return results,
+            Ok(Ready::Live(held))
+                if !held
+                    .state
+                    .live
+                    .as_ref()
+                    .is_some_and(|l| l.instance.api.has_delete_many()) =>
+            {
+                drop(held);
+                let mut each = Vec::with_capacity(valid.len());
+                for key in &valid {
+                    each.push(self.delete(key).await);
+                }
+                let mut each = each.into_iter();
+                return results
+                    .into_iter()
+                    .map(|checked| checked.and_then(|()| each.next().unwrap_or(Ok(()))))
+                    .collect();
+            }
+            Ok(Ready::Live(mut held)) => {
+                self.run(&mut held, None, OP, first, async |api, store, this| {
+                    api.delete_many(store, this, &valid).await
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        let mut answers = match answers {
+            Ok(answers) if answers.len() == valid.len() => answers.into_iter(),
+            Ok(answers) => {
+                let error = self.context(
+                    Error::new(
+                        ErrorKind::PluginFailed,
+                        format!(
+                            "the plugin answered delete-many of {} keys with {} results",
+                            valid.len(),
+                            answers.len()
+                        ),
+                    ),
+                    OP,
+                    first,
+                );
+                return results
+                    .into_iter()
+                    .map(|c| c.and(Err(error.clone())))
+                    .collect();
+            }
+            Err(error) => {
+                return results
+                    .into_iter()
+                    .map(|c| c.and(Err(error.clone())))
+                    .collect();
+            }
+        };
+        for (result, key) in results.iter_mut().zip(keys) {
+            if result.is_ok() {
+                if let Some(Err(guest)) = answers.next() {
+                    *result = Err(self.context(Error::from(guest), OP, key));
+                }
+            }
+        }
+        results
+    }
+
+    /// Copies `source` to `destination` inside the backend.
+    pub async fn copy(&self, source: &str, destination: &str) -> Result<ObjectMeta> {
+        const OP: &str = "copy";
+        self.check_key(OP, source)?;
+        self.check_key(OP, destination)?;
+        let Ready::Live(mut held) = self.ready(Intent::Write, OP, source).await? else {
+            return Err(self.missing_root(OP, source));
+        };
+        self.run(&mut held, None, OP, source, async |api, store, this| {
+            api.copy(store, this, source, destination).await
+        })
+        .await
+    }
+
+    /// Starts reading the object at `key`, all of it or `range`.
+    pub async fn open_read(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectReader<'_>> {
+        const OP: &str = "read";
+        self.check_key(OP, key)?;
+        let Ready::Live(mut held) = self.ready(Intent::Read, OP, key).await? else {
+            return Err(self.missing_root(OP, key));
+        };
+        let resource = self
+            .run(&mut held, None, OP, key, async |api, store, this| {
+                api.read(store, this, key, range).await
+            })
+            .await?;
+        Ok(ObjectReader {
+            remote: self,
+            key: key.to_owned(),
+            handle: Some(Handle {
+                slot: held.slot.clone(),
+                generation: held.state.generation,
+                resource,
+            }),
+        })
+    }
+
+    /// Starts writing an object at `key`; nothing is visible until
+    /// [`ObjectWriter::finish`].
+    pub async fn open_write(&self, key: &str, options: WriteOptions) -> Result<ObjectWriter<'_>> {
+        const OP: &str = "write";
+        self.check_key(OP, key)?;
+        // A write makes the remote's directories, so it is never absent.
+        let Ready::Live(mut held) = self.ready(Intent::Write, OP, key).await? else {
+            return Err(self.missing_root(OP, key));
+        };
+        let resource = self
+            .run(&mut held, None, OP, key, async |api, store, this| {
+                api.write(store, this, key, &options).await
+            })
+            .await?;
+        Ok(ObjectWriter {
+            remote: self,
+            key: key.to_owned(),
+            handle: Some(Handle {
+                slot: held.slot.clone(),
+                generation: held.state.generation,
+                resource,
+            }),
+        })
+    }
+
+    /// Lists the objects under `prefix`, with `/` as the delimiter if
+    /// `delimiter` is set.
+    pub async fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<ObjectLister<'_>> {
+        const OP: &str = "list";
+        if self.check_keys {
+            wharf_key::check_prefix(prefix).map_err(|e| {
+                self.context(
+                    Error::new(
+                        ErrorKind::InvalidKey,
+                        format!("invalid prefix {prefix:?}: {e}"),
+                    ),
+                    OP,
+                    prefix,
+                )
+            })?;
+        }
+        let handle = match self.ready(Intent::Read, OP, prefix).await? {
+            Ready::Absent => None,
+            Ready::Live(mut held) => {
+                let resource = self
+                    .run(&mut held, None, OP, prefix, async |api, store, this| {
+                        api.list(store, this, prefix, delimiter).await
+                    })
+                    .await?;
+                Some(Handle {
+                    slot: held.slot.clone(),
+                    generation: held.state.generation,
+                    resource,
+                })
+            }
+        };
+        Ok(ObjectLister {
+            remote: self,
+            prefix: prefix.to_owned(),
+            handle,
+        })
+    }
+
+    /// Stores everything `source` yields at `key`, a chunk at a time. If
+    /// `source` fails, the write is aborted and nothing is stored.
+    pub async fn put(
+        &self,
+        key: &str,
+        mut source: impl AsyncRead + Unpin,
+        options: WriteOptions,
+    ) -> Result<ObjectMeta> {
+        let mut writer = self.open_write(key, options).await?;
+        let mut chunk = vec![0; CHUNK_SIZE];
+        loop {
+            let filled = match read_full(&mut source, &mut chunk).await {
+                Ok(filled) => filled,
+                Err(e) => {
+                    let _ = writer.abort_in_place().await;
+                    return Err(self.context(
+                        Error::io("reading the source failed", e),
+                        "write",
+                        key,
+                    ));
+                }
+            };
+            if filled == 0 {
+                break;
+            }
+            if let Err(e) = writer.write(&chunk[..filled]).await {
+                let _ = writer.abort_in_place().await;
+                return Err(e);
+            }
+        }
+        writer.finish().await
+    }
+
+    /// Writes the object at `key` (or `range` of it) into `sink`, a chunk at
+    /// a time; returns how many bytes it wrote.
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<ByteRange>,
+        mut sink: impl AsyncWrite + Unpin,
+    ) -> Result<u64> {
+        let mut reader = self.open_read(key, range).await?;
+        let mut total = 0;
+        loop {
+            let chunk = reader.read().await?;
+            if chunk.is_empty() {
+                break;
+            }
+            sink.write_all(&chunk).await.map_err(|e| {
+                self.context(Error::io("writing the destination failed", e), "read", key)
+            })?;
+            total += chunk.len() as u64;
+        }
+        sink.flush().await.map_err(|e| {
+            self.context(Error::io("writing the destination failed", e), "read", key)
+        })?;
+        reader.close().await;
+        Ok(total)
+    }
+}
+
+/// Reads until `buf` is full or `source` ends.
+async fn read_full(
+    source: &mut (impl AsyncRead + Unpin),
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match source.read(&mut buf[filled..]).await? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_granted_nothing_runs_on_one_instance() {
+        // It can keep its objects only in its instance's memory: a second
+        // instance would not see them.
+        let limits = Limits::default();
+        assert_eq!(instances_for(&Grant::default(), &limits), 1);
+        let mut grant = Grant::default();
+        grant.network.push(grant::NetworkGrant {
+            protocol: NetworkProtocol::Http,
+            endpoint: "example.com:443".into(),
+            reason: "test".into(),
+        });
+        assert_eq!(
+            instances_for(&grant, &limits),
+            Limits::DEFAULT_MAX_INSTANCES
+        );
+    }
+}
