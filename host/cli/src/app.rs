@@ -1,6 +1,8 @@
 //! What every command needs: the configuration and the plugin catalog.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use wharf::config::Config;
@@ -10,6 +12,9 @@ use wharf::{Catalog, Remote, Runtime};
 pub struct App {
     pub config: Config,
     pub catalog: Catalog,
+    /// Every remote a command used, opened once: its plugin instances are
+    /// shared by all the command's work.
+    remotes: Mutex<HashMap<String, Arc<Remote>>>,
 }
 
 impl App {
@@ -19,11 +24,55 @@ impl App {
         Ok(App {
             config,
             catalog: Catalog::new(runtime),
+            remotes: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Loads the plugin of remote `name` and configures it.
-    pub async fn remote(&self, name: &str) -> Result<Remote> {
+    /// Remote `name`, opened on first use and shared after.
+    pub async fn remote(&self, name: &str) -> Result<Arc<Remote>> {
+        if let Some(remote) = self.remotes.lock().unwrap().get(name) {
+            return Ok(remote.clone());
+        }
+        let remote = Arc::new(self.open_remote(name).await?);
+        self.remotes
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), remote.clone());
+        Ok(remote)
+    }
+
+    /// With `WHARF_DEBUG=loads`, says on stderr how many times each plugin
+    /// was loaded and how many instances each remote started: what the
+    /// tests count to prove a command loads each plugin once.
+    pub fn report_loads(&self) {
+        if std::env::var("WHARF_DEBUG").as_deref() != Ok("loads") {
+            return;
+        }
+        let loads: Vec<String> = self
+            .catalog
+            .runtime()
+            .plugin_loads()
+            .iter()
+            .map(|(plugin, n)| format!("{plugin}={n}"))
+            .collect();
+        let mut remotes: Vec<String> = self
+            .remotes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, remote)| format!("{name}={}", remote.instances_started()))
+            .collect();
+        remotes.sort();
+        eprintln!(
+            "wharf: debug: plugin loads: {}; instances started: {}",
+            loads.join(" "),
+            remotes.join(" ")
+        );
+    }
+
+    /// Loads the plugin of remote `name` and configures a remote of its
+    /// own for the caller, saying once what the user should know of it.
+    pub async fn open_remote(&self, name: &str) -> Result<Remote> {
         let spec = self.config.remote(name)?;
         for note in &spec.notes {
             eprintln!("wharf: note: remote '{name}': {note}");

@@ -41,7 +41,7 @@ pub async fn conformance(
             )?;
             host.apply(remote)
         }
-        (None, Some(name)) if target.options.is_empty() => app.remote(name).await?,
+        (None, Some(name)) if target.options.is_empty() => app.open_remote(name).await?,
         _ => bail!(crate::UsageError(
             "give a plugin (PATH.wasm or a name) with --option key=value…, or --remote NAME".into()
         )),

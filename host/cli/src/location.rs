@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
-
 /// One side of a transfer or the target of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -29,20 +27,6 @@ impl Location {
         }
         Location::Local(PathBuf::from(arg))
     }
-
-    /// The last segment of the path or key, used when the destination is a
-    /// directory or prefix.
-    pub fn base_name(&self) -> Option<String> {
-        match self {
-            Location::Local(path) => path.file_name().map(|n| n.to_string_lossy().into_owned()),
-            Location::Remote { key, .. } => key
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned),
-        }
-    }
 }
 
 impl std::fmt::Display for Location {
@@ -51,40 +35,6 @@ impl std::fmt::Display for Location {
             Location::Local(path) => write!(f, "{}", path.display()),
             Location::Remote { remote, key } => write!(f, "{remote}:{key}"),
         }
-    }
-}
-
-/// A destination that is a directory or prefix (ends with `/`, is the
-/// whole remote, or is an existing local directory) receives the source
-/// under its own name.
-pub fn destination_for(src: &Location, dst: &Location) -> Result<Location> {
-    let into = match dst {
-        Location::Local(path) => path.is_dir() || path.to_string_lossy().ends_with('/'),
-        Location::Remote { key, .. } => key.is_empty() || key.ends_with('/'),
-    };
-    if !into {
-        return Ok(dst.clone());
-    }
-    let Some(name) = src.base_name() else {
-        bail!(crate::UsageError(format!(
-            "cannot tell what to name the copy of {src} in {dst}; give the destination a name"
-        )));
-    };
-    Ok(match dst {
-        Location::Local(path) => Location::Local(path.join(name)),
-        Location::Remote { remote, key } => Location::Remote {
-            remote: remote.clone(),
-            key: format!("{key}{name}"),
-        },
-    })
-}
-
-/// `a/b` as the prefix `a/b/`; the empty key stays the whole remote.
-pub fn as_prefix(key: &str) -> String {
-    if key.is_empty() || key.ends_with('/') {
-        key.to_owned()
-    } else {
-        format!("{key}/")
     }
 }
 
@@ -118,22 +68,5 @@ mod tests {
             Location::Local("/tmp/a:b".into())
         );
         assert_eq!(Location::parse("a b:c"), Location::Local("a b:c".into()));
-    }
-
-    #[test]
-    fn base_names() {
-        assert_eq!(
-            Location::parse("media:a/b.jpg").base_name().as_deref(),
-            Some("b.jpg")
-        );
-        assert_eq!(
-            Location::parse("media:a/b/").base_name().as_deref(),
-            Some("b")
-        );
-        assert_eq!(Location::parse("media:").base_name(), None);
-        assert_eq!(
-            Location::parse("dir/x.txt").base_name().as_deref(),
-            Some("x.txt")
-        );
     }
 }

@@ -263,13 +263,14 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
 
 impl TransferArgs {
     fn settings(&self) -> transfer::Settings {
+        let mut options = wharf_transfer::Options::default();
+        options.transfers = self.transfers;
+        options.retries = self.retries;
+        options.dry_run = self.dry_run;
         transfer::Settings {
-            transfers: self.transfers,
-            retries: self.retries,
-            dry_run: self.dry_run,
+            options,
             json: self.json,
             verbose: self.verbose,
-            ..transfer::Settings::default()
         }
     }
 }
@@ -277,7 +278,7 @@ impl TransferArgs {
 /// Runs a transfer and turns an incomplete one into an error (exit 1).
 async fn transfer(
     app: &App,
-    mode: transfer::Mode,
+    mode: wharf_transfer::Mode,
     source: &str,
     destination: &str,
     recursive: bool,
@@ -442,7 +443,11 @@ fn exit_code(error: &anyhow::Error) -> ExitCode {
         .map(|e| e.kind().clone());
     match kind {
         Some(wharf::ErrorKind::NotFound) => ExitCode::from(3),
-        Some(wharf::ErrorKind::InvalidConfig | wharf::ErrorKind::InvalidKey) => ExitCode::from(2),
+        Some(
+            wharf::ErrorKind::InvalidConfig
+            | wharf::ErrorKind::InvalidKey
+            | wharf::ErrorKind::InvalidRequest,
+        ) => ExitCode::from(2),
         _ if error.downcast_ref::<UsageError>().is_some() => ExitCode::from(2),
         _ => ExitCode::FAILURE,
     }
@@ -500,6 +505,12 @@ fn remote_arg(arg: &str) -> Result<(String, String)> {
 
 async fn run(cli: Cli) -> Result<()> {
     let app = App::new(cli.config.as_deref())?;
+    let result = run_command(&app, cli).await;
+    app.report_loads();
+    result
+}
+
+async fn run_command(app: &App, cli: Cli) -> Result<()> {
     match cli.command {
         Command::Authorize {
             service,
@@ -538,8 +549,8 @@ async fn run(cli: Cli) -> Result<()> {
                 )));
             }
             let local = local_arg(&local)?;
-            let mode = transfer::Mode::Copy;
-            transfer(&app, mode, &local, &destination, false, args.settings()).await?;
+            let mode = wharf_transfer::Mode::Copy;
+            transfer(app, mode, &local, &destination, false, args.settings()).await?;
         }
         Command::Get {
             source,
@@ -548,8 +559,8 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             remote_arg(&source)?;
             let local = local_arg(&local)?;
-            let mode = transfer::Mode::Copy;
-            transfer(&app, mode, &source, &local, false, args.settings()).await?;
+            let mode = wharf_transfer::Mode::Copy;
+            transfer(app, mode, &source, &local, false, args.settings()).await?;
         }
         Command::Cat {
             source,
@@ -559,7 +570,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let (remote, key) = remote_arg(&source)?;
             objects::cat(
-                &app,
+                app,
                 &remote,
                 &key,
                 &objects::CatRange {
@@ -578,7 +589,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let (remote, key) = remote_arg(&target)?;
             objects::ls(
-                &app,
+                app,
                 &remote,
                 &key,
                 &objects::LsOptions {
@@ -591,7 +602,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Stat { target, json } => {
             let (remote, key) = remote_arg(&target)?;
-            objects::stat(&app, &remote, &key, json).await?;
+            objects::stat(app, &remote, &key, json).await?;
         }
         Command::Rm {
             targets,
@@ -609,7 +620,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             for target in targets {
                 let (remote, key) = remote_arg(&target)?;
-                let removed = objects::rm(&app, &remote, &key, &options).await?;
+                let removed = objects::rm(app, &remote, &key, &options).await?;
                 if dry_run {
                     eprintln!("dry run: {removed} objects would be removed under {target}; nothing was changed");
                 } else if recursive {
@@ -623,16 +634,8 @@ async fn run(cli: Cli) -> Result<()> {
             recursive,
             transfer: args,
         } => {
-            let mode = transfer::Mode::Copy;
-            transfer(
-                &app,
-                mode,
-                &source,
-                &destination,
-                recursive,
-                args.settings(),
-            )
-            .await?;
+            let mode = wharf_transfer::Mode::Copy;
+            transfer(app, mode, &source, &destination, recursive, args.settings()).await?;
         }
         Command::Mv {
             source,
@@ -640,16 +643,8 @@ async fn run(cli: Cli) -> Result<()> {
             recursive,
             transfer: args,
         } => {
-            let mode = transfer::Mode::Move;
-            transfer(
-                &app,
-                mode,
-                &source,
-                &destination,
-                recursive,
-                args.settings(),
-            )
-            .await?;
+            let mode = wharf_transfer::Mode::Move;
+            transfer(app, mode, &source, &destination, recursive, args.settings()).await?;
         }
         Command::Sync {
             source,
@@ -658,13 +653,11 @@ async fn run(cli: Cli) -> Result<()> {
             checksum,
             transfer: args,
         } => {
-            let settings = transfer::Settings {
-                delete,
-                checksum,
-                ..args.settings()
-            };
-            let mode = transfer::Mode::Sync;
-            transfer(&app, mode, &source, &destination, true, settings).await?;
+            let mut settings = args.settings();
+            settings.options.delete = delete;
+            settings.options.checksum = checksum;
+            let mode = wharf_transfer::Mode::Sync;
+            transfer(app, mode, &source, &destination, true, settings).await?;
         }
         Command::Check {
             source,
@@ -672,12 +665,10 @@ async fn run(cli: Cli) -> Result<()> {
             download,
             transfer: args,
         } => {
-            let settings = transfer::Settings {
-                download,
-                ..args.settings()
-            };
-            let mode = transfer::Mode::Check;
-            transfer(&app, mode, &source, &destination, true, settings).await?;
+            let mut settings = args.settings();
+            settings.options.download = download;
+            let mode = wharf_transfer::Mode::Check;
+            transfer(app, mode, &source, &destination, true, settings).await?;
         }
         Command::Conformance {
             plugin,
@@ -691,13 +682,13 @@ async fn run(cli: Cli) -> Result<()> {
                 options,
                 remote,
             };
-            if !conformance::conformance(&app, target, json, filter).await? {
+            if !conformance::conformance(app, target, json, filter).await? {
                 return Err(
                     Reported("the plugin does not conform: see the failed cases above").into(),
                 );
             }
         }
-        Command::Plugins { action: None, json } => plugins::list_plugins(&app, json).await?,
+        Command::Plugins { action: None, json } => plugins::list_plugins(app, json).await?,
         Command::Plugins {
             action:
                 Some(PluginsAction::Inspect {
@@ -706,7 +697,7 @@ async fn run(cli: Cli) -> Result<()> {
                     json,
                 }),
             ..
-        } => plugins::inspect(&app, &plugin, &parse_options(&options)?, json).await?,
+        } => plugins::inspect(app, &plugin, &parse_options(&options)?, json).await?,
         Command::Plugins {
             action: Some(PluginsAction::New { name, path }),
             ..
@@ -723,8 +714,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Plugins {
             action: Some(PluginsAction::Install { path, name }),
             ..
-        } => plugins::install(&app, &path, name.as_deref()).await?,
-        Command::Remotes { json } => plugins::list_remotes(&app, json)?,
+        } => plugins::install(app, &path, name.as_deref()).await?,
+        Command::Remotes { json } => plugins::list_remotes(app, json)?,
         Command::Config { action } => match action {
             ConfigAction::Create {
                 name,
@@ -736,11 +727,11 @@ async fn run(cli: Cli) -> Result<()> {
             } => {
                 let pairs = parse_options(&options)?;
                 let json = json.as_deref();
-                config_cmd::create(&app, &name, &plugin, pairs, json, replace, dry_run).await?
+                config_cmd::create(app, &name, &plugin, pairs, json, replace, dry_run).await?
             }
-            ConfigAction::Show { name } => config_cmd::show(&app, name.as_deref()).await?,
-            ConfigAction::Delete { name, dry_run } => config_cmd::delete(&app, &name, dry_run)?,
-            ConfigAction::Path => println!("{}", config_cmd::file(&app)?.display()),
+            ConfigAction::Show { name } => config_cmd::show(app, name.as_deref()).await?,
+            ConfigAction::Delete { name, dry_run } => config_cmd::delete(app, &name, dry_run)?,
+            ConfigAction::Path => println!("{}", config_cmd::file(app)?.display()),
             ConfigAction::ImportRclone {
                 path,
                 buckets,
@@ -748,7 +739,7 @@ async fn run(cli: Cli) -> Result<()> {
                 dry_run,
             } => {
                 let buckets = parse_options(&buckets)?;
-                rclone_import::import(&app, path, &buckets, replace, dry_run).await?
+                rclone_import::import(app, path, &buckets, replace, dry_run).await?
             }
         },
     }

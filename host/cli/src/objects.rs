@@ -1,15 +1,15 @@
 //! `ls`, `stat`, `cat` and `rm`: looking at and removing objects.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use serde_json::json;
 use wharf::{ByteRange, Entry, ErrorKind, Span};
+use wharf_transfer::Event;
 
 use crate::app::App;
-use crate::location::as_prefix;
 use crate::output::{end_where_the_reader_left, meta_json, time_text, StdoutSink};
+use wharf_transfer::as_prefix;
 
 /// How `ls` prints.
 pub struct LsOptions {
@@ -199,81 +199,23 @@ pub async fn rm(app: &App, remote_name: &str, key: &str, options: &RmOptions) ->
         }
         return Ok(1);
     }
-    let prefix = as_prefix(key);
-    if dry_run {
-        let mut lister = remote.list(&prefix, None).await?;
-        let mut count = 0;
-        loop {
-            let page = lister.next_page().await?;
-            if page.is_empty() {
-                break;
-            }
-            for entry in page {
-                if let Entry::Object(meta) = entry {
-                    eprintln!("would remove {remote_name}:{}", meta.key);
-                    count += 1;
-                }
-            }
+    let options = {
+        let mut options = wharf_transfer::DeleteOptions::default();
+        options.transfers = transfers;
+        options.dry_run = dry_run;
+        options
+    };
+    let name = remote_name.to_owned();
+    let said = move |event: &Event| {
+        if let Event::WouldDelete { rel } = event {
+            eprintln!("would remove {name}:{rel}");
         }
-        return Ok(count);
-    }
-    let mut removed = 0;
-    // The first instance lists and deletes; more are opened as pages call
-    // for them, up to `transfers`.
-    let mut deleters = vec![Arc::new(remote)];
-    // Deleting while listing can disturb a listing's position on some
-    // backends, so each pass collects at most one page before deleting.
-    loop {
-        let mut lister = deleters[0].list(&prefix, None).await?;
-        let page = lister.next_page().await?;
-        drop(lister);
-        if page.is_empty() {
-            break;
-        }
-        let keys: Vec<String> = page
-            .into_iter()
-            .filter_map(|entry| match entry {
-                Entry::Object(meta) => Some(meta.key),
-                Entry::CommonPrefix(_) => None,
-            })
-            .collect();
-        // A page is split across the instances, each deleting its share
-        // in delete-many calls (DELETE_BATCH keys each): a backend with a
-        // bulk delete turns each call into one request (S3, Dropbox), one
-        // without deletes on several connections at once (FTP).
-        let wanted = transfers.max(1).min(keys.len());
-        while deleters.len() < wanted {
-            deleters.push(Arc::new(app.remote(remote_name).await?));
-        }
-        let share = keys.len().div_ceil(deleters.len()).max(1);
-        let mut calls = Vec::new();
-        for (deleter, chunk) in deleters.iter().zip(keys.chunks(share)) {
-            let (deleter, chunk) = (deleter.clone(), chunk.to_vec());
-            calls.push(tokio::spawn(
-                async move { deleter.delete_many(&chunk).await },
-            ));
-        }
-        let mut first_error = None;
-        for call in calls {
-            for result in call.await? {
-                match result {
-                    Ok(()) => removed += 1,
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
-                }
-            }
-        }
-        if let Some(error) = first_error {
-            return Err(error.into());
-        }
-    }
-    if removed == 0 && !key.is_empty() {
-        return Err(wharf::Error::new(
-            ErrorKind::NotFound,
-            format!("nothing to remove at {remote_name}:{key}"),
-        )
-        .into());
-    }
-    Ok(removed)
+    };
+    let summary =
+        wharf_transfer::delete_prefix(&remote, key, &options, std::sync::Arc::new(said)).await?;
+    Ok(if dry_run {
+        summary.planned
+    } else {
+        summary.deleted
+    })
 }

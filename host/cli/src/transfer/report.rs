@@ -1,6 +1,7 @@
-//! What a transfer tells the user: a progress display on a terminal
+//! What a transfer shows the user: a progress display on a terminal
 //! (objects done of those found, bytes, rate, ETA), one line per object
-//! otherwise, JSON lines with `--json`, and a summary at the end.
+//! otherwise, JSON lines with `--json`, and a summary at the end. The
+//! engine's events in, text out; nothing else happens here.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
@@ -8,85 +9,26 @@ use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use serde_json::json;
+use wharf_transfer::{Event, Mode, Observer, Summary, Verified};
 
-use super::{Job, Mode, Settings, Verified};
+use super::Settings;
 
-/// Something that happened to one object (or a note about the run).
-#[derive(Debug)]
-pub enum Event {
-    Copied {
-        rel: String,
-        bytes: u64,
-        verified: Verified,
-    },
-    Skipped(String),
-    Deleted(String),
-    Retrying {
-        rel: String,
-        attempt: u32,
-        error: String,
-    },
-    Failed {
-        rel: String,
-        error: String,
-    },
-    WouldDo(Job),
-    /// `check`: only in the source, only in the destination.
-    Missing(String),
-    Extra(String),
-    Same {
-        rel: String,
-        by: &'static str,
-    },
-    Differs {
-        rel: String,
-        why: String,
-    },
-    /// `check`: same size, and no way to compare more without `--download`.
-    SizeOnly(String),
-    Note(String),
-}
-
-/// The counts at the end.
-#[derive(Debug, Default, Clone)]
-pub struct Summary {
-    pub copied: u64,
-    pub skipped: u64,
-    pub deleted: u64,
-    pub failed: u64,
-    pub bytes: u64,
-    /// `check`.
-    pub same: u64,
-    pub differ: u64,
-    pub missing: u64,
-    pub extra: u64,
-    pub size_only: u64,
-    pub planned: u64,
-    pub planned_bytes: u64,
-    pub seconds: f64,
-}
-
-impl Summary {
-    /// Whether everything made it (or, for `check`, everything matched).
-    pub fn ok(&self) -> bool {
-        self.failed == 0 && self.differ == 0 && self.missing == 0 && self.extra == 0
-    }
-}
-
+/// Renders one transfer's events. Cheap to clone; clones share the
+/// display.
 #[derive(Clone)]
 pub struct Reporter {
-    inner: Arc<Mutex<Inner>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     bar: ProgressBar,
+    /// The engine's counts as they grow, for the display.
+    seen: Mutex<Summary>,
     json: bool,
     dry_run: bool,
     verbose: bool,
     mode: Mode,
     start: Instant,
-}
-
-#[derive(Default)]
-struct Inner {
-    summary: Summary,
 }
 
 impl Reporter {
@@ -104,207 +46,155 @@ impl Reporter {
             ProgressBar::hidden()
         };
         Reporter {
-            inner: Arc::new(Mutex::new(Inner::default())),
-            bar,
-            json: settings.json,
-            dry_run: settings.dry_run,
-            verbose: settings.verbose,
-            mode,
-            start: Instant::now(),
+            inner: Arc::new(Inner {
+                bar,
+                seen: Mutex::new(Summary::default()),
+                json: settings.json,
+                dry_run: settings.options.dry_run,
+                verbose: settings.verbose,
+                mode,
+                start: Instant::now(),
+            }),
         }
     }
 
-    /// A job was found to do.
-    pub fn planned(&self, job: &Job) {
-        let mut inner = self.inner.lock().unwrap();
-        inner.summary.planned += 1;
-        if let Job::Copy(item) = job {
-            inner.summary.planned_bytes += item.size;
+    fn verb(&self) -> &'static str {
+        if self.inner.mode == Mode::Move {
+            "moved"
+        } else {
+            "copied"
         }
-        // The bar counts bytes, so that its rate and ETA are about what
-        // takes time; objects go in the message. Both totals grow as the
-        // listing goes on.
-        self.bar.set_length(inner.summary.planned_bytes);
-        self.show_objects(&inner);
     }
 
-    fn show_objects(&self, inner: &Inner) {
-        let s = &inner.summary;
-        // Unchanged and one-sided objects are found without a job.
-        let seen = s.skipped + s.missing + s.extra;
-        let done = s.copied + s.deleted + s.failed + s.same + s.differ + s.size_only + seen;
-        let found = s.planned + seen;
-        self.bar
-            .set_message(format!("{done}/{} objects", found.max(done)));
-    }
-
-    pub fn bytes(&self, n: u64) {
-        let mut inner = self.inner.lock().unwrap();
-        inner.summary.bytes += n;
-        self.bar.inc(n);
-    }
-
-    pub fn failed(&self) -> u64 {
-        self.inner.lock().unwrap().summary.failed
-    }
-
-    pub fn event(&self, event: Event) {
-        let mut inner = self.inner.lock().unwrap();
-        let s = &mut inner.summary;
-        let (line, value) = match &event {
+    /// The line (empty: none) and the JSON of `event`.
+    fn render(&self, event: &Event) -> Option<(String, serde_json::Value)> {
+        let verb = self.verb();
+        Some(match event {
             Event::Copied {
                 rel,
                 bytes,
                 verified,
             } => {
-                s.copied += 1;
                 let how = match verified {
                     Verified::ServerSide => "server-side".to_owned(),
-                    Verified::Hash(kind) => kind.to_string(),
+                    Verified::Hash(kind) => kind.clone(),
                     Verified::Size => "size".to_owned(),
-                };
-                let verb = if self.mode == Mode::Move {
-                    "moved"
-                } else {
-                    "copied"
                 };
                 (
                     format!("{verb} {rel} ({}, verified by {how})", HumanBytes(*bytes)),
                     json!({"event": verb, "key": rel, "bytes": bytes, "verified": how}),
                 )
             }
-            Event::Skipped(rel) => {
-                s.skipped += 1;
-                (
-                    String::new(),
-                    json!({"event": "skipped", "key": rel, "why": "unchanged"}),
-                )
-            }
-            Event::Deleted(rel) => {
-                s.deleted += 1;
-                (
-                    format!("deleted {rel}"),
-                    json!({"event": "deleted", "key": rel}),
-                )
-            }
+            Event::Skipped { rel } => (
+                String::new(),
+                json!({"event": "skipped", "key": rel, "why": "unchanged"}),
+            ),
+            Event::Deleted { rel } => (
+                format!("deleted {rel}"),
+                json!({"event": "deleted", "key": rel}),
+            ),
             Event::Retrying {
                 rel,
                 attempt,
                 error,
             } => (
                 format!("retrying {rel} (try {}): {error}", attempt + 1),
-                json!({"event": "retrying", "key": rel, "attempt": attempt, "error": error}),
+                json!({"event": "retrying", "key": rel, "attempt": attempt, "error": error.to_string()}),
             ),
-            Event::Failed { rel, error } => {
-                s.failed += 1;
+            Event::Failed { rel, error } => (
+                format!("FAILED {rel}: {error}"),
+                json!({"event": "failed", "key": rel, "error": error.to_string()}),
+            ),
+            Event::WouldCopy { rel, bytes } => {
+                let verb = if self.inner.mode == Mode::Move {
+                    "move"
+                } else {
+                    "copy"
+                };
                 (
-                    format!("FAILED {rel}: {error}"),
-                    json!({"event": "failed", "key": rel, "error": error}),
+                    format!("would {verb} {rel} ({})", HumanBytes(*bytes)),
+                    json!({"event": format!("would-{verb}"), "key": rel, "bytes": bytes}),
                 )
             }
-            Event::WouldDo(job) => match job {
-                Job::Copy(item) => {
-                    let verb = if self.mode == Mode::Move {
-                        "move"
-                    } else {
-                        "copy"
-                    };
-                    (
-                        format!("would {verb} {} ({})", item.rel, HumanBytes(item.size)),
-                        json!({"event": format!("would-{verb}"), "key": item.rel, "bytes": item.size}),
-                    )
-                }
-                Job::Delete(item) => (
-                    format!("would delete {}", item.rel),
-                    json!({"event": "would-delete", "key": item.rel}),
-                ),
-                Job::Compare { src, .. } => (
-                    String::new(),
-                    json!({"event": "would-compare", "key": src.rel}),
-                ),
-            },
-            Event::Missing(rel) => {
-                s.missing += 1;
-                (
-                    format!("missing in the destination: {rel}"),
-                    json!({"event": "missing", "key": rel}),
-                )
-            }
-            Event::Extra(rel) => {
-                s.extra += 1;
-                (
-                    format!("only in the destination: {rel}"),
-                    json!({"event": "extra", "key": rel}),
-                )
-            }
-            Event::Same { rel, by } => {
-                s.same += 1;
-                (
-                    String::new(),
-                    json!({"event": "same", "key": rel, "by": by}),
-                )
-            }
-            Event::Differs { rel, why } => {
-                s.differ += 1;
-                (
-                    format!("differs: {rel}: {why}"),
-                    json!({"event": "differs", "key": rel, "why": why}),
-                )
-            }
-            Event::SizeOnly(rel) => {
-                s.size_only += 1;
-                (
-                    String::new(),
-                    json!({"event": "same", "key": rel, "by": "size"}),
-                )
-            }
+            Event::WouldDelete { rel } => (
+                format!("would delete {rel}"),
+                json!({"event": "would-delete", "key": rel}),
+            ),
+            Event::Missing { rel } => (
+                format!("missing in the destination: {rel}"),
+                json!({"event": "missing", "key": rel}),
+            ),
+            Event::Extra { rel } => (
+                format!("only in the destination: {rel}"),
+                json!({"event": "extra", "key": rel}),
+            ),
+            Event::Same { rel, by } => (
+                String::new(),
+                json!({"event": "same", "key": rel, "by": by}),
+            ),
+            Event::Differs { rel, why } => (
+                format!("differs: {rel}: {why}"),
+                json!({"event": "differs", "key": rel, "why": why}),
+            ),
+            Event::SizeOnly { rel } => (
+                String::new(),
+                json!({"event": "same", "key": rel, "by": "size"}),
+            ),
             Event::Note(note) => (
                 format!("note: {note}"),
                 json!({"event": "note", "message": note}),
             ),
-        };
-        self.show_objects(&inner);
-        drop(inner);
-        if self.json {
-            emit(&value);
-        } else if !line.is_empty() {
-            // What went as asked is told only with --verbose; problems,
-            // differences and dry-run plans always.
-            let routine = matches!(event, Event::Copied { .. } | Event::Deleted(_));
-            if routine && !self.verbose {
-            } else if self.bar.is_hidden() {
-                eprintln!("{line}");
-            } else {
-                self.bar.println(line);
+            _ => return None,
+        })
+    }
+
+    /// Objects done of those found, as the bar's message. The bar counts
+    /// bytes, so that its rate and ETA are about what takes time; both
+    /// totals grow as the listing goes on.
+    fn show_progress(&self, event: &Event) {
+        let mut s = self.inner.seen.lock().unwrap();
+        match event {
+            Event::Planned { bytes, .. } => {
+                s.planned += 1;
+                s.planned_bytes += bytes.unwrap_or(0);
+                self.inner.bar.set_length(s.planned_bytes);
             }
+            Event::Progress { bytes } => {
+                self.inner.bar.inc(*bytes);
+                return;
+            }
+            Event::Copied { .. } | Event::Deleted { .. } | Event::Failed { .. } => s.copied += 1,
+            Event::Same { .. } | Event::Differs { .. } | Event::SizeOnly { .. } => s.same += 1,
+            // Found without a job: counted as found and done at once.
+            Event::Skipped { .. } | Event::Missing { .. } | Event::Extra { .. } => s.skipped += 1,
+            _ => return,
         }
+        let done = s.copied + s.same + s.skipped;
+        let found = s.planned + s.skipped;
+        self.inner
+            .bar
+            .set_message(format!("{done}/{} objects", found.max(done)));
     }
 
-    /// Counts a failure told some other way (a one-object transfer's
-    /// error is the command's).
-    pub fn count_failure(&self) {
-        self.inner.lock().unwrap().summary.failed += 1;
-    }
-
-    /// Ends the display without a summary.
+    /// Ends the display without a summary (the transfer's error is told
+    /// instead).
     pub fn finish_quietly(&self) {
-        self.bar.finish_and_clear();
+        self.inner.bar.finish_and_clear();
     }
 
     /// Ends the display and prints the summary.
-    pub fn finish(&self) -> Summary {
-        self.bar.finish_and_clear();
-        let mut summary = self.inner.lock().unwrap().summary.clone();
-        summary.seconds = self.start.elapsed().as_secs_f64();
-        let s = &summary;
-        if self.json {
+    pub fn finish(&self, s: &Summary) {
+        let inner = &self.inner;
+        inner.bar.finish_and_clear();
+        let seconds = inner.start.elapsed().as_secs_f64();
+        if inner.json {
             emit(
                 &json!({"event": "summary", "copied": s.copied, "skipped": s.skipped, "deleted": s.deleted,
-                       "failed": s.failed, "bytes": s.bytes, "seconds": s.seconds, "same": s.same,
+                       "failed": s.failed, "bytes": s.bytes, "seconds": seconds, "same": s.same,
                        "differ": s.differ, "missing": s.missing, "extra": s.extra, "size_only": s.size_only,
-                       "dry_run": self.dry_run}),
+                       "dry_run": inner.dry_run}),
             );
-        } else if self.mode == Mode::Check {
+        } else if inner.mode == Mode::Check {
             eprintln!(
                 "{} same, {} differ, {} missing in the destination, {} only in the destination{}",
                 s.same + s.size_only,
@@ -317,28 +207,46 @@ impl Reporter {
                     String::new()
                 }
             );
-        } else if self.dry_run {
+        } else if inner.dry_run {
             eprintln!(
                 "dry run: {} to do, {} unchanged; nothing was changed",
                 s.planned, s.skipped
             );
         } else {
-            let verb = if self.mode == Mode::Move {
-                "moved"
-            } else {
-                "copied"
-            };
             eprintln!(
-                "{verb} {}, skipped {} unchanged, deleted {}, failed {}, {} in {:.1} s",
+                "{} {}, skipped {} unchanged, deleted {}, failed {}, {} in {seconds:.1} s",
+                self.verb(),
                 s.copied,
                 s.skipped,
                 s.deleted,
                 s.failed,
                 HumanBytes(s.bytes),
-                s.seconds
             );
         }
-        summary
+    }
+}
+
+impl Observer for Reporter {
+    fn event(&self, event: &Event) {
+        self.show_progress(event);
+        let Some((line, value)) = self.render(event) else {
+            return;
+        };
+        if self.inner.json {
+            emit(&value);
+            return;
+        }
+        // What went as asked is told only with --verbose; problems,
+        // differences and dry-run plans always.
+        let routine = matches!(event, Event::Copied { .. } | Event::Deleted { .. });
+        if line.is_empty() || (routine && !self.inner.verbose) {
+            return;
+        }
+        if self.inner.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.inner.bar.println(line);
+        }
     }
 }
 

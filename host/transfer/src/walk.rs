@@ -5,12 +5,11 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use wharf::{Entry, ObjectLister, Remote, Timestamp};
+use wharf::{Entry, Error, ErrorKind, ObjectLister, Remote, Result, Timestamp};
 
 /// One object, relative to the root of its side.
 #[derive(Debug, Clone)]
-pub struct Item {
+pub(crate) struct Item {
     /// The key below the root, `/`-separated.
     pub rel: String,
     pub size: u64,
@@ -20,7 +19,7 @@ pub struct Item {
 }
 
 /// A sorted stream of the objects under one root.
-pub enum Walk<'r> {
+pub(crate) enum Walk<'r> {
     Remote {
         lister: ObjectLister<'r>,
         prefix: String,
@@ -105,7 +104,7 @@ impl<'r> Walk<'r> {
                     continue;
                 }
                 let meta = std::fs::metadata(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
+                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
                 return Ok(Some(Item {
                     rel,
                     size: meta.len(),
@@ -122,19 +121,23 @@ impl<'r> Walk<'r> {
 /// where everything below it falls.
 fn sorted_dir(dir: &Path, rel: &str) -> Result<VecDeque<(String, bool)>> {
     let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?
-    {
-        let entry = entry?;
+    let cannot_read = |e| Error::io(format!("cannot read directory {}", dir.display()), e);
+    for entry in std::fs::read_dir(dir).map_err(cannot_read)? {
+        let entry = entry.map_err(cannot_read)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            anyhow::bail!(
-                "{} is not valid UTF-8, so it cannot be a key; rename it",
-                entry.path().display()
-            );
+            return Err(Error::new(
+                ErrorKind::InvalidKey,
+                format!(
+                    "{} is not valid UTF-8, so it cannot be a key; rename it",
+                    entry.path().display()
+                ),
+            ));
         };
         // Symbolic links are followed, as cp does; other kinds are skipped.
-        let kind = std::fs::metadata(entry.path())?.file_type();
+        let kind = std::fs::metadata(entry.path())
+            .map_err(|e| Error::io(format!("cannot read {}", entry.path().display()), e))?
+            .file_type();
         if !kind.is_dir() && !kind.is_file() {
             continue;
         }
@@ -161,7 +164,7 @@ fn sorted_dir(dir: &Path, rel: &str) -> Result<VecDeque<(String, bool)>> {
         .collect())
 }
 
-pub fn timestamp(time: std::time::SystemTime) -> Timestamp {
+pub(crate) fn timestamp(time: std::time::SystemTime) -> Timestamp {
     match time.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => Timestamp {
             seconds: d.as_secs() as i64,

@@ -10,7 +10,7 @@ use wharf::Remote;
 
 /// How a backend's etag relates to the content, where Wharf knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// S3: uploads of more than `part_size` bytes are multipart.
     S3 {
         part_size: u64,
@@ -23,11 +23,13 @@ const S3_DEFAULT_PART: u64 = 5 << 20;
 
 impl Kind {
     /// The kind of `remote`'s etags, from its plugin and options.
-    pub fn of(remote: &Remote, options: &[(String, String)]) -> Option<Kind> {
+    pub fn of(remote: &Remote) -> Option<Kind> {
         match remote.plugin().info().name.as_str() {
             "s3" => Some(Kind::S3 {
-                part_size: options
+                part_size: remote
+                    .options()
                     .iter()
+                    .into_iter()
                     .find(|(k, _)| k == "part_size")
                     .and_then(|(_, v)| v.parse().ok())
                     .unwrap_or(S3_DEFAULT_PART),
@@ -38,9 +40,19 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// The hash's name, as events and reports give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::S3 { .. } => "md5",
+            Kind::Dropbox => "dropbox content hash",
+        }
+    }
+}
+
 /// Hashes one stream for the kinds asked for.
 #[derive(Default)]
-pub struct Hasher {
+pub(crate) struct Hasher {
     md5: Option<Md5Parts>,
     dropbox: Option<Blocks<Sha256>>,
 }
@@ -132,6 +144,11 @@ impl Hasher {
         }
     }
 
+    /// Whether it computes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.md5.is_none() && self.dropbox.is_none()
+    }
+
     pub fn update(&mut self, bytes: &[u8]) {
         if let Some(md5) = &mut self.md5 {
             if let Some(whole) = &mut md5.whole {
@@ -166,7 +183,7 @@ impl Hasher {
 /// Hashing beside the copy: large objects are hashed on a thread of their
 /// own, so the hash does not hold up the transfer (a 1 GiB MD5 is seconds
 /// of CPU); small ones inline, where a thread would cost more than it saves.
-pub enum HashPipe {
+pub(crate) enum HashPipe {
     Inline(Box<Hasher>),
     Thread {
         chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
@@ -179,8 +196,7 @@ const THREAD_ABOVE: u64 = 4 << 20;
 
 impl HashPipe {
     pub fn new(hasher: Hasher, size: u64) -> Self {
-        let empty = hasher.md5.is_none() && hasher.dropbox.is_none();
-        if empty || size <= THREAD_ABOVE {
+        if hasher.is_empty() || size <= THREAD_ABOVE {
             return HashPipe::Inline(Box::new(hasher));
         }
         // A few chunks of slack; the copy waits if hashing falls behind.
@@ -220,7 +236,7 @@ impl HashPipe {
 
 /// What a stream hashed to.
 #[derive(Debug, Clone, Default)]
-pub struct Hashes {
+pub(crate) struct Hashes {
     /// The content's MD5, the MD5 of its parts' MD5s, and the part count
     /// (each if it was computed).
     md5: Option<(Option<String>, Option<String>, u64)>,
@@ -229,7 +245,7 @@ pub struct Hashes {
 
 /// What checking an etag against the hashes found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Check {
+pub(crate) enum Check {
     /// It matches.
     Same,
     /// It does not: the content differs.

@@ -1,0 +1,124 @@
+//! `check` of one object on both sides: sizes, then a hash both sides
+//! know, then a side's hash against the other side's bytes where reading
+//! them moves nothing (a local file), and with `download`, the bytes of
+//! both.
+
+use wharf::{Error, ErrorKind, Result};
+
+use crate::endpoint::Endpoint;
+use crate::engine::{Engine, Side};
+use crate::event::Event;
+use crate::io::Source;
+use crate::verify::{Check, Hasher, Hashes, Kind};
+use crate::walk::Item;
+
+impl Engine {
+    pub(crate) async fn compare(&self, src: &Item, dst: &Item) -> Result<Event> {
+        let rel = src.rel.clone();
+        if src.size != dst.size {
+            return Ok(Event::Differs {
+                rel,
+                why: format!(
+                    "{} bytes in the source, {} in the destination",
+                    src.size, dst.size
+                ),
+            });
+        }
+        // With `download`: the bytes of both sides, whatever the tags say
+        // (a server's tag can be right about bytes it no longer has).
+        if self.options.download {
+            let a = self.hash_of(&self.src, src, Kind::Dropbox, None).await?;
+            let b = self.hash_of(&self.dst, dst, Kind::Dropbox, None).await?;
+            return Ok(match a.check(Kind::Dropbox, &b.dropbox_hash()) {
+                Check::Same => Event::Same {
+                    rel,
+                    by: "content".into(),
+                },
+                _ => Event::Differs {
+                    rel,
+                    why: "the bytes differ".into(),
+                },
+            });
+        }
+        // The same kind of tag on both sides.
+        if let (Some(a), Some(b), Some(ka), Some(kb)) =
+            (&src.etag, &dst.etag, self.src.kind, self.dst.kind)
+        {
+            if ka == kb && (a == b || (!a.contains('-') && !b.contains('-'))) {
+                return Ok(if a == b {
+                    Event::Same {
+                        rel,
+                        by: ka.name().into(),
+                    }
+                } else {
+                    Event::Differs {
+                        rel,
+                        why: format!("{} differs: {a} and {b}", ka.name()),
+                    }
+                });
+            }
+        }
+        // One side's tag is a hash the other side's bytes can be checked
+        // against, where that side is local (reading it moves nothing).
+        let tagged = [
+            (self.src.kind, &src.etag, &self.dst, dst),
+            (self.dst.kind, &dst.etag, &self.src, src),
+        ];
+        for (kind, etag, other, other_item) in tagged {
+            let (Some(kind), Some(etag)) = (kind, etag) else {
+                continue;
+            };
+            if !matches!(other.base, Endpoint::Local(_)) {
+                continue;
+            }
+            let hashes = self
+                .hash_of(other, other_item, kind, Some(etag.contains('-')))
+                .await?;
+            match hashes.check(kind, etag) {
+                Check::Same => {
+                    return Ok(Event::Same {
+                        rel,
+                        by: kind.name().into(),
+                    })
+                }
+                Check::Different { expected, got } => {
+                    return Ok(Event::Differs {
+                        rel,
+                        why: format!(
+                            "{} differs: the bytes hash to {expected}, the tag is {got}",
+                            kind.name()
+                        ),
+                    })
+                }
+                Check::Unknown => {}
+            }
+        }
+        Ok(Event::SizeOnly { rel })
+    }
+
+    /// Reads the object `item` of `side` and hashes it.
+    async fn hash_of(
+        &self,
+        side: &Side,
+        item: &Item,
+        kind: Kind,
+        multipart: Option<bool>,
+    ) -> Result<Hashes> {
+        let mut hasher = Hasher::default();
+        hasher.add(kind, multipart);
+        let at = side.at(&item.rel);
+        let mut source = Source::open(&at).await?;
+        loop {
+            if self.cancelled() {
+                source.close().await;
+                return Err(Error::new(ErrorKind::Other, format!("{at}: interrupted")));
+            }
+            let chunk = source.read().await?;
+            if chunk.is_empty() {
+                return Ok(hasher.finish());
+            }
+            hasher.update(&chunk);
+            source.recycle(chunk);
+        }
+    }
+}

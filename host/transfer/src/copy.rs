@@ -1,0 +1,168 @@
+//! Copying one object: inside the backend when both sides are on one
+//! remote whose plugin can, else streamed a chunk at a time from source to
+//! destination and hashed on the way. Every copy is checked: its size
+//! always, its hash where a side's etag is one (`verify`); a copy found
+//! bad is removed. Moving deletes the source once the copy checked out.
+
+use wharf::{Error, ErrorKind, Result, WriteOptions};
+
+use crate::endpoint::Endpoint;
+use crate::engine::{Engine, Mode};
+use crate::event::{Event, Verified};
+use crate::io::{remove, Sink, Source};
+use crate::verify::{Check, HashPipe, Hasher, Kind};
+use crate::walk::Item;
+
+impl Engine {
+    /// Copies `item`, checks it, and moving, deletes the source.
+    pub(crate) async fn copy(&self, item: &Item) -> Result<(u64, Verified)> {
+        let (from, to) = (self.src.at(&item.rel), self.dst.at(&item.rel));
+        let result = match (&from, &to) {
+            (Endpoint::Remote { remote, key: a }, Endpoint::Remote { key: b, .. })
+                if from.same_remote(&to) && remote.plugin().info().capabilities.copy =>
+            {
+                let meta = remote.copy(a, b).await?;
+                if meta.size != item.size {
+                    return Err(Error::new(
+                        ErrorKind::Corrupted,
+                        format!(
+                            "{to}: the copy inside the backend has {} bytes, the source {}",
+                            meta.size, item.size
+                        ),
+                    ));
+                }
+                self.emit(Event::Progress { bytes: meta.size });
+                (meta.size, Verified::ServerSide)
+            }
+            _ => self.stream(item, &from, &to).await?,
+        };
+        if self.mode == Mode::Move {
+            remove(&from).await?;
+        }
+        Ok(result)
+    }
+
+    /// Streams the bytes of `from` into `to`, hashing them on the way.
+    async fn stream(&self, item: &Item, from: &Endpoint, to: &Endpoint) -> Result<(u64, Verified)> {
+        // Which hashes to compute: the source's (to check the download)
+        // and the destination's (to check the upload).
+        let src_kind = self.src.kind.filter(|_| item.etag.is_some());
+        let dst_kind = self.dst.kind;
+        let mut hasher = Hasher::default();
+        if let (Some(kind), Some(etag)) = (src_kind, &item.etag) {
+            hasher.add(kind, Some(etag.contains('-')));
+        }
+        if let Some(kind) = dst_kind {
+            // The plugin uploads in parts above its part size.
+            let multipart = match kind {
+                Kind::S3 { part_size } => Some(item.size > part_size),
+                Kind::Dropbox => None,
+            };
+            hasher.add(kind, multipart);
+        }
+        let hashing = !hasher.is_empty();
+        let mut hasher = HashPipe::new(hasher, item.size);
+
+        let mut source = Source::open(from).await?;
+        let name = item.rel.rsplit('/').next().unwrap_or("");
+        let options = WriteOptions {
+            content_type: mime_guess::from_path(name).first().map(|m| m.to_string()),
+            metadata: Vec::new(),
+            size_hint: Some(item.size),
+        };
+        let mut sink = match Sink::open(to, options).await {
+            Ok(sink) => sink,
+            Err(e) => {
+                source.close().await;
+                return Err(e);
+            }
+        };
+        let mut total = 0u64;
+        loop {
+            if self.cancelled() {
+                sink.abort().await;
+                return Err(Error::new(ErrorKind::Other, format!("{to}: interrupted")));
+            }
+            let chunk = match source.read().await {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    sink.abort().await;
+                    return Err(e);
+                }
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            if let Err(e) = sink.write(&chunk).await {
+                sink.abort().await;
+                source.close().await;
+                return Err(e);
+            }
+            total += chunk.len() as u64;
+            self.emit(Event::Progress {
+                bytes: chunk.len() as u64,
+            });
+            if hashing {
+                hasher.update(chunk).await;
+            } else {
+                source.recycle(chunk);
+            }
+        }
+        if total != item.size {
+            sink.abort().await;
+            return Err(Error::new(
+                ErrorKind::Corrupted,
+                format!(
+                    "{from} changed while it was copied: {total} bytes read, {} listed",
+                    item.size
+                ),
+            ));
+        }
+        let written = sink.finish().await?;
+        if written.size != total {
+            let _ = remove(to).await;
+            return Err(Error::new(
+                ErrorKind::Corrupted,
+                format!(
+                    "{to}: {} bytes arrived of {total} sent; the copy was removed",
+                    written.size
+                ),
+            ));
+        }
+        let hashes = hasher.finish().await;
+        let mut verified = Verified::Size;
+        if let (Some(kind), Some(etag)) = (src_kind, &item.etag) {
+            match hashes.check(kind, etag) {
+                Check::Different { expected, got } => {
+                    let _ = remove(to).await;
+                    return Err(Error::new(
+                        ErrorKind::Corrupted,
+                        format!(
+                            "checksum mismatch reading {from}: the bytes hash to {expected}, the \
+                             source says {got}; the copy was removed"
+                        ),
+                    ));
+                }
+                Check::Same => verified = Verified::Hash(kind.name().to_owned()),
+                Check::Unknown => {}
+            }
+        }
+        if let (Some(kind), Some(etag)) = (dst_kind, &written.etag) {
+            match hashes.check(kind, etag) {
+                Check::Different { expected, got } => {
+                    let _ = remove(to).await;
+                    return Err(Error::new(
+                        ErrorKind::Corrupted,
+                        format!(
+                            "checksum mismatch writing {to}: sent bytes hashing to {expected}, \
+                             the destination stored {got}; the copy was removed"
+                        ),
+                    ));
+                }
+                Check::Same => verified = Verified::Hash(kind.name().to_owned()),
+                Check::Unknown => {}
+            }
+        }
+        Ok((total, verified))
+    }
+}

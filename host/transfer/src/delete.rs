@@ -1,0 +1,123 @@
+//! Deleting everything under a prefix (`rm -R`), a listing page at a time.
+
+use std::sync::Arc;
+
+use wharf::{Entry, Error, ErrorKind, Remote, Result};
+
+use crate::endpoint::as_prefix;
+use crate::event::{Counter, Event, Observer, Summary};
+
+/// How [`delete_prefix`] runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeleteOptions {
+    /// Delete calls in flight at once, each on an instance of its own.
+    pub transfers: usize,
+    /// Say what would be deleted ([`Event::WouldDelete`], each counted as
+    /// planned), delete nothing.
+    pub dry_run: bool,
+}
+
+impl Default for DeleteOptions {
+    fn default() -> Self {
+        DeleteOptions {
+            transfers: 4,
+            dry_run: false,
+        }
+    }
+}
+
+/// Deletes every object under `prefix` of `remote` (the whole remote when
+/// `prefix` is empty; a key gains its `/`). Each object deleted is an
+/// [`Event::Deleted`] with its whole key; the first failure stops the
+/// deletion and is returned. Nothing there is an error (not found), but for
+/// the whole remote.
+///
+/// Each listing page (up to 1,000 keys) is split into up to `transfers`
+/// shares deleted at once in delete-many calls: a backend with a bulk
+/// delete turns each call into one request (S3, Dropbox), one without
+/// deletes on several connections at once (FTP).
+pub async fn delete_prefix(
+    remote: &Arc<Remote>,
+    prefix: &str,
+    options: &DeleteOptions,
+    observer: Arc<dyn Observer>,
+) -> Result<Summary> {
+    let events = Counter::new(observer);
+    let given = prefix;
+    let prefix = as_prefix(prefix);
+    if options.dry_run {
+        let mut lister = remote.list(&prefix, None).await?;
+        loop {
+            let page = lister.next_page().await?;
+            if page.is_empty() {
+                break;
+            }
+            for entry in page {
+                if let Entry::Object(meta) = entry {
+                    events.emit(Event::Planned {
+                        rel: meta.key.clone(),
+                        bytes: None,
+                    });
+                    events.emit(Event::WouldDelete { rel: meta.key });
+                }
+            }
+        }
+        return Ok(events.summary());
+    }
+    let mut deleted = 0u64;
+    // Deleting while listing can disturb a listing's position on some
+    // backends, so each pass lists one page afresh, then deletes it.
+    loop {
+        let mut lister = remote.list(&prefix, None).await?;
+        let page = lister.next_page().await?;
+        drop(lister);
+        let keys: Vec<String> = page
+            .into_iter()
+            .filter_map(|entry| match entry {
+                Entry::Object(meta) => Some(meta.key),
+                Entry::CommonPrefix(_) => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            break;
+        }
+        let shares = options.transfers.max(1).min(keys.len());
+        let share = keys.len().div_ceil(shares);
+        let mut calls = Vec::new();
+        for chunk in keys.chunks(share) {
+            let (remote, chunk) = (remote.clone(), chunk.to_vec());
+            calls.push(tokio::spawn(async move {
+                let results = remote.delete_many(&chunk).await;
+                chunk.into_iter().zip(results).collect::<Vec<_>>()
+            }));
+        }
+        let mut first_error = None;
+        for call in calls {
+            let results = call
+                .await
+                .map_err(|e| Error::new(ErrorKind::Other, format!("a delete task failed: {e}")))?;
+            for (key, result) in results {
+                match result {
+                    Ok(()) => {
+                        deleted += 1;
+                        events.emit(Event::Deleted { rel: key });
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+    }
+    if deleted == 0 && !prefix.is_empty() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("nothing to remove at {}:{given}", remote.name()),
+        ));
+    }
+    Ok(events.summary())
+}

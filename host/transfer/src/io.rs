@@ -1,0 +1,187 @@
+//! Where the bytes of one object come from and go to: a local file or a
+//! remote's reader and writer, a chunk at a time. A local file is written
+//! beside its place and renamed into it when complete, so a failed or
+//! aborted copy leaves nothing at the destination.
+
+use std::path::{Path, PathBuf};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wharf::{Error, ObjectMeta, ObjectReader, ObjectWriter, Result, WriteOptions, CHUNK_SIZE};
+
+use crate::endpoint::Endpoint;
+
+/// Reads one object.
+pub(crate) enum Source<'r> {
+    Local {
+        file: tokio::fs::File,
+        path: PathBuf,
+        /// A chunk handed back after use, read into again: a local copy
+        /// allocates one buffer, not one per chunk.
+        spare: Option<Vec<u8>>,
+    },
+    Remote(ObjectReader<'r>),
+}
+
+impl<'r> Source<'r> {
+    pub async fn open(at: &'r Endpoint) -> Result<Source<'r>> {
+        match at {
+            Endpoint::Local(path) => Ok(Source::Local {
+                file: tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?,
+                path: path.clone(),
+                spare: None,
+            }),
+            Endpoint::Remote { remote, key } => {
+                Ok(Source::Remote(remote.open_read(key, None).await?))
+            }
+        }
+    }
+
+    /// The next chunk, empty at the end.
+    pub async fn read(&mut self) -> Result<Vec<u8>> {
+        match self {
+            Source::Local { file, path, spare } => {
+                let mut chunk = spare.take().unwrap_or_default();
+                chunk.resize(CHUNK_SIZE, 0);
+                let mut filled = 0;
+                while filled < chunk.len() {
+                    let n = file
+                        .read(&mut chunk[filled..])
+                        .await
+                        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                chunk.truncate(filled);
+                Ok(chunk)
+            }
+            Source::Remote(reader) => reader.read().await,
+        }
+    }
+
+    /// Gives a chunk back to be read into again.
+    pub fn recycle(&mut self, chunk: Vec<u8>) {
+        if let Source::Local { spare, .. } = self {
+            *spare = Some(chunk);
+        }
+    }
+
+    /// Ends the read early.
+    pub async fn close(self) {
+        if let Source::Remote(reader) = self {
+            reader.close().await;
+        }
+    }
+}
+
+/// Writes one object; nothing is visible until [`Sink::finish`].
+pub(crate) enum Sink<'r> {
+    Local {
+        temp: tempfile::NamedTempFile,
+        file: tokio::fs::File,
+        to: PathBuf,
+    },
+    Remote(ObjectWriter<'r>),
+}
+
+/// What a finished write reports.
+pub(crate) struct Written {
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+impl<'r> Sink<'r> {
+    pub async fn open(at: &'r Endpoint, options: WriteOptions) -> Result<Sink<'r>> {
+        match at {
+            Endpoint::Local(path) => Self::local(path),
+            Endpoint::Remote { remote, key } => {
+                Ok(Sink::Remote(remote.open_write(key, options).await?))
+            }
+        }
+    }
+
+    fn local(to: &Path) -> Result<Self> {
+        let dir = match to.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("cannot create directory {}", dir.display()), e))?;
+        // A name the tree walk skips, so a download in progress is never
+        // taken for an object.
+        let temp = tempfile::Builder::new()
+            .prefix(".wharf-")
+            .suffix(".part")
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot create a temporary file in {}", dir.display()),
+                    e,
+                )
+            })?;
+        let file = temp
+            .reopen()
+            .map_err(|e| Error::io(format!("cannot open {}", temp.path().display()), e))?;
+        Ok(Sink::Local {
+            temp,
+            file: tokio::fs::File::from_std(file),
+            to: to.to_path_buf(),
+        })
+    }
+
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        match self {
+            Sink::Local { file, to, .. } => file
+                .write_all(chunk)
+                .await
+                .map_err(|e| Error::io(format!("cannot write {}", to.display()), e)),
+            Sink::Remote(writer) => writer.write(chunk).await,
+        }
+    }
+
+    pub async fn finish(self) -> Result<Written> {
+        match self {
+            Sink::Local { temp, mut file, to } => {
+                let cannot = |e| Error::io(format!("cannot write {}", to.display()), e);
+                file.flush().await.map_err(cannot)?;
+                drop(file);
+                let size = temp.as_file().metadata().map_err(cannot)?.len();
+                temp.persist(&to).map_err(|e| {
+                    Error::io(
+                        format!("cannot move the copy into place at {}", to.display()),
+                        e.error,
+                    )
+                })?;
+                Ok(Written { size, etag: None })
+            }
+            Sink::Remote(writer) => {
+                let ObjectMeta { size, etag, .. } = writer.finish().await?;
+                Ok(Written { size, etag })
+            }
+        }
+    }
+
+    pub async fn abort(self) {
+        match self {
+            // Dropping the temporary file removes it.
+            Sink::Local { .. } => {}
+            Sink::Remote(writer) => {
+                let _ = writer.abort().await;
+            }
+        }
+    }
+}
+
+/// Removes `at` (a copy found bad, a moved source, an object `sync`
+/// deletes).
+pub(crate) async fn remove(at: &Endpoint) -> Result<()> {
+    match at {
+        Endpoint::Local(path) => tokio::fs::remove_file(path)
+            .await
+            .map_err(|e| Error::io(format!("cannot remove {}", path.display()), e)),
+        Endpoint::Remote { remote, key } => remote.delete(key).await,
+    }
+}
