@@ -356,16 +356,7 @@ pub fn header_json(arg: &Value) -> String {
 }
 
 fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
+    let encode = |s: &str| wharf_plugin::http::percent_encode(s, false);
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))

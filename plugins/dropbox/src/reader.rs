@@ -1,7 +1,7 @@
 //! Reads: `files/download` with an HTTP range, streamed.
 
 use serde_json::json;
-use wharf_plugin::http::Response;
+use wharf_plugin::http::{RangeRequest, Response};
 use wharf_plugin::{ByteRange, Reader, Result};
 
 use crate::meta::FileMeta;
@@ -20,18 +20,10 @@ pub struct DropboxReader {
 impl DropboxReader {
     pub fn open(store: &DropboxBackend, key: &str, range: Option<ByteRange>) -> Result<Self> {
         let what = format!("read {key:?}");
-        let header = match &range {
-            None => None,
-            Some(ByteRange::Span(span)) if span.length == 0 => return empty(store, key),
-            Some(ByteRange::Span(span)) => Some(format!(
-                "bytes={}-{}",
-                span.offset,
-                span.offset.saturating_add(span.length - 1)
-            )),
-            Some(ByteRange::From(0)) => None,
-            Some(ByteRange::From(offset)) => Some(format!("bytes={offset}-")),
-            Some(ByteRange::Suffix(0)) => return empty(store, key),
-            Some(ByteRange::Suffix(n)) => Some(format!("bytes=-{n}")),
+        let header = match RangeRequest::of(range.as_ref()) {
+            RangeRequest::Whole => None,
+            RangeRequest::Nothing => return empty(store, key),
+            RangeRequest::Header(header) => Some(header),
         };
         let core = &store.core;
         let arg = json!({ "path": core.config.path(key) });

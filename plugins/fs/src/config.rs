@@ -1,6 +1,8 @@
 //! The fs plugin's options, declared once.
 
-use wharf_plugin::{OptionSpec, Options, Result};
+use wharf_plugin::{Error, OptionSpec, Options, Result};
+
+use crate::core::STAGING_DIR;
 
 /// The option that names the directory; the host grants exactly it.
 pub const ROOT: &str = "root";
@@ -34,4 +36,16 @@ impl FsConfig {
             root: options.required(ROOT)?.to_owned(),
         })
     }
+}
+
+/// What the fs plugin reserves beyond the contract's key rules: its
+/// staging directory, where writes in progress go.
+pub fn check_key(key: &str) -> Result<()> {
+    if key == STAGING_DIR || key.starts_with(&format!("{STAGING_DIR}/")) {
+        return Err(Error::invalid_key(format!(
+            "key {key:?} is under {STAGING_DIR}/, which the fs plugin reserves for writes in \
+             progress; choose another key"
+        )));
+    }
+    Ok(())
 }

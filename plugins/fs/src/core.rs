@@ -13,6 +13,7 @@ use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
 use wharf_plugin::{read_chunk, Error, ObjectMeta, Result, Timestamp};
 
+use crate::config::check_key;
 use crate::error::{io_error, not_an_object, parse_error, Op};
 use crate::FsConfig;
 
@@ -71,12 +72,7 @@ impl FsCore {
     /// The file that holds `key`. Keys are already checked against the key
     /// rules, so joining cannot climb out; the sandbox would refuse it anyway.
     pub fn path(&self, key: &str) -> Result<PathBuf> {
-        if key == STAGING_DIR || key.starts_with(".wharf-tmp/") {
-            return Err(Error::invalid_key(format!(
-                "key {key:?} is under {STAGING_DIR}/, which the fs plugin reserves for \
-                 writes in progress; choose another key"
-            )));
-        }
+        check_key(key)?;
         Ok(self.root.join(key))
     }
 

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use wharf_plugin::{option as spec, Error, OptionSpec, Options, Result};
 
+use crate::error::{FtpError, FtpResult};
+use crate::TEMP_PREFIX;
+
 /// How the connection is encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsMode {
@@ -102,4 +105,24 @@ impl FtpConfig {
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+}
+
+/// What an FTP server cannot store, beyond the contract's key rules.
+pub(crate) fn check_key(key: &str) -> FtpResult<()> {
+    if key.contains(['\r', '\n']) {
+        return Err(FtpError::InvalidKey {
+            key: key.to_owned(),
+            why: "FTP commands are lines of text, so a key cannot hold a line break".into(),
+        });
+    }
+    if key
+        .split('/')
+        .any(|segment| segment.starts_with(TEMP_PREFIX))
+    {
+        return Err(FtpError::InvalidKey {
+            key: key.to_owned(),
+            why: format!("names starting with {TEMP_PREFIX} are where uploads in progress go"),
+        });
+    }
+    Ok(())
 }

@@ -8,10 +8,11 @@ use wharf_plugin::tree::{Tree, TreeItem, TreeLister};
 use wharf_plugin::{ObjectMeta, Result};
 
 use crate::control::Control;
+use crate::core::{path, timestamp};
 use crate::error::{FtpError, FtpResult};
 use crate::listing::{parse_list, parse_mlsx, Kind, ListEntry};
 use crate::pool::Pool;
-use crate::{path, timestamp, TEMP_PREFIX};
+use crate::TEMP_PREFIX;
 
 /// What `Store::list` returns.
 pub type FtpLister = TreeLister<FtpTree>;

@@ -69,7 +69,7 @@ impl FtpReader {
         let (offset, length) = match range {
             None => (0, None),
             Some(range) => {
-                let size = crate::stat(&pool.config, control, key)?.size;
+                let size = crate::core::stat(&pool.config, control, key)?.size;
                 let (offset, length) = match range {
                     ByteRange::Span(span) => (span.offset, Some(span.length)),
                     ByteRange::From(offset) => (offset, None),
@@ -98,7 +98,7 @@ impl FtpReader {
         offset: u64,
         what: &str,
     ) -> FtpResult<Connection> {
-        let line = format!("RETR {}", crate::path(&pool.config, control, key));
+        let line = format!("RETR {}", crate::core::path(&pool.config, control, key));
         match control.start_transfer_at(what, &line, offset, pool.config.timeout) {
             Err(FtpError::Refused { reply, .. }) if matches!(reply.code, 450 | 550 | 551) => {
                 Err(FtpError::NotFound {
@@ -116,7 +116,7 @@ impl FtpReader {
         let lease = self.lease.as_mut().expect("a reader holds its connection");
         let control = lease.control();
         control.end_transfer(&self.what, "RETR")?;
-        let size = crate::stat(&self.pool.config, control, &self.key)?.size;
+        let size = crate::core::stat(&self.pool.config, control, &self.key)?.size;
         let target = self.end.unwrap_or(size).min(size);
         if self.position >= target {
             return Ok(false);

@@ -9,9 +9,10 @@ use wharf_plugin::net::Connection;
 use wharf_plugin::{ObjectMeta, Result, Writer};
 
 use crate::control::Control;
+use crate::core::{is_dir, path, prune, stat};
 use crate::error::{FtpError, FtpResult};
 use crate::pool::{Lease, Pool};
-use crate::{is_dir, path, prune, stat, TEMP_PREFIX};
+use crate::TEMP_PREFIX;
 
 /// An upload in progress.
 pub struct FtpWriter {

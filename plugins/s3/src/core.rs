@@ -188,27 +188,5 @@ impl S3Core {
 /// Percent-encodes as SigV4 wants: everything but unreserved characters,
 /// and `/` too unless it is a path.
 pub fn encode(text: &str, slash_too: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            b'/' if !slash_too => out.push('/'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encodes_like_sigv4() {
-        assert_eq!(encode("a b/c+d%e~f", false), "a%20b/c%2Bd%25e~f");
-        assert_eq!(encode("a/b", true), "a%2Fb");
-        assert_eq!(encode("ü", false), "%C3%BC");
-    }
+    wharf_plugin::http::percent_encode(text, !slash_too)
 }

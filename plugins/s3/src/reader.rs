@@ -1,6 +1,6 @@
 //! Ranged GETs, streamed a chunk at a time.
 
-use wharf_plugin::http::Response;
+use wharf_plugin::http::{RangeRequest, Response};
 use wharf_plugin::{ByteRange, Reader, Result};
 
 use crate::core::S3Core;
@@ -12,16 +12,10 @@ pub struct S3Reader {
 
 impl S3Reader {
     pub fn open(core: &S3Core, key: &str, range: Option<ByteRange>) -> Result<Self> {
-        let header = match range {
-            None => None,
-            Some(ByteRange::Span(span)) if span.length == 0 => return Self::empty(core, key),
-            Some(ByteRange::Span(span)) => {
-                let last = span.offset.saturating_add(span.length - 1);
-                Some(format!("bytes={}-{last}", span.offset))
-            }
-            Some(ByteRange::From(offset)) => Some(format!("bytes={offset}-")),
-            Some(ByteRange::Suffix(0)) => return Self::empty(core, key),
-            Some(ByteRange::Suffix(last)) => Some(format!("bytes=-{last}")),
+        let header = match RangeRequest::of(range.as_ref()) {
+            RangeRequest::Whole => None,
+            RangeRequest::Nothing => return Self::empty(core, key),
+            RangeRequest::Header(header) => Some(header),
         };
         let headers: Vec<(String, String)> = header
             .into_iter()

@@ -2,11 +2,17 @@
 //! above it, streamed part by part. Parts are all `part_size` but the last
 //! (R2 refuses uploads whose non-trailing parts differ), and any failure or
 //! abort aborts the multipart upload so no parts are left behind.
+//!
+//! A writer is either still filling its first part (`Upload::Single`: it
+//! may yet be one PUT) or has started a multipart upload
+//! (`Upload::Multipart`), which owns the upload id and the parts; the calls
+//! that need an upload are methods of `Multipart`, so none can run without
+//! one.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use wharf_plugin::http::{Response, Upload};
+use wharf_plugin::http::{Response, Upload as SentPart};
 use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
 
 use crate::core::{S3Core, MAX_XML};
@@ -14,13 +20,38 @@ use crate::error::error_fields;
 
 /// A write in progress.
 pub struct S3Writer {
+    target: Target,
+    content_type: Option<String>,
+    /// The part being filled.
+    buffer: Vec<u8>,
+    written: u64,
+    upload: Upload,
+}
+
+/// Where the object goes: what every request of the upload needs.
+struct Target {
     core: Rc<S3Core>,
     key: String,
     headers: Vec<(String, String)>,
-    content_type: Option<String>,
-    buffer: Vec<u8>,
-    written: u64,
-    upload: Option<Multipart>,
+}
+
+impl Target {
+    fn what(&self) -> String {
+        format!("write {:?}", self.key)
+    }
+
+    fn path(&self) -> String {
+        self.core.object_path(&self.key)
+    }
+}
+
+/// How the object is being uploaded.
+enum Upload {
+    /// Nothing sent yet: an object that ends within the first part goes
+    /// in one PUT.
+    Single,
+    /// A multipart upload was started.
+    Multipart(Multipart),
 }
 
 struct Multipart {
@@ -35,8 +66,168 @@ struct Multipart {
 
 struct InFlight {
     number: usize,
-    upload: Upload,
+    sent: SentPart,
     data: Vec<u8>,
+}
+
+impl Multipart {
+    fn start(target: &Target) -> Result<Multipart> {
+        let mut response = target.core.send(
+            "POST",
+            &target.path(),
+            &[("uploads", "")],
+            &target.headers,
+            b"",
+        )?;
+        if response.status() != 200 {
+            return Err(target.core.parse_error(&target.what(), response));
+        }
+        let body = response.read_all(MAX_XML)?;
+        let id = xml_text(&body, "UploadId").ok_or_else(|| {
+            Error::other(format!("{}: the server gave no UploadId", target.what()))
+        })?;
+        Ok(Multipart {
+            id,
+            parts: Vec::new(),
+            in_flight: VecDeque::new(),
+        })
+    }
+
+    /// Reserves the next part number: (number, as text).
+    fn next_part(&mut self) -> (usize, String) {
+        self.parts.push(None);
+        let number = self.parts.len();
+        (number, number.to_string())
+    }
+
+    /// Sends a part without waiting for the answer; waits for the oldest
+    /// part first when `upload_concurrency` parts are already in flight.
+    fn upload_part(&mut self, target: &Target, data: Vec<u8>) -> Result<()> {
+        let concurrency = target.core.config.upload_concurrency;
+        while self.in_flight.len() >= concurrency {
+            self.settle_oldest_part(target)?;
+        }
+        let (number, number_text) = self.next_part();
+        let path = target.path();
+        let query = [
+            ("partNumber", number_text.as_str()),
+            ("uploadId", self.id.as_str()),
+        ];
+        let sent = match target.core.start("PUT", &path, &query, &data) {
+            Ok(sent) => sent,
+            // Not even sent: send again, with the usual retries.
+            Err(_) => {
+                let response = target.core.send("PUT", &path, &query, &[], &data)?;
+                return self.record_part(target, number, response);
+            }
+        };
+        self.in_flight.push_back(InFlight { number, sent, data });
+        Ok(())
+    }
+
+    /// Waits for the oldest part in flight; one the server did not take is
+    /// sent again, with the usual retries.
+    fn settle_oldest_part(&mut self, target: &Target) -> Result<()> {
+        let Some(part) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let response = match part.sent.finish() {
+            Ok(response) if response.status() == 200 => response,
+            Ok(response) if !matches!(response.status(), 429 | 500 | 502 | 503 | 504) => {
+                return Err(target.core.parse_error(&target.what(), response));
+            }
+            Ok(_) | Err(Error::Unavailable(_)) => {
+                let number = part.number.to_string();
+                let query = [
+                    ("partNumber", number.as_str()),
+                    ("uploadId", self.id.as_str()),
+                ];
+                target
+                    .core
+                    .send("PUT", &target.path(), &query, &[], &part.data)?
+            }
+            Err(e) => return Err(e),
+        };
+        self.record_part(target, part.number, response)
+    }
+
+    fn record_part(&mut self, target: &Target, number: usize, response: Response) -> Result<()> {
+        if response.status() != 200 {
+            return Err(target.core.parse_error(&target.what(), response));
+        }
+        let etag = response.header("etag").map(str::to_owned).ok_or_else(|| {
+            Error::other(format!(
+                "{}: the server gave no ETag for part {number}",
+                target.what()
+            ))
+        })?;
+        self.parts[number - 1] = Some(etag);
+        Ok(())
+    }
+
+    /// Waits for every part, then completes the upload; returns the
+    /// object's ETag.
+    fn complete(&mut self, target: &Target) -> Result<Option<String>> {
+        while !self.in_flight.is_empty() {
+            self.settle_oldest_part(target)?;
+        }
+        let mut xml = String::from("<CompleteMultipartUpload>");
+        for (i, etag) in self.parts.iter().enumerate() {
+            let Some(etag) = etag else {
+                return Err(Error::other(format!(
+                    "{}: part {} was never answered",
+                    target.what(),
+                    i + 1
+                )));
+            };
+            xml.push_str(&format!(
+                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
+                i + 1,
+                escape_xml(etag)
+            ));
+        }
+        xml.push_str("</CompleteMultipartUpload>");
+        let mut response = target.core.send(
+            "POST",
+            &target.path(),
+            &[("uploadId", self.id.as_str())],
+            &[],
+            xml.as_bytes(),
+        )?;
+        if response.status() != 200 {
+            return Err(target.core.parse_error(&target.what(), response));
+        }
+        // S3 may answer 200 and put an error in the body.
+        let body = response.read_all(MAX_XML)?;
+        if let (Some(code), message) = error_fields(&body) {
+            if xml_text(&body, "ETag").is_none() {
+                return Err(Error::unavailable(format!(
+                    "{}: completing the upload failed: {code}: {}",
+                    target.what(),
+                    message.unwrap_or_default()
+                )));
+            }
+        }
+        Ok(xml_text(&body, "ETag"))
+    }
+
+    fn abort(mut self, target: &Target) -> Result<()> {
+        // Answers to parts in flight no longer matter.
+        self.in_flight.clear();
+        let response = target.core.send(
+            "DELETE",
+            &target.path(),
+            &[("uploadId", self.id.as_str())],
+            &[],
+            b"",
+        )?;
+        match response.status() {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(target
+                .core
+                .parse_error(&format!("abort {:?}", target.key), response)),
+        }
+    }
 }
 
 impl S3Writer {
@@ -58,115 +249,16 @@ impl S3Writer {
             headers.push(("x-amz-acl".to_owned(), acl.clone()));
         }
         S3Writer {
-            core,
-            key: key.to_owned(),
-            headers,
+            target: Target {
+                core,
+                key: key.to_owned(),
+                headers,
+            },
             content_type: options.content_type,
             buffer: Vec::new(),
             written: 0,
-            upload: None,
+            upload: Upload::Single,
         }
-    }
-
-    fn what(&self) -> String {
-        format!("write {:?}", self.key)
-    }
-
-    fn start_multipart(&mut self) -> Result<()> {
-        let path = self.core.object_path(&self.key);
-        let mut response = self
-            .core
-            .send("POST", &path, &[("uploads", "")], &self.headers, b"")?;
-        if response.status() != 200 {
-            return Err(self.core.parse_error(&self.what(), response));
-        }
-        let body = response.read_all(MAX_XML)?;
-        let id = xml_text(&body, "UploadId")
-            .ok_or_else(|| Error::other(format!("{}: the server gave no UploadId", self.what())))?;
-        self.upload = Some(Multipart {
-            id,
-            parts: Vec::new(),
-            in_flight: VecDeque::new(),
-        });
-        Ok(())
-    }
-
-    /// Sends a part without waiting for the answer; waits for the oldest
-    /// part first when `upload_concurrency` parts are already in flight.
-    fn upload_part(&mut self, data: Vec<u8>) -> Result<()> {
-        let concurrency = self.core.config.upload_concurrency;
-        while self.upload.as_ref().unwrap().in_flight.len() >= concurrency {
-            self.settle_oldest_part()?;
-        }
-        let (number, number_text, id) = self.next_part();
-        let path = self.core.object_path(&self.key);
-        let query = [
-            ("partNumber", number_text.as_str()),
-            ("uploadId", id.as_str()),
-        ];
-        let sent = match self.core.start("PUT", &path, &query, &data) {
-            Ok(sent) => sent,
-            // Not even sent: send again, with the usual retries.
-            Err(_) => {
-                let response = self.core.send("PUT", &path, &query, &[], &data)?;
-                return self.record_part(number, response);
-            }
-        };
-        let in_flight = InFlight {
-            number,
-            upload: sent,
-            data,
-        };
-        self.upload.as_mut().unwrap().in_flight.push_back(in_flight);
-        Ok(())
-    }
-
-    /// Reserves the next part number: (number, as text, upload id).
-    fn next_part(&mut self) -> (usize, String, String) {
-        let upload = self
-            .upload
-            .as_mut()
-            .expect("a multipart upload was started");
-        upload.parts.push(None);
-        let number = upload.parts.len();
-        (number, number.to_string(), upload.id.clone())
-    }
-
-    /// Waits for the oldest part in flight; one the server did not take is
-    /// sent again, with the usual retries.
-    fn settle_oldest_part(&mut self) -> Result<()> {
-        let Some(part) = self.upload.as_mut().unwrap().in_flight.pop_front() else {
-            return Ok(());
-        };
-        let response = match part.upload.finish() {
-            Ok(response) if response.status() == 200 => response,
-            Ok(response) if !matches!(response.status(), 429 | 500 | 502 | 503 | 504) => {
-                return Err(self.core.parse_error(&self.what(), response));
-            }
-            Ok(_) | Err(Error::Unavailable(_)) => {
-                let id = self.upload.as_ref().unwrap().id.clone();
-                let number = part.number.to_string();
-                let query = [("partNumber", number.as_str()), ("uploadId", id.as_str())];
-                let path = self.core.object_path(&self.key);
-                self.core.send("PUT", &path, &query, &[], &part.data)?
-            }
-            Err(e) => return Err(e),
-        };
-        self.record_part(part.number, response)
-    }
-
-    fn record_part(&mut self, number: usize, response: Response) -> Result<()> {
-        if response.status() != 200 {
-            return Err(self.core.parse_error(&self.what(), response));
-        }
-        let etag = response.header("etag").map(str::to_owned).ok_or_else(|| {
-            Error::other(format!(
-                "{}: the server gave no ETag for part {number}",
-                self.what()
-            ))
-        })?;
-        self.upload.as_mut().unwrap().parts[number - 1] = Some(etag);
-        Ok(())
     }
 
     /// Adds `chunk` to the part being filled, sending each part as it
@@ -176,17 +268,15 @@ impl S3Writer {
     /// and no more. (Filling the next part while the last is answered keeps
     /// two requests overlapping even at the default of 2.)
     fn take_chunk(&mut self, chunk: Vec<u8>) -> Result<()> {
-        let part_size = self.core.config.part_size;
-        let concurrency = self.core.config.upload_concurrency;
+        let part_size = self.target.core.config.part_size;
+        let concurrency = self.target.core.config.upload_concurrency;
         let mut rest = &chunk[..];
         while !rest.is_empty() {
             if self.buffer.capacity() < part_size {
-                while self
-                    .upload
-                    .as_ref()
-                    .is_some_and(|upload| upload.in_flight.len() >= concurrency)
-                {
-                    self.settle_oldest_part()?;
+                if let Upload::Multipart(upload) = &mut self.upload {
+                    while upload.in_flight.len() >= concurrency {
+                        upload.settle_oldest_part(&self.target)?;
+                    }
                 }
                 self.buffer.reserve_exact(part_size - self.buffer.len());
             }
@@ -194,101 +284,76 @@ impl S3Writer {
             self.buffer.extend_from_slice(&rest[..n]);
             rest = &rest[n..];
             if self.buffer.len() == part_size {
-                if self.upload.is_none() {
-                    self.start_multipart()?;
+                if let Upload::Single = self.upload {
+                    self.upload = Upload::Multipart(Multipart::start(&self.target)?);
                 }
                 let part = std::mem::take(&mut self.buffer);
-                self.upload_part(part)?;
+                if let Upload::Multipart(upload) = &mut self.upload {
+                    upload.upload_part(&self.target, part)?;
+                }
             }
         }
         Ok(())
     }
 
-    fn complete(&mut self) -> Result<Option<String>> {
-        while !self.upload.as_ref().unwrap().in_flight.is_empty() {
-            self.settle_oldest_part()?;
-        }
-        let upload = self
-            .upload
-            .as_ref()
-            .expect("a multipart upload was started");
-        let mut xml = String::from("<CompleteMultipartUpload>");
-        for (i, etag) in upload.parts.iter().enumerate() {
-            xml.push_str(&format!(
-                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
-                i + 1,
-                escape_xml(etag.as_deref().expect("every part was settled"))
-            ));
-        }
-        xml.push_str("</CompleteMultipartUpload>");
-        let path = self.core.object_path(&self.key);
-        let mut response = self.core.send(
-            "POST",
-            &path,
-            &[("uploadId", upload.id.as_str())],
-            &[],
-            xml.as_bytes(),
-        )?;
-        if response.status() != 200 {
-            return Err(self.core.parse_error(&self.what(), response));
-        }
-        // S3 may answer 200 and put an error in the body.
-        let body = response.read_all(MAX_XML)?;
-        if let (Some(code), message) = error_fields(&body) {
-            if xml_text(&body, "ETag").is_none() {
-                return Err(Error::unavailable(format!(
-                    "{}: completing the upload failed: {code}: {}",
-                    self.what(),
-                    message.unwrap_or_default()
-                )));
-            }
-        }
-        Ok(xml_text(&body, "ETag"))
-    }
-
     fn abort_upload(&mut self) -> Result<()> {
-        let Some(mut upload) = self.upload.take() else {
-            return Ok(());
-        };
-        // Answers to parts in flight no longer matter.
-        upload.in_flight.clear();
-        let path = self.core.object_path(&self.key);
-        let response = self.core.send(
-            "DELETE",
-            &path,
-            &[("uploadId", upload.id.as_str())],
-            &[],
-            b"",
-        )?;
-        match response.status() {
-            200 | 204 | 404 => Ok(()),
-            _ => Err(self
-                .core
-                .parse_error(&format!("abort {:?}", self.key), response)),
+        match std::mem::replace(&mut self.upload, Upload::Single) {
+            Upload::Single => Ok(()),
+            Upload::Multipart(upload) => upload.abort(&self.target),
         }
     }
 
     fn finish_inner(&mut self) -> Result<ObjectMeta> {
-        let etag = if self.upload.is_none() {
-            let body = std::mem::take(&mut self.buffer);
-            let path = self.core.object_path(&self.key);
-            let response = self.core.send("PUT", &path, &[], &self.headers, &body)?;
-            if response.status() != 200 {
-                return Err(self.core.parse_error(&self.what(), response));
+        let target = &self.target;
+        let etag = match std::mem::replace(&mut self.upload, Upload::Single) {
+            Upload::Single => {
+                let body = std::mem::take(&mut self.buffer);
+                let response =
+                    target
+                        .core
+                        .send("PUT", &target.path(), &[], &target.headers, &body)?;
+                if response.status() != 200 {
+                    return Err(target.core.parse_error(&target.what(), response));
+                }
+                response.header("etag").map(str::to_owned)
             }
-            response.header("etag").map(str::to_owned)
-        } else {
-            if !self.buffer.is_empty() {
-                let last = std::mem::take(&mut self.buffer);
-                self.upload_part(last)?;
+            Upload::Multipart(mut upload) => {
+                // Until it completes, a failure must still abort it.
+                let sent = match std::mem::take(&mut self.buffer) {
+                    last if last.is_empty() => Ok(()),
+                    last => upload.upload_part(target, last),
+                };
+                if let Err(e) = sent {
+                    let _ = upload.abort(target);
+                    return Err(e);
+                }
+                upload.complete_or_abort(target)?
             }
-            let etag = self.complete()?;
-            self.upload = None;
-            etag
         };
         Ok(ObjectMeta {
-            key: self.key.clone(),
+            key: self.target.key.clone(),
             size: self.written,
+            last_modified: None,
+            etag,
+            content_type: self.content_type.clone(),
+            metadata: Vec::new(),
+        })
+    }
+
+    /// Copies `source` (of `size` bytes) into this writer's key with a
+    /// multipart upload whose parts the server copies itself
+    /// (UploadPartCopy): how S3 copies objects above CopyObject's 5 GiB.
+    pub fn copy_from(self, source: &str, size: u64) -> Result<ObjectMeta> {
+        let target = &self.target;
+        let mut upload = Multipart::start(target)?;
+        if let Err(e) = copy_parts(&mut upload, target, source, size) {
+            let _ = upload.abort(target);
+            return Err(e);
+        }
+        let etag = upload.complete_or_abort(target)?;
+        Ok(ObjectMeta {
+            key: target.key.clone(),
+            size,
             last_modified: None,
             etag,
             content_type: self.content_type.clone(),
@@ -297,63 +362,54 @@ impl S3Writer {
     }
 }
 
-impl S3Writer {
-    /// Copies `source` (of `size` bytes) into this writer's key with a
-    /// multipart upload whose parts the server copies itself
-    /// (UploadPartCopy): how S3 copies objects above CopyObject's 5 GiB.
-    pub fn copy_from(mut self, source: &str, size: u64) -> Result<ObjectMeta> {
-        let result = self.copy_parts(source, size);
-        if result.is_err() {
-            let _ = self.abort_upload();
-        }
-        result
-    }
-
-    fn copy_parts(&mut self, source: &str, size: u64) -> Result<ObjectMeta> {
-        self.start_multipart()?;
-        let part_size = self.core.config.part_size as u64;
-        let copy_source = self.core.copy_source(source);
-        let path = self.core.object_path(&self.key);
-        let mut offset = 0;
-        while offset < size {
-            let last = (offset + part_size).min(size) - 1;
-            let (number, number_text, id) = self.next_part();
-            let query = [
-                ("partNumber", number_text.as_str()),
-                ("uploadId", id.as_str()),
-            ];
-            let headers = vec![
-                ("x-amz-copy-source".to_owned(), copy_source.clone()),
-                (
-                    "x-amz-copy-source-range".to_owned(),
-                    format!("bytes={offset}-{last}"),
-                ),
-            ];
-            let mut response = self.core.send("PUT", &path, &query, &headers, b"")?;
-            if response.status() != 200 {
-                return Err(self.core.parse_error(&self.what(), response));
+impl Multipart {
+    /// Completes the upload; if that fails, aborts it so no parts stay.
+    fn complete_or_abort(mut self, target: &Target) -> Result<Option<String>> {
+        match self.complete(target) {
+            Ok(etag) => Ok(etag),
+            Err(e) => {
+                let _ = self.abort(target);
+                Err(e)
             }
-            let body = response.read_all(MAX_XML)?;
-            let etag = xml_text(&body, "ETag").ok_or_else(|| {
-                Error::other(format!(
-                    "{}: the server gave no ETag for copied part {number}",
-                    self.what()
-                ))
-            })?;
-            self.upload.as_mut().unwrap().parts[number - 1] = Some(etag);
-            offset = last + 1;
         }
-        let etag = self.complete()?;
-        self.upload = None;
-        Ok(ObjectMeta {
-            key: self.key.clone(),
-            size,
-            last_modified: None,
-            etag,
-            content_type: self.content_type.clone(),
-            metadata: Vec::new(),
-        })
     }
+}
+
+/// Has the server copy `source` into `upload`, part by part.
+fn copy_parts(upload: &mut Multipart, target: &Target, source: &str, size: u64) -> Result<()> {
+    let part_size = target.core.config.part_size as u64;
+    let copy_source = target.core.copy_source(source);
+    let path = target.path();
+    let mut offset = 0;
+    while offset < size {
+        let last = (offset + part_size).min(size) - 1;
+        let (number, number_text) = upload.next_part();
+        let query = [
+            ("partNumber", number_text.as_str()),
+            ("uploadId", upload.id.as_str()),
+        ];
+        let headers = vec![
+            ("x-amz-copy-source".to_owned(), copy_source.clone()),
+            (
+                "x-amz-copy-source-range".to_owned(),
+                format!("bytes={offset}-{last}"),
+            ),
+        ];
+        let mut response = target.core.send("PUT", &path, &query, &headers, b"")?;
+        if response.status() != 200 {
+            return Err(target.core.parse_error(&target.what(), response));
+        }
+        let body = response.read_all(MAX_XML)?;
+        let etag = xml_text(&body, "ETag").ok_or_else(|| {
+            Error::other(format!(
+                "{}: the server gave no ETag for copied part {number}",
+                target.what()
+            ))
+        })?;
+        upload.parts[number - 1] = Some(etag);
+        offset = last + 1;
+    }
+    Ok(())
 }
 
 impl Writer for S3Writer {
@@ -367,11 +423,7 @@ impl Writer for S3Writer {
     }
 
     fn finish(mut self) -> Result<ObjectMeta> {
-        let result = self.finish_inner();
-        if result.is_err() {
-            let _ = self.abort_upload();
-        }
-        result
+        self.finish_inner()
     }
 
     fn abort(mut self) -> Result<()> {

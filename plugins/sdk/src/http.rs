@@ -9,7 +9,54 @@ use wasip2::http::types::{
 };
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
-use crate::{Error, Result};
+use crate::{ByteRange, Error, Result};
+
+/// Percent-encodes `text` for a URL: every byte but RFC 3986's unreserved
+/// characters, as SigV4 and form bodies want; `/` is kept when
+/// `keep_slash` (a path), encoded otherwise (a query value, a form field).
+pub fn percent_encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b'/' if keep_slash => out.push('/'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// What an HTTP `Range` header should ask for to read `range`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RangeRequest {
+    /// The whole object: no header.
+    Whole,
+    /// No bytes at all (a zero-length span or suffix): the caller checks
+    /// the object exists and reads nothing, since HTTP cannot ask for none.
+    Nothing,
+    /// The header's value, such as `bytes=100-199`.
+    Header(String),
+}
+
+impl RangeRequest {
+    /// The request for `range` (`None`: the whole object).
+    pub fn of(range: Option<&ByteRange>) -> RangeRequest {
+        match range {
+            None | Some(ByteRange::From(0)) => RangeRequest::Whole,
+            Some(ByteRange::Span(span)) if span.length == 0 => RangeRequest::Nothing,
+            Some(ByteRange::Span(span)) => RangeRequest::Header(format!(
+                "bytes={}-{}",
+                span.offset,
+                span.offset.saturating_add(span.length - 1)
+            )),
+            Some(ByteRange::From(offset)) => RangeRequest::Header(format!("bytes={offset}-")),
+            Some(ByteRange::Suffix(0)) => RangeRequest::Nothing,
+            Some(ByteRange::Suffix(last)) => RangeRequest::Header(format!("bytes=-{last}")),
+        }
+    }
+}
 
 /// An HTTP request to send.
 #[derive(Debug, Clone)]
@@ -391,5 +438,45 @@ fn transport_error(what: &str, code: ErrorCode) -> Error {
             "{what}: TLS failed ({code:?}); check the server's certificate"
         )),
         other => Error::other(format!("{what}: {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Span;
+
+    #[test]
+    fn percent_encoding_keeps_unreserved_characters_and_slashes_in_paths() {
+        assert_eq!(percent_encode("a b/c+d%e~f", true), "a%20b/c%2Bd%25e~f");
+        assert_eq!(percent_encode("a/b", false), "a%2Fb");
+        assert_eq!(percent_encode("ü", true), "%C3%BC");
+    }
+
+    #[test]
+    fn ranges_as_headers() {
+        let span = |offset, length| ByteRange::Span(Span { offset, length });
+        assert_eq!(RangeRequest::of(None), RangeRequest::Whole);
+        assert_eq!(
+            RangeRequest::of(Some(&ByteRange::From(0))),
+            RangeRequest::Whole
+        );
+        assert_eq!(RangeRequest::of(Some(&span(5, 0))), RangeRequest::Nothing);
+        assert_eq!(
+            RangeRequest::of(Some(&span(100, 100))),
+            RangeRequest::Header("bytes=100-199".into())
+        );
+        assert_eq!(
+            RangeRequest::of(Some(&ByteRange::From(7))),
+            RangeRequest::Header("bytes=7-".into())
+        );
+        assert_eq!(
+            RangeRequest::of(Some(&ByteRange::Suffix(0))),
+            RangeRequest::Nothing
+        );
+        assert_eq!(
+            RangeRequest::of(Some(&ByteRange::Suffix(9))),
+            RangeRequest::Header("bytes=-9".into())
+        );
     }
 }
