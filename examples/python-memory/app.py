@@ -5,6 +5,7 @@ walk-through of the contract for authors in any language, not a backend
 to keep data in.
 """
 
+import hashlib
 import time
 from typing import List, Optional, Tuple
 
@@ -168,6 +169,19 @@ class Store:
                 results.append(refused)
         return results
 
+    def describe(self) -> types.StoreDescription:
+        # Contract 0.3: the etags say nothing (there are none), and hashes
+        # are computed on request from the bytes.
+        return types.StoreDescription(etag=types.EtagKind_Opaque(), hashes=["md5", "sha256"])
+
+    def hash(self, key: str, kind: str) -> str:
+        data = self.get(key).data
+        if kind == "md5":
+            return hashlib.md5(data).hexdigest()
+        if kind == "sha256":
+            return hashlib.sha256(data).hexdigest()
+        raise Err(types.Error_Unsupported(f"no {kind!r} hash here; this plugin gives md5 and sha256"))
+
     def copy(self, source: str, destination: str) -> types.ObjectMeta:
         obj = self.get(source)
         check_key(destination)
@@ -189,6 +203,10 @@ class Storage(exports.Storage):
                 key_and_prefix=True),
             access=[],
         )
+
+    def option_aliases(self) -> List[types.OptionAlias]:
+        # Contract 0.3: other tools' names for the options; it has none.
+        return []
 
     def open(self, options: List[Tuple[str, str]]) -> storage.Store:
         for name, _ in options:

@@ -86,6 +86,9 @@ pub enum Need {
     CaseInsensitive,
     /// A contract of 0.2.0 or later, which brought `store.delete-many`.
     DeleteMany,
+    /// A contract of 0.3.0 or later, which brought `store.describe` and
+    /// `store.hash`.
+    Describe,
 }
 
 impl Need {
@@ -96,6 +99,10 @@ impl Need {
             Need::DeleteMany => !matches!(
                 contract.split('.').collect::<Vec<_>>()[..],
                 ["0", "0" | "1", ..]
+            ),
+            Need::Describe => !matches!(
+                contract.split('.').collect::<Vec<_>>()[..],
+                ["0", "0" | "1" | "2", ..]
             ),
             Need::RangedRead => caps.ranged_read,
             Need::NoRangedRead => !caps.ranged_read,
@@ -119,6 +126,11 @@ impl Need {
             Need::DeleteMany => {
                 return "the plugin was built for a contract before 0.2.0, which brought \
                         delete-many"
+                    .to_owned()
+            }
+            Need::Describe => {
+                return "the plugin was built for a contract before 0.3.0, which brought \
+                        describe and hash"
                     .to_owned()
             }
             Need::RangedRead => ("ranged-read", false),
@@ -474,6 +486,100 @@ async fn object_etag(cx: &Ctx<'_>) -> Check {
         first != second,
         "the etag did not change when the content did ({first})"
     );
+    Ok(())
+}
+/// The hash of kind `kind` of `data`, where the suite computes that kind.
+fn hash_of(kind: &str, data: &[u8]) -> Option<String> {
+    use sha2::Digest;
+    Some(match kind {
+        "md5" => hex::encode(md5::Md5::digest(data)),
+        "sha1" => hex::encode(sha1::Sha1::digest(data)),
+        "sha256" => hex::encode(sha2::Sha256::digest(data)),
+        "dropbox" => {
+            let mut blocks = Vec::new();
+            for block in data.chunks(4 << 20) {
+                blocks.extend_from_slice(&sha2::Sha256::digest(block));
+            }
+            hex::encode(sha2::Sha256::digest(&blocks))
+        }
+        _ => return None,
+    })
+}
+
+async fn describe(cx: &Ctx<'_>) -> Result<wharf::StoreDescription, String> {
+    cx.remote
+        .describe()
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "a plugin of contract 0.3 must answer describe".to_owned())
+}
+
+async fn object_etag_as_declared(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}declared-etag", cx.scope("obj"));
+    let data = b"an object smaller than any part";
+    cx.put(&key, data).await?;
+    let description = describe(cx).await?;
+    let etag = cx
+        .stat(&key)
+        .await?
+        .etag
+        .ok_or("etag is declared but stat has none")?;
+    let etag = etag.trim_matches('"').to_ascii_lowercase();
+    let (kind, want) = match &description.etag {
+        wharf::EtagKind::Opaque => return Ok(()),
+        wharf::EtagKind::Md5 | wharf::EtagKind::MultipartMd5(_) => ("md5", hash_of("md5", data)),
+        wharf::EtagKind::Hash(kind) => (kind.as_str(), hash_of(kind, data)),
+    };
+    let want = want.ok_or(format!(
+        "the etag is declared as a {kind:?} hash, which the suite does not know"
+    ))?;
+    ensure!(
+        etag == want,
+        "the etag is declared as the {kind} of the content, {want}, but is {etag}"
+    );
+    Ok(())
+}
+async fn object_hashes_on_request(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}hashed", cx.scope("obj"));
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    cx.put(&key, &data).await?;
+    for kind in describe(cx).await?.hashes {
+        let got = cx
+            .remote
+            .hash(&key, &kind)
+            .await
+            .map_err(|e| format!("hash {kind}: {e}"))?;
+        if let Some(want) = hash_of(&kind, &data) {
+            ensure!(
+                got.to_ascii_lowercase() == want,
+                "the {kind} hash is {got}, the bytes' is {want}"
+            );
+        }
+    }
+    Ok(())
+}
+async fn object_hash_refusals(cx: &Ctx<'_>) -> Check {
+    let scope = cx.scope("obj");
+    let key = format!("{scope}hash-refusals");
+    cx.put(&key, b"x").await?;
+    match cx.remote.hash(&key, "no-such-hash").await {
+        Err(e) if *e.kind() == ErrorKind::Unsupported => {}
+        other => {
+            return Err(format!(
+                "a kind describe does not list must be unsupported, got {other:?}"
+            ))
+        }
+    }
+    if let Some(kind) = describe(cx).await?.hashes.first() {
+        match cx.remote.hash(&format!("{scope}never-written"), kind).await {
+            Err(e) if *e.kind() == ErrorKind::NotFound => {}
+            other => {
+                return Err(format!(
+                    "the {kind} hash of a missing key must be not-found, got {other:?}"
+                ))
+            }
+        }
+    }
     Ok(())
 }
 async fn object_content_type(cx: &Ctx<'_>) -> Check {
@@ -1513,6 +1619,24 @@ pub fn all_cases() -> Vec<Case> {
             object_last_modified
         ),
         case!(Objects, "etag changes with content", [Etag], object_etag),
+        case!(
+            Objects,
+            "etag is what describe declares",
+            [Describe, Etag],
+            object_etag_as_declared
+        ),
+        case!(
+            Objects,
+            "hashes on request match the bytes",
+            [Describe],
+            object_hashes_on_request
+        ),
+        case!(
+            Objects,
+            "hash: unknown kind, missing key",
+            [Describe],
+            object_hash_refusals
+        ),
         case!(Objects, "content type", [ContentType], object_content_type),
         case!(
             Objects,

@@ -74,9 +74,6 @@ impl App {
     /// own for the caller, saying once what the user should know of it.
     pub async fn open_remote(&self, name: &str) -> Result<Remote> {
         let spec = self.config.remote(name)?;
-        for note in &spec.notes {
-            eprintln!("wharf: note: remote '{name}': {note}");
-        }
         if spec.host.tls.skip_verify {
             eprintln!(
                 "wharf: WARNING: remote '{name}' has tls_insecure_skip_verify = true: its server's \
@@ -84,6 +81,10 @@ impl App {
                  sends; trust the server's CA with tls_ca_file instead"
             );
         }
-        Ok(self.catalog.open(&spec).await?)
+        let remote = self.catalog.open(&spec).await?;
+        for note in remote.notes() {
+            eprintln!("wharf: note: remote '{name}': {note}");
+        }
+        Ok(remote)
     }
 }

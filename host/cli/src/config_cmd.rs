@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use wharf::aliases;
 use wharf::config::{delete_remote, replace_remote, Config, HostSettings, HOST_KEYS};
-use wharf::django;
 
 use crate::app::App;
 use crate::UsageError;
@@ -32,7 +32,7 @@ pub async fn checked_options(
     let loaded = app.catalog.load(plugin).await?;
     let info = loaded.info();
     let mut options = given;
-    let notes = django::apply_aliases(&info.name, &mut options);
+    let notes = aliases::apply(name, loaded.aliases(), &mut options)?;
     // The host's own keys are checked by parsing them.
     let mut host_only: BTreeMap<String, String> = options
         .iter()
@@ -97,7 +97,7 @@ pub async fn create(
         )));
     }
     let mut given = match options_json {
-        Some(json) => django::options_from_json(name, json)?,
+        Some(json) => aliases::options_from_json(name, json)?,
         None => BTreeMap::new(),
     };
     given.extend(pairs);

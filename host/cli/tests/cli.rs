@@ -414,7 +414,7 @@ fn plugins_lists_the_fs_plugin_and_its_access() {
     let out = s.wharf().args(["plugins", "--json"]).assert().success();
     let value: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(value[0]["name"], "fs");
-    assert_eq!(value[0]["contract"], "0.2.0");
+    assert_eq!(value[0]["contract"], "0.3.0");
     assert_eq!(value[0]["sha256"].as_str().unwrap().len(), 64);
 }
 
@@ -465,7 +465,7 @@ fn conformance_runs_against_a_plugin_file_and_prints_the_count_line() {
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let last = text.lines().last().unwrap();
-    assert_eq!(last, "78 passed, 0 failed, 7 skipped");
+    assert_eq!(last, "80 passed, 0 failed, 8 skipped");
     assert!(
         text.contains("not applicable: capability 'key-and-prefix' is not declared"),
         "{text}"

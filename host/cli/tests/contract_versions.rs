@@ -17,8 +17,8 @@ fn runtime() -> Runtime {
 }
 
 #[test]
-fn this_host_speaks_contract_0_2() {
-    assert_eq!(CONTRACT_VERSION, "0.2.0");
+fn this_host_speaks_contract_0_3() {
+    assert_eq!(CONTRACT_VERSION, "0.3.0");
 }
 
 #[tokio::test]
@@ -57,12 +57,69 @@ async fn a_plugin_built_for_the_previous_minor_loads_and_works() {
     assert_eq!(remote.stat("keep").await.unwrap().size, 4);
 }
 
+/// A plugin built for 0.2 gets delete-many, declares nothing about its
+/// etags or hashes (so a transfer checks its copies by size, and says so),
+/// and has no other names for its options.
+#[tokio::test]
+async fn a_plugin_built_for_0_2_loads_deletes_many_and_is_checked_by_size() {
+    let runtime = runtime();
+    let plugin = runtime
+        .load_file(wharf_fixtures::CONTRACT_0_2)
+        .await
+        .unwrap();
+    assert_eq!(plugin.contract_version(), "0.2.0");
+    assert_eq!(plugin.info().name, "memory-0-2");
+    assert!(plugin.aliases().is_empty());
+    let remote = Remote::new("old", plugin, Vec::new(), Limits::default()).unwrap();
+    for key in ["a", "b", "keep"] {
+        remote
+            .put(key, &mut key.as_bytes(), Default::default())
+            .await
+            .unwrap();
+    }
+    let keys: Vec<String> = ["a", "b", "never-written"]
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert!(remote.delete_many(&keys).await.iter().all(|r| r.is_ok()));
+    assert_eq!(remote.stat("keep").await.unwrap().size, 4);
+    assert!(remote.describe().await.unwrap().is_none());
+    assert_eq!(
+        *remote.hash("keep", "md5").await.unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+}
+
+#[test]
+fn a_transfer_into_a_0_2_plugin_says_its_copies_are_checked_by_size() {
+    let s = Scratch::new();
+    s.write_config(&format!(
+        "[remotes.old]\nplugin = \"{}\"\n",
+        wharf_fixtures::CONTRACT_0_2
+    ));
+    s.file("a.txt", b"old plugin");
+    let out = s
+        .wharf()
+        .args(["cp", "-v", "a.txt", "old:a.txt"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains(
+            "note: remote 'old' runs plugin 'memory-0-2', built for contract 0.2.0, which \
+             declares nothing about its etags: its objects are checked by size only"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("verified by size"), "{err}");
+}
+
 #[tokio::test]
 async fn a_current_plugin_deletes_many_keys_in_one_call() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = runtime();
     let plugin = runtime.load_bundled("fs").await.unwrap();
-    assert_eq!(plugin.contract_version(), "0.2.0");
+    assert_eq!(plugin.contract_version(), "0.3.0");
     let remote = Remote::new(
         "media",
         plugin,
@@ -122,8 +179,8 @@ async fn a_plugin_built_for_a_newer_minor_is_refused_with_what_to_do() {
     assert_eq!(
         err.to_string(),
         format!(
-            "plugin file {} was built for wharf:storage@0.3.0, a newer contract than this host's \
-             0.2.0; upgrade Wharf, or use a build of the plugin for contract 0.1 to 0.2.0",
+            "plugin file {} was built for wharf:storage@0.4.0, a newer contract than this host's \
+             0.3.0; upgrade Wharf, or use a build of the plugin for contract 0.1 to 0.3.0",
             wharf_fixtures::CONTRACT_FUTURE
         )
     );
@@ -135,6 +192,6 @@ async fn a_plugin_built_for_a_newer_minor_is_refused_with_what_to_do() {
         .assert()
         .failure()
         .stderr(predicate::str::contains(
-            "a newer contract than this host's 0.2.0; upgrade Wharf",
+            "a newer contract than this host's 0.3.0; upgrade Wharf",
         ));
 }

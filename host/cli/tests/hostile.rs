@@ -519,7 +519,7 @@ async fn a_plugin_built_for_another_contract_major_is_refused() {
     assert_eq!(
         err.to_string(),
         format!(
-            "plugin file {} was built for wharf:storage@1.0.0, which this host (contract 0.2.0, loading plugins built for 0.1 to 0.2.0) \
+            "plugin file {} was built for wharf:storage@1.0.0, which this host (contract 0.3.0, loading plugins built for 0.1 to 0.3.0) \
              cannot load; \
              rebuild it against the wit/ of this Wharf version or upgrade Wharf",
             wharf_fixtures::WRONG_MAJOR
@@ -695,7 +695,7 @@ fn inspect_shows_the_access_a_plugin_asks_for() {
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     for line in [
         "plugin        hostile 0.0.1: Misbehaves on purpose, for the sandbox tests",
-        "contract      wharf:storage@0.2.0 (this host speaks 0.2.0)",
+        "contract      wharf:storage@0.3.0 (this host speaks 0.3.0)",
         "  - one local directory, read and write: the one named by option 'root'",
         "  - TCP connections to {host}:{port} (the server it was configured with)",
         "  - HTTP(S) requests to {url} (the API it was configured with)",

@@ -74,7 +74,7 @@ fn a_new_plugin_builds_and_passes_the_conformance_suite() {
         .assert()
         .success()
         .stdout(predicate::str::contains("my-store"))
-        .stdout(predicate::str::contains("wharf:storage@0.2.0"))
+        .stdout(predicate::str::contains("wharf:storage@0.3.0"))
         .stdout(predicate::str::contains("capacity_mib"));
     s.assert_conforms(&wasm);
 }

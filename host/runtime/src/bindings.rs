@@ -13,11 +13,23 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::wharf::storage::types;
-use types::{ByteRange, Entry, Error, ObjectMeta, PluginInfo, WriteOptions};
+use types::{
+    ByteRange, Entry, Error, ObjectMeta, OptionAlias, PluginInfo, StoreDescription, WriteOptions,
+};
 
-/// Contract 0.1.0, as released (`wit/released/0.1.0`). 0.2 added a
-/// function and no type, so its types are the current ones; only the set of
-/// calls differs.
+/// Contract 0.2.0, as released (`wit/released/0.2.0`). Later versions only
+/// added types and calls, so its types are the current ones; only the set
+/// of calls differs.
+mod v0_2 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/released/0.2.0",
+        world: "wharf:storage/plugin",
+        exports: { default: async },
+        with: { "wharf:storage/types": crate::bindings::types },
+    });
+}
+
+/// Contract 0.1.0, as released (`wit/released/0.1.0`).
 mod v0_1 {
     wasmtime::component::bindgen!({
         path: "../../wit/released/0.1.0",
@@ -29,12 +41,13 @@ mod v0_1 {
 
 /// The contract minor versions this host loads, oldest first; the last is
 /// the current one (`wit/`).
-pub(crate) const LOADABLE_MINORS: std::ops::RangeInclusive<u64> = 1..=2;
+pub(crate) const LOADABLE_MINORS: std::ops::RangeInclusive<u64> = 1..=3;
 
 /// A plugin's exports, prepared for instantiation, for the contract version
 /// it was built against.
 pub(crate) enum PluginApiPre {
     Current(PluginPre<HostState>),
+    V0_2(v0_2::PluginPre<HostState>),
     V0_1(v0_1::PluginPre<HostState>),
 }
 
@@ -43,6 +56,7 @@ impl PluginApiPre {
     pub fn new(pre: InstancePre<HostState>, minor: u64) -> wasmtime::Result<Self> {
         Ok(match minor {
             1 => PluginApiPre::V0_1(v0_1::PluginPre::new(pre)?),
+            2 => PluginApiPre::V0_2(v0_2::PluginPre::new(pre)?),
             _ => PluginApiPre::Current(PluginPre::new(pre)?),
         })
     }
@@ -50,6 +64,7 @@ impl PluginApiPre {
     pub async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginApi> {
         Ok(match self {
             PluginApiPre::Current(pre) => PluginApi::Current(pre.instantiate_async(store).await?),
+            PluginApiPre::V0_2(pre) => PluginApi::V0_2(pre.instantiate_async(store).await?),
             PluginApiPre::V0_1(pre) => PluginApi::V0_1(pre.instantiate_async(store).await?),
         })
     }
@@ -59,6 +74,7 @@ impl PluginApiPre {
 /// a call the plugin's contract version does not have returns `None`.
 pub(crate) enum PluginApi {
     Current(Plugin),
+    V0_2(v0_2::Plugin),
     V0_1(v0_1::Plugin),
 }
 
@@ -72,6 +88,10 @@ macro_rules! on_every_version {
     ($api:expr, $storage:ident => $call:expr) => {
         match $api {
             PluginApi::Current(plugin) => {
+                let $storage = plugin.wharf_storage_storage();
+                $call
+            }
+            PluginApi::V0_2(plugin) => {
                 let $storage = plugin.wharf_storage_storage();
                 $call
             }
@@ -156,7 +176,64 @@ impl PluginApi {
 
     /// Whether the plugin's contract has `store.delete-many` (since 0.2).
     pub fn has_delete_many(&self) -> bool {
-        matches!(self, PluginApi::Current(_))
+        !matches!(self, PluginApi::V0_1(_))
+    }
+
+    /// `option-aliases`; none for a plugin built before 0.3.
+    pub async fn option_aliases(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Vec<OptionAlias>> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .call_option_aliases(store)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// `store.describe`; for a plugin built before 0.3, which declares
+    /// nothing, `None`.
+    pub async fn describe(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+    ) -> Call<Option<StoreDescription>> {
+        match self {
+            PluginApi::Current(plugin) => plugin
+                .wharf_storage_storage()
+                .store()
+                .call_describe(store, this)
+                .await
+                .map(|d| Ok(Some(d))),
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Ok(None)),
+        }
+    }
+
+    /// `store.hash`; `unsupported` for a plugin built before 0.3.
+    pub async fn hash(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        key: &str,
+        kind: &str,
+    ) -> Call<String> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .store()
+                    .call_hash(store, this, key, kind)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
+                "hashes on request arrived in wharf:storage 0.3.0, after this plugin's contract"
+                    .into(),
+            ))),
+        }
     }
 
     /// `store.delete-many`; `unsupported` for a plugin built before 0.2.
@@ -168,6 +245,12 @@ impl PluginApi {
     ) -> Call<Vec<Result<(), Error>>> {
         match self {
             PluginApi::Current(plugin) => plugin
+                .wharf_storage_storage()
+                .store()
+                .call_delete_many(store, this, keys)
+                .await
+                .map(Ok),
+            PluginApi::V0_2(plugin) => plugin
                 .wharf_storage_storage()
                 .store()
                 .call_delete_many(store, this, keys)

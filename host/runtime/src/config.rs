@@ -43,6 +43,9 @@ const INSTANCES_KEY: &str = "max_instances";
 const ALLOW_HOSTS_KEY: &str = "allow_hosts";
 const TLS_CA_KEY: &str = "tls_ca_file";
 const TLS_SKIP_VERIFY_KEY: &str = "tls_insecure_skip_verify";
+/// boto3's (and so django-storages') spelling of the TLS trust: `false`
+/// checks no certificate, a path adds a CA bundle.
+const VERIFY_KEY: &str = "verify";
 /// One JSON object of plugin options (`WHARF_REMOTE_<NAME>_OPTIONS`).
 const OPTIONS_KEY: &str = "options";
 /// Every key of a remote's table that is not a plugin option.
@@ -53,6 +56,7 @@ pub const HOST_KEYS: &[&str] = &[
     ALLOW_HOSTS_KEY,
     TLS_CA_KEY,
     TLS_SKIP_VERIFY_KEY,
+    VERIFY_KEY,
 ];
 
 /// The configuration: every declared remote.
@@ -94,9 +98,6 @@ pub struct RemoteSpec {
     pub host: HostSettings,
     /// Where it was declared.
     pub origin: RemoteOrigin,
-    /// Settings that were accepted but do not apply (django-storages'
-    /// URL settings), for the user to know.
-    pub notes: Vec<String>,
 }
 
 impl Config {
@@ -306,12 +307,13 @@ impl Config {
         // One JSON object of options, as django-storages takes them; the
         // keys given one by one win over it.
         if let Some(json) = table.remove(OPTIONS_KEY) {
-            for (key, value) in crate::django::options_from_json(name, &json)? {
+            for (key, value) in crate::aliases::options_from_json(name, &json)? {
                 table.entry(key).or_insert(value);
             }
         }
+        // The plugin's own aliases (django-storages' names…) are applied
+        // when the remote is made, once the plugin is loaded.
         let plugin = table.remove(PLUGIN_KEY).unwrap_or_default();
-        let notes = crate::django::apply_aliases(&plugin, &mut table);
         let host = HostSettings::take(name, &mut table)?;
         Ok(RemoteSpec {
             name: name.to_owned(),
@@ -319,7 +321,6 @@ impl Config {
             options: table.into_iter().collect(),
             host,
             origin,
-            notes,
         })
     }
 }
@@ -340,6 +341,21 @@ impl HostSettings {
     /// Takes the host's keys out of `options` (the rest are the plugin's).
     pub fn take(remote: &str, options: &mut BTreeMap<String, String>) -> Result<HostSettings> {
         let mut settings = HostSettings::default();
+        if let Some(verify) = options.remove(VERIFY_KEY) {
+            match verify.as_str() {
+                "false" | "False" => {
+                    options
+                        .entry(TLS_SKIP_VERIFY_KEY.into())
+                        .or_insert_with(|| "true".into());
+                }
+                "true" | "True" | "" => {}
+                path => {
+                    options
+                        .entry(TLS_CA_KEY.into())
+                        .or_insert_with(|| path.into());
+                }
+            }
+        }
         if let Some(value) = options.remove(MEMORY_KEY) {
             let mib: usize = parse_number(remote, MEMORY_KEY, &value)?;
             settings.limits.memory = mib << 20;

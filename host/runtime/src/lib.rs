@@ -19,11 +19,11 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod aliases;
 mod bindings;
 mod cache;
 mod catalog;
 pub mod config;
-pub mod django;
 mod error;
 pub mod grant;
 mod http_client;
@@ -37,8 +37,9 @@ mod sandbox;
 mod tls;
 
 pub use bindings::types::{
-    Access, ByteRange, Capabilities, Entry, NetworkAccess, NetworkProtocol, ObjectMeta, OptionSpec,
-    PluginInfo, Span, Timestamp, WriteOptions,
+    Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind,
+    NetworkAccess, NetworkProtocol, ObjectMeta, OptionAlias, OptionSpec, PluginInfo, Span,
+    StoreDescription, Timestamp, WriteOptions,
 };
 pub use catalog::{Available, Catalog};
 pub use error::{Context, Error, ErrorKind, Result};

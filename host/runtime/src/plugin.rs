@@ -8,7 +8,8 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 use wasmtime::Store;
 
-use crate::bindings::{types::PluginInfo, PluginApi, PluginApiPre, LOADABLE_MINORS};
+use crate::bindings::types::{OptionAlias, PluginInfo};
+use crate::bindings::{PluginApi, PluginApiPre, LOADABLE_MINORS};
 use crate::grant::Grant;
 use crate::limits::{Limits, MemoryLimitHit};
 use crate::runtime::{bindings_pre, Runtime, CONTRACT_VERSION, EPOCH_TICK};
@@ -59,6 +60,7 @@ struct PluginInner {
     runtime: Runtime,
     pre: PluginApiPre,
     info: PluginInfo,
+    aliases: Vec<OptionAlias>,
     contract: String,
     sha256: String,
     source: PluginSource,
@@ -82,22 +84,30 @@ impl Plugin {
         // `info` runs with nothing granted: it must not need anything.
         let limits = Limits::default();
         let mut instance = instantiate(&runtime, &pre, &Grant::default(), &limits).await?;
+        let failed = |call: &str, e: wasmtime::Error| {
+            let e = classify_failure(e, &limits);
+            Error::new(
+                e.kind().clone(),
+                format!("{source}: its {call}() call failed: {}", e.message()),
+            )
+        };
         let info = instance
             .api
             .info(&mut instance.store)
             .await
-            .map_err(|e| classify_failure(e, &limits))
-            .map_err(|e| {
-                Error::new(
-                    e.kind().clone(),
-                    format!("{source}: its info() call failed: {}", e.message()),
-                )
-            })?;
+            .map_err(|e| failed("info", e))?;
+        let aliases = instance
+            .api
+            .option_aliases(&mut instance.store)
+            .await
+            .map_err(|e| failed("option-aliases", e))?;
+        crate::aliases::check(&info, &aliases, &source)?;
         Ok(Plugin {
             inner: Arc::new(PluginInner {
                 runtime,
                 pre,
                 info,
+                aliases,
                 contract,
                 sha256,
                 source,
@@ -114,6 +124,12 @@ impl Plugin {
     /// The plugin's description of itself.
     pub fn info(&self) -> &PluginInfo {
         &self.inner.info
+    }
+
+    /// The other names of its options, as it declares them (none for a
+    /// plugin built before contract 0.3).
+    pub fn aliases(&self) -> &[OptionAlias] {
+        &self.inner.aliases
     }
 
     /// The contract version the plugin was built against, such as `0.1.0`.

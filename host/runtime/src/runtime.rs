@@ -21,7 +21,7 @@ use crate::{Error, ErrorKind, Result};
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The contract version this host implements.
-pub const CONTRACT_VERSION: &str = "0.2.0";
+pub const CONTRACT_VERSION: &str = "0.3.0";
 
 /// Loads plugins and runs them. Cheap to clone; clones share the engine.
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use crate::endpoint::Endpoint;
 use crate::engine::{Engine, Side};
 use crate::event::Event;
 use crate::io::Source;
-use crate::verify::{Check, Hasher, Hashes, Kind};
+use crate::verify::{Check, Hasher, Hashes, Kind, COMPUTED};
 use crate::walk::Item;
 
 impl Engine {
@@ -27,9 +27,10 @@ impl Engine {
         // With `download`: the bytes of both sides, whatever the tags say
         // (a server's tag can be right about bytes it no longer has).
         if self.options.download {
-            let a = self.hash_of(&self.src, src, Kind::Dropbox, None).await?;
-            let b = self.hash_of(&self.dst, dst, Kind::Dropbox, None).await?;
-            return Ok(match a.check(Kind::Dropbox, &b.dropbox_hash()) {
+            let a = self.hash_of(&self.src, src, Kind::Sha256, None).await?;
+            let b = self.hash_of(&self.dst, dst, Kind::Sha256, None).await?;
+            let b = b.plain(Kind::Sha256).unwrap_or_default();
+            return Ok(match a.check(Kind::Sha256, &b) {
                 Check::Same => Event::Same {
                     rel,
                     by: "content".into(),
@@ -44,7 +45,7 @@ impl Engine {
         if let (Some(a), Some(b), Some(ka), Some(kb)) =
             (&src.etag, &dst.etag, self.src.kind, self.dst.kind)
         {
-            if ka == kb && (a == b || (!a.contains('-') && !b.contains('-'))) {
+            if ka.same_hash(kb) && (a == b || (!a.contains('-') && !b.contains('-'))) {
                 return Ok(if a == b {
                     Event::Same {
                         rel,
@@ -93,7 +94,53 @@ impl Engine {
                 Check::Unknown => {}
             }
         }
+        // A hash both sides give on request (contract 0.3): a store's own
+        // or one its plugin computes, and the local side's computed here.
+        let common = COMPUTED.iter().find(|k| {
+            self.src.hashes.iter().any(|h| h == *k) && self.dst.hashes.iter().any(|h| h == *k)
+        });
+        if let Some(name) = common {
+            let kind = Kind::named(name).expect("the host computes every kind it lists");
+            let a = self.hash_on_request(&self.src, src, name, kind).await?;
+            let b = self.hash_on_request(&self.dst, dst, name, kind).await?;
+            if let (Some(a), Some(b)) = (a, b) {
+                return Ok(if a == b {
+                    Event::Same {
+                        rel,
+                        by: kind.name().into(),
+                    }
+                } else {
+                    Event::Differs {
+                        rel,
+                        why: format!("{} differs: {a} and {b}", kind.name()),
+                    }
+                });
+            }
+        }
         Ok(Event::SizeOnly { rel })
+    }
+
+    /// The `name` hash of `item` on `side`: computed here for a local
+    /// file, asked of the store for a remote (`None` when the store has
+    /// none for this object, such as an S3 object uploaded in parts).
+    async fn hash_on_request(
+        &self,
+        side: &Side,
+        item: &Item,
+        name: &str,
+        kind: Kind,
+    ) -> Result<Option<String>> {
+        match side.at(&item.rel) {
+            Endpoint::Local(_) => Ok(self
+                .hash_of(side, item, kind, Some(false))
+                .await?
+                .plain(kind)),
+            Endpoint::Remote { remote, key } => match remote.hash(&key, name).await {
+                Ok(hash) => Ok(Some(hash.to_ascii_lowercase())),
+                Err(e) if *e.kind() == ErrorKind::Unsupported => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
     }
 
     /// Reads the object `item` of `side` and hashes it.

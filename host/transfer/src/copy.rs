@@ -10,7 +10,7 @@ use crate::endpoint::Endpoint;
 use crate::engine::{Engine, Mode};
 use crate::event::{Event, Verified};
 use crate::io::{remove, Sink, Source};
-use crate::verify::{Check, HashPipe, Hasher, Kind};
+use crate::verify::{Check, HashPipe, Hasher};
 use crate::walk::Item;
 
 impl Engine {
@@ -53,12 +53,8 @@ impl Engine {
             hasher.add(kind, Some(etag.contains('-')));
         }
         if let Some(kind) = dst_kind {
-            // The plugin uploads in parts above its part size.
-            let multipart = match kind {
-                Kind::S3 { part_size } => Some(item.size > part_size),
-                Kind::Dropbox => None,
-            };
-            hasher.add(kind, multipart);
+            // A store that writes in parts says above which size.
+            hasher.add(kind, kind.multipart(item.size));
         }
         let hashing = !hasher.is_empty();
         let mut hasher = HashPipe::new(hasher, item.size);

@@ -10,7 +10,7 @@ use wharf::{Error, ErrorKind, Result};
 use crate::endpoint::Endpoint;
 use crate::event::{Counter, Event, Summary};
 use crate::retry::RetryPolicy;
-use crate::verify::Kind;
+use crate::verify::{Kind, COMPUTED};
 use crate::walk::{timestamp, Item, Walk};
 use crate::Options;
 
@@ -27,7 +27,8 @@ pub enum Mode {
     Check,
 }
 
-/// One side: where it is, whether it is a tree, and what its etags are.
+/// One side: where it is, whether it is a tree, and what its store
+/// declares about hashes.
 pub(crate) struct Side {
     /// The file, key, directory or prefix (ending in `/`).
     pub base: Endpoint,
@@ -35,12 +36,44 @@ pub(crate) struct Side {
     pub tree: bool,
     /// How its etags relate to the content, where they are hashes.
     pub kind: Option<Kind>,
+    /// The hash kinds it gives on request (a local side: those the host
+    /// computes).
+    pub hashes: Vec<String>,
+    /// For a remote whose plugin declares nothing about its etags (built
+    /// before contract 0.3): what to tell the user.
+    pub undeclared: Option<String>,
 }
 
 impl Side {
-    pub fn new(base: Endpoint, tree: bool) -> Side {
-        let kind = base.remote_ref().and_then(|remote| Kind::of(remote));
-        Side { base, tree, kind }
+    pub async fn new(base: Endpoint, tree: bool) -> Result<Side> {
+        let (kind, hashes, undeclared) = match base.remote_ref() {
+            None => (None, COMPUTED.iter().map(|k| k.to_string()).collect(), None),
+            Some(remote) => match remote.describe().await? {
+                Some(description) => (Kind::of_etag(&description.etag), description.hashes, None),
+                None => {
+                    let plugin = remote.plugin();
+                    let contract = plugin.contract_version();
+                    let old = contract.starts_with("0.1.") || contract.starts_with("0.2.");
+                    let note = old.then(|| {
+                        format!(
+                            "remote '{}' runs plugin '{}', built for contract {contract}, which \
+                             declares nothing about its etags: its objects are checked by size \
+                             only",
+                            remote.name(),
+                            plugin.info().name
+                        )
+                    });
+                    (None, Vec::new(), note)
+                }
+            },
+        };
+        Ok(Side {
+            base,
+            tree,
+            kind,
+            hashes,
+            undeclared,
+        })
     }
 
     /// Where the object `rel` of this side is.
@@ -184,6 +217,12 @@ impl Engine {
 
     /// Runs every job of the transfer on `options.transfers` workers.
     pub async fn run(self: Arc<Self>) -> Result<Summary> {
+        for note in [&self.src.undeclared, &self.dst.undeclared]
+            .into_iter()
+            .flatten()
+        {
+            self.emit(Event::Note(note.clone()));
+        }
         let workers = self.options.transfers.max(1);
         let (jobs, queue) = mpsc::channel::<Job>(workers * 4);
         let queue = Arc::new(tokio::sync::Mutex::new(queue));

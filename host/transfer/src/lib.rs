@@ -209,8 +209,8 @@ impl Transfer {
         };
         let engine = Arc::new(Engine {
             mode,
-            src: Side::new(src_base, tree),
-            dst: Side::new(dst_base, tree),
+            src: Side::new(src_base, tree).await?,
+            dst: Side::new(dst_base, tree).await?,
             retry: RetryPolicy {
                 retries: options.retries,
             },

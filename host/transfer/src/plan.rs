@@ -124,7 +124,7 @@ fn unchanged(engine: &Engine, src: &Item, dst: &Item) -> bool {
     if let (Some(a), Some(b), Some(ka), Some(kb)) =
         (&src.etag, &dst.etag, engine.src.kind, engine.dst.kind)
     {
-        if ka == kb && !a.contains('-') && !b.contains('-') {
+        if ka.same_hash(kb) && !a.contains('-') && !b.contains('-') {
             return a == b;
         }
     }

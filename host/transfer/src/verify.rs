@@ -1,51 +1,80 @@
-//! Checking that what arrived is what was sent, with the hashes backends
-//! report as their etag: S3's ETag (the MD5 of the content for a one-part
-//! upload; for a multipart one, the MD5 of the parts' MD5s and `-N`) and
-//! Dropbox's content hash (SHA-256 of the SHA-256 of each 4 MiB block).
-//! The hashes are computed from the bytes as they stream by.
+//! Checking that what arrived is what was sent, with the hashes the
+//! stores declare (contract 0.3, `store.describe`): an etag that is the
+//! MD5 of the content, or S3's multipart form of it (the MD5 of the parts'
+//! MD5s and `-N`), or a named hash (SHA-256, Dropbox's content hash: the
+//! SHA-256 of the SHA-256 of each 4 MiB block). The hashes are computed
+//! from the bytes as they stream by. No plugin is known here by name.
 
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
-use wharf::Remote;
+use wharf::EtagKind;
 
-/// How a backend's etag relates to the content, where Wharf knows.
+/// A hash the host computes from the bytes, and how an etag holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// S3: uploads of more than `part_size` bytes are multipart.
-    S3 {
-        part_size: u64,
-    },
+    /// The MD5 of the content; an object of more than `part_size` bytes
+    /// was written in parts of `part_size` and has S3's multipart form
+    /// (`u64::MAX`: never in parts).
+    Md5 { part_size: u64 },
+    /// The SHA-256 of the content.
+    Sha256,
+    /// Dropbox's content hash.
     Dropbox,
 }
 
 const DROPBOX_BLOCK: u64 = 4 << 20;
-const S3_DEFAULT_PART: u64 = 5 << 20;
+
+/// Hash kinds the host computes, by their contract names, in the order it
+/// prefers them for `check`.
+pub(crate) const COMPUTED: &[&str] = &["md5", "sha256", "dropbox"];
 
 impl Kind {
-    /// The kind of `remote`'s etags, from its plugin and options.
-    pub fn of(remote: &Remote) -> Option<Kind> {
-        match remote.plugin().info().name.as_str() {
-            "s3" => Some(Kind::S3 {
-                part_size: remote
-                    .options()
-                    .iter()
-                    .into_iter()
-                    .find(|(k, _)| k == "part_size")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(S3_DEFAULT_PART),
+    /// What a store's etags are, from its declaration: `None` when they
+    /// say nothing the host can check.
+    pub fn of_etag(etag: &EtagKind) -> Option<Kind> {
+        match etag {
+            EtagKind::Opaque => None,
+            EtagKind::Md5 => Some(Kind::Md5 {
+                part_size: u64::MAX,
             }),
+            EtagKind::MultipartMd5(part_size) => Some(Kind::Md5 {
+                part_size: *part_size,
+            }),
+            EtagKind::Hash(name) => Kind::named(name),
+        }
+    }
+
+    /// The kind of the contract's hash name, if the host computes it.
+    pub fn named(name: &str) -> Option<Kind> {
+        match name {
+            "md5" => Some(Kind::Md5 {
+                part_size: u64::MAX,
+            }),
+            "sha256" => Some(Kind::Sha256),
             "dropbox" => Some(Kind::Dropbox),
             _ => None,
         }
     }
-}
 
-impl Kind {
     /// The hash's name, as events and reports give it.
     pub fn name(self) -> &'static str {
         match self {
-            Kind::S3 { .. } => "md5",
+            Kind::Md5 { .. } => "md5",
+            Kind::Sha256 => "sha256",
             Kind::Dropbox => "dropbox content hash",
+        }
+    }
+
+    /// Whether two kinds are the same hash (whatever their part sizes).
+    pub fn same_hash(self, other: Kind) -> bool {
+        std::mem::discriminant(&self) == std::mem::discriminant(&other)
+    }
+
+    /// Whether an object of `size` bytes has the multipart form.
+    pub fn multipart(self, size: u64) -> Option<bool> {
+        match self {
+            Kind::Md5 { part_size } => Some(size > part_size),
+            Kind::Sha256 | Kind::Dropbox => None,
         }
     }
 }
@@ -54,6 +83,7 @@ impl Kind {
 #[derive(Default)]
 pub(crate) struct Hasher {
     md5: Option<Md5Parts>,
+    sha256: Option<Sha256>,
     dropbox: Option<Blocks<Sha256>>,
 }
 
@@ -114,7 +144,7 @@ impl<D: md5::Digest + Default> Blocks<D> {
 }
 
 impl Hasher {
-    /// A hasher for every kind in `kinds`, computing both S3 forms.
+    /// A hasher for every kind in `kinds`, computing both MD5 forms.
     #[cfg(test)]
     pub fn for_kinds(kinds: &[Kind]) -> Self {
         let mut hasher = Hasher::default();
@@ -124,11 +154,11 @@ impl Hasher {
         hasher
     }
 
-    /// Adds what checking a tag of `kind` needs. For S3, `multipart` says
-    /// which form the tag has or will have (`None`: both).
+    /// Adds what checking a hash of `kind` needs. For MD5, `multipart`
+    /// says which form the tag has or will have (`None`: both).
     pub fn add(&mut self, kind: Kind, multipart: Option<bool>) {
         match kind {
-            Kind::S3 { part_size } => {
+            Kind::Md5 { part_size } => {
                 let md5 = self.md5.get_or_insert(Md5Parts {
                     whole: None,
                     parts: None,
@@ -136,17 +166,19 @@ impl Hasher {
                 if multipart != Some(true) && md5.whole.is_none() {
                     md5.whole = Some(Md5::new());
                 }
-                if multipart != Some(false) && md5.parts.is_none() {
+                let may_have_parts = part_size != u64::MAX && multipart != Some(false);
+                if may_have_parts && md5.parts.is_none() {
                     md5.parts = Some(Blocks::new(part_size));
                 }
             }
+            Kind::Sha256 => self.sha256 = Some(Sha256::new()),
             Kind::Dropbox => self.dropbox = Some(Blocks::new(DROPBOX_BLOCK)),
         }
     }
 
     /// Whether it computes nothing.
     pub fn is_empty(&self) -> bool {
-        self.md5.is_none() && self.dropbox.is_none()
+        self.md5.is_none() && self.sha256.is_none() && self.dropbox.is_none()
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
@@ -157,6 +189,9 @@ impl Hasher {
             if let Some(parts) = &mut md5.parts {
                 parts.update(bytes);
             }
+        }
+        if let Some(sha256) = &mut self.sha256 {
+            sha256.update(bytes);
         }
         if let Some(dropbox) = &mut self.dropbox {
             dropbox.update(bytes);
@@ -175,6 +210,7 @@ impl Hasher {
                 };
                 (m.whole.map(|w| hex(&w.finalize())), parts, count)
             }),
+            sha256: self.sha256.map(|s| hex(&s.finalize())),
             dropbox: self.dropbox.map(|d| d.finish().0),
         }
     }
@@ -240,6 +276,7 @@ pub(crate) struct Hashes {
     /// The content's MD5, the MD5 of its parts' MD5s, and the part count
     /// (each if it was computed).
     md5: Option<(Option<String>, Option<String>, u64)>,
+    sha256: Option<String>,
     dropbox: Option<String>,
 }
 
@@ -251,49 +288,51 @@ pub(crate) enum Check {
     /// It does not: the content differs.
     Different { expected: String, got: String },
     /// Nothing to compare it with (another part size, an encrypted
-    /// object's ETag, a backend whose tags are not hashes).
+    /// object's ETag, a hash that was not computed).
     Unknown,
 }
 
 impl Hashes {
-    /// The Dropbox content hash, if it was computed: a strong hash of the
-    /// whole content, used to compare two streams.
-    pub fn dropbox_hash(&self) -> String {
-        self.dropbox.clone().unwrap_or_default()
-    }
-
-    /// Checks `etag`, a tag of a backend of `kind`.
-    pub fn check(&self, kind: Kind, etag: &str) -> Check {
-        let etag = etag.trim_matches('"').to_ascii_lowercase();
+    /// Checks `tag`, a hash or etag of `kind`.
+    pub fn check(&self, kind: Kind, tag: &str) -> Check {
+        let tag = tag.trim_matches('"').to_ascii_lowercase();
         let compare = |ours: &str| {
-            if ours == etag {
+            if ours == tag {
                 Check::Same
             } else {
                 Check::Different {
                     expected: ours.to_owned(),
-                    got: etag.clone(),
+                    got: tag.clone(),
                 }
             }
         };
         match kind {
-            Kind::S3 { .. } => {
+            Kind::Md5 { .. } => {
                 let Some((whole, parts, count)) = &self.md5 else {
                     return Check::Unknown;
                 };
-                match (etag.split_once('-'), whole, parts) {
+                match (tag.split_once('-'), whole, parts) {
                     // Multipart: comparable only if it was cut into parts
                     // of the size we hashed with.
                     (Some((_, n)), _, Some(parts)) if n.parse() == Ok(*count) => {
                         compare(&format!("{parts}-{count}"))
                     }
-                    (None, Some(whole), _) if etag.len() == 32 => compare(whole),
+                    (None, Some(whole), _) if tag.len() == 32 => compare(whole),
                     _ => Check::Unknown,
                 }
             }
-            Kind::Dropbox => match &self.dropbox {
-                Some(ours) => compare(ours),
-                None => Check::Unknown,
-            },
+            Kind::Sha256 => self.sha256.as_deref().map_or(Check::Unknown, compare),
+            Kind::Dropbox => self.dropbox.as_deref().map_or(Check::Unknown, compare),
+        }
+    }
+
+    /// The hash of `kind` in its plain form (MD5 of the whole content),
+    /// if it was computed.
+    pub fn plain(&self, kind: Kind) -> Option<String> {
+        match kind {
+            Kind::Md5 { .. } => self.md5.as_ref().and_then(|(whole, _, _)| whole.clone()),
+            Kind::Sha256 => self.sha256.clone(),
+            Kind::Dropbox => self.dropbox.clone(),
         }
     }
 }
@@ -315,8 +354,8 @@ mod tests {
     }
 
     #[test]
-    fn s3_etags_one_part_and_multipart() {
-        let kind = Kind::S3 { part_size: 5 << 20 };
+    fn md5_etags_one_part_and_multipart() {
+        let kind = Kind::of_etag(&EtagKind::MultipartMd5(5 << 20)).unwrap();
         let small = hashes(b"hello", &[kind]);
         assert_eq!(
             small.check(kind, "\"5d41402abc4b2a76b9719d911017c592\""),
@@ -343,7 +382,7 @@ mod tests {
     }
 
     #[test]
-    fn dropbox_content_hash() {
+    fn dropbox_content_hash_and_sha256() {
         // The example from Dropbox's content-hash documentation is a file;
         // here two blocks by construction.
         let data = vec![9u8; (4 << 20) + 3];
@@ -351,9 +390,14 @@ mod tests {
         outer.update(Sha256::digest(&data[..4 << 20]));
         outer.update(Sha256::digest(&data[4 << 20..]));
         let expected = hex(&outer.finalize());
+        let kind = Kind::of_etag(&EtagKind::Hash("dropbox".into())).unwrap();
+        let got = hashes(&data, &[kind, Kind::Sha256]);
+        assert_eq!(got.check(kind, &expected), Check::Same);
         assert_eq!(
-            hashes(&data, &[Kind::Dropbox]).check(Kind::Dropbox, &expected),
+            got.check(Kind::Sha256, &hex(&Sha256::digest(&data))),
             Check::Same
         );
+        assert_eq!(Kind::of_etag(&EtagKind::Opaque), None);
+        assert_eq!(Kind::named("whirlpool"), None);
     }
 }

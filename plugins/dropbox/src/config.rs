@@ -1,7 +1,7 @@
 //! The Dropbox plugin's options, declared once, and how keys become
 //! Dropbox paths.
 
-use wharf_plugin::{option as spec, Error, OptionSpec, Options, Result};
+use wharf_plugin::{option as spec, AliasMeaning, Error, OptionAlias, OptionSpec, Options, Result};
 
 /// Dropbox's RPC host (metadata, listing, OAuth).
 pub const API_URL: &str = "https://api.dropboxapi.com";
@@ -63,6 +63,49 @@ pub struct DropboxConfig {
 }
 
 impl DropboxConfig {
+    /// The names other tools give these options: django-storages'
+    /// Dropbox storage and rclone's Dropbox backend.
+    pub fn aliases() -> Vec<OptionAlias> {
+        let alias = |name: &str, origin: &str, meaning| OptionAlias {
+            name: name.into(),
+            origin: origin.into(),
+            meaning,
+        };
+        let same = |option: &str| AliasMeaning::SameAs(option.into());
+        vec![
+            alias(
+                "oauth2_access_token",
+                "django-storages",
+                same("access_token"),
+            ),
+            alias(
+                "oauth2_refresh_token",
+                "django-storages",
+                same("refresh_token"),
+            ),
+            alias(
+                "timeout",
+                "django-storages",
+                AliasMeaning::Ignored(
+                    "the Dropbox SDK's request timeout; Wharf bounds each call itself \
+                     (call_timeout_secs)"
+                        .into(),
+                ),
+            ),
+            alias(
+                "write_mode",
+                "django-storages",
+                AliasMeaning::Ignored(
+                    "how django-storages' Dropbox storage writes; Wharf always replaces the \
+                     object at a key, atomically"
+                        .into(),
+                ),
+            ),
+            alias("client_id", "rclone", same("app_key")),
+            alias("client_secret", "rclone", same("app_secret")),
+        ]
+    }
+
     /// The options, for `info`.
     #[rustfmt::skip]
     pub fn options() -> Vec<OptionSpec> {

@@ -15,8 +15,8 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 use wharf_plugin::{
-    Access, ByteRange, Capabilities, Error, NetworkAccess, NetworkProtocol, ObjectMeta, Options,
-    Plugin, PluginInfo, Result, Store, WriteOptions,
+    Access, ByteRange, Capabilities, Error, EtagKind, NetworkAccess, NetworkProtocol, ObjectMeta,
+    OptionAlias, Options, Plugin, PluginInfo, Result, Store, StoreDescription, WriteOptions,
 };
 
 use crate::config::check_key;
@@ -68,6 +68,10 @@ impl Plugin for DropboxPlugin {
                 host("content_url", "Dropbox's content host: uploads and downloads"),
             ],
         }
+    }
+
+    fn option_aliases() -> Vec<OptionAlias> {
+        DropboxConfig::aliases()
     }
 
     fn open(options: Options) -> Result<DropboxBackend> {
@@ -143,6 +147,22 @@ impl Store for DropboxBackend {
 
     fn delete_many(&self, keys: &[&str]) -> Vec<Result<()>> {
         delete::delete_many(self, keys)
+    }
+
+    /// Dropbox keeps every file's content hash, and it is the etag.
+    fn describe(&self) -> StoreDescription {
+        StoreDescription {
+            etag: EtagKind::Hash("dropbox".into()),
+            hashes: vec!["dropbox".into()],
+        }
+    }
+
+    fn hash(&self, key: &str, _kind: &str) -> Result<String> {
+        self.stat_file(key)?.content_hash.ok_or_else(|| {
+            Error::unavailable(format!(
+                "Dropbox gave no content hash for {key:?}; try again"
+            ))
+        })
     }
 
     fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<DropboxLister> {

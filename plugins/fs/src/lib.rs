@@ -9,8 +9,8 @@ mod reader;
 mod writer;
 
 use wharf_plugin::{
-    Access, ByteRange, Capabilities, ObjectMeta, Options, Plugin, PluginInfo, Result, Store,
-    WriteOptions,
+    Access, ByteRange, Capabilities, EtagKind, ObjectMeta, Options, Plugin, PluginInfo, Result,
+    Store, StoreDescription, WriteOptions,
 };
 
 pub use crate::config::FsConfig;
@@ -74,6 +74,23 @@ impl Store for FsBackend {
 
     fn write(&self, key: &str, _options: WriteOptions) -> Result<FsWriter> {
         FsWriter::create(&self.core, key)
+    }
+
+    /// A file keeps no hash, so every hash is computed by reading it (as
+    /// `md5sum` would), which `check` asks for only to compare content.
+    fn describe(&self) -> StoreDescription {
+        StoreDescription {
+            etag: EtagKind::Opaque,
+            hashes: wharf_plugin::hash::KINDS
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+        }
+    }
+
+    fn hash(&self, key: &str, kind: &str) -> Result<String> {
+        let mut reader = FsReader::open(&self.core, key, None)?;
+        wharf_plugin::hash::of_reader(&mut reader, kind)
     }
 
     fn delete(&self, key: &str) -> Result<()> {

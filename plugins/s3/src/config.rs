@@ -1,6 +1,8 @@
 //! The S3 plugin's options, declared once, and the provider presets.
 
-use wharf_plugin::{option as spec, Error, OptionSpec, Options, Result};
+use wharf_plugin::{
+    option as spec, AliasMeaning, AliasTranslation, Error, OptionAlias, OptionSpec, Options, Result,
+};
 
 /// The providers with presets. Each sets what that provider needs; all
 /// speak the same S3 API.
@@ -113,6 +115,84 @@ impl S3Config {
             spec("acl", "A canned ACL for new objects, e.g. private or public-read.", false, false, None),
             spec("unsigned_payload", "Sign requests with UNSIGNED-PAYLOAD instead of the body's SHA-256 (only over https).", false, false, Some("false")),
         ]
+    }
+
+    /// The names other tools give these options, so their configurations
+    /// work as they are: django-storages' S3 storage (its `OPTIONS` keys,
+    /// the `AWS_S3_*` settings without prefix) and rclone's S3 backend.
+    pub fn aliases() -> Vec<OptionAlias> {
+        const DJANGO: &str = "django-storages";
+        let same = |name: &str, origin: &str, option: &str| OptionAlias {
+            name: name.into(),
+            origin: origin.into(),
+            meaning: AliasMeaning::SameAs(option.into()),
+        };
+        let mut aliases = vec![
+            same("access_key", DJANGO, "access_key_id"),
+            same("secret_key", DJANGO, "secret_access_key"),
+            same("security_token", DJANGO, "session_token"),
+            same("bucket_name", DJANGO, "bucket"),
+            same("endpoint_url", DJANGO, "endpoint"),
+            same("region_name", DJANGO, "region"),
+            same("location", DJANGO, "prefix"),
+            same("default_acl", DJANGO, "acl"),
+            OptionAlias {
+                name: "addressing_style".into(),
+                origin: DJANGO.into(),
+                meaning: AliasMeaning::Translated(vec![
+                    AliasTranslation {
+                        when: "path".into(),
+                        option: "force_path_style".into(),
+                        value: "true".into(),
+                    },
+                    AliasTranslation {
+                        when: "virtual".into(),
+                        option: "force_path_style".into(),
+                        value: "false".into(),
+                    },
+                    // `auto` (boto's default) leaves the choice to the
+                    // provider preset, as it does without the setting.
+                    AliasTranslation {
+                        when: "auto".into(),
+                        option: String::new(),
+                        value: String::new(),
+                    },
+                ]),
+            },
+            same("chunk_size", "rclone", "part_size"),
+        ];
+        // Settings for the URLs and files Django makes, not for where
+        // objects are stored.
+        for name in [
+            "custom_domain",
+            "querystring_auth",
+            "querystring_expire",
+            "file_overwrite",
+            "url_protocol",
+            "max_memory_size",
+            "object_parameters",
+            "signature_version",
+            "gzip",
+            "gzip_content_types",
+            "use_ssl",
+            "cloudfront_key",
+            "cloudfront_key_id",
+            "proxies",
+            "transfer_config",
+            "client_config",
+            "use_threads",
+        ] {
+            aliases.push(OptionAlias {
+                name: name.into(),
+                origin: DJANGO.into(),
+                meaning: AliasMeaning::Ignored(
+                    "a django-storages setting for the URLs and files Django makes; Wharf does \
+                     not need it"
+                        .into(),
+                ),
+            });
+        }
+        aliases
     }
 
     /// Reads and checks the configuration.

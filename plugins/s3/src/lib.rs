@@ -13,8 +13,8 @@ mod writer;
 use std::rc::Rc;
 
 use wharf_plugin::{
-    Access, ByteRange, Capabilities, Error, NetworkAccess, NetworkProtocol, ObjectMeta, Options,
-    Plugin, PluginInfo, Result, Store, WriteOptions,
+    Access, ByteRange, Capabilities, Error, EtagKind, NetworkAccess, NetworkProtocol, ObjectMeta,
+    OptionAlias, Options, Plugin, PluginInfo, Result, Store, StoreDescription, WriteOptions,
 };
 
 pub use crate::config::{Provider, S3Config};
@@ -68,6 +68,10 @@ impl Plugin for S3Plugin {
         }
     }
 
+    fn option_aliases() -> Vec<OptionAlias> {
+        S3Config::aliases()
+    }
+
     fn open(options: Options) -> Result<S3Backend> {
         Ok(S3Backend {
             core: Rc::new(S3Core {
@@ -105,6 +109,30 @@ impl Store for S3Backend {
 
     fn delete(&self, key: &str) -> Result<()> {
         delete::delete(&self.core, key)
+    }
+
+    /// What this plugin writes: one PUT up to `part_size`, parts of
+    /// `part_size` above it, so S3's ETag is the MD5 or its multipart form.
+    fn describe(&self) -> StoreDescription {
+        StoreDescription {
+            etag: EtagKind::MultipartMd5(self.core.config.part_size as u64),
+            hashes: vec!["md5".into()],
+        }
+    }
+
+    /// The MD5 is the ETag of an object written in one request; an object
+    /// written in parts (or encrypted with SSE-KMS/SSE-C) has none.
+    fn hash(&self, key: &str, _kind: &str) -> Result<String> {
+        let meta = stat(&self.core, key)?;
+        let etag = meta.etag.unwrap_or_default();
+        let etag = etag.trim_matches('"').to_ascii_lowercase();
+        if etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(etag);
+        }
+        Err(Error::unsupported(format!(
+            "{key:?} has no MD5 in S3: its ETag {etag:?} is not one (an object uploaded in parts \
+             or encrypted with a customer key)"
+        )))
     }
 
     fn delete_many(&self, keys: &[&str]) -> Vec<Result<()>> {

@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 
 use crate::bindings::exports::wharf::storage::storage as wit;
 use crate::{
-    ByteRange, Entry, Error, Lister, ObjectMeta, Options, Plugin, PluginInfo, Reader, Result,
-    Store, WriteOptions, Writer,
+    ByteRange, Entry, Error, Lister, ObjectMeta, OptionAlias, Options, Plugin, PluginInfo, Reader,
+    Result, Store, StoreDescription, WriteOptions, Writer,
 };
 
 /// Implements the generated `Guest` traits for a [`Plugin`]; used by
@@ -39,6 +39,10 @@ impl<P: Plugin> wit::Guest for PluginAdapter<P> {
 
     fn info() -> PluginInfo {
         P::info()
+    }
+
+    fn option_aliases() -> Vec<OptionAlias> {
+        P::option_aliases()
     }
 
     fn open(options: Vec<(String, String)>) -> Result<wit::Store> {
@@ -101,6 +105,26 @@ impl<S: Store> wit::GuestStore for StoreAdapter<S> {
                 Err(invalid) => Err(invalid),
             })
             .collect()
+    }
+
+    fn describe(&self) -> StoreDescription {
+        self.0.describe()
+    }
+
+    fn hash(&self, key: String, kind: String) -> Result<String> {
+        let key = checked_key(&key)?;
+        let offered = self.0.describe().hashes;
+        if !offered.contains(&kind) {
+            return Err(Error::unsupported(format!(
+                "this store gives no {kind:?} hash; it gives: {}",
+                if offered.is_empty() {
+                    "none".to_owned()
+                } else {
+                    offered.join(", ")
+                }
+            )));
+        }
+        self.0.hash(key, &kind)
     }
 }
 

@@ -2,7 +2,10 @@
 //! Their contracts are the WIT's; the doc comments here say only what this
 //! crate adds.
 
-use crate::{ByteRange, Entry, ObjectMeta, Options, PluginInfo, Result, WriteOptions};
+use crate::{
+    ByteRange, Entry, EtagKind, ObjectMeta, OptionAlias, Options, PluginInfo, Result,
+    StoreDescription, WriteOptions,
+};
 
 /// A storage backend: describes itself and opens stores.
 pub trait Plugin: 'static {
@@ -15,6 +18,13 @@ pub trait Plugin: 'static {
     /// Opens a store. `options` already holds every default from
     /// [`Plugin::info`], every required option, and no unknown one.
     fn open(options: Options) -> Result<Self::Store>;
+
+    /// The other names of the plugin's options (django-storages', rclone's),
+    /// declared here once; see `option-aliases` in the WIT. The default has
+    /// none. Each alias must name an option of [`Plugin::info`].
+    fn option_aliases() -> Vec<OptionAlias> {
+        Vec::new()
+    }
 }
 
 /// One configured backend. Every key and prefix passed in has already been
@@ -52,6 +62,25 @@ pub trait Store: 'static {
     /// in one request.
     fn delete_many(&self, keys: &[&str]) -> Vec<Result<()>> {
         keys.iter().map(|key| self.delete(key)).collect()
+    }
+    /// See `store.describe` in the WIT: how this store's etags relate to
+    /// the content, and the hash kinds [`Store::hash`] gives. The default:
+    /// opaque etags, no hashes.
+    fn describe(&self) -> StoreDescription {
+        StoreDescription {
+            etag: EtagKind::Opaque,
+            hashes: Vec::new(),
+        }
+    }
+    /// See `store.hash` in the WIT. `kind` is one that
+    /// [`Store::describe`] lists (others are refused before this is
+    /// called). The default refuses every kind; a store that must read the
+    /// object to hash it can use [`crate::hash::of_reader`].
+    fn hash(&self, key: &str, kind: &str) -> Result<String> {
+        let _ = key;
+        Err(crate::Error::unsupported(format!(
+            "this backend gives no {kind} hash"
+        )))
     }
 }
 

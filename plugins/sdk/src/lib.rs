@@ -26,6 +26,7 @@ mod adapter;
 mod backend;
 mod chunk;
 mod error;
+pub mod hash;
 pub mod http;
 pub mod net;
 mod options;
@@ -71,8 +72,9 @@ pub use options::{option, Options};
 pub use wharf_key as key;
 
 pub use bindings::wharf::storage::types::{
-    Access, ByteRange, Capabilities, Entry, NetworkAccess, NetworkProtocol, ObjectMeta, OptionSpec,
-    PluginInfo, RateLimit, Span, Timestamp, WriteOptions,
+    Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind,
+    NetworkAccess, NetworkProtocol, ObjectMeta, OptionAlias, OptionSpec, PluginInfo, RateLimit,
+    Span, StoreDescription, Timestamp, WriteOptions,
 };
 
 /// Exports `$plugin`, a type that implements [`Plugin`], as the component's
@@ -80,7 +82,13 @@ pub use bindings::wharf::storage::types::{
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
+        // Only a WebAssembly build exports the interface: the export names
+        // (`wharf:storage/storage@…#…`) are not symbols a native linker
+        // takes, and a native build of a plugin crate (`cargo build
+        // --workspace`, its unit tests) has no host to call them.
+        #[cfg(target_family = "wasm")]
         type __WharfPluginExport = $crate::PluginAdapter<$plugin>;
+        #[cfg(target_family = "wasm")]
         $crate::bindings::export!(__WharfPluginExport with_types_in $crate::bindings);
     };
 }

@@ -5,7 +5,7 @@
 
 use wasmtime::component::ResourceAny;
 
-use crate::bindings::types::{self, Entry, ObjectMeta};
+use crate::bindings::types::{self, Entry, EtagKind, ObjectMeta, StoreDescription};
 use crate::{Error, ErrorKind, Result};
 
 /// The size of the chunks the host reads and writes. Large enough that the
@@ -58,6 +58,52 @@ impl Answer for ObjectMeta {
                  {MAX_META_BYTES} bytes (key, etag, content type and metadata) that the Wharf \
                  contract fixes; it is a fault in the plugin, to report to its author; the \
                  plugin will be restarted for the next call"
+            ),
+        ))
+    }
+}
+
+/// The most bytes of a hash `store.hash` returns: a SHA-512 in hex is 128.
+pub const MAX_HASH_BYTES: usize = 1024;
+
+/// A store's description: a few names, bounded like an object's.
+impl Answer for Option<StoreDescription> {
+    fn within_bounds(&self) -> Result<()> {
+        let Some(description) = self else {
+            return Ok(());
+        };
+        let etag = match &description.etag {
+            EtagKind::Hash(name) => name.len(),
+            _ => 0,
+        };
+        let size = etag + description.hashes.iter().map(String::len).sum::<usize>();
+        if size <= MAX_META_BYTES {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "the plugin described its store in {size} bytes, past the bound of \
+                 {MAX_META_BYTES} bytes that the Wharf contract fixes; it is a fault in the \
+                 plugin, to report to its author; the plugin will be restarted for the next call"
+            ),
+        ))
+    }
+}
+
+/// A hash, in hex.
+impl Answer for String {
+    fn within_bounds(&self) -> Result<()> {
+        if self.len() <= MAX_HASH_BYTES {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "the plugin returned a hash of {} bytes, past the bound of {MAX_HASH_BYTES} \
+                 bytes that the Wharf contract fixes; it is a fault in the plugin, to report to \
+                 its author; the plugin will be restarted for the next call",
+                self.len()
             ),
         ))
     }

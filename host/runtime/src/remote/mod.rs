@@ -12,12 +12,15 @@ mod call;
 mod handles;
 mod pool;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::bindings::types::{ByteRange, NetworkProtocol, ObjectMeta, WriteOptions};
+use crate::bindings::types::{
+    ByteRange, NetworkProtocol, ObjectMeta, StoreDescription, WriteOptions,
+};
 use crate::grant::{self, Grant};
 use crate::limits::Limits;
 use crate::plugin::Plugin;
@@ -46,6 +49,11 @@ pub struct Remote {
     check_keys: bool,
     pool: Pool,
     instances_started: AtomicU64,
+    /// What the user should know about the configuration (aliases
+    /// accepted and left out).
+    notes: Vec<String>,
+    /// The store's description, asked once.
+    description: tokio::sync::OnceCell<Option<StoreDescription>>,
 }
 
 /// A plugin granted no directory and no host can keep its objects only in
@@ -82,6 +90,9 @@ impl Remote {
         limits: Limits,
         base: &Path,
     ) -> Result<Self> {
+        let mut options: BTreeMap<String, String> = options.into_iter().collect();
+        let notes = crate::aliases::apply(name, plugin.aliases(), &mut options)?;
+        let options: Vec<(String, String)> = options.into_iter().collect();
         let (grant, guest_options) =
             grant::compute(plugin.info(), &options, base).map_err(|e| e.with_remote(name))?;
         let instances = instances_for(&grant, &limits);
@@ -94,6 +105,8 @@ impl Remote {
             check_keys: true,
             pool: Pool::new(instances),
             instances_started: AtomicU64::new(0),
+            notes,
+            description: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -125,6 +138,12 @@ impl Remote {
     /// The remote's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the user should know about how it was configured: options
+    /// given under another tool's name that do not apply to the store.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The plugin behind it.
@@ -230,6 +249,48 @@ impl Remote {
         };
         self.run(&mut held, None, OP, key, async |api, store, this| {
             api.stat(store, this, key).await
+        })
+        .await
+    }
+
+    /// How the store's etags relate to the content and which hashes
+    /// [`Remote::hash`] gives, as the plugin declares them, asked once;
+    /// `None` for a plugin built before contract 0.3, which declares
+    /// nothing (its etags are then only compared with its own), and for a
+    /// remote whose directory does not exist yet.
+    pub async fn describe(&self) -> Result<Option<StoreDescription>> {
+        const OP: &str = "describe";
+        let described = self
+            .description
+            .get_or_try_init(|| async {
+                let Ready::Live(mut held) = self.ready(Intent::Read, OP, "").await? else {
+                    return Err(None);
+                };
+                self.run(&mut held, None, OP, "", async |api, store, this| {
+                    api.describe(store, this).await
+                })
+                .await
+                .map_err(Some)
+            })
+            .await;
+        match described {
+            Ok(description) => Ok(description.clone()),
+            Err(None) => Ok(None),
+            Err(Some(error)) => Err(error),
+        }
+    }
+
+    /// The hash of kind `kind` (`md5`, `sha256`, `dropbox`…; one that
+    /// [`Remote::describe`] lists) of the object at `key`: the backend's
+    /// own where it keeps one, else computed by the plugin from the bytes.
+    pub async fn hash(&self, key: &str, kind: &str) -> Result<String> {
+        const OP: &str = "hash";
+        self.check_key(OP, key)?;
+        let Ready::Live(mut held) = self.ready(Intent::Read, OP, key).await? else {
+            return Err(self.missing_root(OP, key));
+        };
+        self.run(&mut held, None, OP, key, async |api, store, this| {
+            api.hash(store, this, key, kind).await
         })
         .await
     }
