@@ -283,6 +283,7 @@ impl Engine {
             if self.cancelled() {
                 return;
             }
+            self.emit(Event::Started { rel: rel.clone() });
             let result = match &job {
                 Job::Copy(item) => self
                     .copy(item)

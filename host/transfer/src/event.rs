@@ -18,6 +18,11 @@ pub enum Event {
         /// The bytes to copy, if it will be copied.
         bytes: Option<u64>,
     },
+    /// A worker took the object up (each try of it starts again).
+    Started {
+        /// The object.
+        rel: String,
+    },
     /// `bytes` more bytes moved (of any object): for progress and rates.
     Progress {
         /// How many.
@@ -190,6 +195,7 @@ impl Summary {
             Event::SizeOnly { .. } => self.size_only += 1,
             Event::Differs { .. } => self.differ += 1,
             Event::Retrying { .. }
+            | Event::Started { .. }
             | Event::WouldCopy { .. }
             | Event::WouldDelete { .. }
             | Event::Note(_) => {}
