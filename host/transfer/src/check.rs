@@ -101,9 +101,12 @@ impl Engine {
         });
         if let Some(name) = common {
             let kind = Kind::named(name).expect("the host computes every kind it lists");
-            let a = self.hash_on_request(&self.src, src, name, kind).await?;
-            let b = self.hash_on_request(&self.dst, dst, name, kind).await?;
-            if let (Some(a), Some(b)) = (a, b) {
+            // Both sides at once: each reads its own bytes.
+            let (a, b) = tokio::join!(
+                self.hash_on_request(&self.src, src, name, kind),
+                self.hash_on_request(&self.dst, dst, name, kind)
+            );
+            if let (Some(a), Some(b)) = (a?, b?) {
                 return Ok(if a == b {
                     Event::Same {
                         rel,
