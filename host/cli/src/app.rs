@@ -83,7 +83,7 @@ impl App {
         }
         let remote = self.catalog.open(&spec).await?;
         for note in remote.notes() {
-            eprintln!("wharf: note: remote '{name}': {note}");
+            eprintln!("wharf: note: remote '{name}': {}", wharf::printable(note));
         }
         Ok(remote)
     }

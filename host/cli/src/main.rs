@@ -429,7 +429,9 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("wharf: {error:#}");
+            // An error can carry a key or a plugin's words: no escape
+            // sequence in them reaches the terminal.
+            eprintln!("wharf: {}", wharf::printable(&format!("{error:#}")));
             exit_code(&error)
         }
     }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 use serde_json::json;
-use wharf::{ByteRange, Entry, ErrorKind, Span};
+use wharf::{printable, ByteRange, Entry, ErrorKind, Span};
 use wharf_transfer::Event;
 
 use crate::app::App;
@@ -66,18 +66,20 @@ async fn list_to_stdout(
                 write!(out, "\n  {value}")?;
             } else {
                 match &entry {
+                    // A key may hold any character but NUL: shown, its
+                    // control characters are written out, never obeyed.
                     Entry::Object(meta) if options.long => writeln!(
                         out,
                         "{:>12}  {:<20}  {}",
                         meta.size,
                         time_text(&meta.last_modified),
-                        meta.key
+                        printable(&meta.key)
                     )?,
-                    Entry::Object(meta) => writeln!(out, "{}", meta.key)?,
+                    Entry::Object(meta) => writeln!(out, "{}", printable(&meta.key))?,
                     Entry::CommonPrefix(p) if options.long => {
-                        writeln!(out, "{:>12}  {:<20}  {p}", "-", "-")?
+                        writeln!(out, "{:>12}  {:<20}  {}", "-", "-", printable(p))?
                     }
-                    Entry::CommonPrefix(p) => writeln!(out, "{p}")?,
+                    Entry::CommonPrefix(p) => writeln!(out, "{}", printable(p))?,
                 }
             }
             count += 1;
@@ -107,10 +109,10 @@ fn print_single(meta: &wharf::ObjectMeta, options: &LsOptions) -> Result<()> {
             "{:>12}  {:<20}  {}",
             meta.size,
             time_text(&meta.last_modified),
-            meta.key
+            printable(&meta.key)
         );
     } else {
-        println!("{}", meta.key);
+        println!("{}", printable(&meta.key));
     }
     Ok(())
 }
@@ -122,16 +124,14 @@ pub async fn stat(app: &App, remote_name: &str, key: &str, json: bool) -> Result
         println!("{}", serde_json::to_string_pretty(&meta_json(&meta))?);
         return Ok(());
     }
-    println!("key:           {}", meta.key);
+    let shown = |text: Option<&str>| printable(text.unwrap_or("-")).into_owned();
+    println!("key:           {}", printable(&meta.key));
     println!("size:          {}", meta.size);
     println!("last-modified: {}", time_text(&meta.last_modified));
-    println!("etag:          {}", meta.etag.as_deref().unwrap_or("-"));
-    println!(
-        "content-type:  {}",
-        meta.content_type.as_deref().unwrap_or("-")
-    );
+    println!("etag:          {}", shown(meta.etag.as_deref()));
+    println!("content-type:  {}", shown(meta.content_type.as_deref()));
     for (name, value) in &meta.metadata {
-        println!("metadata:      {name}={value}");
+        println!("metadata:      {}={}", printable(name), printable(value));
     }
     Ok(())
 }
@@ -208,7 +208,7 @@ pub async fn rm(app: &App, remote_name: &str, key: &str, options: &RmOptions) ->
     let name = remote_name.to_owned();
     let said = move |event: &Event| {
         if let Event::WouldDelete { rel } = event {
-            eprintln!("would remove {name}:{rel}");
+            eprintln!("would remove {name}:{}", printable(rel));
         }
     };
     let summary =

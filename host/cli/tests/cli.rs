@@ -692,3 +692,53 @@ fn without_wharf_plugin_path_a_plugin_in_the_xdg_data_directory_is_usable_by_nam
         .success()
         .stdout(predicate::str::contains("datafs.wasm"));
 }
+
+/// A key may hold any character but NUL, and a plugin's message any text:
+/// shown on a terminal, their control characters are written out, so an
+/// escape sequence cannot erase or recolour what the user reads.
+#[test]
+fn control_characters_in_keys_and_messages_are_written_out() {
+    let s = Scratch::new();
+    let hidden = "a\u{1b}[2K\rb.txt";
+    s.file(&format!("media/{hidden}"), b"x");
+    let raw = |bytes: &[u8]| bytes.iter().any(|b| *b == 0x1b || *b == b'\r');
+    let out = s.wharf().args(["ls", "-l", "media:"]).assert().success();
+    let listed = out.get_output();
+    assert!(!raw(&listed.stdout), "{:?}", listed.stdout);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("a\\u{1b}[2K\\u{d}b.txt"),
+        "{:?}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    let out = s
+        .wharf()
+        .args(["stat", &format!("media:{hidden}")])
+        .assert()
+        .success();
+    assert!(!raw(&out.get_output().stdout));
+    // The key in an error, from the host's context and the plugin's words.
+    let out = s
+        .wharf()
+        .args(["cat", "media:gone\u{1b}]0;owned\u{7}"])
+        .assert()
+        .code(3);
+    let err = &out.get_output().stderr;
+    assert!(
+        !raw(err) && !err.contains(&7u8),
+        "{:?}",
+        String::from_utf8_lossy(err)
+    );
+    assert!(
+        String::from_utf8_lossy(err).contains("gone\\u{1b}]0;owned\\u{7}"),
+        "{}",
+        String::from_utf8_lossy(err)
+    );
+    // JSON keeps the key as it is (JSON escapes it).
+    let out = s
+        .wharf()
+        .args(["ls", "--json", "media:"])
+        .assert()
+        .success();
+    let value: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(value[0]["key"], hidden);
+}

@@ -185,8 +185,28 @@ impl From<types::Error> for Error {
             E::Unavailable(m) => (ErrorKind::Unavailable, m),
             E::Other(m) => (ErrorKind::Other, m),
         };
-        Error::new(kind, bounded_message(message))
+        Error::new(kind, printable(&bounded_message(message)))
     }
+}
+
+/// `text` with every control character but newline and tab written out as
+/// an escape (`\u{1b}`), so that text from a plugin (an error message, a
+/// description, a key shown to people) cannot move the cursor, erase a
+/// line or recolour what the user reads on a terminal.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The most bytes of a plugin's error message the host keeps: a bound of
@@ -215,6 +235,18 @@ fn bounded_message(mut message: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_from_a_plugin_are_written_out() {
+        let error = Error::from(types::Error::Other(
+            "\u{1b}[2K\rall good\u{9b}31m\nnext\tline".into(),
+        ));
+        assert_eq!(
+            error.message(),
+            "\\u{1b}[2K\\u{d}all good\\u{9b}31m\nnext\tline"
+        );
+        assert_eq!(printable("plain/key.jpg"), "plain/key.jpg");
+    }
 
     #[test]
     fn a_long_plugin_message_is_cut_at_a_character_and_marked() {

@@ -42,7 +42,7 @@ pub use bindings::types::{
     StoreDescription, Timestamp, WriteOptions,
 };
 pub use catalog::{Available, Catalog};
-pub use error::{Context, Error, ErrorKind, Result};
+pub use error::{printable, Context, Error, ErrorKind, Result};
 pub use http_client::{percent_encode, post_form};
 pub use limits::Limits;
 pub use plugin::{Plugin, PluginSource};

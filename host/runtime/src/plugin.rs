@@ -91,11 +91,13 @@ impl Plugin {
                 format!("{source}: its {call}() call failed: {}", e.message()),
             )
         };
-        let info = instance
-            .api
-            .info(&mut instance.store)
-            .await
-            .map_err(|e| failed("info", e))?;
+        let info = printable_info(
+            instance
+                .api
+                .info(&mut instance.store)
+                .await
+                .map_err(|e| failed("info", e))?,
+        );
         let aliases = instance
             .api
             .option_aliases(&mut instance.store)
@@ -171,6 +173,33 @@ async fn instantiate(
         .await
         .map_err(|e| classify_failure(e, limits))?;
     Ok(Instance { store, api })
+}
+
+/// `info` with every text meant for people made printable (see
+/// [`crate::printable`]): `plugins inspect` shows them on a terminal, where
+/// an escape could hide an access line.
+fn printable_info(mut info: PluginInfo) -> PluginInfo {
+    let clean = |text: &mut String| *text = crate::printable(text).into_owned();
+    clean(&mut info.name);
+    clean(&mut info.version);
+    clean(&mut info.description);
+    for option in &mut info.options {
+        clean(&mut option.name);
+        clean(&mut option.help);
+        if let Some(default) = &mut option.default {
+            clean(default);
+        }
+    }
+    for access in &mut info.access {
+        match access {
+            crate::Access::Directory(option) => clean(option),
+            crate::Access::Network(network) => {
+                clean(&mut network.reason);
+                network.endpoints.iter_mut().for_each(clean);
+            }
+        }
+    }
+    info
 }
 
 /// Gives the next call `limits.call_timeout` before it is interrupted.
@@ -287,4 +316,49 @@ fn major_minor(version: &str) -> (u64, u64) {
         parts.next().unwrap_or(u64::MAX),
         parts.next().unwrap_or(u64::MAX),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Access, Capabilities, NetworkAccess, NetworkProtocol, OptionSpec};
+
+    #[test]
+    fn what_a_plugin_says_of_itself_is_made_printable() {
+        let caps = Capabilities {
+            ranged_read: false,
+            list_delimiter: false,
+            copy: false,
+            content_type: false,
+            user_metadata: false,
+            last_modified: false,
+            etag: false,
+            case_insensitive: false,
+            key_and_prefix: false,
+        };
+        let info = printable_info(PluginInfo {
+            name: "x".into(),
+            version: "1".into(),
+            description: "fine\u{1b}[1A\u{1b}[2K".into(),
+            options: vec![OptionSpec {
+                name: "root".into(),
+                help: "\rhidden".into(),
+                required: false,
+                secret: false,
+                default: None,
+            }],
+            capabilities: caps,
+            access: vec![Access::Network(NetworkAccess {
+                protocol: NetworkProtocol::Http,
+                endpoints: vec!["{endpoint}".into()],
+                reason: "the API\u{1b}[8m".into(),
+            })],
+        });
+        assert_eq!(info.description, "fine\\u{1b}[1A\\u{1b}[2K");
+        assert_eq!(info.options[0].help, "\\u{d}hidden");
+        let Access::Network(network) = &info.access[0] else {
+            panic!("{:?}", info.access)
+        };
+        assert_eq!(network.reason, "the API\\u{1b}[8m");
+    }
 }

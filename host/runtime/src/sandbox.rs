@@ -178,6 +178,6 @@ impl HostState {
             .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
             .collect();
         let tail = lines[lines.len().saturating_sub(3)..].join(" / ");
-        (!tail.is_empty()).then_some(tail)
+        (!tail.is_empty()).then(|| crate::printable(&tail).into_owned())
     }
 }

@@ -242,6 +242,8 @@ impl Observer for Reporter {
         if line.is_empty() || (routine && !self.inner.verbose) {
             return;
         }
+        // Keys and errors come from plugins: shown, never obeyed.
+        let line = wharf::printable(&line);
         if self.inner.bar.is_hidden() {
             eprintln!("{line}");
         } else {
