@@ -856,3 +856,42 @@ fn hex_sha256(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// A plugin that blocks on the host while opening its store (a timer that
+/// never fires; a server that never greets it) runs no wasm, so the epoch
+/// cannot stop it: the host's own timer does, at the remote's limit plus
+/// the host's grace, and the next call gets a fresh instance.
+#[tokio::test]
+async fn an_open_that_never_returns_is_stopped_at_the_time_limit() {
+    let sandbox = Sandbox::new().await;
+    let limits = Limits {
+        call_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let remote = sandbox.hostile("hang-on-open", &[], limits);
+    let started = std::time::Instant::now();
+    // Fails, rather than hangs, if the host waits for ever.
+    let err = tokio::time::timeout(Duration::from_secs(30), remote.stat("x"))
+        .await
+        .expect("the host waited for the plugin's open for 30 s")
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(*err.kind(), ErrorKind::LimitExceeded);
+    assert_eq!(
+        err.to_string(),
+        "open on remote 'hostile-hang-on-open': the call did not finish within the time limit of \
+         1 s and was stopped; if it needs longer, raise call_timeout_secs in the remote's \
+         configuration"
+    );
+    // 1 s of limit and 5 s of the host's grace; never for ever.
+    assert!(
+        (Duration::from_secs(5)..Duration::from_secs(15)).contains(&took),
+        "{took:?}"
+    );
+    // It hangs again on the next open, and is stopped again.
+    assert_eq!(
+        *remote.stat("y").await.unwrap_err().kind(),
+        ErrorKind::LimitExceeded
+    );
+    sandbox.assert_contained().await;
+}

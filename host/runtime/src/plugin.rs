@@ -83,7 +83,25 @@ impl Plugin {
         let pre = bindings_pre(&runtime, &component, &source, &contract, minor)?;
         // `info` runs with nothing granted: it must not need anything.
         let limits = Limits::default();
-        let mut instance = instantiate(&runtime, &pre, &Grant::default(), &limits).await?;
+        // Like every call, bounded in time: a plugin that blocks while
+        // starting or describing itself is refused, not waited for.
+        let deadline = tokio::time::Instant::now() + limits.call_timeout + HOST_TIMER_GRACE;
+        let hung = |call: &str| {
+            Error::new(
+                ErrorKind::InvalidPlugin,
+                format!(
+                    "{source}: its {call} did not finish within {} s; it is a fault in the \
+                     plugin, to report to its author",
+                    limits.call_timeout.as_secs()
+                ),
+            )
+        };
+        let mut instance = tokio::time::timeout_at(
+            deadline,
+            instantiate(&runtime, &pre, &Grant::default(), &limits),
+        )
+        .await
+        .map_err(|_| hung("start"))??;
         let failed = |call: &str, e: wasmtime::Error| {
             let e = classify_failure(e, &limits);
             Error::new(
@@ -91,18 +109,16 @@ impl Plugin {
                 format!("{source}: its {call}() call failed: {}", e.message()),
             )
         };
-        let info = printable_info(
-            instance
-                .api
-                .info(&mut instance.store)
-                .await
-                .map_err(|e| failed("info", e))?,
-        );
-        let aliases = instance
-            .api
-            .option_aliases(&mut instance.store)
+        let info = tokio::time::timeout_at(deadline, instance.api.info(&mut instance.store))
             .await
-            .map_err(|e| failed("option-aliases", e))?;
+            .map_err(|_| hung("info() call"))?
+            .map_err(|e| failed("info", e))?;
+        let info = printable_info(info);
+        let aliases =
+            tokio::time::timeout_at(deadline, instance.api.option_aliases(&mut instance.store))
+                .await
+                .map_err(|_| hung("option-aliases() call"))?
+                .map_err(|e| failed("option-aliases", e))?;
         crate::aliases::check(&info, &aliases, &source)?;
         Ok(Plugin {
             inner: Arc::new(PluginInner {
@@ -252,6 +268,11 @@ pub(crate) fn classify_failure(error: wasmtime::Error, limits: &Limits) -> Error
         format!("the plugin crashed and will be restarted for the next call: {cause}"),
     )
 }
+
+/// Extra time the host's own timer gives a call beyond the plugin's epoch
+/// deadline, for calls stuck in the host (a slow disk, a pollable that
+/// never fires) rather than in wasm.
+pub(crate) const HOST_TIMER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Set (to anything) to have a plugin's crash reported with its wasm
 /// backtrace.

@@ -13,13 +13,9 @@ use super::bounds::Answer;
 use super::pool::{Held, Live};
 use super::Remote;
 use crate::bindings::{Call, PluginApi};
-use crate::plugin::{arm_deadline, classify_failure};
+use crate::plugin::{arm_deadline, classify_failure, HOST_TIMER_GRACE};
 use crate::sandbox::HostState;
 use crate::{Error, ErrorKind, Result};
-
-/// Extra time the host's own timer gives a call beyond the plugin's epoch
-/// deadline, for calls stuck in the host (a slow disk) rather than in wasm.
-const HOST_TIMER_GRACE: Duration = Duration::from_secs(5);
 
 /// Whether an operation may create the remote's directories.
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -60,17 +56,25 @@ impl Remote {
                 )
             })?;
         }
-        let mut instance = self
-            .plugin
-            .instantiate(&self.grant, &self.limits)
-            .await
-            .map_err(|e| self.context(e, op, key))?;
+        // Starting the instance and opening the store are calls like any
+        // other: a plugin that blocks in either (on a pollable that never
+        // fires, a server that never greets it) is stopped at the limit.
+        let opening = |e: Error| e.with_remote(&self.name).with_operation("open");
+        let mut instance = tokio::time::timeout(
+            self.timer(),
+            self.plugin.instantiate(&self.grant, &self.limits),
+        )
+        .await
+        .map_err(|_| opening(self.timed_out()))?
+        .map_err(|e| self.context(e, op, key))?;
         self.count_instance();
         arm_deadline(&mut instance.store, &self.limits);
-        let opened = instance
-            .api
-            .open(&mut instance.store, &self.guest_options)
-            .await;
+        let opened = tokio::time::timeout(
+            self.timer(),
+            instance.api.open(&mut instance.store, &self.guest_options),
+        )
+        .await
+        .map_err(|_| opening(self.timed_out()))?;
         // A plugin that reaches for a host while opening then fails with
         // its own error; as for every other call (see `settle`), the refusal
         // behind it is what the user can act on.
@@ -134,12 +138,14 @@ impl Remote {
         };
         for orphan in orphans {
             arm_deadline(&mut live.instance.store, &self.limits);
-            if orphan
-                .resource_drop_async(&mut live.instance.store)
-                .await
-                .is_err()
-            {
-                // Its destructor trapped: the instance is not to be trusted.
+            let dropped = tokio::time::timeout(
+                self.timer(),
+                orphan.resource_drop_async(&mut live.instance.store),
+            )
+            .await;
+            if !matches!(dropped, Ok(Ok(()))) {
+                // Its destructor trapped or never returned: the instance is
+                // not to be trusted.
                 state.live = None;
                 return;
             }
@@ -180,14 +186,7 @@ impl Remote {
             }
             Err(_elapsed) => {
                 state.live = None;
-                Error::new(
-                    ErrorKind::LimitExceeded,
-                    format!(
-                        "the call did not finish within the time limit of {} s and was stopped; \
-                         if it needs longer, raise call_timeout_secs in the remote's configuration",
-                        self.limits.call_timeout.as_secs_f64()
-                    ),
-                )
+                self.timed_out()
             }
         };
         let error = match refusals.first() {
@@ -224,6 +223,17 @@ impl Remote {
             ),
             op,
             key,
+        )
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "the call did not finish within the time limit of {} s and was stopped; if it \
+                 needs longer, raise call_timeout_secs in the remote's configuration",
+                self.limits.call_timeout.as_secs_f64()
+            ),
         )
     }
 
