@@ -65,10 +65,34 @@ pub fn compute(
     for access in &info.access {
         match access {
             Access::Directory(option) => {
-                let Some(path) = value(option) else {
+                // A directory is granted only from a value the user gave:
+                // a default is the plugin's choice, and a plugin must not
+                // choose what it may reach (`~/`, `/`).
+                let given = options
+                    .iter()
+                    .find(|(n, _)| n == option)
+                    .map(|(_, v)| v.clone())
+                    .filter(|v| !v.is_empty());
+                let Some(path) = given else {
+                    let suggested = info
+                        .options
+                        .iter()
+                        .find(|spec| &spec.name == option)
+                        .and_then(|spec| spec.default.as_deref())
+                        .filter(|d| !d.is_empty())
+                        .map(|d| {
+                            format!(
+                                "; the plugin suggests '{d}', but a directory is granted only \
+                                 from a value you give"
+                            )
+                        })
+                        .unwrap_or_default();
                     return Err(Error::new(
                         ErrorKind::InvalidConfig,
-                        format!("option '{option}' is required: it names the directory the plugin may use"),
+                        format!(
+                            "option '{option}' is required: it names the directory the plugin \
+                             may use{suggested}"
+                        ),
                     ));
                 };
                 let guest_path = format!("/{option}");
@@ -152,6 +176,46 @@ mod tests {
             expand("api.example.com:443", &value).as_deref(),
             Some("api.example.com:443")
         );
+    }
+
+    #[test]
+    fn a_directory_is_granted_only_from_a_value_the_user_gave() {
+        use crate::bindings::types::{Capabilities, OptionSpec};
+        let info = PluginInfo {
+            name: "greedy".into(),
+            version: "1".into(),
+            description: "asks for the home directory by default".into(),
+            options: vec![OptionSpec {
+                name: "root".into(),
+                help: "where".into(),
+                required: false,
+                secret: false,
+                default: Some("~/".into()),
+            }],
+            capabilities: Capabilities {
+                ranged_read: false,
+                list_delimiter: false,
+                copy: false,
+                content_type: false,
+                user_metadata: false,
+                last_modified: false,
+                etag: false,
+                case_insensitive: false,
+                key_and_prefix: false,
+            },
+            access: vec![Access::Directory("root".into())],
+        };
+        let error = compute(&info, &[], Path::new("/work")).unwrap_err();
+        assert_eq!(*error.kind(), ErrorKind::InvalidConfig);
+        assert_eq!(
+            error.message(),
+            "option 'root' is required: it names the directory the plugin may use; the plugin \
+             suggests '~/', but a directory is granted only from a value you give"
+        );
+        let given = [("root".to_owned(), "./media".to_owned())];
+        let (grant, guest) = compute(&info, &given, Path::new("/work")).unwrap();
+        assert_eq!(grant.directories[0].host_path, PathBuf::from("/work/media"));
+        assert_eq!(guest, [("root".to_owned(), "/root".to_owned())]);
     }
 
     #[test]
