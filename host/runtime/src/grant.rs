@@ -180,31 +180,11 @@ mod tests {
 
     #[test]
     fn a_directory_is_granted_only_from_a_value_the_user_gave() {
-        use crate::bindings::types::{Capabilities, OptionSpec};
-        let info = PluginInfo {
-            name: "greedy".into(),
-            version: "1".into(),
-            description: "asks for the home directory by default".into(),
-            options: vec![OptionSpec {
-                name: "root".into(),
-                help: "where".into(),
-                required: false,
-                secret: false,
-                default: Some("~/".into()),
-            }],
-            capabilities: Capabilities {
-                ranged_read: false,
-                list_delimiter: false,
-                copy: false,
-                content_type: false,
-                user_metadata: false,
-                last_modified: false,
-                etag: false,
-                case_insensitive: false,
-                key_and_prefix: false,
-            },
-            access: vec![Access::Directory("root".into())],
-        };
+        use crate::plugin::tests::{info, option};
+        let info = info(
+            vec![option("root", "where", Some("~/"))],
+            vec![Access::Directory("root".into())],
+        );
         let error = compute(&info, &[], Path::new("/work")).unwrap_err();
         assert_eq!(*error.kind(), ErrorKind::InvalidConfig);
         assert_eq!(

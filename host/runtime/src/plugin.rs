@@ -340,41 +340,56 @@ fn major_minor(version: &str) -> (u64, u64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Access, Capabilities, NetworkAccess, NetworkProtocol, OptionSpec};
 
-    #[test]
-    fn what_a_plugin_says_of_itself_is_made_printable() {
-        let caps = Capabilities {
-            ranged_read: false,
-            list_delimiter: false,
-            copy: false,
-            content_type: false,
-            user_metadata: false,
-            last_modified: false,
-            etag: false,
-            case_insensitive: false,
-            key_and_prefix: false,
-        };
-        let info = printable_info(PluginInfo {
+    /// A plugin's self-description with `options` and `access`, and no
+    /// capability, for tests of what the host makes of one.
+    pub(crate) fn info(options: Vec<OptionSpec>, access: Vec<Access>) -> PluginInfo {
+        PluginInfo {
             name: "x".into(),
             version: "1".into(),
-            description: "fine\u{1b}[1A\u{1b}[2K".into(),
-            options: vec![OptionSpec {
-                name: "root".into(),
-                help: "\rhidden".into(),
-                required: false,
-                secret: false,
-                default: None,
-            }],
-            capabilities: caps,
-            access: vec![Access::Network(NetworkAccess {
+            description: "a plugin under test".into(),
+            options,
+            capabilities: Capabilities {
+                ranged_read: false,
+                list_delimiter: false,
+                copy: false,
+                content_type: false,
+                user_metadata: false,
+                last_modified: false,
+                etag: false,
+                case_insensitive: false,
+                key_and_prefix: false,
+            },
+            access,
+        }
+    }
+
+    /// An option that is not required and not secret.
+    pub(crate) fn option(name: &str, help: &str, default: Option<&str>) -> OptionSpec {
+        OptionSpec {
+            name: name.into(),
+            help: help.into(),
+            required: false,
+            secret: false,
+            default: default.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn what_a_plugin_says_of_itself_is_made_printable() {
+        let mut described = info(
+            vec![option("root", "\rhidden", None)],
+            vec![Access::Network(NetworkAccess {
                 protocol: NetworkProtocol::Http,
                 endpoints: vec!["{endpoint}".into()],
                 reason: "the API\u{1b}[8m".into(),
             })],
-        });
+        );
+        described.description = "fine\u{1b}[1A\u{1b}[2K".into();
+        let info = printable_info(described);
         assert_eq!(info.description, "fine\\u{1b}[1A\\u{1b}[2K");
         assert_eq!(info.options[0].help, "\\u{d}hidden");
         let Access::Network(network) = &info.access[0] else {

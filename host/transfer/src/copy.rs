@@ -126,32 +126,35 @@ impl Engine {
             ));
         }
         let hashes = hasher.finish().await;
+        // The source's tag checks what was read, the destination's what
+        // was stored; either may be all there is to check.
+        let checks = [
+            (
+                src_kind,
+                item.etag.as_deref(),
+                format!("reading {from}"),
+                "the source says",
+            ),
+            (
+                dst_kind,
+                written.etag.as_deref(),
+                format!("writing {to}"),
+                "the destination stored",
+            ),
+        ];
         let mut verified = Verified::Size;
-        if let (Some(kind), Some(etag)) = (src_kind, &item.etag) {
-            match hashes.check(kind, etag) {
+        for (kind, tag, doing, says) in checks {
+            let (Some(kind), Some(tag)) = (kind, tag) else {
+                continue;
+            };
+            match hashes.check(kind, tag) {
                 Check::Different { expected, got } => {
                     let _ = remove(to).await;
                     return Err(Error::new(
                         ErrorKind::Corrupted,
                         format!(
-                            "checksum mismatch reading {from}: the bytes hash to {expected}, the \
-                             source says {got}; the copy was removed"
-                        ),
-                    ));
-                }
-                Check::Same => verified = Verified::Hash(kind.name().to_owned()),
-                Check::Unknown => {}
-            }
-        }
-        if let (Some(kind), Some(etag)) = (dst_kind, &written.etag) {
-            match hashes.check(kind, etag) {
-                Check::Different { expected, got } => {
-                    let _ = remove(to).await;
-                    return Err(Error::new(
-                        ErrorKind::Corrupted,
-                        format!(
-                            "checksum mismatch writing {to}: sent bytes hashing to {expected}, \
-                             the destination stored {got}; the copy was removed"
+                            "checksum mismatch {doing}: the bytes hash to {expected}, {says} \
+                             {got}; the copy was removed"
                         ),
                     ));
                 }

@@ -28,7 +28,7 @@ use crate::{Error, ErrorKind, Result};
 pub use bounds::{CHUNK_SIZE, LIST_PAGE};
 use call::{Intent, Ready};
 pub use handles::{ObjectLister, ObjectReader, ObjectWriter};
-use pool::{Handle, Pool};
+use pool::Pool;
 
 /// How many keys the host passes to one `store.delete-many` call. The
 /// contract allows 1,000 (S3's DeleteObjects limit); the host sends 100 so
@@ -428,11 +428,7 @@ impl Remote {
         Ok(ObjectReader {
             remote: self,
             key: key.to_owned(),
-            handle: Some(Handle {
-                slot: held.slot.clone(),
-                generation: held.state.generation,
-                resource,
-            }),
+            handle: Some(held.handle(resource)),
         })
     }
 
@@ -453,11 +449,7 @@ impl Remote {
         Ok(ObjectWriter {
             remote: self,
             key: key.to_owned(),
-            handle: Some(Handle {
-                slot: held.slot.clone(),
-                generation: held.state.generation,
-                resource,
-            }),
+            handle: Some(held.handle(resource)),
         })
     }
 
@@ -485,11 +477,7 @@ impl Remote {
                         api.list(store, this, prefix, delimiter).await
                     })
                     .await?;
-                Some(Handle {
-                    slot: held.slot.clone(),
-                    generation: held.state.generation,
-                    resource,
-                })
+                Some(held.handle(resource))
             }
         };
         Ok(ObjectLister {

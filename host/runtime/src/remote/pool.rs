@@ -55,6 +55,17 @@ pub(crate) struct Held {
     pub state: OwnedMutexGuard<SlotState>,
 }
 
+impl Held {
+    /// A handle on `resource`, which this slot's current instance holds.
+    pub fn handle(&self, resource: ResourceAny) -> Handle {
+        Handle {
+            slot: self.slot.clone(),
+            generation: self.state.generation,
+            resource,
+        }
+    }
+}
+
 impl Slot {
     fn new() -> Arc<Slot> {
         Arc::new(Slot {
