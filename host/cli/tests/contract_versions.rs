@@ -16,20 +16,12 @@ fn runtime() -> Runtime {
         .unwrap()
 }
 
-#[test]
-fn this_host_speaks_contract_0_3() {
-    assert_eq!(CONTRACT_VERSION, "0.3.0");
-}
-
-#[tokio::test]
-async fn a_plugin_built_for_the_previous_minor_loads_and_works() {
-    let runtime = runtime();
-    let plugin = runtime
-        .load_file(wharf_fixtures::CONTRACT_0_1)
-        .await
-        .unwrap();
-    assert_eq!(plugin.contract_version(), "0.1.0");
-    assert_eq!(plugin.info().name, "memory-0-1");
+/// A remote on the fixture at `path`, built for `contract`, holding the
+/// objects `a`, `b` and `keep`.
+async fn old_remote(path: &str, contract: &str, name: &str) -> Remote {
+    let plugin = runtime().load_file(path).await.unwrap();
+    assert_eq!(plugin.contract_version(), contract);
+    assert_eq!(plugin.info().name, name);
     let remote = Remote::new("old", plugin, Vec::new(), Limits::default()).unwrap();
     for key in ["a", "b", "keep"] {
         remote
@@ -37,6 +29,17 @@ async fn a_plugin_built_for_the_previous_minor_loads_and_works() {
             .await
             .unwrap();
     }
+    remote
+}
+
+#[test]
+fn this_host_speaks_contract_0_3() {
+    assert_eq!(CONTRACT_VERSION, "0.3.0");
+}
+
+#[tokio::test]
+async fn a_plugin_built_for_the_previous_minor_loads_and_works() {
+    let remote = old_remote(wharf_fixtures::CONTRACT_0_1, "0.1.0", "memory-0-1").await;
     // delete-many came in 0.2: the host deletes one key at a time for it.
     let keys: Vec<String> = ["a", "b", "never-written", "bad//key"]
         .iter()
@@ -62,21 +65,8 @@ async fn a_plugin_built_for_the_previous_minor_loads_and_works() {
 /// and has no other names for its options.
 #[tokio::test]
 async fn a_plugin_built_for_0_2_loads_deletes_many_and_is_checked_by_size() {
-    let runtime = runtime();
-    let plugin = runtime
-        .load_file(wharf_fixtures::CONTRACT_0_2)
-        .await
-        .unwrap();
-    assert_eq!(plugin.contract_version(), "0.2.0");
-    assert_eq!(plugin.info().name, "memory-0-2");
-    assert!(plugin.aliases().is_empty());
-    let remote = Remote::new("old", plugin, Vec::new(), Limits::default()).unwrap();
-    for key in ["a", "b", "keep"] {
-        remote
-            .put(key, &mut key.as_bytes(), Default::default())
-            .await
-            .unwrap();
-    }
+    let remote = old_remote(wharf_fixtures::CONTRACT_0_2, "0.2.0", "memory-0-2").await;
+    assert!(remote.plugin().aliases().is_empty());
     let keys: Vec<String> = ["a", "b", "never-written"]
         .iter()
         .map(|k| k.to_string())

@@ -8,6 +8,14 @@ use super::Remote;
 use crate::bindings::types::{Entry, ObjectMeta};
 use crate::{Error, ErrorKind, Result};
 
+/// Gives a handle's resource back to its instance, to be dropped in the
+/// guest at that instance's next call (`Drop` cannot call into it).
+fn release(handle: &mut Option<Handle>) {
+    if let Some(handle) = handle.take() {
+        handle.slot.clone().orphan(handle);
+    }
+}
+
 /// A read in progress, pulled a chunk at a time.
 pub struct ObjectReader<'r> {
     pub(super) remote: &'r Remote,
@@ -47,9 +55,7 @@ impl ObjectReader<'_> {
 
 impl Drop for ObjectReader<'_> {
     fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.slot.clone().orphan(handle);
-        }
+        release(&mut self.handle);
     }
 }
 
@@ -145,9 +151,7 @@ impl ObjectWriter<'_> {
 
 impl Drop for ObjectWriter<'_> {
     fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.slot.clone().orphan(handle);
-        }
+        release(&mut self.handle);
     }
 }
 
@@ -188,8 +192,6 @@ impl ObjectLister<'_> {
 
 impl Drop for ObjectLister<'_> {
     fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.slot.clone().orphan(handle);
-        }
+        release(&mut self.handle);
     }
 }
