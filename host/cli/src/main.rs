@@ -254,6 +254,10 @@ struct TransferArgs {
     /// Print a line for every object copied or deleted.
     #[arg(short, long)]
     verbose: bool,
+    /// Follow symbolic links in a local tree (by default they are passed
+    /// over with a note, so a transfer never leaves the tree it was given).
+    #[arg(short = 'L', long)]
+    copy_links: bool,
 }
 
 /// A count that must be 1 or more (`--transfers 0` would do nothing).
@@ -267,6 +271,7 @@ impl TransferArgs {
         options.transfers = self.transfers;
         options.retries = self.retries;
         options.dry_run = self.dry_run;
+        options.follow_links = self.copy_links;
         transfer::Settings {
             options,
             json: self.json,

@@ -597,3 +597,41 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     files
 }
+
+/// A local tree's symbolic links are passed over with a note, as rclone
+/// does, so a copy never leaves the tree it was given (a link a plugin made
+/// in its folder, pointing out of it, included); `-L` follows them.
+#[test]
+fn symbolic_links_in_a_local_tree_are_passed_over_unless_asked() {
+    use std::os::unix::fs::symlink;
+    let s = Scratch::new();
+    s.file("tree/inside.txt", b"mine");
+    s.file("outside/secret.txt", b"not in the tree");
+    symlink(s.path().join("outside"), s.path().join("tree/door")).unwrap();
+    symlink(
+        s.path().join("outside/secret.txt"),
+        s.path().join("tree/peek.txt"),
+    )
+    .unwrap();
+    let out = s
+        .wharf()
+        .args(["cp", "-R", "tree", "media:copy"])
+        .assert()
+        .success();
+    assert_eq!(s.files_under("media/copy"), ["inside.txt"]);
+    assert!(
+        stderr(&out).contains(
+            "note: passed over 2 symbolic links in tree (door, peek.txt); -L/--copy-links \
+             follows them"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    s.wharf()
+        .args(["cp", "-R", "-L", "tree", "media:followed"])
+        .assert()
+        .success();
+    let mut followed = s.files_under("media/followed");
+    followed.sort();
+    assert_eq!(followed, ["door/secret.txt", "inside.txt", "peek.txt"]);
+}

@@ -42,10 +42,12 @@ pub(crate) struct Side {
     /// For a remote whose plugin declares nothing about its etags (built
     /// before contract 0.3): what to tell the user.
     pub undeclared: Option<String>,
+    /// Whether a local tree's symbolic links are followed.
+    pub follow_links: bool,
 }
 
 impl Side {
-    pub async fn new(base: Endpoint, tree: bool) -> Result<Side> {
+    pub async fn new(base: Endpoint, tree: bool, follow_links: bool) -> Result<Side> {
         let (kind, hashes, undeclared) = match base.remote_ref() {
             None => (None, COMPUTED.iter().map(|k| k.to_string()).collect(), None),
             Some(remote) => match remote.describe().await? {
@@ -73,6 +75,7 @@ impl Side {
             kind,
             hashes,
             undeclared,
+            follow_links,
         })
     }
 
@@ -84,7 +87,7 @@ impl Side {
     /// A sorted stream of this side's objects.
     pub async fn walk(&self) -> Result<Walk<'_>> {
         match &self.base {
-            Endpoint::Local(path) => Walk::local(path),
+            Endpoint::Local(path) => Walk::local(path, self.follow_links),
             Endpoint::Remote { remote, key } => Walk::remote(remote, key).await,
         }
     }

@@ -87,6 +87,10 @@ pub struct Options {
     pub checksum: bool,
     /// `check`: compare the bytes where there is no common hash.
     pub download: bool,
+    /// Follow symbolic links in a local tree (rclone's `-L`); by default
+    /// they are passed over with a [`Event::Note`], so a transfer never
+    /// leaves the tree it was given.
+    pub follow_links: bool,
 }
 
 impl Default for Options {
@@ -98,6 +102,7 @@ impl Default for Options {
             delete: false,
             checksum: false,
             download: false,
+            follow_links: false,
         }
     }
 }
@@ -209,8 +214,8 @@ impl Transfer {
         };
         let engine = Arc::new(Engine {
             mode,
-            src: Side::new(src_base, tree).await?,
-            dst: Side::new(dst_base, tree).await?,
+            src: Side::new(src_base, tree, options.follow_links).await?,
+            dst: Side::new(dst_base, tree, options.follow_links).await?,
             retry: RetryPolicy {
                 retries: options.retries,
             },

@@ -14,7 +14,7 @@ use crate::walk::Item;
 /// Feeds the workers until both listings end (or the transfer is
 /// cancelled, or the workers stop).
 pub(crate) async fn plan(engine: &Engine, jobs: &mpsc::Sender<Job>) -> Result<()> {
-    let (src, dst) = (&engine.src, &engine.dst);
+    let src = &engine.src;
     let send = |job: Job| async {
         engine.planned(&job);
         if engine.options.dry_run && !matches!(job, Job::Compare { .. }) {
@@ -30,6 +30,37 @@ pub(crate) async fn plan(engine: &Engine, jobs: &mpsc::Sender<Job>) -> Result<()
         return send(Job::Copy(item)).await;
     }
     let mut from = src.walk().await?;
+    let planned = plan_tree(engine, &mut from, &send).await;
+    let links = from.skipped_links();
+    if !links.is_empty() {
+        let shown: Vec<&str> = links.iter().take(5).map(String::as_str).collect();
+        engine.emit(Event::Note(format!(
+            "passed over {} symbolic link{} in {} ({}{}); -L/--copy-links follows them",
+            links.len(),
+            if links.len() == 1 { "" } else { "s" },
+            src.base,
+            shown.join(", "),
+            if links.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        )));
+    }
+    planned
+}
+
+/// The merge of the source's walk `from` with the destination's.
+async fn plan_tree<F, Fut>(
+    engine: &Engine,
+    from: &mut crate::walk::Walk<'_>,
+    send: &F,
+) -> Result<()>
+where
+    F: Fn(Job) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let dst = &engine.dst;
     match engine.mode {
         Mode::Copy | Mode::Move => {
             while let Some(item) = from.next().await? {
@@ -46,7 +77,7 @@ pub(crate) async fn plan(engine: &Engine, jobs: &mpsc::Sender<Job>) -> Result<()
                 match (a.take(), b.take()) {
                     (None, None) => break,
                     (Some(s), None) => {
-                        only_in_source(engine, s, &send).await?;
+                        only_in_source(engine, s, send).await?;
                         a = from.next().await?;
                     }
                     (None, Some(d)) => {
@@ -55,7 +86,7 @@ pub(crate) async fn plan(engine: &Engine, jobs: &mpsc::Sender<Job>) -> Result<()
                     }
                     (Some(s), Some(d)) => match s.rel.as_bytes().cmp(d.rel.as_bytes()) {
                         Ordering::Less => {
-                            only_in_source(engine, s, &send).await?;
+                            only_in_source(engine, s, send).await?;
                             a = from.next().await?;
                             b = Some(d);
                         }
@@ -65,7 +96,7 @@ pub(crate) async fn plan(engine: &Engine, jobs: &mpsc::Sender<Job>) -> Result<()
                             b = to.next().await?;
                         }
                         Ordering::Equal => {
-                            in_both(engine, s, d, &send).await?;
+                            in_both(engine, s, d, send).await?;
                             a = from.next().await?;
                             b = to.next().await?;
                         }

@@ -31,6 +31,10 @@ pub(crate) enum Walk<'r> {
         /// The unvisited entries of each directory on the current path:
         /// (relative path, is a directory).
         stack: Vec<VecDeque<(String, bool)>>,
+        /// Whether symbolic links are followed.
+        follow_links: bool,
+        /// The links passed over, relative to the root.
+        skipped_links: Vec<String>,
     },
 }
 
@@ -45,17 +49,32 @@ impl<'r> Walk<'r> {
         })
     }
 
-    /// Every file under directory `root` (none if it does not exist).
-    pub fn local(root: &Path) -> Result<Walk<'static>> {
+    /// Every file under directory `root` (none if it does not exist). A
+    /// symbolic link below it is passed over, as rclone does, unless
+    /// `follow_links`: following one would copy what lies outside the tree
+    /// the user named (a link a plugin made in a remote's folder among
+    /// them).
+    pub fn local(root: &Path, follow_links: bool) -> Result<Walk<'static>> {
+        let mut skipped_links = Vec::new();
         let first = if root.is_dir() {
-            sorted_dir(root, "")?
+            sorted_dir(root, "", follow_links, &mut skipped_links)?
         } else {
             VecDeque::new()
         };
         Ok(Walk::Local {
             root: root.to_path_buf(),
             stack: vec![first],
+            follow_links,
+            skipped_links,
         })
+    }
+
+    /// The symbolic links passed over so far, relative to the root.
+    pub fn skipped_links(&self) -> &[String] {
+        match self {
+            Walk::Local { skipped_links, .. } => skipped_links,
+            Walk::Remote { .. } => &[],
+        }
     }
 
     /// The next object, or `None` at the end.
@@ -89,7 +108,12 @@ impl<'r> Walk<'r> {
                     }
                 }
             },
-            Walk::Local { root, stack } => loop {
+            Walk::Local {
+                root,
+                stack,
+                follow_links,
+                skipped_links,
+            } => loop {
                 let Some(level) = stack.last_mut() else {
                     return Ok(None);
                 };
@@ -99,7 +123,7 @@ impl<'r> Walk<'r> {
                 };
                 let path = root.join(&rel);
                 if is_dir {
-                    let below = sorted_dir(&path, &rel)?;
+                    let below = sorted_dir(&path, &rel, *follow_links, skipped_links)?;
                     stack.push(below);
                     continue;
                 }
@@ -119,7 +143,12 @@ impl<'r> Walk<'r> {
 /// The entries of `dir` (whose relative path is `rel`), in the byte order
 /// their keys will have: a directory sorts as its name plus `/`, which is
 /// where everything below it falls.
-fn sorted_dir(dir: &Path, rel: &str) -> Result<VecDeque<(String, bool)>> {
+fn sorted_dir(
+    dir: &Path,
+    rel: &str,
+    follow_links: bool,
+    skipped_links: &mut Vec<String>,
+) -> Result<VecDeque<(String, bool)>> {
     let mut entries = Vec::new();
     let cannot_read = |e| Error::io(format!("cannot read directory {}", dir.display()), e);
     for entry in std::fs::read_dir(dir).map_err(cannot_read)? {
@@ -134,10 +163,20 @@ fn sorted_dir(dir: &Path, rel: &str) -> Result<VecDeque<(String, bool)>> {
                 ),
             ));
         };
-        // Symbolic links are followed, as cp does; other kinds are skipped.
-        let kind = std::fs::metadata(entry.path())
-            .map_err(|e| Error::io(format!("cannot read {}", entry.path().display()), e))?
-            .file_type();
+        let cannot = |e| Error::io(format!("cannot read {}", entry.path().display()), e);
+        let mut kind = entry.file_type().map_err(cannot)?;
+        if kind.is_symlink() {
+            if !follow_links {
+                skipped_links.push(if rel.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{rel}/{name}")
+                });
+                continue;
+            }
+            kind = std::fs::metadata(entry.path()).map_err(cannot)?.file_type();
+        }
+        // Other kinds (sockets, devices, pipes) are no objects.
         if !kind.is_dir() && !kind.is_file() {
             continue;
         }
