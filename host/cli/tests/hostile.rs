@@ -326,6 +326,32 @@ async fn a_plugin_cannot_send_http_to_a_host_it_was_not_granted() {
     sandbox.assert_survived(&remote).await;
 }
 
+/// A grant is for its scheme: a plugin granted `https://h:p` cannot send
+/// cleartext HTTP to the same host and port.
+#[tokio::test]
+async fn an_https_grant_does_not_let_cleartext_through() {
+    let sandbox = Sandbox::new().await;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let options = [("url", format!("https://{addr}")), ("target", addr.clone())];
+    let remote = sandbox.hostile("http", &options, Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied);
+    assert!(
+        err.to_string().contains(&format!(
+            "when it tried to send an HTTP request to {addr}, which this remote's configuration \
+             does not grant"
+        )),
+        "{err}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "the listener must see no connection"
+    );
+    sandbox.assert_survived(&remote).await;
+}
+
 #[tokio::test]
 async fn a_plugin_that_panics_mid_write_stores_nothing() {
     let sandbox = Sandbox::new().await;

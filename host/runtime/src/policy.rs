@@ -42,9 +42,11 @@ impl RefusalLog {
 }
 
 /// An endpoint a grant allows: a host (name or address, lower-case) and a
-/// port, or any port.
+/// port, or any port; a URL grant also fixes the scheme, so `https://h`
+/// does not let cleartext `http://h:443` through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Endpoint {
+    scheme: Option<String>,
     host: String,
     port: Option<u16>,
 }
@@ -79,6 +81,7 @@ fn parse_endpoint(text: &str) -> Option<Endpoint> {
         },
     };
     Some(Endpoint {
+        scheme,
         host: host.to_ascii_lowercase(),
         port,
     })
@@ -176,10 +179,12 @@ impl NetworkPolicy {
             Some("http") => Some(80),
             _ => None,
         });
-        let allowed = self
-            .http
-            .iter()
-            .any(|e| e.host == host && (e.port.is_none() || e.port == port));
+        let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+        let allowed = self.http.iter().any(|e| {
+            e.host == host
+                && (e.port.is_none() || e.port == port)
+                && (e.scheme.is_none() || e.scheme == scheme)
+        });
         if !allowed {
             let endpoint = match port {
                 Some(port) if host.contains(':') => format!("[{host}]:{port}"),
@@ -254,6 +259,15 @@ mod tests {
         assert!(policy.check_http(&"https://API.example.com:443/x".parse().unwrap()));
         assert!(!policy.check_http(&"http://api.example.com/x".parse().unwrap()));
         assert!(!policy.check_http(&"https://evil.example.com/".parse().unwrap()));
-        assert_eq!(policy.refusals().take()[1].endpoint, "evil.example.com:443");
+        // A grant is for its scheme: cleartext to the TLS port is refused.
+        assert!(!policy.check_http(&"http://api.example.com:443/x".parse().unwrap()));
+        let refused = policy.refusals().take();
+        assert_eq!(refused[1].endpoint, "evil.example.com:443");
+        assert_eq!(refused[2].endpoint, "api.example.com:443");
+        // And a cleartext grant is for its port alone.
+        let local = NetworkPolicy::new(&grant(NetworkProtocol::Http, "http://127.0.0.1:9000"));
+        assert!(local.check_http(&"http://127.0.0.1:9000/b".parse().unwrap()));
+        assert!(!local.check_http(&"http://127.0.0.1:9001/b".parse().unwrap()));
+        assert!(!local.check_http(&"https://127.0.0.1:9000/b".parse().unwrap()));
     }
 }
