@@ -921,3 +921,42 @@ async fn an_open_that_never_returns_is_stopped_at_the_time_limit() {
     );
     sandbox.assert_contained().await;
 }
+
+/// A remote can pin its plugin in the user's own config (`sha256`), where
+/// whoever can replace the plugin file cannot change the pin: a plugin
+/// loaded by path, not installed, is held to it too.
+#[test]
+fn a_remote_pins_its_plugin_by_sha256() {
+    let s = Scratch::new();
+    let wasm = s.path().join("loose.wasm");
+    std::fs::copy(wharf_fixtures::CONTRACT_0_2, &wasm).unwrap();
+    let sha = hex_sha256(&std::fs::read(&wasm).unwrap());
+    let config = |pin: &str| {
+        format!(
+            "[remotes.pinned]\nplugin = \"{}\"\nsha256 = \"{pin}\"\n",
+            wasm.display()
+        )
+    };
+    s.write_config(&config(&sha));
+    s.wharf().args(["ls", "pinned:"]).assert().success();
+
+    // The file is swapped for another plugin: refused, naming both hashes.
+    std::fs::copy(wharf_fixtures::CONTRACT_0_1, &wasm).unwrap();
+    let other = hex_sha256(&std::fs::read(&wasm).unwrap());
+    s.wharf().args(["ls", "pinned:"]).assert().code(1).stderr(
+        predicate::str::contains(format!(
+            "plugin file {} has sha256 {other}, but the remote pins sha256 = \"{sha}\"",
+            wasm.display()
+        ))
+        .and(predicate::str::contains("update the pin")),
+    );
+
+    s.write_config(&config("not-a-hash"));
+    s.wharf()
+        .args(["ls", "pinned:"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "sha256 = 'not-a-hash' is not a sha256 (64 hex digits)",
+        ));
+}

@@ -212,6 +212,21 @@ impl Catalog {
             .load(&spec.plugin)
             .await
             .map_err(|e| e.with_remote(&spec.name))?;
+        if let Some(pin) = &spec.host.pin {
+            if plugin.sha256() != pin {
+                return Err(Error::new(
+                    ErrorKind::InvalidPlugin,
+                    format!(
+                        "{} has sha256 {}, but the remote pins sha256 = \"{pin}\"; the plugin \
+                         changed since it was pinned: check where the new one came from, then \
+                         update the pin",
+                        plugin.source(),
+                        plugin.sha256()
+                    ),
+                )
+                .with_remote(&spec.name));
+            }
+        }
         let remote = Remote::new(
             &spec.name,
             plugin,

@@ -43,6 +43,9 @@ const INSTANCES_KEY: &str = "max_instances";
 const ALLOW_HOSTS_KEY: &str = "allow_hosts";
 const TLS_CA_KEY: &str = "tls_ca_file";
 const TLS_SKIP_VERIFY_KEY: &str = "tls_insecure_skip_verify";
+/// The sha256 the remote's plugin must have: a pin kept in the user's own
+/// config, where whoever can replace a plugin file cannot change it.
+const PIN_KEY: &str = "sha256";
 /// boto3's (and so django-storages') spelling of the TLS trust: `false`
 /// checks no certificate, a path adds a CA bundle.
 const VERIFY_KEY: &str = "verify";
@@ -57,6 +60,7 @@ pub const HOST_KEYS: &[&str] = &[
     TLS_CA_KEY,
     TLS_SKIP_VERIFY_KEY,
     VERIFY_KEY,
+    PIN_KEY,
 ];
 
 /// The configuration: every declared remote.
@@ -335,6 +339,8 @@ pub struct HostSettings {
     pub allow_hosts: Vec<String>,
     /// `tls_ca_file`, `tls_insecure_skip_verify`.
     pub tls: crate::TlsTrust,
+    /// `sha256`: the plugin must have exactly this hash (hex).
+    pub pin: Option<String>,
 }
 
 impl HostSettings {
@@ -375,6 +381,19 @@ impl HostSettings {
                 ));
             }
             settings.limits.max_instances = most;
+        }
+        if let Some(pin) = options.remove(PIN_KEY) {
+            let pin = pin.trim().to_ascii_lowercase();
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!(
+                        "remote '{remote}': {PIN_KEY} = '{pin}' is not a sha256 (64 hex digits); \
+                         `wharf plugins inspect PLUGIN` shows the plugin's"
+                    ),
+                ));
+            }
+            settings.pin = Some(pin);
         }
         if let Some(hosts) = options.remove(ALLOW_HOSTS_KEY) {
             settings.allow_hosts = hosts
