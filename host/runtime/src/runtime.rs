@@ -12,7 +12,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::bindings::PluginApiPre;
-use crate::cache::CompileCache;
+use crate::cache::{CompileCache, Lookup};
 use crate::plugin::{Plugin, PluginSource, WeakPlugin};
 use crate::sandbox::HostState;
 use crate::{Error, ErrorKind, Result};
@@ -42,6 +42,9 @@ pub(crate) struct RuntimeInner {
     loaded: tokio::sync::Mutex<HashMap<String, WeakPlugin>>,
     /// How many times each plugin (by its own name) was loaded.
     loads: std::sync::Mutex<BTreeMap<String, u64>>,
+    /// What the user should know that did not stop anything (a compile
+    /// cache entry refused and compiled again).
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl Drop for RuntimeInner {
@@ -95,14 +98,17 @@ impl RuntimeBuilder {
                     format!("cannot set up WASI for plugins: {e}"),
                 )
             })?;
-        let cache = (!self.no_cache).then(|| {
-            let dir = self
-                .cache_dir
-                .or_else(|| std::env::var_os("WHARF_CACHE_DIR").map(PathBuf::from))
-                .or_else(|| dirs::cache_dir().map(|d| d.join("wharf")))
-                .unwrap_or_else(|| std::env::temp_dir().join("wharf-cache"));
-            CompileCache::new(dir.join("compiled"))
-        });
+        // No shared fallback (a temporary directory others can write to):
+        // without a cache directory of the user's own, plugins are
+        // compiled on every load.
+        let dir = self
+            .cache_dir
+            .or_else(|| std::env::var_os("WHARF_CACHE_DIR").map(PathBuf::from))
+            .or_else(|| dirs::cache_dir().map(|d| d.join("wharf")));
+        let cache = match dir {
+            Some(dir) if !self.no_cache => Some(CompileCache::open(dir.join("compiled"))?),
+            _ => None,
+        };
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), stop_ticker.clone());
         Ok(Runtime {
@@ -113,6 +119,7 @@ impl RuntimeBuilder {
                 stop_ticker,
                 loaded: Default::default(),
                 loads: Default::default(),
+                warnings: Default::default(),
             }),
         })
     }
@@ -215,6 +222,13 @@ impl Runtime {
         Ok(plugin)
     }
 
+    /// Takes the warnings gathered so far: things the user should know
+    /// that stopped nothing, such as a compile cache entry that did not
+    /// check out and was compiled again instead of run.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.inner.warnings.lock().unwrap())
+    }
+
     /// How many times each plugin (by the name its `info()` gives) was
     /// loaded by this runtime: compiled or read from the compile cache, and
     /// started once for its `info()`. A plugin stays loaded while anything
@@ -226,13 +240,12 @@ impl Runtime {
     fn compile(&self, bytes: &[u8], sha256: &str, source: &PluginSource) -> Result<Component> {
         check_header(bytes, source)?;
         let engine = &self.inner.engine;
-        if let Some(component) = self
-            .inner
-            .cache
-            .as_ref()
-            .and_then(|c| c.load(engine, sha256))
-        {
-            return Ok(component);
+        if let Some(cache) = &self.inner.cache {
+            match cache.load(engine, sha256) {
+                Lookup::Hit(component) => return Ok(component),
+                Lookup::Miss => {}
+                Lookup::Refused(why) => self.inner.warnings.lock().unwrap().push(why),
+            }
         }
         let component = Component::new(engine, bytes).map_err(|e| {
             Error::new(
