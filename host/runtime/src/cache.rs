@@ -184,9 +184,22 @@ fn key(dir: &Path) -> Result<[u8; 32]> {
             format!("cannot make a key for the compile cache: {e}"),
         )
     })?;
-    write_atomically(&path, &key)
-        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    // Another process may have made it at the same time: use the one kept.
+    // Published with a hard link, which never replaces a key another
+    // process made at the same moment (entries it tagged stay good): the
+    // first key made is the one every process uses.
+    let temp = temp_path(dir);
+    let made = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)
+        .and_then(|mut file| file.write_all(&key))
+        .and_then(|()| match std::fs::hard_link(&temp, &path) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            linked => linked,
+        });
+    let _ = std::fs::remove_file(&temp);
+    made.map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     let kept = read_no_follow(&path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
     <[u8; 32]>::try_from(kept.as_slice()).map_err(|_| {
