@@ -10,7 +10,7 @@ use wasmtime::component::ResourceAny;
 use wasmtime::Store;
 
 use super::bounds::Answer;
-use super::pool::{Held, Live};
+use super::pool::{Handle, Held, Live};
 use super::Remote;
 use crate::bindings::{Call, PluginApi};
 use crate::plugin::{arm_deadline, classify_failure, HOST_TIMER_GRACE};
@@ -126,6 +126,20 @@ impl Remote {
             return Err(self.context(error, op, key));
         }
         Ok(answer)
+    }
+
+    /// Runs `call` on the resource of `handle`, on the instance that holds
+    /// it (a read, write or listing in progress).
+    pub(crate) async fn run_on<T: Answer>(
+        &self,
+        handle: &Handle,
+        op: &'static str,
+        key: &str,
+        call: impl AsyncFnOnce(&PluginApi, &mut Store<HostState>, ResourceAny) -> Call<T>,
+    ) -> Result<T> {
+        let mut held = handle.slot.lock().await;
+        self.run(&mut held, Some(handle.generation), op, key, call)
+            .await
     }
 
     /// Drops, in the guest, the resources of this instance whose handles

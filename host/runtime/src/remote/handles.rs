@@ -30,15 +30,10 @@ impl ObjectReader<'_> {
             return Ok(Vec::new());
         };
         let resource = handle.resource;
-        let mut held = handle.slot.lock().await;
         self.remote
-            .run(
-                &mut held,
-                Some(handle.generation),
-                "read",
-                &self.key,
-                async |api, store, _| api.reader_read(store, resource, CHUNK_SIZE as u32).await,
-            )
+            .run_on(handle, "read", &self.key, async |api, store, _| {
+                api.reader_read(store, resource, CHUNK_SIZE as u32).await
+            })
             .await
     }
 
@@ -85,15 +80,10 @@ impl ObjectWriter<'_> {
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
         let handle = self.handle("write")?;
         let resource = handle.resource;
-        let mut held = handle.slot.lock().await;
         self.remote
-            .run(
-                &mut held,
-                Some(handle.generation),
-                "write",
-                &self.key,
-                async |api, store, _| api.writer_write(store, resource, chunk).await,
-            )
+            .run_on(handle, "write", &self.key, async |api, store, _| {
+                api.writer_write(store, resource, chunk).await
+            })
             .await
     }
 
@@ -169,18 +159,12 @@ impl ObjectLister<'_> {
             return Ok(Vec::new());
         };
         let resource = handle.resource;
-        let mut held = handle.slot.lock().await;
         let page = self
             .remote
-            .run(
-                &mut held,
-                Some(handle.generation),
-                "list",
-                &self.prefix,
-                async |api, store, _| api.lister_next(store, resource, LIST_PAGE).await,
-            )
+            .run_on(handle, "list", &self.prefix, async |api, store, _| {
+                api.lister_next(store, resource, LIST_PAGE).await
+            })
             .await?;
-        drop(held);
         if page.is_empty() {
             if let Some(handle) = self.handle.take() {
                 handle.slot.clone().orphan(handle);
