@@ -960,3 +960,232 @@ fn a_remote_pins_its_plugin_by_sha256() {
             "sha256 = 'not-a-hash' is not a sha256 (64 hex digits)",
         ));
 }
+
+/// A plugin may look up only the names its grant holds: any other lookup
+/// (which could carry data out in the name itself, with no connection) is
+/// refused before any resolver sees it, and logged like any refusal.
+#[tokio::test]
+async fn a_plugin_may_look_up_only_the_names_its_grant_holds() {
+    let sandbox = Sandbox::new().await;
+    let leak = "secret-c2vjcmv0.attacker.invalid";
+    let options = [
+        ("host", "localhost".to_owned()),
+        ("port", "1".to_owned()),
+        ("target", leak.to_owned()),
+    ];
+    let remote = sandbox.hostile("lookup", &options, Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "stat hostile-lookup:x: the sandbox refused plugin 'hostile' (remote 'hostile-lookup') when it \
+             tried to look up the address of {leak}, which this remote's configuration does not grant; if \
+             you trust the plugin to reach it, add allow_hosts = \"{leak}\" to [remotes.hostile-lookup] (the \
+             plugin then failed with: look up {leak}: refused: access-denied)"
+        )
+    );
+    sandbox.assert_survived(&remote).await;
+
+    // The name its grant holds resolves, to what the host resolved for it.
+    let granted = sandbox.hostile(
+        "lookup",
+        &[
+            ("host", "localhost".to_owned()),
+            ("port", "1".to_owned()),
+            ("target", "LOCALHOST.".to_owned()),
+        ],
+        Limits::default(),
+    );
+    let answer = granted.stat("x").await.unwrap_err().to_string();
+    assert!(
+        answer.contains("look up LOCALHOST.: RESOLVED ") && answer.contains("127.0.0.1"),
+        "{answer}"
+    );
+}
+
+/// Answers one HTTP request on `listener` in the background, and says
+/// whether a connection came.
+fn answer_once(listener: TcpListener) -> std::thread::JoinHandle<bool> {
+    listener.set_nonblocking(false).unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let Ok((mut stream, _)) = listener.accept() else {
+            return false;
+        };
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let _ =
+            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        true
+    })
+}
+
+/// A name the plugin chose (written in its own endpoint template) that
+/// resolves to this machine does not take it there, over HTTP or TCP: the
+/// host checks every address before connecting. The same name, written
+/// in the user's configuration, does.
+#[tokio::test]
+async fn a_name_the_plugin_chose_does_not_reach_this_machine() {
+    let sandbox = Sandbox::new().await;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // No option of the user's names localhost: the plugin chose it.
+    let own = [("own_port", port.to_string())];
+
+    let http = sandbox.hostile("http", &own, Limits::default());
+    let err = http.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "when it tried to send an HTTP request to localhost: 'localhost' resolves to "
+        ) && message.contains(
+            "a loopback address (this machine), and a host name the plugin chose (not one in your \
+             configuration) never reaches loopback, private or link-local addresses; if you trust \
+             the plugin to reach it, add allow_hosts = \"localhost\" to [remotes.hostile-http]"
+        ),
+        "{message}"
+    );
+
+    let tcp = sandbox.hostile("connect-name", &own, Limits::default());
+    let err = tcp.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(
+        err.to_string().contains(
+            "when it tried to look up the address of localhost: 'localhost' resolves to "
+        ),
+        "{err}"
+    );
+    // Nor does an address it writes itself get past the check.
+    let direct = sandbox.hostile(
+        "connect",
+        &[
+            ("own_port", port.to_string()),
+            ("target", format!("127.0.0.1:{port}")),
+        ],
+        Limits::default(),
+    );
+    let err = direct.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(
+        listener.accept().is_err(),
+        "the listener must see no connection"
+    );
+    sandbox.assert_survived(&http).await;
+
+    // Named by the user, the same host is reached, over HTTP and TCP.
+    let mine = sandbox.hostile(
+        "http",
+        &[
+            ("url", format!("http://localhost:{port}")),
+            ("target", format!("localhost:{port}")),
+        ],
+        Limits::default(),
+    );
+    let answered = answer_once(listener.try_clone().unwrap());
+    assert_eq!(
+        mine.stat("x").await.unwrap_err().to_string(),
+        format!("stat hostile-http:x: GET http://localhost:{port}/: RESPONDED")
+    );
+    assert!(answered.join().unwrap());
+    let mine = sandbox.hostile(
+        "connect-name",
+        &[
+            ("host", "localhost".to_owned()),
+            ("port", port.to_string()),
+            ("target", format!("localhost:{port}")),
+        ],
+        Limits::default(),
+    );
+    let answered = answer_once(listener);
+    assert_eq!(
+        mine.stat("x").await.unwrap_err().to_string(),
+        format!("stat hostile-connect-name:x: connect to localhost:{port}: CONNECTED")
+    );
+    assert!(answered.join().unwrap());
+}
+
+/// The number of descriptors this process has open.
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Sockets are descriptors of the process, which every remote shares: an
+/// instance holds at most `max_sockets` of them.
+#[tokio::test]
+async fn an_instance_holds_a_bounded_number_of_sockets() {
+    let sandbox = Sandbox::new().await;
+    let before = open_descriptors();
+    let remote = sandbox.hostile("sockets", &[], Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::LimitExceeded, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "stat hostile-sockets:x: plugin 'hostile' (remote 'hostile-sockets') holds 16 TCP sockets, \
+         the most an instance may (max_sockets = 16); if it really needs more at once, raise \
+         max_sockets in the remote's configuration (the plugin then failed with: opened 16 \
+         sockets, then: new-socket-limit)"
+    );
+    // The bound is the remote's to set.
+    let two = sandbox.hostile(
+        "sockets",
+        &[],
+        Limits {
+            max_sockets: 2,
+            ..Limits::default()
+        },
+    );
+    assert!(two
+        .stat("x")
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("opened 2 sockets, then: new-socket-limit"));
+    sandbox.assert_survived(&remote).await;
+    // Other tests run beside this one, so allow for their descriptors.
+    let after = open_descriptors();
+    eprintln!("open descriptors: {before} before, {after} after");
+    assert!(
+        after < before + 64,
+        "{before} descriptors before, {after} after"
+    );
+}
+
+/// The peak resident memory of this process, in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib << 10
+}
+
+/// Memory the host holds for a plugin (header fields here) counts against
+/// a bound of its own, which stops the call, and the process's memory
+/// stays bounded: this plugin would hold 2 GiB of headers.
+#[tokio::test]
+async fn host_memory_held_for_a_plugin_is_bounded() {
+    let sandbox = Sandbox::new().await;
+    let remote = sandbox.hostile("hoard", &[], Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::LimitExceeded, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "stat hostile-hoard:x: the plugin went past its host memory limit of 64 MiB (the host \
+             held "
+        ) && message.ends_with(
+            " MiB for the plugin (header fields, request bodies, handles)); if it really needs \
+             more, raise host_memory_limit_mib in the remote's configuration"
+        ),
+        "{message}"
+    );
+    let peak = peak_rss();
+    eprintln!(
+        "{message}\npeak RSS of the test process: {} MiB",
+        peak >> 20
+    );
+    assert!(peak < 1 << 30, "peak RSS {} MiB", peak >> 20);
+    sandbox.assert_survived(&remote).await;
+}

@@ -7,6 +7,8 @@
 //! root = "/srv/backup"       # the plugin's own options
 //! memory_limit_mib = 256     # optional bounds on the plugin instance
 //! call_timeout_secs = 60
+//! max_sockets = 16           # TCP sockets / HTTP connections per instance
+//! host_memory_limit_mib = 64 # memory the host holds for an instance
 //! allow_hosts = ["proxy.example:3128"]  # more endpoints the plugin may reach
 //! tls_ca_file = "~/ca.pem"   # CA certificates its TLS connections also trust
 //! tls_insecure_skip_verify = false      # true: no certificate checks (testing only)
@@ -40,6 +42,8 @@ const PLUGIN_KEY: &str = "plugin";
 const MEMORY_KEY: &str = "memory_limit_mib";
 const TIMEOUT_KEY: &str = "call_timeout_secs";
 const INSTANCES_KEY: &str = "max_instances";
+const SOCKETS_KEY: &str = "max_sockets";
+const HOST_MEMORY_KEY: &str = "host_memory_limit_mib";
 const ALLOW_HOSTS_KEY: &str = "allow_hosts";
 const TLS_CA_KEY: &str = "tls_ca_file";
 const TLS_SKIP_VERIFY_KEY: &str = "tls_insecure_skip_verify";
@@ -56,6 +60,8 @@ pub const HOST_KEYS: &[&str] = &[
     MEMORY_KEY,
     TIMEOUT_KEY,
     INSTANCES_KEY,
+    SOCKETS_KEY,
+    HOST_MEMORY_KEY,
     ALLOW_HOSTS_KEY,
     TLS_CA_KEY,
     TLS_SKIP_VERIFY_KEY,
@@ -333,7 +339,8 @@ impl Config {
 /// plugin: bounds, extra endpoints, TLS trust.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostSettings {
-    /// `memory_limit_mib`, `call_timeout_secs`, `max_instances`.
+    /// `memory_limit_mib`, `call_timeout_secs`, `max_instances`,
+    /// `max_sockets`, `host_memory_limit_mib`.
     pub limits: Limits,
     /// `allow_hosts`, comma-separated in the environment.
     pub allow_hosts: Vec<String>,
@@ -381,6 +388,13 @@ impl HostSettings {
                 ));
             }
             settings.limits.max_instances = most;
+        }
+        if let Some(value) = options.remove(SOCKETS_KEY) {
+            settings.limits.max_sockets = parse_number(remote, SOCKETS_KEY, &value)?;
+        }
+        if let Some(value) = options.remove(HOST_MEMORY_KEY) {
+            let mib: usize = parse_number(remote, HOST_MEMORY_KEY, &value)?;
+            settings.limits.host_memory = mib << 20;
         }
         if let Some(pin) = options.remove(PIN_KEY) {
             let pin = pin.trim().to_ascii_lowercase();

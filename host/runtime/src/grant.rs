@@ -37,6 +37,13 @@ pub struct NetworkGrant {
     pub endpoint: String,
     /// Why the plugin says it needs it.
     pub reason: String,
+    /// Whether the user's configuration names its host (an option value
+    /// the user gave, or `allow_hosts`), rather than the plugin (a host
+    /// written in its template, or an option's default). Only a host the
+    /// user named may resolve to a loopback, private or link-local
+    /// address: a plugin must not point its own name at the user's
+    /// machine or network.
+    pub named_by_user: bool,
 }
 
 /// The grant for `options`, and the options as the guest must see them
@@ -113,8 +120,10 @@ pub fn compute(
                     .iter()
                     .find_map(|template| expand(template, &value))
                 {
+                    let named_by_user = names_host_of(&endpoint, options);
                     grant.network.push(NetworkGrant {
                         protocol: network.protocol,
+                        named_by_user,
                         endpoint,
                         reason: network.reason.clone(),
                     });
@@ -123,6 +132,19 @@ pub fn compute(
         }
     }
     Ok((grant, guest_options))
+}
+
+/// Whether one of the values the user gave (not a default) is the host of
+/// `endpoint`, or a URL or `host:port` with that host.
+fn names_host_of(endpoint: &str, options: &[(String, String)]) -> bool {
+    let Some(host) = crate::policy::host_of(endpoint) else {
+        return false;
+    };
+    options.iter().any(|(_, value)| {
+        let value = value.trim();
+        value.eq_ignore_ascii_case(&host)
+            || crate::policy::host_of(value).is_some_and(|given| given == host)
+    })
 }
 
 /// Fills the `{option}` placeholders of `template`; `None` if one has no
@@ -196,6 +218,51 @@ mod tests {
         let (grant, guest) = compute(&info, &given, Path::new("/work")).unwrap();
         assert_eq!(grant.directories[0].host_path, PathBuf::from("/work/media"));
         assert_eq!(guest, [("root".to_owned(), "/root".to_owned())]);
+    }
+
+    #[test]
+    fn only_a_host_the_user_gave_is_named_by_the_user() {
+        use crate::bindings::types::NetworkAccess;
+        use crate::plugin::tests::{info, option};
+        let access = |template: &str| {
+            Access::Network(NetworkAccess {
+                protocol: NetworkProtocol::Http,
+                endpoints: vec![template.into()],
+                reason: String::new(),
+            })
+        };
+        let info = info(
+            vec![
+                option("endpoint", "where", Some("http://169.254.169.254")),
+                option("port", "port", None),
+            ],
+            vec![access("{endpoint}"), access("http://localhost:{port}")],
+        );
+        let named = |options: &[(&str, &str)]| {
+            let options: Vec<(String, String)> = options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let (grant, _) = compute(&info, &options, Path::new("/")).unwrap();
+            grant
+                .network
+                .iter()
+                .map(|g| (g.endpoint.clone(), g.named_by_user))
+                .collect::<Vec<_>>()
+        };
+        // The default is the plugin's choice; the literal `localhost` too.
+        assert_eq!(
+            named(&[("port", "9000")]),
+            [
+                ("http://169.254.169.254".to_owned(), false),
+                ("http://localhost:9000".to_owned(), false)
+            ]
+        );
+        // A value the user wrote names its host.
+        assert_eq!(
+            named(&[("endpoint", "http://127.0.0.1:9000/"), ("port", "1")])[0],
+            ("http://127.0.0.1:9000/".to_owned(), true)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! The network policy has already approved the request when it gets here.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -18,11 +19,14 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::ClientConfig;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
+
+use crate::policy::NetworkPolicy;
 
 /// How long to wait for a connection, unless the request says otherwise.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,7 +40,34 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The pool of connections of one plugin instance.
 pub(crate) struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, WasiBody>,
+    client: Client<HttpsConnector<HttpConnector<CheckedResolver>>, WasiBody>,
+    /// One permit per request in flight (held until its response body is
+    /// done with): each holds a connection, a descriptor of the process.
+    in_flight: Arc<tokio::sync::Semaphore>,
+    max_in_flight: usize,
+    policy: Arc<NetworkPolicy>,
+}
+
+/// Resolves the host of each new connection through the network policy,
+/// which checks every address it returns: the connection can go only to
+/// an address that was checked. (An address written in the URL skips the
+/// resolver; the policy checked it with the request.)
+#[derive(Clone)]
+struct CheckedResolver(Arc<NetworkPolicy>);
+
+impl tower_service::Service<Name> for CheckedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = std::io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let policy = self.0.clone();
+        Box::pin(async move { Ok(policy.resolve_http(name.as_str()).await?.into_iter()) })
+    }
 }
 
 /// What the caller drives alongside the response: nothing here, since the
@@ -44,8 +75,8 @@ pub(crate) struct HttpClient {
 pub(crate) type Io = Box<dyn Future<Output = Result<(), Error>> + Send>;
 
 impl HttpClient {
-    pub fn new(tls: Arc<ClientConfig>) -> Self {
-        let mut tcp = HttpConnector::new();
+    pub fn new(tls: Arc<ClientConfig>, policy: Arc<NetworkPolicy>, max_sockets: usize) -> Self {
+        let mut tcp = HttpConnector::new_with_resolver(CheckedResolver(policy.clone()));
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
@@ -57,8 +88,14 @@ impl HttpClient {
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(IDLE_TIMEOUT)
+            .pool_max_idle_per_host(max_sockets)
             .build(connector);
-        HttpClient { client }
+        HttpClient {
+            client,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(max_sockets)),
+            max_in_flight: max_sockets,
+            policy,
+        }
     }
 
     pub async fn send(
@@ -73,6 +110,15 @@ impl HttpClient {
             .and_then(|o| o.between_bytes_timeout)
             .unwrap_or(READ_TIMEOUT)
             .max(Duration::from_millis(1));
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            self.policy.refusals().bound(format!(
+                "has {} HTTP requests in flight, the most an instance may (max_sockets = {}); \
+                 if it really needs more at once, raise max_sockets in the remote's \
+                 configuration",
+                self.max_in_flight, self.max_in_flight
+            ));
+            return Err(Error::ConnectionLimitReached);
+        };
         let response = tokio::time::timeout(first_byte, self.client.request(request))
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?
@@ -82,6 +128,7 @@ impl HttpClient {
                 incoming,
                 limit: between_bytes,
                 timer: Box::pin(tokio::time::sleep(between_bytes)),
+                _permit: permit,
             }
             .boxed_unsync()
         });
@@ -107,6 +154,8 @@ fn transport_error(error: hyper_util::client::legacy::Error) -> Error {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return Error::ConnectionRefused,
+                // The policy refused every address the name resolved to.
+                std::io::ErrorKind::PermissionDenied => return Error::HttpRequestDenied,
                 std::io::ErrorKind::TimedOut => return Error::ConnectionTimeout,
                 std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
                     return Error::ConnectionTerminated
@@ -132,6 +181,8 @@ struct TimedBody {
     incoming: hyper::body::Incoming,
     limit: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
+    /// The request's place among those in flight, given back with the body.
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Body for TimedBody {

@@ -29,11 +29,13 @@ pub mod grant;
 mod http_client;
 pub mod install;
 mod limits;
+mod name_lookup;
 mod plugin;
 pub mod policy;
 mod remote;
 mod runtime;
 mod sandbox;
+mod socket_bound;
 mod tls;
 
 pub use bindings::types::{

@@ -17,6 +17,16 @@ pub struct Limits {
     /// directory and no host keeps its objects in its instance's memory,
     /// so it always runs on one.
     pub max_instances: usize,
+    /// The most TCP sockets one instance holds at once, and the most HTTP
+    /// requests it has in flight (each a connection of its own; as many
+    /// idle connections are kept for reuse). Every socket is a descriptor
+    /// of the host process, which all remotes share.
+    pub max_sockets: usize,
+    /// The most memory the host holds for one instance outside its linear
+    /// memory: header fields, request bodies waiting for the network, the
+    /// handles of its resources. Checked every epoch tick (10 ms) while the
+    /// plugin runs.
+    pub host_memory: usize,
 }
 
 impl Limits {
@@ -27,6 +37,13 @@ impl Limits {
     /// 64 instances: a transfer takes one per object in flight and one
     /// for its listing, so `--transfers` up to 63 never waits for one.
     pub const DEFAULT_MAX_INSTANCES: usize = 64;
+    /// 16 sockets: an FTP session needs two, an S3 or Dropbox call one.
+    pub const DEFAULT_MAX_SOCKETS: usize = 16;
+    /// 64 MiB of host memory per instance.
+    pub const DEFAULT_HOST_MEMORY: usize = 64 << 20;
+    /// The most resource handles (streams, sockets, header fields, …) one
+    /// instance holds at once; a real plugin holds a few dozen.
+    pub const MAX_HANDLES: usize = 10_000;
 }
 
 impl Default for Limits {
@@ -35,6 +52,8 @@ impl Default for Limits {
             memory: Self::DEFAULT_MEMORY,
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
             max_instances: Self::DEFAULT_MAX_INSTANCES,
+            max_sockets: Self::DEFAULT_MAX_SOCKETS,
+            host_memory: Self::DEFAULT_HOST_MEMORY,
         }
     }
 }
@@ -83,3 +102,22 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(desired <= 1_000_000)
     }
 }
+
+/// The error an instance traps with when the host holds more memory for it
+/// than [`Limits::host_memory`].
+#[derive(Debug)]
+pub(crate) struct HostMemoryHit {
+    pub held: usize,
+}
+
+impl std::fmt::Display for HostMemoryHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the host held {} MiB for the plugin (header fields, request bodies, handles)",
+            self.held >> 20
+        )
+    }
+}
+
+impl std::error::Error for HostMemoryHit {}

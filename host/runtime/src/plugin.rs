@@ -177,12 +177,21 @@ async fn instantiate(
     grant: &Grant,
     limits: &Limits,
 ) -> Result<Instance> {
-    let mut store = Store::new(
-        &runtime.inner().engine,
-        HostState::new(grant, limits.memory)?,
-    );
+    let mut store = Store::new(&runtime.inner().engine, HostState::new(grant, limits)?);
     store.limiter(|state| &mut state.limiter);
-    store.epoch_deadline_trap();
+    // Every tick while the plugin runs: the host memory it holds is
+    // checked, and its call's deadline counted down.
+    store.epoch_deadline_callback(|mut store| {
+        let state = store.data_mut();
+        if let Some(hit) = state.host_memory_over() {
+            return Err(wasmtime::Error::new(hit));
+        }
+        if state.ticks_left <= 1 {
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
+        state.ticks_left -= 1;
+        Ok(wasmtime::UpdateDeadline::Continue(1))
+    });
     arm_deadline(&mut store, limits);
     let api = pre
         .instantiate(&mut store)
@@ -221,12 +230,23 @@ fn printable_info(mut info: PluginInfo) -> PluginInfo {
 /// Gives the next call `limits.call_timeout` before it is interrupted.
 pub(crate) fn arm_deadline(store: &mut Store<HostState>, limits: &Limits) {
     let ticks = limits.call_timeout.as_millis() / EPOCH_TICK.as_millis();
-    store.set_epoch_deadline(ticks.max(1) as u64);
+    store.data_mut().ticks_left = ticks.max(1) as u64;
+    store.set_epoch_deadline(1);
 }
 
 /// Turns a failure of the plugin itself (not an error it returned) into an
 /// error that says which bound it hit, or that it crashed.
 pub(crate) fn classify_failure(error: wasmtime::Error, limits: &Limits) -> Error {
+    if let Some(hit) = error.downcast_ref::<crate::limits::HostMemoryHit>() {
+        return Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "the plugin went past its host memory limit of {} MiB ({hit}); if it really \
+                 needs more, raise host_memory_limit_mib in the remote's configuration",
+                limits.host_memory >> 20
+            ),
+        );
+    }
     if let Some(hit) = error.downcast_ref::<MemoryLimitHit>() {
         return Error::new(
             ErrorKind::LimitExceeded,

@@ -20,24 +20,62 @@ pub struct Refusal {
     pub endpoint: String,
     /// What it tried to do, in words.
     pub action: &'static str,
+    /// Why it was refused, when the grant does name the endpoint (a name
+    /// the plugin chose that resolves to the user's own machine, say);
+    /// `None` when the grant does not name it at all.
+    pub reason: Option<String>,
 }
 
-/// Refusals seen by one instance, shared with the hooks that record them.
+/// What the sandbox stopped: a refusal of something not granted, or a
+/// bound of the instance reached (its sockets, its host memory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blame {
+    /// Something it tried to reach and was refused.
+    Refused(Refusal),
+    /// A bound it reached, in words naming the bound and its option.
+    Bound(String),
+}
+
+/// What one instance was refused, shared with the hooks that record it.
 #[derive(Debug, Clone, Default)]
-pub struct RefusalLog(Arc<Mutex<Vec<Refusal>>>);
+pub struct RefusalLog(Arc<Mutex<Vec<Blame>>>);
 
 impl RefusalLog {
     fn record(&self, refusal: Refusal) {
+        self.push(Blame::Refused(refusal));
+    }
+
+    /// Records that the instance reached a bound; `message` names it and
+    /// the option that raises it.
+    pub(crate) fn bound(&self, message: String) {
+        self.push(Blame::Bound(message));
+    }
+
+    fn push(&self, blame: Blame) {
         let mut log = self.0.lock().unwrap();
         // A plugin that retries in a loop must not grow the log without end.
-        if log.len() < 16 && !log.contains(&refusal) {
-            log.push(refusal);
+        if log.len() < 16 && !log.contains(&blame) {
+            log.push(blame);
         }
     }
 
-    /// Takes every refusal recorded so far.
-    pub fn take(&self) -> Vec<Refusal> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+    /// Takes everything recorded so far, bounds first: a bound explains
+    /// the refusals that follow it.
+    pub fn take(&self) -> Vec<Blame> {
+        let mut taken = std::mem::take(&mut *self.0.lock().unwrap());
+        taken.sort_by_key(|b| matches!(b, Blame::Refused(_)));
+        taken
+    }
+
+    /// Takes the refusals recorded so far.
+    pub fn take_refusals(&self) -> Vec<Refusal> {
+        self.take()
+            .into_iter()
+            .filter_map(|b| match b {
+                Blame::Refused(r) => Some(r),
+                Blame::Bound(_) => None,
+            })
+            .collect()
     }
 }
 
@@ -49,6 +87,72 @@ struct Endpoint {
     scheme: Option<String>,
     host: String,
     port: Option<u16>,
+    /// The user's configuration named the host (see
+    /// [`NetworkGrant::named_by_user`]).
+    named_by_user: bool,
+}
+
+/// The host of `text` (a URL, `host:port` or a bare host), lower-case and
+/// without brackets.
+pub(crate) fn host_of(text: &str) -> Option<String> {
+    parse_endpoint(text).map(|e| e.host)
+}
+
+/// What kind of address `ip` is, if it is one a plugin must not reach
+/// through a name it chose: the user's own machine, networks behind the
+/// user's router, cloud metadata services.
+pub(crate) fn internal_kind(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            if v4.is_loopback() {
+                Some("a loopback address (this machine)")
+            } else if v4.is_private() {
+                Some("a private-network address")
+            } else if v4.is_link_local() {
+                Some("a link-local address (where cloud metadata services answer)")
+            } else if a == 100 && (b & 0xc0) == 64 {
+                Some("a shared (carrier-grade NAT) address")
+            } else if a == 0 {
+                Some("an address of this network")
+            } else if v4.is_broadcast() || v4.is_multicast() {
+                Some("a broadcast or multicast address")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return internal_kind(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            if v6.is_loopback() {
+                Some("a loopback address (this machine)")
+            } else if v6.is_unspecified() {
+                Some("an address of this network")
+            } else if first & 0xfe00 == 0xfc00 {
+                Some("a unique-local address")
+            } else if first & 0xffc0 == 0xfe80 {
+                Some("a link-local address")
+            } else if v6.is_multicast() {
+                Some("a multicast address")
+            } else if v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                // NAT64: an IPv4 address in IPv6 clothing.
+                let [.., c, d, e, f] = v6.octets();
+                internal_kind(IpAddr::V4([c, d, e, f].into()))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Why a name the plugin chose may not take it to `ip`.
+fn withheld_reason(name: &str, ip: IpAddr, kind: &str) -> String {
+    format!(
+        "'{name}' resolves to {ip}, {kind}, and a host name the plugin chose (not one in \
+         your configuration) never reaches loopback, private or link-local addresses"
+    )
 }
 
 /// Parses `https://host:port/path`, `host:port`, `host:*` or `host`.
@@ -82,43 +186,97 @@ fn parse_endpoint(text: &str) -> Option<Endpoint> {
     };
     Some(Endpoint {
         scheme,
-        host: host.to_ascii_lowercase(),
+        host: host.trim_end_matches('.').to_ascii_lowercase(),
         port,
+        named_by_user: false,
     })
+}
+
+/// A host name in a TCP grant.
+#[derive(Debug, Clone)]
+struct NameGrant {
+    name: String,
+    /// What it resolved to that the plugin may reach.
+    addresses: Vec<IpAddr>,
+    /// Why an address it resolved to may not be reached, if one may not.
+    withheld: Option<String>,
 }
 
 /// What one instance may reach.
 #[derive(Debug, Clone, Default)]
 pub struct NetworkPolicy {
     http: Vec<Endpoint>,
-    /// Addresses the TCP grants resolve to, with their port (or any).
+    /// Addresses the TCP grants allow, with their port (or any).
     tcp: Vec<(IpAddr, Option<u16>)>,
-    tcp_names: bool,
+    /// The host names in TCP grants, with the addresses they resolved to
+    /// when the instance started and that it may reach: the only names
+    /// the plugin may look up, and the only answers it gets.
+    names: Vec<NameGrant>,
+    /// Addresses a granted name resolved to that the plugin may not reach
+    /// through it, and why: for the message when it tries.
+    withheld: Vec<(IpAddr, String)>,
     refusals: RefusalLog,
 }
 
 impl NetworkPolicy {
-    /// The policy for `grant`. Host names in TCP grants are resolved now, so
-    /// the address check needs no lookups.
+    /// The policy for `grant`. Host names in TCP grants are resolved now,
+    /// once, and only the addresses that pass are kept: the lookups the
+    /// plugin makes are answered from them, and the connection check
+    /// needs no lookups.
     pub fn new(grant: &Grant) -> Self {
         let mut policy = NetworkPolicy::default();
         for NetworkGrant {
-            protocol, endpoint, ..
+            protocol,
+            endpoint,
+            named_by_user,
+            ..
         } in &grant.network
         {
-            let Some(parsed) = parse_endpoint(endpoint) else {
+            let Some(mut parsed) = parse_endpoint(endpoint) else {
                 continue;
             };
+            parsed.named_by_user = *named_by_user;
             match protocol {
                 NetworkProtocol::Http => policy.http.push(parsed),
                 NetworkProtocol::Tcp => {
                     if let Ok(ip) = parsed.host.parse::<IpAddr>() {
-                        policy.tcp.push((ip, parsed.port));
-                    } else {
-                        policy.tcp_names = true;
-                        if let Ok(addresses) = (parsed.host.as_str(), 0).to_socket_addrs() {
-                            policy.tcp.extend(addresses.map(|a| (a.ip(), parsed.port)));
+                        match internal_kind(ip) {
+                            Some(kind) if !named_by_user => policy.withheld.push((
+                                ip,
+                                format!(
+                                    "{ip} is {kind}, and the plugin chose it (your \
+                                     configuration does not name it)"
+                                ),
+                            )),
+                            _ => policy.tcp.push((ip, parsed.port)),
                         }
+                        continue;
+                    }
+                    let resolved: Vec<IpAddr> = (parsed.host.as_str(), 0)
+                        .to_socket_addrs()
+                        .map(|addresses| addresses.map(|a| a.ip().to_canonical()).collect())
+                        .unwrap_or_default();
+                    let mut name = NameGrant {
+                        name: parsed.host.clone(),
+                        addresses: Vec::new(),
+                        withheld: None,
+                    };
+                    for ip in resolved {
+                        match internal_kind(ip) {
+                            Some(kind) if !named_by_user => {
+                                let why = withheld_reason(&parsed.host, ip, kind);
+                                name.withheld.get_or_insert_with(|| why.clone());
+                                policy.withheld.push((ip, why));
+                            }
+                            _ => {
+                                policy.tcp.push((ip, parsed.port));
+                                name.addresses.push(ip);
+                            }
+                        }
+                    }
+                    match policy.names.iter_mut().find(|n| n.name == name.name) {
+                        Some(known) => known.addresses.extend(name.addresses),
+                        None => policy.names.push(name),
                     }
                 }
             }
@@ -126,14 +284,76 @@ impl NetworkPolicy {
         policy
     }
 
-    /// Whether the plugin needs DNS lookups (it was granted a host name).
-    pub fn needs_name_lookup(&self) -> bool {
-        self.tcp_names
-    }
-
     /// The refusal log, to read after a call.
     pub fn refusals(&self) -> &RefusalLog {
         &self.refusals
+    }
+
+    /// Answers the plugin's lookup of `name` (`wasi:sockets/ip-name-lookup`)
+    /// without asking any resolver: an address is itself; a name in a TCP
+    /// grant gets the addresses it may reach; any other name is refused
+    /// (and logged), so lookups cannot carry data out.
+    pub fn lookup(&self, name: &str) -> Option<Vec<IpAddr>> {
+        let literal = name.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = literal.parse::<IpAddr>() {
+            return Some(vec![ip]);
+        }
+        let wanted = name.trim_end_matches('.').to_ascii_lowercase();
+        let refuse = |reason: Option<String>| {
+            self.refusals.record(Refusal {
+                protocol: NetworkProtocol::Tcp,
+                endpoint: wanted.clone(),
+                action: "look up the address of",
+                reason,
+            });
+            None
+        };
+        match self.names.iter().find(|n| n.name == wanted) {
+            Some(granted) if !granted.addresses.is_empty() => Some(granted.addresses.clone()),
+            // A granted name that did not resolve is not a refusal.
+            Some(NameGrant { withheld: None, .. }) => Some(Vec::new()),
+            Some(NameGrant {
+                withheld: Some(why),
+                ..
+            }) => refuse(Some(why.clone())),
+            None => refuse(None),
+        }
+    }
+
+    /// The addresses an HTTP connection to `host` may use: resolved now,
+    /// for this connection, and checked, so the connection goes only to an
+    /// address that was checked (a name that resolves differently the
+    /// next time gains nothing). When none passes, the refusal is logged.
+    pub async fn resolve_http(&self, host: &str) -> std::io::Result<Vec<SocketAddr>> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let named_by_user = self.http.iter().any(|e| e.host == host && e.named_by_user);
+        let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
+        let mut allowed = Vec::new();
+        let mut withheld = None;
+        for address in resolved {
+            let ip = address.ip().to_canonical();
+            match internal_kind(ip) {
+                Some(kind) if !named_by_user => {
+                    withheld.get_or_insert_with(|| withheld_reason(&host, ip, kind));
+                }
+                _ => allowed.push(SocketAddr::new(ip, 0)),
+            }
+        }
+        if allowed.is_empty() {
+            if let Some(reason) = withheld {
+                self.refusals.record(Refusal {
+                    protocol: NetworkProtocol::Http,
+                    endpoint: host.clone(),
+                    action: "send an HTTP request to",
+                    reason: Some(reason.clone()),
+                });
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    reason,
+                ));
+            }
+        }
+        Ok(allowed)
     }
 
     /// Decides a socket use; refusals are logged.
@@ -158,10 +378,19 @@ impl NetworkPolicy {
                     "use UDP with"
                 }
             };
+            let reason = matches!(usage, SocketAddrUse::TcpConnect)
+                .then(|| {
+                    self.withheld
+                        .iter()
+                        .find(|(ip, _)| *ip == address.ip().to_canonical())
+                        .map(|(_, why)| why.clone())
+                })
+                .flatten();
             self.refusals.record(Refusal {
                 protocol: NetworkProtocol::Tcp,
                 endpoint: address.to_string(),
                 action,
+                reason,
             });
         }
         allowed
@@ -180,11 +409,28 @@ impl NetworkPolicy {
             _ => None,
         });
         let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
-        let allowed = self.http.iter().any(|e| {
-            e.host == host
-                && (e.port.is_none() || e.port == port)
-                && (e.scheme.is_none() || e.scheme == scheme)
-        });
+        let host = host.trim_end_matches('.').to_owned();
+        let granted: Vec<&Endpoint> = self
+            .http
+            .iter()
+            .filter(|e| {
+                e.host == host
+                    && (e.port.is_none() || e.port == port)
+                    && (e.scheme.is_none() || e.scheme == scheme)
+            })
+            .collect();
+        // An address written in the URL reaches no resolver, so it is
+        // checked here; a name is checked on what it resolves to.
+        let reason = match (
+            host.parse::<IpAddr>().ok().and_then(internal_kind),
+            granted.is_empty(),
+        ) {
+            (Some(kind), false) if !granted.iter().any(|e| e.named_by_user) => Some(format!(
+                "{host} is {kind}, and the plugin chose it (your configuration does not name it)"
+            )),
+            _ => None,
+        };
+        let allowed = !granted.is_empty() && reason.is_none();
         if !allowed {
             let endpoint = match port {
                 Some(port) if host.contains(':') => format!("[{host}]:{port}"),
@@ -195,6 +441,7 @@ impl NetworkPolicy {
                 protocol: NetworkProtocol::Http,
                 endpoint,
                 action: "send an HTTP request to",
+                reason,
             });
         }
         allowed
@@ -212,6 +459,7 @@ mod tests {
                 protocol,
                 endpoint: endpoint.into(),
                 reason: String::new(),
+                named_by_user: true,
             }],
             ..Grant::default()
         }
@@ -247,7 +495,7 @@ mod tests {
         assert!(!policy.check_socket("127.0.0.1:2122".parse().unwrap(), SocketAddrUse::TcpConnect));
         assert!(!policy.check_socket("127.0.0.1:2121".parse().unwrap(), SocketAddrUse::TcpListen));
         assert!(policy.check_socket("0.0.0.0:0".parse().unwrap(), SocketAddrUse::TcpBind));
-        let refused = policy.refusals().take();
+        let refused = policy.refusals().take_refusals();
         assert_eq!(refused.len(), 2);
         assert_eq!(refused[0].endpoint, "127.0.0.1:2122");
     }
@@ -261,7 +509,7 @@ mod tests {
         assert!(!policy.check_http(&"https://evil.example.com/".parse().unwrap()));
         // A grant is for its scheme: cleartext to the TLS port is refused.
         assert!(!policy.check_http(&"http://api.example.com:443/x".parse().unwrap()));
-        let refused = policy.refusals().take();
+        let refused = policy.refusals().take_refusals();
         assert_eq!(refused[1].endpoint, "evil.example.com:443");
         assert_eq!(refused[2].endpoint, "api.example.com:443");
         // And a cleartext grant is for its port alone.

@@ -92,6 +92,26 @@ impl RuntimeBuilder {
                 options.tls(true);
                 wasmtime_wasi_tls::p2::add_to_linker(&mut linker, &options)
             })
+            .and_then(|()| {
+                // Lookups are answered by the policy, not wasmtime's
+                // resolver (see `name_lookup.rs`): replace its functions.
+                linker.allow_shadowing(true);
+                let replaced =
+                    wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::add_to_linker::<
+                        _,
+                        crate::name_lookup::NameLookups,
+                    >(&mut linker, HostState::name_lookup)
+                    .and_then(|()| {
+                        // And sockets are created behind the instance's bound
+                        // (see `socket_bound.rs`).
+                        wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::add_to_linker::<
+                            _,
+                            crate::socket_bound::SocketBounds,
+                        >(&mut linker, HostState::socket_bound)
+                    });
+                linker.allow_shadowing(false);
+                replaced
+            })
             .map_err(|e| {
                 Error::new(
                     ErrorKind::Other,

@@ -15,12 +15,26 @@ use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxBuilder, WasiTlsCtxView, WasiTlsVi
 
 use crate::grant::Grant;
 use crate::http_client::HttpClient;
-use crate::limits::MemoryLimiter;
+use crate::limits::{HostMemoryHit, MemoryLimiter};
 use crate::policy::{NetworkPolicy, RefusalLog};
+use crate::Limits;
 use crate::{Error, ErrorKind, Result};
 
 /// How much of a plugin's standard error is kept, to quote when it crashes.
 const STDERR_KEPT: usize = 64 * 1024;
+/// The most one set of header fields may hold (wasmtime's default is
+/// 128 KiB).
+const FIELD_SIZE_LIMIT: usize = 64 * 1024;
+/// What a header costs beyond its name and value, in a `HeaderMap`.
+const HEADER_OVERHEAD: usize = 64;
+/// What a request body may hold while it waits for the network: the
+/// chunks below.
+const OUTGOING_BODY_CHUNKS: usize = 2;
+const OUTGOING_BODY_CHUNK_SIZE: usize = 256 * 1024;
+const OUTGOING_BODY_BUFFER: usize = OUTGOING_BODY_CHUNKS * OUTGOING_BODY_CHUNK_SIZE;
+/// What any other handle is counted as: its table entry and the host
+/// object behind it.
+const HANDLE_COST: usize = 512;
 
 /// The data of one plugin instance's store.
 pub(crate) struct HostState {
@@ -31,7 +45,12 @@ pub(crate) struct HostState {
     tls: WasiTlsCtx,
     pub limiter: MemoryLimiter,
     refusals: RefusalLog,
+    policy: Arc<NetworkPolicy>,
     stderr: MemoryOutputPipe,
+    max_sockets: usize,
+    host_memory: usize,
+    /// Epoch ticks left before the current call's deadline.
+    pub ticks_left: u64,
 }
 
 impl WasiView for HostState {
@@ -99,17 +118,17 @@ impl WasiHttpHooks for HttpHooks {
     // in flight; two of 256 KiB upload as fast (1 GiB to SeaweedFS, 1.4 s
     // of noise either way) and took 6 MiB off the peak RSS.
     fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
-        2
+        OUTGOING_BODY_CHUNKS
     }
 
     fn p2_outgoing_body_chunk_size(&mut self) -> usize {
-        256 * 1024
+        OUTGOING_BODY_CHUNK_SIZE
     }
 }
 
 impl HostState {
     /// A state whose WASI context grants exactly `grant`.
-    pub fn new(grant: &Grant, memory: usize) -> Result<Self> {
+    pub fn new(grant: &Grant, limits: &Limits) -> Result<Self> {
         let policy = Arc::new(NetworkPolicy::new(grant));
         let refusals = policy.refusals().clone();
         let stderr = MemoryOutputPipe::new(STDERR_KEPT);
@@ -122,7 +141,8 @@ impl HostState {
         // which refuses all but the grant and records what it refused.
         builder.allow_tcp(true);
         builder.allow_udp(false);
-        builder.allow_ip_name_lookup(policy.needs_name_lookup());
+        // Name lookups are answered by the policy (`name_lookup.rs`), which
+        // replaces wasmtime's resolver in the linker.
         let check = policy.clone();
         builder.socket_addr_check(move |address, usage| {
             let allowed = check.check_socket(address, usage);
@@ -143,25 +163,92 @@ impl HostState {
                 })?;
         }
         let tls = grant.tls.client_config()?;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(Limits::MAX_HANDLES);
+        let mut http = WasiHttpCtx::new();
+        // Real request headers are a few KiB; a Dropbox argument header a
+        // few more.
+        http.set_field_size_limit(FIELD_SIZE_LIMIT);
         Ok(HostState {
             wasi: builder.build(),
-            table: ResourceTable::new(),
-            http: WasiHttpCtx::new(),
+            table,
+            http,
             hooks: HttpHooks {
-                policy,
-                client: Arc::new(HttpClient::new(tls.clone())),
+                policy: policy.clone(),
+                client: Arc::new(HttpClient::new(
+                    tls.clone(),
+                    policy.clone(),
+                    limits.max_sockets,
+                )),
             },
             tls: WasiTlsCtxBuilder::new()
                 .provider(Box::new(crate::tls::Provider::new(tls)))
                 .build(),
-            limiter: MemoryLimiter { max: memory },
+            limiter: MemoryLimiter { max: limits.memory },
             refusals,
+            policy,
             stderr,
+            max_sockets: limits.max_sockets,
+            host_memory: limits.host_memory,
+            ticks_left: 0,
         })
     }
 
-    /// What the plugin tried to reach and was refused since the last call.
-    pub fn take_refusals(&self) -> Vec<crate::policy::Refusal> {
+    /// What the bounded `wasi:sockets/tcp-create-socket` works on.
+    pub fn socket_bound(&mut self) -> crate::socket_bound::SocketBound<'_> {
+        crate::socket_bound::SocketBound {
+            sockets: wasmtime_wasi::sockets::WasiSocketsCtxView {
+                ctx: self.wasi.sockets(),
+                table: &mut self.table,
+            },
+            max: self.max_sockets,
+            log: &self.refusals,
+        }
+    }
+
+    /// The memory the host holds for this instance, when it is more than
+    /// its bound: header fields by their content, each request body by the
+    /// buffer it may fill, every other handle by a small fixed cost.
+    pub fn host_memory_over(&mut self) -> Option<HostMemoryHit> {
+        use wasmtime_wasi_http::p2::body::HostOutgoingBody;
+        use wasmtime_wasi_http::p2::types::HostOutgoingRequest;
+        use wasmtime_wasi_http::FieldMap;
+        let header_bytes = |fields: &http::HeaderMap| -> usize {
+            fields
+                .iter()
+                .map(|(name, value)| name.as_str().len() + value.len() + HEADER_OVERHEAD)
+                .sum()
+        };
+        let held: usize = self
+            .table
+            .iter_mut()
+            .map(|entry| {
+                let entry: &dyn std::any::Any = entry;
+                if let Some(fields) = entry.downcast_ref::<FieldMap>() {
+                    header_bytes(fields)
+                } else if let Some(request) = entry.downcast_ref::<HostOutgoingRequest>() {
+                    header_bytes(&request.headers)
+                } else if entry.is::<HostOutgoingBody>() {
+                    OUTGOING_BODY_BUFFER
+                } else {
+                    HANDLE_COST
+                }
+            })
+            .sum();
+        (held > self.host_memory).then_some(HostMemoryHit { held })
+    }
+
+    /// What the replaced `wasi:sockets/ip-name-lookup` functions work on.
+    pub fn name_lookup(&mut self) -> crate::name_lookup::NameLookup<'_> {
+        crate::name_lookup::NameLookup {
+            table: &mut self.table,
+            policy: &self.policy,
+        }
+    }
+
+    /// What the sandbox refused the plugin, or bounds it reached, since
+    /// the last call.
+    pub fn take_blame(&self) -> Vec<crate::policy::Blame> {
         self.refusals.take()
     }
 

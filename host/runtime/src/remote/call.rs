@@ -78,9 +78,9 @@ impl Remote {
         // A plugin that reaches for a host while opening then fails with
         // its own error; as for every other call (see `settle`), the refusal
         // behind it is what the user can act on.
-        let refusal = instance.store.data().take_refusals().into_iter().next();
-        let blame = |error: Error| match &refusal {
-            Some(refusal) => self.refused(refusal, &error),
+        let blamed = instance.store.data().take_blame().into_iter().next();
+        let blame = |error: Error| match &blamed {
+            Some(blamed) => self.blamed(blamed, &error),
             None => error,
         };
         let opened =
@@ -180,7 +180,7 @@ impl Remote {
         let (refusals, printed) = match state.live.as_ref() {
             Some(live) => {
                 let data = live.instance.store.data();
-                (data.take_refusals(), data.stderr_tail())
+                (data.take_blame(), data.stderr_tail())
             }
             None => (Vec::new(), None),
         };
@@ -204,21 +204,41 @@ impl Remote {
             }
         };
         let error = match refusals.first() {
-            Some(refusal) => self.refused(refusal, &error),
+            Some(blamed) => self.blamed(blamed, &error),
             None => error,
         };
         Err(self.context(error, op, key))
     }
 
+    fn blamed(&self, blamed: &crate::policy::Blame, then: &Error) -> Error {
+        match blamed {
+            crate::policy::Blame::Refused(refusal) => self.refused(refusal, then),
+            crate::policy::Blame::Bound(bound) => Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "plugin '{}' (remote '{}') {bound} (the plugin then failed with: {})",
+                    self.plugin.info().name,
+                    self.name,
+                    then.message()
+                ),
+            ),
+        }
+    }
+
     fn refused(&self, refusal: &crate::policy::Refusal, then: &Error) -> Error {
-        let endpoint = &refusal.endpoint;
+        let endpoint = crate::printable(&refusal.endpoint);
+        // Why, when the grant names the endpoint but the sandbox still
+        // refused (a name the plugin chose resolving to this machine).
+        let why = match &refusal.reason {
+            Some(reason) => format!(": {reason}"),
+            None => ", which this remote's configuration does not grant".to_owned(),
+        };
         Error::new(
             ErrorKind::PermissionDenied,
             format!(
-                "the sandbox refused plugin '{}' (remote '{}') when it tried to {} {endpoint}, \
-                 which this remote's configuration does not grant; if you trust the plugin to \
-                 reach it, add allow_hosts = \"{endpoint}\" to [remotes.{}] (the plugin then \
-                 failed with: {})",
+                "the sandbox refused plugin '{}' (remote '{}') when it tried to {} {endpoint}{why}; \
+                 if you trust the plugin to reach it, add allow_hosts = \"{endpoint}\" to \
+                 [remotes.{}] (the plugin then failed with: {})",
                 self.plugin.info().name,
                 self.name,
                 refusal.action,

@@ -120,6 +120,7 @@ impl Remote {
                     protocol,
                     endpoint: host.clone(),
                     reason: "listed in the remote's allow_hosts".into(),
+                    named_by_user: true,
                 });
             }
         }
@@ -578,6 +579,7 @@ mod tests {
             protocol: NetworkProtocol::Http,
             endpoint: "example.com:443".into(),
             reason: "test".into(),
+            named_by_user: true,
         });
         assert_eq!(
             instances_for(&grant, &limits),
