@@ -119,10 +119,21 @@ impl HttpClient {
             ));
             return Err(Error::ConnectionLimitReached);
         };
+        let endpoint = request
+            .uri()
+            .authority()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let response = tokio::time::timeout(first_byte, self.client.request(request))
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?
-            .map_err(transport_error)?;
+            .map_err(|e| {
+                // The plugin gets only a code; the user gets what failed.
+                if let Some(problem) = tls_problem(&e) {
+                    self.policy.refusals().tls(endpoint, problem.clone());
+                }
+                transport_error(e)
+            })?;
         let response = response.map(|incoming| {
             TimedBody {
                 incoming,
@@ -136,11 +147,35 @@ impl HttpClient {
     }
 }
 
+/// The causes of `error`, outermost first. An `io::Error`'s `source()`
+/// skips the error it wraps (rustls's, for a failed handshake), so that one
+/// is visited too.
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    let mut next = Some(error);
+    std::iter::from_fn(move || {
+        let cause = next?;
+        next = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+        Some(cause)
+    })
+}
+
+/// The TLS failure behind `error`, if that is what it is.
+fn tls_problem(error: &hyper_util::client::legacy::Error) -> Option<&rustls::Error> {
+    causes(error).find_map(|cause| cause.downcast_ref::<rustls::Error>())
+}
+
 /// Names what failed in the terms `wasi:http` has for it, so that the
-/// plugin can say "not trusted" rather than "internal error".
+/// plugin can say "not trusted" rather than "is it running?".
 fn transport_error(error: hyper_util::client::legacy::Error) -> Error {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(cause) = source {
+    for cause in causes(&error) {
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
             return match tls {
                 rustls::Error::InvalidCertificate(_) => Error::TlsCertificateError,
@@ -168,7 +203,6 @@ fn transport_error(error: hyper_util::client::legacy::Error) -> Error {
                 return Error::ConnectionTerminated;
             }
         }
-        source = cause.source();
     }
     if error.is_connect() {
         return Error::ConnectionRefused;

@@ -28,12 +28,19 @@ pub struct Refusal {
 
 /// What the sandbox stopped: a refusal of something not granted, or a
 /// bound of the instance reached (its sockets, its host memory).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Blame {
     /// Something it tried to reach and was refused.
     Refused(Refusal),
     /// A bound it reached, in words naming the bound and its option.
     Bound(String),
+    /// A TLS connection the host made for it failed its checks.
+    Tls {
+        /// `host:port`.
+        endpoint: String,
+        /// What failed, as rustls says it.
+        problem: rustls::Error,
+    },
 }
 
 /// What one instance was refused, shared with the hooks that record it.
@@ -59,6 +66,11 @@ impl RefusalLog {
         }
     }
 
+    /// Records that a TLS connection to `endpoint` failed with `problem`.
+    pub(crate) fn tls(&self, endpoint: String, problem: rustls::Error) {
+        self.push(Blame::Tls { endpoint, problem });
+    }
+
     /// Takes everything recorded so far, bounds first: a bound explains
     /// the refusals that follow it.
     pub fn take(&self) -> Vec<Blame> {
@@ -73,7 +85,7 @@ impl RefusalLog {
             .into_iter()
             .filter_map(|b| match b {
                 Blame::Refused(r) => Some(r),
-                Blame::Bound(_) => None,
+                Blame::Bound(_) | Blame::Tls { .. } => None,
             })
             .collect()
     }

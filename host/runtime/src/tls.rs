@@ -6,7 +6,8 @@
 //!
 //! - the public web PKI (Mozilla's roots, as for HTTPS), plus
 //! - `tls_ca_file`: a PEM file of further CA certificates (a NAS's or a
-//!   company's own CA), and
+//!   company's own CA), or of a server's own self-signed certificate,
+//!   trusted exactly as it is (pinned, still for the right name), and
 //! - `tls_insecure_skip_verify = true`: no certificate check at all, for
 //!   testing only; the CLI warns on every use.
 
@@ -48,17 +49,25 @@ impl TlsTrust {
             let mut roots = RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.into(),
             };
+            let mut pinned = Vec::new();
             for file in &self.ca_files {
                 for cert in read_certificates(file)? {
-                    roots.add(cert).map_err(|e| {
-                        invalid(format!(
-                            "tls_ca_file {}: a certificate in it is not a usable CA: {e}",
-                            file.display()
-                        ))
-                    })?;
+                    // A server's own self-signed certificate is no CA: it
+                    // is trusted as itself (pinned) rather than as a root.
+                    let _ = roots.add(cert.clone());
+                    pinned.push(cert);
                 }
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Other, format!("cannot set up TLS: {e}")))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki { pinned, webpki }))
+                .with_no_client_auth()
         };
         Ok(Arc::new(config))
     }
@@ -132,6 +141,61 @@ impl TlsProvider for Provider {
     }
 }
 
+/// The web PKI and the CAs of `tls_ca_file`, and, as curl and rclone do
+/// with a self-signed certificate given as a CA, any certificate of
+/// `tls_ca_file` presented exactly as it is (still for the right name):
+/// NAS boxes and self-hosted MinIO servers often have nothing else.
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    pinned: Vec<CertificateDer<'static>>,
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref())
+        {
+            let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_name(&parsed, server_name)?;
+            return Ok(ServerCertVerified::assertion());
+        }
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
 /// `tls_insecure_skip_verify`: signatures are still checked (the handshake
 /// needs them), the certificate chain and name are not.
 #[derive(Debug)]
@@ -179,5 +243,32 @@ impl ServerCertVerifier for AcceptAnything {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// What a failed TLS check means for the user of remote `remote`, and what
+/// to do about it.
+pub(crate) fn explain(problem: &rustls::Error, remote: &str) -> String {
+    use rustls::CertificateError as C;
+    let fix = |advice: &str| format!("the server's TLS certificate {advice}");
+    match problem {
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => fix(&format!(
+            "is not for this name ({problem}); reach the server by a name its certificate \
+                 lists, or have a certificate made for the name you use"
+        )),
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => fix(&format!(
+            "has expired ({problem}); the server needs a new certificate"
+        )),
+        rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => fix(
+            &format!("is not valid yet ({problem}); check this machine's clock and the server's"),
+        ),
+        rustls::Error::InvalidCertificate(_) => fix(&format!(
+            "is not trusted ({problem}); if you trust this server, put its certificate (a \
+             self-signed one) or the CA certificate that signed it in a PEM file and add \
+             tls_ca_file = \"that file\" to [remotes.{remote}]"
+        )),
+        other => format!("the TLS handshake failed ({other})"),
     }
 }

