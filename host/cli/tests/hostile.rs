@@ -1189,3 +1189,60 @@ async fn host_memory_held_for_a_plugin_is_bounded() {
     assert!(peak < 1 << 30, "peak RSS {} MiB", peak >> 20);
     sandbox.assert_survived(&remote).await;
 }
+
+/// A remote's directory is not reached through a symbolic link: a plugin
+/// can make one inside its own root (pointing anywhere), and a remote
+/// whose root lies inside that root would open where it points.
+#[tokio::test]
+async fn a_remote_root_is_not_reached_through_a_symlink() {
+    let sandbox = Sandbox::new().await;
+    let outside = sandbox.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("private.txt"), "not for plugins").unwrap();
+    // What a plugin with `media` as its root could leave there.
+    let link = sandbox.dir.path().join("media").join("escape");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    let fs = runtime().load_bundled("fs").await.unwrap();
+    for root in [link.clone(), link.join("deeper")] {
+        let err = Remote::new(
+            "inner",
+            fs.clone(),
+            vec![("root".into(), root.display().to_string())],
+            Limits::default(),
+        )
+        .map(drop)
+        .unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::InvalidConfig, "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "option 'root': {} is a symbolic link (to {}), and a remote's directory is not \
+                 reached through a link, which a plugin could have made",
+                link.display(),
+                outside.display()
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(entries(&outside), ["private.txt"]);
+    sandbox.assert_contained().await;
+}
+
+/// A plugin's standard error is kept as its *last* 64 KiB, so the panic
+/// message at its end is what the user is shown, escaped and capped like
+/// any plugin message, however much it printed before.
+#[tokio::test]
+async fn a_crash_after_much_output_shows_the_panic_message() {
+    let sandbox = Sandbox::new().await;
+    let remote = sandbox.hostile("noisy-panic", &[], Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PluginFailed, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.ends_with("hostile plugin panicked after 1 MiB of noise"),
+        "{message}"
+    );
+    assert!(message.contains("; it printed: "), "{message}");
+    assert!(!message.contains('\u{1b}'), "{message}");
+    assert!(message.len() < 4096 + 512, "{} bytes", message.len());
+    sandbox.assert_survived(&remote).await;
+}

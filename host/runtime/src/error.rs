@@ -232,6 +232,24 @@ fn bounded_message(mut message: String) -> String {
     message
 }
 
+/// The end of `text` (what a plugin printed last), cut before its last
+/// [`MAX_PLUGIN_MESSAGE_BYTES`] (at a character boundary) with the cut
+/// marked.
+pub(crate) fn bounded_tail(text: &str) -> String {
+    if text.len() <= MAX_PLUGIN_MESSAGE_BYTES {
+        return text.to_owned();
+    }
+    let mut start = text.len() - MAX_PLUGIN_MESSAGE_BYTES;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!(
+        "[{start} earlier bytes cut: the host quotes the last {MAX_PLUGIN_MESSAGE_BYTES} bytes \
+         a plugin printed] …{}",
+        &text[start..]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

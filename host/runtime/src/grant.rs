@@ -104,6 +104,7 @@ pub fn compute(
                 };
                 let guest_path = format!("/{option}");
                 let host_path = absolute(&path, base);
+                refuse_links(option, &host_path)?;
                 match guest_options.iter_mut().find(|(n, _)| n == option) {
                     Some(entry) => entry.1 = guest_path.clone(),
                     None => guest_options.push((option.clone(), guest_path.clone())),
@@ -132,6 +133,56 @@ pub fn compute(
         }
     }
     Ok((grant, guest_options))
+}
+
+/// Refuses a directory reached through a symbolic link a plugin could
+/// have made. A plugin can make links inside its own root (they stay
+/// inside its sandbox), but the host follows links when it opens a root:
+/// a remote whose root lies inside another's would open wherever a link
+/// made by the other's plugin points. Links the system set up (owned by
+/// root, in a directory the user cannot write, such as macOS's `/tmp`)
+/// are followed; a plugin running as the user cannot have made them.
+fn refuse_links(option: &str, path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let mut prefix = PathBuf::new();
+    for component in path.components() {
+        prefix.push(component);
+        let Ok(meta) = std::fs::symlink_metadata(&prefix) else {
+            // Not there (yet): nothing further to follow.
+            return Ok(());
+        };
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        let parent_writable = prefix
+            .parent()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .is_none_or(|parent| {
+                me == 0
+                    || parent.mode() & 0o022 != 0
+                    || (parent.uid() == me && parent.mode() & 0o200 != 0)
+            });
+        if meta.uid() == 0 && me != 0 && !parent_writable {
+            continue;
+        }
+        let target = std::fs::read_link(&prefix)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "?".into());
+        let resolved = std::fs::canonicalize(path)
+            .map(|p| format!(": give {} if that is what you mean", p.display()))
+            .unwrap_or_default();
+        return Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!(
+                "option '{option}': {} is a symbolic link (to {target}), and a remote's \
+                 directory is not reached through a link, which a plugin could have made{resolved}",
+                prefix.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether one of the values the user gave (not a default) is the host of

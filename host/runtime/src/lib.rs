@@ -36,6 +36,7 @@ mod remote;
 mod runtime;
 mod sandbox;
 mod socket_bound;
+mod stderr_tail;
 mod tls;
 
 pub use bindings::types::{

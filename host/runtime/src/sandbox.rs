@@ -8,7 +8,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxBuilder, WasiTlsCtxView, WasiTlsView};
@@ -17,10 +16,12 @@ use crate::grant::Grant;
 use crate::http_client::HttpClient;
 use crate::limits::{HostMemoryHit, MemoryLimiter};
 use crate::policy::{NetworkPolicy, RefusalLog};
+use crate::stderr_tail::StderrTail;
 use crate::Limits;
 use crate::{Error, ErrorKind, Result};
 
-/// How much of a plugin's standard error is kept, to quote when it crashes.
+/// How much of a plugin's standard error is kept (the last bytes it
+/// wrote), to quote when it crashes.
 const STDERR_KEPT: usize = 64 * 1024;
 /// The most one set of header fields may hold (wasmtime's default is
 /// 128 KiB).
@@ -46,7 +47,7 @@ pub(crate) struct HostState {
     pub limiter: MemoryLimiter,
     refusals: RefusalLog,
     policy: Arc<NetworkPolicy>,
-    stderr: MemoryOutputPipe,
+    stderr: StderrTail,
     max_sockets: usize,
     host_memory: usize,
     /// Epoch ticks left before the current call's deadline.
@@ -131,7 +132,7 @@ impl HostState {
     pub fn new(grant: &Grant, limits: &Limits) -> Result<Self> {
         let policy = Arc::new(NetworkPolicy::new(grant));
         let refusals = policy.refusals().clone();
-        let stderr = MemoryOutputPipe::new(STDERR_KEPT);
+        let stderr = StderrTail::new(STDERR_KEPT);
         let mut builder = WasiCtxBuilder::new();
         // File calls run on the calling thread instead of a blocking pool:
         // about four times the throughput for large reads and writes.
@@ -265,6 +266,6 @@ impl HostState {
             .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
             .collect();
         let tail = lines[lines.len().saturating_sub(3)..].join(" / ");
-        (!tail.is_empty()).then(|| crate::printable(&tail).into_owned())
+        (!tail.is_empty()).then(|| crate::error::bounded_tail(&crate::printable(&tail)))
     }
 }
