@@ -21,9 +21,13 @@ impl App {
     pub fn new(config_path: Option<&Path>) -> Result<Self> {
         let config = Config::load(config_path)?;
         let runtime = Runtime::new()?;
+        let mut catalog = Catalog::new(runtime);
+        if let Some(path) = Config::default_path(config_path) {
+            catalog = catalog.with_config(&path);
+        }
         Ok(App {
             config,
-            catalog: Catalog::new(runtime),
+            catalog,
             remotes: Mutex::new(HashMap::new()),
         })
     }

@@ -769,17 +769,28 @@ fn an_installed_plugin_that_changes_is_refused_until_installed_again() {
         .stdout(predicate::str::contains(
             "installed hostile 0.0.1 as 'mine'",
         ));
-    let lock = std::fs::read_to_string(s.path().join("plugins/wharf-plugins.lock")).unwrap();
+    // The record is kept beside the user's config, not beside the plugin.
+    let lock = std::fs::read_to_string(s.path().join("plugins.lock")).unwrap();
     let sha = hex_sha256(&std::fs::read(wharf_fixtures::HOSTILE).unwrap());
     assert!(lock.contains(&sha), "{lock}");
+    assert_eq!(entries(&s.path().join("plugins")), ["mine.wasm"]);
     s.write_config("[remotes.m]\nplugin = \"mine\"\nmode = \"amnesia\"\nroot = \"m\"\n");
     std::fs::create_dir_all(s.path().join("m")).unwrap();
     s.wharf().args(["ls", "m:"]).assert().success();
 
-    // Swap the file behind the user's back.
+    // Swap the file behind the user's back, with a record of its own
+    // beside it, as the old layout kept records: it changes nothing.
     let mut changed = std::fs::read(wharf_fixtures::HOSTILE).unwrap();
     changed.extend_from_slice(b"\0");
     std::fs::write(s.path().join("plugins/mine.wasm"), &changed).unwrap();
+    std::fs::write(
+        s.path().join("plugins/plugins.lock"),
+        format!(
+            "[plugins.mine]\nsha256 = \"{}\"\nsource = \"x\"\n",
+            hex_sha256(&changed)
+        ),
+    )
+    .unwrap();
     s.wharf().args(["ls", "m:"]).assert().code(1).stderr(
         predicate::str::contains("changed since it was installed").and(predicate::str::contains(
             "wharf plugins install PATH.wasm --name mine",

@@ -14,6 +14,16 @@ use crate::{Error, ErrorKind, Plugin, Remote, Result, Runtime};
 pub struct Catalog {
     runtime: Runtime,
     dirs: Vec<PathBuf>,
+    /// The record of installed plugins (`plugins.lock` beside the config).
+    lock: Option<PathBuf>,
+}
+
+/// The install record for config file `config`: `plugins.lock` beside it.
+fn lock_beside(config: &Path) -> PathBuf {
+    config
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(crate::install::LOCK_FILE)
 }
 
 /// A plugin the catalog can load, before it is loaded.
@@ -34,14 +44,37 @@ pub enum Available {
 }
 
 impl Catalog {
-    /// A catalog over the default plugin path.
+    /// A catalog over the default plugin path, with the install record
+    /// beside the default config file.
     pub fn new(runtime: Runtime) -> Self {
         Catalog::with_dirs(runtime, Self::default_dirs())
     }
 
     /// A catalog over `dirs`, searched in order.
     pub fn with_dirs(runtime: Runtime, dirs: Vec<PathBuf>) -> Self {
-        Catalog { runtime, dirs }
+        let lock = crate::config::Config::default_path(None).map(|c| lock_beside(&c));
+        Catalog {
+            runtime,
+            dirs,
+            lock,
+        }
+    }
+
+    /// Keeps the install record beside config file `config` (the one in
+    /// use), where plugins cannot be written.
+    pub fn with_config(mut self, config: &Path) -> Self {
+        self.lock = Some(lock_beside(config));
+        self
+    }
+
+    fn lock(&self) -> Result<PluginLock> {
+        match &self.lock {
+            Some(path) => PluginLock::read(path),
+            None => Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "there is no config directory to record installed plugins in; set WHARF_CONFIG",
+            )),
+        }
     }
 
     /// `$WHARF_PLUGIN_PATH` (separated like `PATH`), then the user's data
@@ -109,7 +142,7 @@ impl Catalog {
         for dir in &self.dirs {
             let path = dir.join(format!("{name}.wasm"));
             if path.is_file() {
-                return self.load_installed(dir, name, path).await;
+                return self.load_installed(name, path).await;
             }
         }
         let builtin: Vec<&str> = wharf_bundled::ALL.iter().map(|(n, _)| *n).collect();
@@ -134,23 +167,22 @@ impl Catalog {
     pub async fn load_available(&self, available: &Available) -> Result<Plugin> {
         match available {
             Available::Bundled(name) => self.runtime.load_bundled(name).await,
-            Available::File { name, path, .. } => {
-                let dir = path.parent().unwrap_or(Path::new("."));
-                self.load_installed(dir, name, path.clone()).await
-            }
+            Available::File { name, path, .. } => self.load_installed(name, path.clone()).await,
         }
     }
 
-    /// Loads `<name>.wasm` from plugin directory `dir`, refusing it if it
-    /// was installed and has changed since.
-    async fn load_installed(&self, dir: &Path, name: &str, path: PathBuf) -> Result<Plugin> {
+    /// Loads plugin `name` from `path` in a plugin directory, refusing it
+    /// if it was installed and has changed since.
+    async fn load_installed(&self, name: &str, path: PathBuf) -> Result<Plugin> {
         let bytes = std::fs::read(&path).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidPlugin,
                 format!("cannot read plugin file {}: {e}", path.display()),
             )
         })?;
-        PluginLock::read(dir)?.verify(name, &path, &bytes)?;
+        if self.lock.is_some() {
+            self.lock()?.verify(name, &path, &bytes)?;
+        }
         self.runtime.load(&bytes, PluginSource::File(path)).await
     }
 
@@ -193,16 +225,16 @@ impl Catalog {
             ));
         }
         let dir = self.install_dir()?;
-        let target = PluginLock::read(dir)?.install(&name, source, &bytes)?;
+        let target = self.lock()?.install(dir, &name, source, &bytes)?;
         Ok((plugin, target))
     }
 
     /// The install record for plugin `name` in the plugin directories.
     pub fn installed(&self, name: &str) -> Option<(PathBuf, crate::install::LockEntry)> {
+        let lock = self.lock().ok()?;
         self.dirs.iter().find_map(|dir| {
-            let lock = PluginLock::read(dir).ok()?;
-            lock.entry(name)
-                .map(|e| (dir.join(format!("{name}.wasm")), e.clone()))
+            let file = dir.join(format!("{name}.wasm"));
+            lock.entry(&file).map(|e| (file.clone(), e.clone()))
         })
     }
 

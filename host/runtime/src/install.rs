@@ -1,7 +1,9 @@
 //! Installed plugins: `wharf plugins install` copies a `.wasm` into the
-//! plugin directory and records its sha256 in `wharf-plugins.lock` beside
-//! it. A recorded plugin whose file later changes is refused until it is
-//! installed again, so a file swapped behind the user's back never runs.
+//! plugin directory and records its sha256 in `plugins.lock` beside the
+//! user's config file: not beside the plugin, where whoever can replace
+//! the file could replace its record too. A recorded plugin whose file
+//! later changes is refused until it is installed again, so a file swapped
+//! behind the user's back never runs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{Error, ErrorKind, Result};
 
-/// The name of the record file in a plugin directory.
-pub const LOCK_FILE: &str = "wharf-plugins.lock";
+/// The name of the record file, in the directory of the config file.
+pub const LOCK_FILE: &str = "plugins.lock";
 
 /// What was recorded when a plugin was installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,13 +25,14 @@ pub struct LockEntry {
     pub source: String,
 }
 
+/// The records, by the installed file's absolute path.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct LockFile {
     #[serde(default)]
     plugins: BTreeMap<String, LockEntry>,
 }
 
-/// The record of one plugin directory.
+/// The record of installed plugins.
 #[derive(Debug)]
 pub struct PluginLock {
     path: PathBuf,
@@ -37,9 +40,9 @@ pub struct PluginLock {
 }
 
 impl PluginLock {
-    /// Reads the record of `dir` (empty if there is none yet).
-    pub fn read(dir: &Path) -> Result<Self> {
-        let path = dir.join(LOCK_FILE);
+    /// Reads the record at `path` (empty if there is none yet).
+    pub fn read(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
         let file = match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text).map_err(|e| {
                 Error::new(
@@ -56,14 +59,15 @@ impl PluginLock {
         Ok(PluginLock { path, file })
     }
 
-    /// What was recorded for `name`, if it was installed.
-    pub fn entry(&self, name: &str) -> Option<&LockEntry> {
-        self.file.plugins.get(name)
+    /// What was recorded for the plugin installed as `file`, if any.
+    pub fn entry(&self, file: &Path) -> Option<&LockEntry> {
+        self.file.plugins.get(&key(file))
     }
 
-    /// Refuses `bytes` as plugin `name` if it was installed and has changed.
+    /// Refuses `bytes` as plugin `name` (the file `file`) if it was
+    /// installed and has changed.
     pub fn verify(&self, name: &str, file: &Path, bytes: &[u8]) -> Result<()> {
-        let Some(entry) = self.entry(name) else {
+        let Some(entry) = self.entry(file) else {
             return Ok(());
         };
         let actual = hex::encode(Sha256::digest(bytes));
@@ -82,14 +86,16 @@ impl PluginLock {
         ))
     }
 
-    /// Copies `source` into the directory as `<name>.wasm` and records it.
-    pub fn install(&mut self, name: &str, source: &Path, bytes: &[u8]) -> Result<PathBuf> {
-        let dir = self
-            .path
-            .parent()
-            .expect("the lock lives in a directory")
-            .to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| {
+    /// Copies `source` into plugin directory `dir` as `<name>.wasm` and
+    /// records it.
+    pub fn install(
+        &mut self,
+        dir: &Path,
+        name: &str,
+        source: &Path,
+        bytes: &[u8],
+    ) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir).map_err(|e| {
             Error::io(
                 format!("cannot create the plugin directory {}", dir.display()),
                 e,
@@ -98,16 +104,28 @@ impl PluginLock {
         let target = dir.join(format!("{name}.wasm"));
         write_atomically(&target, bytes)?;
         self.file.plugins.insert(
-            name.to_owned(),
+            key(&target),
             LockEntry {
                 sha256: hex::encode(Sha256::digest(bytes)),
                 source: source.display().to_string(),
             },
         );
         let text = toml::to_string_pretty(&self.file).expect("the lock serializes");
+        if let Some(parent) = self.path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+        }
         write_atomically(&self.path, text.as_bytes())?;
         Ok(target)
     }
+}
+
+/// How a plugin file is named in the record: its absolute path.
+fn key(file: &Path) -> String {
+    std::path::absolute(file)
+        .unwrap_or_else(|_| file.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
