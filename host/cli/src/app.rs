@@ -76,19 +76,68 @@ impl App {
 
     /// Loads the plugin of remote `name` and configures a remote of its
     /// own for the caller, saying once what the user should know of it.
+    /// An overlay's remote is put on the remote its `remote` option names,
+    /// opened (once, and shared) the same way.
     pub async fn open_remote(&self, name: &str) -> Result<Remote> {
-        let spec = self.config.remote(name)?;
-        if spec.host.tls.skip_verify {
-            eprintln!(
-                "wharf: WARNING: remote '{name}' has tls_insecure_skip_verify = true: its server's \
-                 certificate is not checked, so anyone on the way can read and change what it \
-                 sends; trust the server's CA with tls_ca_file instead"
-            );
-        }
-        let remote = self.catalog.open(&spec).await?;
-        for note in remote.notes() {
-            eprintln!("wharf: note: remote '{name}': {}", wharf::printable(note));
-        }
-        Ok(remote)
+        self.open_in_chain(name, Vec::new()).await
+    }
+
+    fn open_in_chain<'a>(
+        &'a self,
+        name: &'a str,
+        mut above: Vec<String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Remote>> + Send + 'a>> {
+        Box::pin(async move {
+            let spec = self.config.remote(name)?;
+            if spec.host.tls.skip_verify {
+                eprintln!(
+                    "wharf: WARNING: remote '{name}' has tls_insecure_skip_verify = true: its \
+                     server's certificate is not checked, so anyone on the way can read and \
+                     change what it sends; trust the server's CA with tls_ca_file instead"
+                );
+            }
+            let below = match &spec.host.below {
+                None => None,
+                Some(below) => {
+                    above.push(name.to_owned());
+                    if above.contains(&below.remote) {
+                        return Err(wharf::Error::new(
+                            wharf::ErrorKind::InvalidConfig,
+                            format!(
+                                "remote '{name}': the remotes sit on each other in a circle ({} \
+                                 -> {}); an overlay's `remote` must lead to a remote that stores \
+                                 its objects itself",
+                                above.join(" -> "),
+                                below.remote
+                            ),
+                        )
+                        .into());
+                    }
+                    let cached = self.remotes.lock().unwrap().get(&below.remote).cloned();
+                    let remote = match cached {
+                        Some(remote) => remote,
+                        None => {
+                            let opened =
+                                Arc::new(self.open_in_chain(&below.remote, above.clone()).await?);
+                            self.remotes
+                                .lock()
+                                .unwrap()
+                                .entry(below.remote.clone())
+                                .or_insert(opened)
+                                .clone()
+                        }
+                    };
+                    Some(wharf::overlay::Below {
+                        remote,
+                        prefix: below.prefix.clone(),
+                    })
+                }
+            };
+            let remote = self.catalog.open_over(&spec, below).await?;
+            for note in remote.notes() {
+                eprintln!("wharf: note: remote '{name}': {}", wharf::printable(note));
+            }
+            Ok(remote)
+        })
     }
 }

@@ -17,6 +17,24 @@ use types::{
     ByteRange, Entry, Error, ObjectMeta, OptionAlias, PluginInfo, StoreDescription, WriteOptions,
 };
 
+/// The `overlay` world's import: the store below an overlay, which the host
+/// provides (see `overlay.rs`). Its exports are the same `storage` as a
+/// plugin's, called through [`PluginApi`].
+pub(crate) mod overlay {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "wharf:storage/overlay",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "wharf:storage/types": crate::bindings::types,
+            "wharf:storage/below.below-reader": crate::overlay::BelowReader,
+            "wharf:storage/below.below-writer": crate::overlay::BelowWriter,
+            "wharf:storage/below.below-lister": crate::overlay::BelowLister,
+        },
+    });
+}
+
 /// Contract 0.2.0, as released (`wit/released/0.2.0`). Later versions only
 /// added types and calls, so its types are the current ones; only the set
 /// of calls differs.

@@ -240,6 +240,17 @@ impl Catalog {
 
     /// Loads the plugin of `spec` and configures the remote.
     pub async fn open(&self, spec: &RemoteSpec) -> Result<Remote> {
+        self.open_over(spec, None).await
+    }
+
+    /// Loads the plugin of `spec` and configures the remote, an overlay on
+    /// `below` when one is given (the remote its `remote` option names,
+    /// opened by the caller, who holds the configuration).
+    pub async fn open_over(
+        &self,
+        spec: &RemoteSpec,
+        below: Option<crate::overlay::Below>,
+    ) -> Result<Remote> {
         let plugin = self
             .load(&spec.plugin)
             .await
@@ -259,12 +270,37 @@ impl Catalog {
                 .with_remote(&spec.name));
             }
         }
-        let remote = Remote::new(
+        let invalid = |message: String| {
+            Err(Error::new(ErrorKind::InvalidConfig, message).with_remote(&spec.name))
+        };
+        match (plugin.is_overlay(), &below) {
+            (true, None) => {
+                return invalid(format!(
+                    "plugin '{}' is an overlay: it stores its objects in another remote, which \
+                     `remote = \"REMOTE:PREFIX\"` in [remotes.{}] must name",
+                    plugin.info().name,
+                    spec.name
+                ))
+            }
+            (false, Some(_)) => {
+                return invalid(format!(
+                    "plugin '{}' is not an overlay, so `remote` in [remotes.{}] means nothing to \
+                     it; remove it (only overlays such as crypt sit on another remote)",
+                    plugin.info().name,
+                    spec.name
+                ))
+            }
+            _ => {}
+        }
+        let mut remote = Remote::new(
             &spec.name,
             plugin,
             spec.options.clone(),
             spec.host.limits.clone(),
         )?;
+        if let Some(below) = below {
+            remote = remote.with_below(below);
+        }
         Ok(spec.host.apply(remote))
     }
 }

@@ -50,6 +50,9 @@ const TLS_SKIP_VERIFY_KEY: &str = "tls_insecure_skip_verify";
 /// The sha256 the remote's plugin must have: a pin kept in the user's own
 /// config, where whoever can replace a plugin file cannot change it.
 const PIN_KEY: &str = "sha256";
+/// For an overlay: the remote (and prefix) it stores its objects in,
+/// `REMOTE:PREFIX`, as rclone's `remote =` is written.
+const BELOW_KEY: &str = "remote";
 /// boto3's (and so django-storages') spelling of the TLS trust: `false`
 /// checks no certificate, a path adds a CA bundle.
 const VERIFY_KEY: &str = "verify";
@@ -67,6 +70,7 @@ pub const HOST_KEYS: &[&str] = &[
     TLS_SKIP_VERIFY_KEY,
     VERIFY_KEY,
     PIN_KEY,
+    BELOW_KEY,
 ];
 
 /// The configuration: every declared remote.
@@ -348,6 +352,45 @@ pub struct HostSettings {
     pub tls: crate::TlsTrust,
     /// `sha256`: the plugin must have exactly this hash (hex).
     pub pin: Option<String>,
+    /// `remote`: for an overlay, the remote below it and the prefix there.
+    pub below: Option<BelowSpec>,
+}
+
+/// Where an overlay keeps its objects: a remote and a prefix in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BelowSpec {
+    /// The remote's name.
+    pub remote: String,
+    /// The prefix in it, without leading or trailing `/` (empty: all of it).
+    pub prefix: String,
+}
+
+impl BelowSpec {
+    /// Parses `REMOTE:PREFIX` (`r2:backups`, `r2:`, `local:/srv/x`).
+    pub fn parse(owner: &str, text: &str) -> Result<BelowSpec> {
+        let Some((remote, prefix)) = text.split_once(':') else {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "remote '{owner}': {BELOW_KEY} = '{text}' names no remote; write \
+                     REMOTE:PREFIX, such as \"r2:backups\" (a remote of the config, then where \
+                     in it)"
+                ),
+            ));
+        };
+        check_remote_name(remote).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "remote '{owner}': {BELOW_KEY} = '{text}': '{remote}' is not a remote name"
+                ),
+            )
+        })?;
+        Ok(BelowSpec {
+            remote: remote.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
 }
 
 impl HostSettings {
@@ -395,6 +438,9 @@ impl HostSettings {
         if let Some(value) = options.remove(HOST_MEMORY_KEY) {
             let mib: usize = parse_number(remote, HOST_MEMORY_KEY, &value)?;
             settings.limits.host_memory = mib << 20;
+        }
+        if let Some(below) = options.remove(BELOW_KEY) {
+            settings.below = Some(BelowSpec::parse(remote, &below)?);
         }
         if let Some(pin) = options.remove(PIN_KEY) {
             let pin = pin.trim().to_ascii_lowercase();

@@ -15,6 +15,8 @@ pub struct Grant {
     pub network: Vec<NetworkGrant>,
     /// What its TLS connections (`wasi:tls`) trust.
     pub tls: crate::TlsTrust,
+    /// For an overlay, the remote (and prefix) it stores its objects in.
+    pub below: Option<crate::overlay::Below>,
 }
 
 /// One directory a plugin may read and write.

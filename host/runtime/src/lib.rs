@@ -30,6 +30,7 @@ mod http_client;
 pub mod install;
 mod limits;
 mod name_lookup;
+pub mod overlay;
 mod plugin;
 pub mod policy;
 mod remote;

@@ -64,6 +64,7 @@ struct PluginInner {
     contract: String,
     sha256: String,
     source: PluginSource,
+    overlay: bool,
 }
 
 /// A running instance of a plugin, inside its own store.
@@ -80,6 +81,11 @@ impl Plugin {
         source: PluginSource,
     ) -> Result<Self> {
         let (contract, minor) = contract_version(&runtime, &component, &source)?;
+        // An overlay imports the store below it; it stores nothing itself.
+        let overlay = component
+            .component_type()
+            .imports(&runtime.inner().engine)
+            .any(|(name, _)| name.starts_with("wharf:storage/below@"));
         let pre = bindings_pre(&runtime, &component, &source, &contract, minor)?;
         // `info` runs with nothing granted: it must not need anything.
         let limits = Limits::default();
@@ -120,6 +126,17 @@ impl Plugin {
                 .map_err(|_| hung("option-aliases() call"))?
                 .map_err(|e| failed("option-aliases", e))?;
         crate::aliases::check(&info, &aliases, &source)?;
+        if overlay && !info.access.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidPlugin,
+                format!(
+                    "{source} is an overlay (it imports the store below it), and an overlay \
+                     reaches the world only through that store, but it declares access of its \
+                     own ({}); it is refused",
+                    describe_access(&info.access)
+                ),
+            ));
+        }
         Ok(Plugin {
             inner: Arc::new(PluginInner {
                 runtime,
@@ -129,8 +146,15 @@ impl Plugin {
                 contract,
                 sha256,
                 source,
+                overlay,
             }),
         })
+    }
+
+    /// Whether this plugin is an overlay: it stores its objects in the
+    /// remote below it (its remote's `remote` option), not a backend.
+    pub fn is_overlay(&self) -> bool {
+        self.inner.overlay
     }
 
     pub(crate) fn downgrade(&self) -> WeakPlugin {
@@ -225,6 +249,33 @@ fn printable_info(mut info: PluginInfo) -> PluginInfo {
         }
     }
     info
+}
+
+/// `access` in words, for a message.
+fn describe_access(access: &[crate::Access]) -> String {
+    access
+        .iter()
+        .map(|a| match a {
+            crate::Access::Directory(option) => format!("the directory of option '{option}'"),
+            crate::Access::Network(network) => network.endpoints.join(", "),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Capabilities with nothing declared.
+pub(crate) fn no_capabilities() -> crate::Capabilities {
+    crate::Capabilities {
+        ranged_read: false,
+        list_delimiter: false,
+        copy: false,
+        content_type: false,
+        user_metadata: false,
+        last_modified: false,
+        etag: false,
+        case_insensitive: false,
+        key_and_prefix: false,
+    }
 }
 
 /// Gives the next call `limits.call_timeout` before it is interrupted.

@@ -112,6 +112,13 @@ impl RuntimeBuilder {
                 linker.allow_shadowing(false);
                 replaced
             })
+            .and_then(|()| {
+                // The store below an overlay (see `overlay.rs`).
+                crate::bindings::overlay::wharf::storage::below::add_to_linker::<
+                    _,
+                    crate::overlay::BelowData,
+                >(&mut linker, HostState::below)
+            })
             .map_err(|e| {
                 Error::new(
                     ErrorKind::Other,

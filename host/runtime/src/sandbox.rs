@@ -50,6 +50,8 @@ pub(crate) struct HostState {
     stderr: StderrTail,
     max_sockets: usize,
     host_memory: usize,
+    /// For an overlay, the store below it.
+    below: Option<crate::overlay::Below>,
     /// Epoch ticks left before the current call's deadline.
     pub ticks_left: u64,
 }
@@ -191,8 +193,17 @@ impl HostState {
             stderr,
             max_sockets: limits.max_sockets,
             host_memory: limits.host_memory,
+            below: grant.below.clone(),
             ticks_left: 0,
         })
+    }
+
+    /// What the `wharf:storage/below` functions work on.
+    pub fn below(&mut self) -> crate::overlay::BelowView<'_> {
+        crate::overlay::BelowView {
+            table: &mut self.table,
+            below: self.below.as_ref(),
+        }
     }
 
     /// What the bounded `wasi:sockets/tcp-create-socket` works on.

@@ -24,6 +24,7 @@
 
 mod adapter;
 mod backend;
+pub mod below;
 mod chunk;
 mod error;
 pub mod hash;
@@ -41,7 +42,9 @@ pub mod bindings {
     // carries the contract it was built for.
     wit_bindgen::generate!({
         path: "contract",
-        world: "wharf:storage/plugin",
+        // The overlay world is the plugin world plus the store below: a
+        // plugin that never calls `below` does not import it.
+        world: "wharf:storage/overlay",
         pub_export_macro: true,
         default_bindings_module: "wharf_plugin::bindings",
     });

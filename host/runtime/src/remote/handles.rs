@@ -7,6 +7,27 @@ use super::pool::Handle;
 use super::Remote;
 use crate::bindings::types::{Entry, ObjectMeta};
 use crate::{Error, ErrorKind, Result};
+use std::sync::Arc;
+
+/// The remote a handle makes its calls on: borrowed by a caller that holds
+/// the remote, or shared when the handle must outlive any borrow (an
+/// overlay's reads and writes on the remote below it, kept in its
+/// instance's resource table).
+pub(super) enum RemoteRef<'r> {
+    Borrowed(&'r Remote),
+    Shared(Arc<Remote>),
+}
+
+impl std::ops::Deref for RemoteRef<'_> {
+    type Target = Remote;
+
+    fn deref(&self) -> &Remote {
+        match self {
+            RemoteRef::Borrowed(remote) => remote,
+            RemoteRef::Shared(remote) => remote,
+        }
+    }
+}
 
 /// Gives a handle's resource back to its instance, to be dropped in the
 /// guest at that instance's next call (`Drop` cannot call into it).
@@ -18,7 +39,7 @@ fn release(handle: &mut Option<Handle>) {
 
 /// A read in progress, pulled a chunk at a time.
 pub struct ObjectReader<'r> {
-    pub(super) remote: &'r Remote,
+    pub(super) remote: RemoteRef<'r>,
     pub(super) key: String,
     pub(super) handle: Option<Handle>,
 }
@@ -48,6 +69,17 @@ impl ObjectReader<'_> {
     }
 }
 
+impl ObjectReader<'_> {
+    /// The same read, holding its remote itself.
+    pub(crate) fn shared(mut self, remote: Arc<Remote>) -> ObjectReader<'static> {
+        ObjectReader {
+            remote: RemoteRef::Shared(remote),
+            key: std::mem::take(&mut self.key),
+            handle: self.handle.take(),
+        }
+    }
+}
+
 impl Drop for ObjectReader<'_> {
     fn drop(&mut self) {
         release(&mut self.handle);
@@ -57,7 +89,7 @@ impl Drop for ObjectReader<'_> {
 /// A write in progress. Dropping it without [`ObjectWriter::finish`] aborts
 /// it (in the plugin, at the instance's next call).
 pub struct ObjectWriter<'r> {
-    pub(super) remote: &'r Remote,
+    pub(super) remote: RemoteRef<'r>,
     pub(super) key: String,
     pub(super) handle: Option<Handle>,
 }
@@ -139,6 +171,17 @@ impl ObjectWriter<'_> {
     }
 }
 
+impl ObjectWriter<'_> {
+    /// The same write, holding its remote itself.
+    pub(crate) fn shared(mut self, remote: Arc<Remote>) -> ObjectWriter<'static> {
+        ObjectWriter {
+            remote: RemoteRef::Shared(remote),
+            key: std::mem::take(&mut self.key),
+            handle: self.handle.take(),
+        }
+    }
+}
+
 impl Drop for ObjectWriter<'_> {
     fn drop(&mut self) {
         release(&mut self.handle);
@@ -147,7 +190,7 @@ impl Drop for ObjectWriter<'_> {
 
 /// A listing in progress, pulled a page at a time.
 pub struct ObjectLister<'r> {
-    pub(super) remote: &'r Remote,
+    pub(super) remote: RemoteRef<'r>,
     pub(super) prefix: String,
     pub(super) handle: Option<Handle>,
 }
@@ -171,6 +214,17 @@ impl ObjectLister<'_> {
             }
         }
         Ok(page)
+    }
+}
+
+impl ObjectLister<'_> {
+    /// The same listing, holding its remote itself.
+    pub(crate) fn shared(mut self, remote: Arc<Remote>) -> ObjectLister<'static> {
+        ObjectLister {
+            remote: RemoteRef::Shared(remote),
+            prefix: std::mem::take(&mut self.prefix),
+            handle: self.handle.take(),
+        }
     }
 }
 

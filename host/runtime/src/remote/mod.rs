@@ -60,7 +60,7 @@ pub struct Remote {
 /// its instance's memory, so all its calls go to one instance; any other
 /// plugin keeps them outside, and gets up to `max_instances`.
 fn instances_for(grant: &Grant, limits: &Limits) -> usize {
-    if grant.directories.is_empty() && grant.network.is_empty() {
+    if grant.directories.is_empty() && grant.network.is_empty() && grant.below.is_none() {
         1
     } else {
         limits.max_instances
@@ -127,6 +127,20 @@ impl Remote {
         // Nothing ran yet, so the pool can still be sized for the grant.
         self.pool = Pool::new(instances_for(&self.grant, &self.limits));
         self
+    }
+
+    /// Puts this remote, an overlay's, on `below`: the remote (and prefix)
+    /// it stores its objects in.
+    pub fn with_below(mut self, below: crate::overlay::Below) -> Self {
+        self.grant.below = Some(below);
+        // Nothing ran yet, so the pool can still be sized for the grant.
+        self.pool = Pool::new(instances_for(&self.grant, &self.limits));
+        self
+    }
+
+    /// The remote below this one, for an overlay.
+    pub fn below(&self) -> Option<&crate::overlay::Below> {
+        self.grant.below.as_ref()
     }
 
     /// What the plugin's TLS connections trust beyond the web PKI: the
@@ -427,7 +441,7 @@ impl Remote {
             })
             .await?;
         Ok(ObjectReader {
-            remote: self,
+            remote: handles::RemoteRef::Borrowed(self),
             key: key.to_owned(),
             handle: Some(held.handle(resource)),
         })
@@ -448,7 +462,7 @@ impl Remote {
             })
             .await?;
         Ok(ObjectWriter {
-            remote: self,
+            remote: handles::RemoteRef::Borrowed(self),
             key: key.to_owned(),
             handle: Some(held.handle(resource)),
         })
@@ -482,7 +496,7 @@ impl Remote {
             }
         };
         Ok(ObjectLister {
-            remote: self,
+            remote: handles::RemoteRef::Borrowed(self),
             prefix: prefix.to_owned(),
             handle,
         })
