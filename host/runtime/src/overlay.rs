@@ -140,7 +140,7 @@ impl BelowView<'_> {
 impl Host for BelowView<'_> {
     async fn store_capabilities(&mut self) -> wasmtime::Result<Capabilities> {
         Ok(match self.below() {
-            Ok(below) => below.remote.plugin().info().capabilities.clone(),
+            Ok(below) => below.remote.plugin().info().capabilities,
             Err(_) => crate::plugin::no_capabilities(),
         })
     }
