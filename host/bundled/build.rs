@@ -10,6 +10,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("wharf-plugin-s3", "S3"),
     ("wharf-plugin-ftp", "FTP"),
     ("wharf-plugin-dropbox", "DROPBOX"),
+    ("wharf-plugin-crypt", "CRYPT"),
 ];
 
 fn main() {

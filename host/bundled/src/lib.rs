@@ -6,4 +6,10 @@ include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
 
 /// Every bundled plugin as (name, component bytes); the name is the one a
 /// configuration uses in `plugin = "…"`.
-pub const ALL: &[(&str, &[u8])] = &[("fs", FS), ("s3", S3), ("ftp", FTP), ("dropbox", DROPBOX)];
+pub const ALL: &[(&str, &[u8])] = &[
+    ("fs", FS),
+    ("s3", S3),
+    ("ftp", FTP),
+    ("dropbox", DROPBOX),
+    ("crypt", CRYPT),
+];

@@ -51,7 +51,7 @@ fn apply(cipher: &Aes256, direction: Direction, block: &[u8; 16]) -> [u8; 16] {
 /// under `tweak`. The caller checks the length.
 pub fn transform(cipher: &Aes256, tweak: &[u8; 16], data: &[u8], direction: Direction) -> Vec<u8> {
     let m = data.len() / 16;
-    assert!(data.len() % 16 == 0 && (1..=MAX_BLOCKS).contains(&m));
+    assert!(data.len().is_multiple_of(16) && (1..=MAX_BLOCKS).contains(&m));
     let block = |j: usize| -> [u8; 16] { data[j * 16..j * 16 + 16].try_into().unwrap() };
     // L is made with the forward cipher in both directions.
     let mut l = apply(cipher, Direction::Encrypt, &[0u8; 16]);

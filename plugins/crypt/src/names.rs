@@ -185,7 +185,7 @@ impl Names {
         match self.mode {
             Mode::Standard => {
                 let sealed = self.encoding.decode(name)?;
-                if sealed.len() % 16 != 0 {
+                if !sealed.len().is_multiple_of(16) {
                     return Err("not a multiple of blocksize".into());
                 }
                 if sealed.is_empty() {
