@@ -32,6 +32,9 @@ use crate::names::Names;
 use crate::reader::CryptReader;
 use crate::writer::CryptWriter;
 
+/// The longest key the contract allows, below as everywhere.
+const MAX_KEY: usize = 1024;
+
 /// The plugin: describes itself and opens [`CryptStore`]s.
 pub struct CryptPlugin;
 
@@ -81,9 +84,21 @@ impl Plugin for CryptPlugin {
 impl CryptStore {
     /// The name below of `key`.
     fn name(&self, key: &str) -> Result<String> {
-        self.names
+        let name = self
+            .names
             .encrypt_key(key)
-            .map_err(|why| unencryptable(key, &why))
+            .map_err(|why| unencryptable(key, &why))?;
+        if name.len() > MAX_KEY {
+            return Err(unencryptable(
+                key,
+                &format!(
+                    "encrypted, it would be {} bytes, more than the {MAX_KEY} a key may hold \
+                     (encrypted names are longer than plain ones); shorten it",
+                    name.len()
+                ),
+            ));
+        }
+        Ok(name)
     }
 }
 
@@ -114,7 +129,13 @@ impl Store for CryptStore {
     }
 
     fn write(&self, key: &str, options: WriteOptions) -> Result<CryptWriter> {
-        CryptWriter::create(key, &self.name(key)?, &self.data_key, &options)
+        CryptWriter::create(key, &self.name(key)?, &self.data_key, &options).map_err(|e| match e {
+            Error::InvalidKey(why) => Error::invalid_key(format!(
+                "{key:?}: encrypted, its name is too long for the store below (encrypted names \
+                 are longer than plain ones; shorten the key): {why}"
+            )),
+            other => other,
+        })
     }
 
     fn delete(&self, key: &str) -> Result<()> {
