@@ -15,7 +15,7 @@ mod transfer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
@@ -39,6 +39,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Obscure a password as rclone does, for a crypt remote's `password`
+    /// and `password2` (and rclone.conf): wharf obscure 'my secret'.
+    /// Obscuring keeps it from being read at a glance; it is not
+    /// encryption. `-` reads the password from standard input.
+    Obscure {
+        /// The password, or `-` to read it from standard input.
+        password: String,
+    },
     /// Upload a local file: wharf put photo.jpg media:2026/photo.jpg
     Put {
         /// The local file.
@@ -522,6 +530,20 @@ async fn run(cli: Cli) -> Result<()> {
 
 async fn run_command(app: &App, cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Obscure { password } => {
+            let password = if password == "-" {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("cannot read the password from standard input")?;
+                line.trim_end_matches(['\n', '\r']).to_owned()
+            } else {
+                password
+            };
+            let mut iv = [0u8; 16];
+            getrandom::fill(&mut iv).context("cannot get random bytes for the obscuring")?;
+            println!("{}", wharf_obscure::obscure(&password, iv));
+        }
         Command::Authorize {
             service,
             remote,

@@ -98,6 +98,11 @@ pub async fn list_plugins(app: &App, json: bool) -> Result<()> {
                     }
                 );
                 println!("    {}", info.description);
+                if plugin.is_overlay() {
+                    println!(
+                        "    overlay: stores its objects in the remote below it (remote = \"REMOTE:PREFIX\"), and reaches nothing else"
+                    );
+                }
                 for access in &info.access {
                     println!("    needs: {}", access_text(access));
                 }
@@ -117,10 +122,40 @@ pub fn list_remotes(app: &App, json: bool) -> Result<()> {
             RemoteOrigin::Environment => "environment".to_owned(),
             RemoteOrigin::Default => "built in (./media)".to_owned(),
         };
+        // An overlay's chain, down to the remote that stores the bytes.
+        let mut chain = Vec::new();
+        let mut below = spec.host.below.clone();
+        while let Some(next) = below {
+            if chain
+                .iter()
+                .any(|(r, _): &(String, String)| *r == next.remote)
+                || chain.len() > 16
+            {
+                break;
+            }
+            below = app
+                .config
+                .remote(&next.remote)
+                .ok()
+                .and_then(|s| s.host.below);
+            chain.push((next.remote, next.prefix));
+        }
+        let on: Vec<String> = chain.iter().map(|(r, p)| format!("{r}:{p}")).collect();
         if json {
-            values.push(json!({ "name": name, "plugin": spec.plugin, "origin": origin }));
-        } else {
+            values.push(json!({
+                "name": name,
+                "plugin": spec.plugin,
+                "origin": origin,
+                "on": on,
+            }));
+        } else if on.is_empty() {
             println!("{name:<16} {:<10} {origin}", spec.plugin);
+        } else {
+            println!(
+                "{name:<16} {:<10} {origin}; on {}",
+                spec.plugin,
+                on.join(" on ")
+            );
         }
     }
     if json {
@@ -138,6 +173,7 @@ pub async fn inspect(
 ) -> Result<()> {
     let loaded = app.catalog.load(plugin).await?;
     let info = loaded.info();
+    let plugin_is_overlay = loaded.is_overlay();
     let grant = if options.is_empty() {
         None
     } else {
@@ -180,8 +216,18 @@ pub async fn inspect(
     }
     println!();
     println!("ACCESS: everything it can reach; the sandbox refuses the rest");
+    if plugin_is_overlay {
+        println!(
+            "  the remote below it, the one `remote = \"REMOTE:PREFIX\"` names, and only through \
+             the store calls (never that remote's options or credentials)"
+        );
+    }
     if info.access.is_empty() {
-        println!("  nothing: no files, no network");
+        if plugin_is_overlay {
+            println!("  nothing else: no files, no network");
+        } else {
+            println!("  nothing: no files, no network");
+        }
     }
     for access in &info.access {
         println!("  - {}", access_text(access));

@@ -6,21 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use aes::cipher::{KeyIvInit, StreamCipher};
 use anyhow::{bail, Context, Result};
 use wharf::config::replace_remote;
 
 use crate::app::App;
 use crate::config_cmd::{checked_options, file, FileRemotes};
 use crate::UsageError;
-
-/// The key rclone obscures passwords with: public by design (obscuring
-/// keeps passwords from being read at a glance, it is not encryption), so
-/// that any copy of rclone can reveal them.
-const OBSCURE_KEY: [u8; 32] = [
-    0x9c, 0x93, 0x5b, 0x48, 0x73, 0x0a, 0x55, 0x4d, 0x6b, 0xfd, 0x7c, 0x63, 0xc8, 0x86, 0xa9, 0x2b,
-    0xd3, 0x90, 0x19, 0x8e, 0xb8, 0x12, 0x8a, 0xfb, 0xf4, 0xde, 0x16, 0x2b, 0x8b, 0x95, 0xf6, 0x38,
-];
 
 /// One section of rclone.conf.
 struct Section {
@@ -352,46 +343,10 @@ fn ftp(section: &Section) -> Outcome {
     }
 }
 
-/// rclone's `obscure` undone: URL-safe base64 (no padding) of a 16-byte
-/// IV followed by the password under AES-256-CTR with [`OBSCURE_KEY`].
+/// rclone's `obscure` undone (`wharf_obscure`), or `None` for a value
+/// that is not an obscured password.
 pub fn reveal(obscured: &str) -> Option<String> {
-    let bytes = base64_url_decode(obscured)?;
-    if bytes.len() < 16 {
-        return None;
-    }
-    let (iv, text) = bytes.split_at(16);
-    let mut text = text.to_vec();
-    let mut cipher = ctr::Ctr128BE::<aes::Aes256>::new(&OBSCURE_KEY.into(), iv.into());
-    cipher.apply_keystream(&mut text);
-    String::from_utf8(text).ok()
-}
-
-fn base64_url_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let text = text.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for group in text.chunks(4) {
-        if group.len() == 1 {
-            return None;
-        }
-        let mut n = 0u32;
-        for (i, c) in group.iter().enumerate() {
-            n |= value(*c)? << (18 - 6 * i);
-        }
-        for i in 0..group.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
+    wharf_obscure::reveal(obscured).ok()
 }
 
 /// rclone's sizes: a number with an optional binary suffix (`5Mi`, `64M`,

@@ -55,7 +55,7 @@ fn revealed(options: &Options, name: &str) -> Result<String> {
     if value.is_empty() {
         return Ok(String::new());
     }
-    crate::obscure::reveal(value).map_err(|why| {
+    wharf_obscure::reveal(value).map_err(|why| {
         Error::invalid_config(format!(
             "option '{name}': {why}; crypt takes its passwords obscured, as rclone stores them: \
              give what `wharf obscure YOUR-PASSWORD` (or `rclone obscure`) prints"

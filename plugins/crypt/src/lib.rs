@@ -13,7 +13,6 @@ mod error;
 pub mod keys;
 mod lister;
 pub mod names;
-pub mod obscure;
 mod reader;
 mod writer;
 

@@ -12,7 +12,7 @@ use wharf::{Limits, Remote, Runtime};
 
 /// The password, obscured as rclone stores it (rclone's own test IV).
 pub fn obscured(password: &str) -> String {
-    wharf_plugin_crypt::obscure::obscure(password, *b"aaaaaaaaaaaaaaaa")
+    wharf_obscure::obscure(password, *b"aaaaaaaaaaaaaaaa")
 }
 
 /// An fs remote on `dir`.

