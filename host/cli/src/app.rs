@@ -98,38 +98,53 @@ impl App {
             }
             let below = match &spec.host.below {
                 None => None,
-                Some(below) => {
+                Some(wharf::config::BelowSpec::Directory(path)) => {
+                    // rclone's `remote = /path`: an fs remote of its own.
+                    let fs = self.catalog.runtime().load_bundled("fs").await?;
+                    let local = wharf::Remote::new(
+                        &format!("{name}-below"),
+                        fs,
+                        vec![("root".into(), path.display().to_string())],
+                        spec.host.limits.clone(),
+                    )?;
+                    Some(wharf::overlay::Below {
+                        remote: Arc::new(local),
+                        prefix: String::new(),
+                    })
+                }
+                Some(wharf::config::BelowSpec::Remote {
+                    remote: below,
+                    prefix,
+                }) => {
                     above.push(name.to_owned());
-                    if above.contains(&below.remote) {
+                    if above.contains(below) {
                         return Err(wharf::Error::new(
                             wharf::ErrorKind::InvalidConfig,
                             format!(
                                 "remote '{name}': the remotes sit on each other in a circle ({} \
-                                 -> {}); an overlay's `remote` must lead to a remote that stores \
-                                 its objects itself",
+                                 -> {below}); an overlay's `remote` must lead to a remote that \
+                                 stores its objects itself",
                                 above.join(" -> "),
-                                below.remote
                             ),
                         )
                         .into());
                     }
-                    let cached = self.remotes.lock().unwrap().get(&below.remote).cloned();
+                    let cached = self.remotes.lock().unwrap().get(below).cloned();
                     let remote = match cached {
                         Some(remote) => remote,
                         None => {
-                            let opened =
-                                Arc::new(self.open_in_chain(&below.remote, above.clone()).await?);
+                            let opened = Arc::new(self.open_in_chain(below, above.clone()).await?);
                             self.remotes
                                 .lock()
                                 .unwrap()
-                                .entry(below.remote.clone())
+                                .entry(below.clone())
                                 .or_insert(opened)
                                 .clone()
                         }
                     };
                     Some(wharf::overlay::Below {
                         remote,
-                        prefix: below.prefix.clone(),
+                        prefix: prefix.clone(),
                     })
                 }
             };

@@ -123,24 +123,21 @@ pub fn list_remotes(app: &App, json: bool) -> Result<()> {
             RemoteOrigin::Default => "built in (./media)".to_owned(),
         };
         // An overlay's chain, down to the remote that stores the bytes.
-        let mut chain = Vec::new();
+        let mut on: Vec<String> = Vec::new();
         let mut below = spec.host.below.clone();
         while let Some(next) = below {
-            if chain
-                .iter()
-                .any(|(r, _): &(String, String)| *r == next.remote)
-                || chain.len() > 16
-            {
+            let described = next.describe();
+            if on.contains(&described) || on.len() > 16 {
                 break;
             }
-            below = app
-                .config
-                .remote(&next.remote)
-                .ok()
-                .and_then(|s| s.host.below);
-            chain.push((next.remote, next.prefix));
+            below = match &next {
+                wharf::config::BelowSpec::Remote { remote, .. } => {
+                    app.config.remote(remote).ok().and_then(|s| s.host.below)
+                }
+                wharf::config::BelowSpec::Directory(_) => None,
+            };
+            on.push(described);
         }
-        let on: Vec<String> = chain.iter().map(|(r, p)| format!("{r}:{p}")).collect();
         if json {
             values.push(json!({
                 "name": name,

@@ -162,9 +162,10 @@ fn map(section: &Section, buckets: &[(String, String)]) -> Outcome {
         "s3" => s3(section, buckets),
         "dropbox" => dropbox(section),
         "ftp" => ftp(section),
+        "crypt" => crypt(section),
         "" => Outcome::Skipped("it has no type".into()),
         other => Outcome::Skipped(match other {
-            "crypt" | "compress" | "chunker" | "hasher" => format!(
+            "compress" | "chunker" | "hasher" => format!(
                 "'{other}' wraps another remote and transforms what it stores; Wharf has no {other} layer yet"
             ),
             "alias" | "union" | "combine" => {
@@ -338,6 +339,55 @@ fn ftp(section: &Section) -> Outcome {
     }
     Outcome::Remote {
         plugin: "ftp",
+        options,
+        notes,
+    }
+}
+
+/// rclone's crypt: the crypt overlay, on the same remote (or directory),
+/// with the same options; its passwords stay obscured, as both take them.
+fn crypt(section: &Section) -> Outcome {
+    let Some(below) = section.get("remote").filter(|r| !r.is_empty()) else {
+        return Outcome::Skipped("it has no remote to sit on".into());
+    };
+    if section.get("password").is_none_or(str::is_empty) {
+        return Outcome::Skipped("it has no password".into());
+    }
+    let mut options = BTreeMap::from([("remote".to_owned(), below.to_owned())]);
+    for key in [
+        "password",
+        "password2",
+        "filename_encryption",
+        "directory_name_encryption",
+        "filename_encoding",
+        "suffix",
+        "strict_names",
+    ] {
+        if let Some(value) = section.get(key).filter(|v| !v.is_empty()) {
+            options.insert(key.into(), value.into());
+        }
+    }
+    let mut notes = Vec::new();
+    if !below.contains(':') || below.starts_with('/') {
+        notes.push(format!("it sits on the local directory {below}"));
+    } else {
+        notes.push(format!(
+            "it sits on {below}: import that remote too (Wharf opens the chain by name)"
+        ));
+    }
+    for key in [
+        "no_data_encryption",
+        "pass_bad_blocks",
+        "server_side_across_configs",
+    ] {
+        if section.is_true(key) {
+            notes.push(format!(
+                "{key} = true was left out: Wharf's crypt has no such setting"
+            ));
+        }
+    }
+    Outcome::Remote {
+        plugin: "crypt",
         options,
         notes,
     }

