@@ -73,7 +73,7 @@ pub async fn run_with_exceptions(
 
 async fn run_cases(remote: &Remote, selection: &Selection, exceptions: &[Exception]) -> Report {
     let started = Instant::now();
-    let caps = remote.plugin().info().capabilities;
+    let caps = remote.capabilities();
     let contract = remote.plugin().contract_version().to_owned();
     let cx = Ctx::new(remote, caps);
     let mut results = Vec::new();

@@ -172,3 +172,42 @@ fn an_imported_rclone_crypt_section_reads_what_rclone_wrote() {
             .stdout("write the tests\n");
     }
 }
+
+/// Streaming holds through every layer: 1 GiB up into crypt over S3
+/// (SeaweedFS) and back keeps the `wharf` process under 100 MiB.
+#[test]
+fn one_gib_through_crypt_over_s3_stays_under_100_mib() {
+    use common::{peak_rss_kib, same_contents, write_big_file};
+    let s = Scratch::new();
+    let server = wharf_test_servers::SeaweedFs::start(&s.path().join("s3-root"));
+    let options: String = server
+        .options()
+        .iter()
+        .map(|(k, v)| format!("{k} = \"{v}\"\n"))
+        .collect();
+    let out = s.wharf().args(["obscure", "pw"]).output().unwrap();
+    let password = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    s.write_config(&format!(
+        "[remotes.s3]\nplugin = \"s3\"\n{options}\n\
+         [remotes.secure]\nplugin = \"crypt\"\nremote = \"s3:vault\"\npassword = \"{password}\"\n"
+    ));
+    let big = s.path().join("big.bin");
+    write_big_file(&big);
+    peak_rss_kib(&s, &["ls", "secure:"]);
+    let up = peak_rss_kib(&s, &["cp", "big.bin", "secure:big.bin"]);
+    let down = peak_rss_kib(&s, &["cp", "secure:big.bin", "back.bin"]);
+    eprintln!(
+        "peak RSS through crypt over S3: up {} MiB, down {} MiB",
+        up / 1024,
+        down / 1024
+    );
+    assert!(up < 100 * 1024, "upload peak RSS {up} KiB is over 100 MiB");
+    assert!(
+        down < 100 * 1024,
+        "download peak RSS {down} KiB is over 100 MiB"
+    );
+    assert!(
+        same_contents(&big, &s.path().join("back.bin")),
+        "the round trip changed the bytes"
+    );
+}

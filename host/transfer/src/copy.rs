@@ -19,7 +19,7 @@ impl Engine {
         let (from, to) = (self.src.at(&item.rel), self.dst.at(&item.rel));
         let result = match (&from, &to) {
             (Endpoint::Remote { remote, key: a }, Endpoint::Remote { key: b, .. })
-                if from.same_remote(&to) && remote.plugin().info().capabilities.copy =>
+                if from.same_remote(&to) && remote.capabilities().copy =>
             {
                 let meta = remote.copy(a, b).await?;
                 if meta.size != item.size {

@@ -63,7 +63,9 @@ impl Plugin for CryptPlugin {
                 last_modified: true,
                 etag: false,
                 case_insensitive: false,
-                key_and_prefix: false,
+                // As the store below: crypt adds no limit of its own (the
+                // host reports the store below's).
+                key_and_prefix: true,
             },
             // An overlay reaches nothing but the store below.
             access: Vec::new(),

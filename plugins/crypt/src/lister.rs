@@ -95,6 +95,11 @@ fn directory(
                     )
                 }
             };
+            // The directory itself, as some stores list it (a marker
+            // object whose key ends with `/`): not an entry of its own.
+            if name.is_empty() {
+                continue;
+            }
             match outcome {
                 Ok(item) => {
                     if item.key()[plain_dir.len()..].starts_with(filter) {

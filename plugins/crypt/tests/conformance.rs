@@ -30,3 +30,19 @@ async fn crypt_over_fs_passes_the_conformance_suite() {
         common::crypt_remote(&runtime, base, "vault", &[("password", &password)]).await;
     wharf_conformance::assert_conforms_except(&mut remote, LONGER_ONCE_ENCRYPTED).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crypt_over_s3_passes_the_conformance_suite_on_seaweedfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = wharf_test_servers::SeaweedFs::start(dir.path());
+    let runtime = wharf::Runtime::new().unwrap();
+    let s3 = runtime.load_bundled("s3").await.unwrap();
+    let base = std::sync::Arc::new(
+        wharf::Remote::new("s3", s3, server.options(), wharf::Limits::default()).unwrap(),
+    );
+    let password = common::obscured("conformance");
+    let mut remote =
+        common::crypt_remote(&runtime, base, "vault", &[("password", &password)]).await;
+    // SeaweedFS keeps names of at most 255 bytes too, as a file system.
+    wharf_conformance::assert_conforms_except(&mut remote, LONGER_ONCE_ENCRYPTED).await;
+}

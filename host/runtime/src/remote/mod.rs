@@ -138,6 +138,27 @@ impl Remote {
         self
     }
 
+    /// What this remote can do: its plugin's capabilities, and for an
+    /// overlay no more than the remote below it can (crypt reads ranges
+    /// only where the store below does, and a key can be a prefix too only
+    /// where the store below allows it).
+    pub fn capabilities(&self) -> crate::Capabilities {
+        let mut caps = self.plugin.info().capabilities;
+        if let Some(below) = &self.grant.below {
+            let under = below.remote.capabilities();
+            caps.ranged_read &= under.ranged_read;
+            caps.list_delimiter &= under.list_delimiter;
+            caps.copy &= under.copy;
+            caps.content_type &= under.content_type;
+            caps.user_metadata &= under.user_metadata;
+            caps.last_modified &= under.last_modified;
+            caps.etag &= under.etag;
+            caps.key_and_prefix &= under.key_and_prefix;
+            caps.case_insensitive |= under.case_insensitive;
+        }
+        caps
+    }
+
     /// The remote below this one, for an overlay.
     pub fn below(&self) -> Option<&crate::overlay::Below> {
         self.grant.below.as_ref()
