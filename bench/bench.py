@@ -49,27 +49,40 @@ GOAL_PEAK_RSS_MIB = 64  # wharf's peak RSS, under
 
 
 def run(cmd, cwd, env):
-    """Runs cmd; returns (seconds, peak RSS in MiB)."""
+    """Runs cmd; returns (seconds, peak RSS in MiB, CPU seconds: user + system)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(cmd)}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def measure(label, cmd, cwd, env, runs, clean):
-    times, peaks = [], []
+    """Median wall time, highest peak RSS and median CPU seconds of `runs` runs."""
+    times, peaks, cpus = [], [], []
     for _ in range(runs):
         clean()
         subprocess.run(["sync"], check=True)
-        t, rss = run(cmd, cwd, env)
+        t, rss, cpu = run(cmd, cwd, env)
         times.append(t)
         peaks.append(rss)
-    result = (statistics.median(times), max(peaks))
-    print(f"  {label:<8} {result[0]:8.3f} s  {result[1]:7.1f} MiB   ({' '.join(cmd)})", flush=True)
+        cpus.append(cpu)
+    result = (statistics.median(times), max(peaks), statistics.median(cpus))
+    print(
+        f"  {label:<8} {result[0]:8.3f} s  {result[2]:7.2f} s CPU  {result[1]:7.1f} MiB   ({' '.join(cmd)})",
+        flush=True,
+    )
     return result
+
+
+def pair_line(name, w, r):
+    """wharf against rclone: wall time, CPU seconds and peak RSS."""
+    print(
+        f"  => {name}: wharf/rclone wall {w[0] / r[0]:.2f}x, CPU {w[2] / r[2]:.2f}x "
+        f"(wharf {w[2]:.2f} s, rclone {r[2]:.2f} s); peak RSS wharf {w[1]:.0f} MiB, rclone {r[1]:.0f} MiB"
+    )
 
 
 def write_random(path, size):
@@ -104,6 +117,7 @@ def main():
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 workloads")
     parser.add_argument("--no-local", action="store_true", help="skip the local-disk workloads")
     parser.add_argument("--no-ftp", action="store_true", help="skip the FTP workloads")
+    parser.add_argument("--no-crypt", action="store_true", help="skip the crypt workloads")
     parser.add_argument("--s3-server", choices=["seaweedfs", "s3s-fs"], default="seaweedfs",
                         help="the S3 server on loopback (both verify SigV4)")
     args = parser.parse_args()
@@ -146,6 +160,8 @@ def main():
         local_up = None
         if not args.no_local:
             local_up = bench_local(args, work, env, wharf, rclone, big, clean)
+        if not args.no_crypt:
+            bench_crypt(args, work, env, wharf, rclone, clean)
         if not args.no_s3:
             bench_s3(args, work, env, wharf, rclone, clean)
         if not args.no_ftp:
@@ -185,6 +201,41 @@ def bench_local(args, work, env, wharf, rclone, big, clean):
     bench_tree("local", work, env, wharf, rclone, "small", "media:tree", "dst/tree",
                clean("media/tree"), clean("dst/tree"), args.runs)
     return up
+
+
+def bench_crypt(args, work, env, wharf, rclone, clean):
+    """wharf's crypt overlay over a local directory against rclone's crypt
+    over a local directory, same password: the big file and the small
+    files, in and back out. Here the cipher, not the disk, is the limit."""
+    password = subprocess.run([wharf, "obscure", "bench"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    with open(env["WHARF_CONFIG"], "a") as f:
+        f.write(f'\n[remotes.vaultdisk]\nplugin = "fs"\nroot = "{work}/wvault"\n'
+                f'\n[remotes.secure]\nplugin = "crypt"\nremote = "vaultdisk:"\npassword = "{password}"\n')
+    with open(env["RCLONE_CONFIG"], "a") as f:
+        f.write(f"\n[rsecure]\ntype = crypt\nremote = {work}/rvault\npassword = {password}\n")
+    run([wharf, "ls", "secure:"], work, env)
+
+    print(f"\n1 file of {args.size_mib} MiB, local disk -> crypt over a local directory")
+    up = (measure("wharf", [wharf, "cp", "big.bin", "secure:big.bin"], work, env, args.runs, clean("wvault")),
+          measure("rclone", [rclone, "copyto", "big.bin", "rsecure:big.bin"], work, env, args.runs, clean("rvault")))
+    pair_line("crypt 1 GiB in", *up)
+
+    print(f"\nthe same file, crypt -> local disk")
+    down = (measure("wharf", [wharf, "cp", "secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
+            measure("rclone", [rclone, "copyto", "rsecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")))
+    pair_line("crypt 1 GiB out", *down)
+
+    print(f"\n{args.small_files} files of 64 KiB, local disk -> crypt")
+    many = (measure("wharf", [wharf, "cp", "-R", "small", "secure:small"], work, env, args.runs, clean("wvault")),
+            measure("rclone", [rclone, "copy", "small", "rsecure:small"], work, env, args.runs, clean("rvault")))
+    pair_line(f"crypt {args.small_files} x 64 KiB in", *many)
+
+    print(f"\nthe same files, crypt -> local disk")
+    back = (measure("wharf", [wharf, "cp", "-R", "secure:small", "wsmall"], work, env, args.runs, clean("wsmall")),
+            measure("rclone", [rclone, "copy", "rsecure:small", "rsmall"], work, env, args.runs, clean("rsmall")))
+    pair_line(f"crypt {args.small_files} x 64 KiB out", *back)
+    clean("wvault", "rvault", "out.bin", "rout.bin", "wsmall", "rsmall")()
 
 
 def print_goals(up, size_mib):

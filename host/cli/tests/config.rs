@@ -224,9 +224,10 @@ fn import_rclone_maps_what_it_can_and_says_why_not_for_the_rest() {
         "imported r2 as a s3 remote",
         "imported db as a dropbox remote",
         "imported loc as a fs remote",
-        "skipped  sec (type crypt)",
+        "imported sec as a crypt remote",
+        "note: it sits on loc:/x: import that remote too",
         "skipped  nobucket (type s3): rclone names the bucket",
-        "4 imported, 2 skipped",
+        "5 imported, 1 skipped",
     ] {
         assert!(report.contains(line), "no {line:?} in:\n{report}");
     }
@@ -237,6 +238,7 @@ fn import_rclone_maps_what_it_can_and_says_why_not_for_the_rest() {
         "bucket = \"media\"",
         "refresh_token = \"RT\"",
         "app_key = \"KEY\"",
+        "remote = \"loc:/x\"",
         &format!("password = \"{FTP_PASSWORD}\""),
     ] {
         assert!(config.contains(line), "no {line:?} in:\n{config}");
