@@ -82,10 +82,78 @@ impl App {
         self.open_in_chain(name, Vec::new()).await
     }
 
+    /// The remote an overlay named `owner` sits on, as `spec` names it.
+    pub async fn open_below(
+        &self,
+        owner: &str,
+        spec: &wharf::config::BelowSpec,
+    ) -> Result<wharf::overlay::Below> {
+        self.below_in_chain(owner, spec, Vec::new()).await
+    }
+
+    async fn below_in_chain(
+        &self,
+        name: &str,
+        spec: &wharf::config::BelowSpec,
+        mut above: Vec<String>,
+    ) -> Result<wharf::overlay::Below> {
+        match spec {
+            wharf::config::BelowSpec::Directory(path) => {
+                // rclone's `remote = /path`: an fs remote of its own.
+                let fs = self.catalog.runtime().load_bundled("fs").await?;
+                let local = wharf::Remote::new(
+                    &format!("{name}-below"),
+                    fs,
+                    vec![("root".into(), path.display().to_string())],
+                    wharf::Limits::default(),
+                )?;
+                Ok(wharf::overlay::Below {
+                    remote: Arc::new(local),
+                    prefix: String::new(),
+                })
+            }
+            wharf::config::BelowSpec::Remote {
+                remote: below,
+                prefix,
+            } => {
+                above.push(name.to_owned());
+                if above.contains(below) {
+                    return Err(wharf::Error::new(
+                        wharf::ErrorKind::InvalidConfig,
+                        format!(
+                            "remote '{name}': the remotes sit on each other in a circle ({} -> \
+                             {below}); an overlay's `remote` must lead to a remote that stores \
+                             its objects itself",
+                            above.join(" -> "),
+                        ),
+                    )
+                    .into());
+                }
+                let cached = self.remotes.lock().unwrap().get(below).cloned();
+                let remote = match cached {
+                    Some(remote) => remote,
+                    None => {
+                        let opened = Arc::new(self.open_in_chain(below, above).await?);
+                        self.remotes
+                            .lock()
+                            .unwrap()
+                            .entry(below.clone())
+                            .or_insert(opened)
+                            .clone()
+                    }
+                };
+                Ok(wharf::overlay::Below {
+                    remote,
+                    prefix: prefix.clone(),
+                })
+            }
+        }
+    }
+
     fn open_in_chain<'a>(
         &'a self,
         name: &'a str,
-        mut above: Vec<String>,
+        above: Vec<String>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Remote>> + Send + 'a>> {
         Box::pin(async move {
             let spec = self.config.remote(name)?;
@@ -98,55 +166,7 @@ impl App {
             }
             let below = match &spec.host.below {
                 None => None,
-                Some(wharf::config::BelowSpec::Directory(path)) => {
-                    // rclone's `remote = /path`: an fs remote of its own.
-                    let fs = self.catalog.runtime().load_bundled("fs").await?;
-                    let local = wharf::Remote::new(
-                        &format!("{name}-below"),
-                        fs,
-                        vec![("root".into(), path.display().to_string())],
-                        spec.host.limits.clone(),
-                    )?;
-                    Some(wharf::overlay::Below {
-                        remote: Arc::new(local),
-                        prefix: String::new(),
-                    })
-                }
-                Some(wharf::config::BelowSpec::Remote {
-                    remote: below,
-                    prefix,
-                }) => {
-                    above.push(name.to_owned());
-                    if above.contains(below) {
-                        return Err(wharf::Error::new(
-                            wharf::ErrorKind::InvalidConfig,
-                            format!(
-                                "remote '{name}': the remotes sit on each other in a circle ({} \
-                                 -> {below}); an overlay's `remote` must lead to a remote that \
-                                 stores its objects itself",
-                                above.join(" -> "),
-                            ),
-                        )
-                        .into());
-                    }
-                    let cached = self.remotes.lock().unwrap().get(below).cloned();
-                    let remote = match cached {
-                        Some(remote) => remote,
-                        None => {
-                            let opened = Arc::new(self.open_in_chain(below, above.clone()).await?);
-                            self.remotes
-                                .lock()
-                                .unwrap()
-                                .entry(below.clone())
-                                .or_insert(opened)
-                                .clone()
-                        }
-                    };
-                    Some(wharf::overlay::Below {
-                        remote,
-                        prefix: prefix.clone(),
-                    })
-                }
+                Some(below) => Some(self.below_in_chain(name, below, above).await?),
             };
             let remote = self.catalog.open_over(&spec, below).await?;
             for note in remote.notes() {

@@ -33,12 +33,31 @@ pub async fn conformance(
                 crate::parse_options(&target.options)?.into_iter().collect();
             let host = HostSettings::take("conformance", &mut options)?;
             let plugin = app.catalog.load(plugin).await?;
-            let remote = Remote::new(
+            let overlay = plugin.is_overlay();
+            let mut remote = Remote::new(
                 "conformance",
                 plugin,
                 options.into_iter().collect(),
                 host.limits.clone(),
             )?;
+            if overlay {
+                // An overlay is tested on the remote its `remote` option
+                // names, or else on a scratch directory of its own.
+                let below = match &host.below {
+                    Some(spec) => app.open_below("conformance", spec).await?,
+                    None => {
+                        let scratch = tempfile::tempdir()?.keep();
+                        eprintln!(
+                            "wharf: the overlay is tested on a scratch directory, {} (give -o \
+                             remote=REMOTE:PREFIX to test it on another remote)",
+                            scratch.display()
+                        );
+                        app.open_below("conformance", &wharf::config::BelowSpec::Directory(scratch))
+                            .await?
+                    }
+                };
+                remote = remote.with_below(below);
+            }
             host.apply(remote)
         }
         (None, Some(name)) if target.options.is_empty() => app.open_remote(name).await?,

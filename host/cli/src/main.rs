@@ -403,6 +403,10 @@ enum PluginsAction {
         /// Where to create it (default: ./NAME).
         #[arg(long)]
         path: Option<PathBuf>,
+        /// Make an overlay: a plugin that stores its objects in the remote
+        /// below it (see docs/overlays.md) rather than a backend.
+        #[arg(long)]
+        overlay: bool,
     },
     /// Copy a .wasm into the plugin directory and record its sha256; a
     /// plugin whose file changes later is refused until installed again.
@@ -731,10 +735,15 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             ..
         } => plugins::inspect(app, &plugin, &parse_options(&options)?, json).await?,
         Command::Plugins {
-            action: Some(PluginsAction::New { name, path }),
+            action:
+                Some(PluginsAction::New {
+                    name,
+                    path,
+                    overlay,
+                }),
             ..
         } => {
-            let made = new_plugin::new_plugin(&name, path.as_deref())?;
+            let made = new_plugin::new_plugin(&name, path.as_deref(), overlay)?;
             let stem = name.replace('-', "_");
             println!(
                 "made plugin crate {name} in {}; build it and prove it:\n  cd {} && cargo build \

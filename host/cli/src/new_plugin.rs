@@ -22,12 +22,16 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
         include_str!("../template/.cargo/config.toml"),
     ),
     (".gitignore", include_str!("../template/gitignore")),
-    ("src/lib.rs", include_str!("../template/src/lib.rs")),
 ];
+
+/// The plugin's code: a backend (objects in memory), or with `--overlay`
+/// an overlay (objects in the remote below, in a folder).
+const BACKEND_LIB: &str = include_str!("../template/src/lib.rs");
+const OVERLAY_LIB: &str = include_str!("../template/src/overlay.rs");
 
 /// Writes a new plugin crate named `name` into `path` (default `./name`)
 /// and returns where it is. The crate appears whole or not at all.
-pub fn new_plugin(name: &str, path: Option<&Path>) -> Result<PathBuf> {
+pub fn new_plugin(name: &str, path: Option<&Path>, overlay: bool) -> Result<PathBuf> {
     check_name(name)?;
     let destination = path
         .map(Path::to_path_buf)
@@ -51,8 +55,13 @@ pub fn new_plugin(name: &str, path: Option<&Path>) -> Result<PathBuf> {
         .tempdir_in(&parent)
         .with_context(|| format!("cannot write in {}", parent.display()))?;
     let crate_stem = name.replace('-', "_");
+    let lib = (
+        "src/lib.rs",
+        if overlay { OVERLAY_LIB } else { BACKEND_LIB },
+    );
     let files = TEMPLATE_FILES
         .iter()
+        .chain(std::iter::once(&lib))
         .map(|(path, text)| {
             let text = text
                 .replace("{{name}}", name)

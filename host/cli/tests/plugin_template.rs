@@ -105,3 +105,59 @@ fn plugins_new_refuses_a_bad_name_and_an_existing_folder() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// `wharf plugins new --overlay`: an overlay that builds on its own and
+/// passes the conformance suite, which puts it on a scratch directory.
+#[test]
+fn a_new_overlay_builds_and_passes_the_conformance_suite() {
+    let s = Scratch::new();
+    s.wharf()
+        .args(["plugins", "new", "my-layer", "--overlay"])
+        .assert()
+        .success();
+    let crate_dir = s.path().join("my-layer");
+    let lib = std::fs::read_to_string(crate_dir.join("src/lib.rs")).unwrap();
+    assert!(
+        lib.contains("wharf_plugin::below"),
+        "not an overlay:\n{lib}"
+    );
+    let target = template_target_dir();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .current_dir(&crate_dir)
+        .args(["build", "--release"])
+        .env("CARGO_TARGET_DIR", &target);
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_PKG_NAME",
+    ] {
+        build.env_remove(var);
+    }
+    let built = build.output().unwrap();
+    assert!(
+        built.status.success(),
+        "the new overlay does not build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm = target.join("wasm32-wasip2/release/my_layer.wasm");
+    s.wharf()
+        .args(["plugins", "inspect"])
+        .arg(&wasm)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the remote below it"));
+    s.wharf()
+        .arg("conformance")
+        .arg(&wasm)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "the overlay is tested on a scratch directory",
+        ))
+        .stdout(predicate::str::contains("0 failed"));
+}
