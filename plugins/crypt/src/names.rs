@@ -37,6 +37,62 @@ impl Mode {
     }
 }
 
+/// Splits a version suffix (`-vYYYY-MM-DD-HHMMSS-mmm`, as rclone's
+/// `--suffix`-style versions name files) off the last segment before its
+/// extension: `("a.txt", "-v2001-02-03-040506-123")` for
+/// `a-v2001-02-03-040506-123.txt`. rclone keeps it outside the encrypted
+/// name, so it is kept outside here too.
+fn split_version(name: &str) -> Option<(String, &str)> {
+    let (base, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => name.split_at(i),
+        _ => (name, ""),
+    };
+    if base.len() < 23 || !base.is_char_boundary(base.len() - 23) {
+        return None;
+    }
+    let (stem, version) = base.split_at(base.len() - 23);
+    valid_version(version).then(|| (format!("{stem}{ext}"), version))
+}
+
+/// `-vYYYY-MM-DD-HHMMSS-mmm` with a real date and time.
+fn valid_version(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r.clone()].iter().all(u8::is_ascii_digit);
+    let shape = b.len() == 23
+        && &b[..2] == b"-v"
+        && b[6] == b'-'
+        && b[9] == b'-'
+        && b[12] == b'-'
+        && b[19] == b'-'
+        && digits(2..6)
+        && digits(7..9)
+        && digits(10..12)
+        && digits(13..19)
+        && digits(20..23);
+    if !shape {
+        return false;
+    }
+    let n = |r: std::ops::Range<usize>| v[r].parse::<u32>().unwrap_or(u32::MAX);
+    let (year, month, day) = (n(2..6), n(7..9), n(10..12));
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day) && n(13..15) < 24 && n(15..17) < 60 && n(17..19) < 60
+}
+
+/// `name` with `version` put back before its extension.
+fn add_version(name: &str, version: &str) -> String {
+    match name.rfind('.') {
+        Some(i) if i > 0 => format!("{}{version}{}", &name[..i], &name[i..]),
+        _ => format!("{name}{version}"),
+    }
+}
+
 /// The longest plaintext segment `standard` takes: EME's 2048 bytes less
 /// at least one byte of padding.
 pub const MAX_SEGMENT: usize = 2047;
@@ -87,7 +143,9 @@ impl Names {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                if i == last || self.directories {
+                if i == last {
+                    self.encrypt_file_segment(s)
+                } else if self.directories {
                     self.encrypt_segment(s)
                 } else {
                     Ok((*s).to_owned())
@@ -111,7 +169,9 @@ impl Names {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                if i == last || self.directories {
+                if i == last {
+                    self.decrypt_file_segment(s)
+                } else if self.directories {
                     self.decrypt_segment(s)
                 } else {
                     Ok((*s).to_owned())
@@ -143,15 +203,24 @@ impl Names {
     pub fn encrypt_file_segment(&self, segment: &str) -> Result<String, String> {
         match self.mode {
             Mode::Off => Ok(format!("{segment}{}", self.suffix)),
-            _ => self.encrypt_segment(segment),
+            _ => match split_version(segment) {
+                Some((stem, version)) => Ok(add_version(&self.encrypt_segment(&stem)?, version)),
+                None => self.encrypt_segment(segment),
+            },
         }
     }
 
     /// The last segment of the key of the object named `name` below.
     pub fn decrypt_file_segment(&self, name: &str) -> Result<String, String> {
         match self.mode {
-            Mode::Off => self.decrypt_key(name),
-            _ => self.decrypt_segment(name),
+            Mode::Off => match name.strip_suffix(self.suffix.as_str()) {
+                Some(key) if !key.is_empty() || self.suffix.is_empty() => Ok(key.to_owned()),
+                _ => Err("not an encrypted file - does not match suffix".into()),
+            },
+            _ => match split_version(name) {
+                Some((stem, version)) => Ok(add_version(&self.decrypt_segment(&stem)?, version)),
+                None => self.decrypt_segment(name),
+            },
         }
     }
 
@@ -445,6 +514,44 @@ mod tests {
                 plain
             );
         }
+        // Version suffixes stay outside the encrypted name (rclone's vectors).
+        assert_eq!(
+            std.encrypt_key("1-v2001-02-03-040506-123").unwrap(),
+            "p0e52nreeaj0a5ea7s64m4j72s-v2001-02-03-040506-123"
+        );
+        assert_eq!(
+            std.encrypt_key("1/12-v2001-02-03-040506-123").unwrap(),
+            "p0e52nreeaj0a5ea7s64m4j72s/l42g6771hnv3an9cgc8cr2n1ng-v2001-02-03-040506-123"
+        );
+        assert_eq!(
+            std.decrypt_key(
+                "p0e52nreeaj0a5ea7s64m4j72s/l42g6771hnv3an9cgc8cr2n1ng-v2001-02-03-040506-123"
+            )
+            .unwrap(),
+            "1/12-v2001-02-03-040506-123"
+        );
+        assert_eq!(
+            obf.encrypt_key("1/12/123/hello-v2001-02-03-040506-123.txt")
+                .unwrap(),
+            "49.6/99.23/150.890/162.uryyB-v2001-02-03-040506-123.GKG"
+        );
+        assert_eq!(
+            obf.encrypt_key("1/12/123/!hello-v2001-02-03-040506-123")
+                .unwrap(),
+            "49.6/99.23/150.890/53-v2001-02-03-040506-123.!!lipps"
+        );
+        assert_eq!(
+            obf.decrypt_key("49.6/99.23/150.890/162.uryyB-v2001-02-03-040506-123.GKG")
+                .unwrap(),
+            "1/12/123/hello-v2001-02-03-040506-123.txt"
+        );
+        // Not a real time: part of the name.
+        assert!(split_version("a-v2001-02-30-040506-123").is_none());
+        assert_eq!(
+            off.decrypt_key("1/12/123-v1970-01-01-010101-123-v2001-02-03-040506-123.txt.bin")
+                .unwrap(),
+            "1/12/123-v1970-01-01-010101-123-v2001-02-03-040506-123.txt"
+        );
         // With a real password (vectors computed from rclone's algorithm).
         let potato = names("potato", Mode::Standard, Encoding::Base32);
         assert_eq!(
