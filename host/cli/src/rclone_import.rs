@@ -362,6 +362,7 @@ fn crypt(section: &Section) -> Outcome {
         "filename_encoding",
         "suffix",
         "strict_names",
+        "no_data_encryption",
     ] {
         if let Some(value) = section.get(key).filter(|v| !v.is_empty()) {
             options.insert(key.into(), value.into());

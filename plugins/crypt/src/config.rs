@@ -14,6 +14,7 @@ pub const DIRECTORY_NAME_ENCRYPTION: &str = "directory_name_encryption";
 pub const FILENAME_ENCODING: &str = "filename_encoding";
 pub const SUFFIX: &str = "suffix";
 pub const STRICT_NAMES: &str = "strict_names";
+pub const NO_DATA_ENCRYPTION: &str = "no_data_encryption";
 
 /// The options, declared once.
 pub fn options() -> Vec<OptionSpec> {
@@ -25,6 +26,7 @@ pub fn options() -> Vec<OptionSpec> {
         option(FILENAME_ENCODING, "How encrypted names are written: base32, base64 or base32768.", false, false, Some("base32")),
         option(SUFFIX, "With filename_encryption = off, what is added to names; `none` for nothing.", false, false, Some(".bin")),
         option(STRICT_NAMES, "Whether a name below that does not decrypt fails a listing (true) or is skipped (false).", false, false, Some("false")),
+        option(NO_DATA_ENCRYPTION, "Store content as it is and encrypt only names (true or false).", false, false, Some("false")),
     ]
 }
 
@@ -33,6 +35,7 @@ pub struct CryptConfig {
     pub keys: Keys,
     pub names: Names,
     pub strict_names: bool,
+    pub no_data_encryption: bool,
 }
 
 fn boolean(options: &Options, name: &str) -> Result<bool> {
@@ -99,6 +102,7 @@ impl CryptConfig {
             keys,
             names,
             strict_names: boolean(options, STRICT_NAMES)?,
+            no_data_encryption: boolean(options, NO_DATA_ENCRYPTION)?,
         })
     }
 }

@@ -20,13 +20,13 @@ use std::rc::Rc;
 
 use wharf_plugin::below;
 use wharf_plugin::{
-    ByteRange, Capabilities, Error, ObjectMeta, Options, Plugin, PluginInfo, Result, Store,
-    WriteOptions,
+    ByteRange, Capabilities, Error, ObjectMeta, Options, Plugin, PluginInfo, Reader, Result, Store,
+    WriteOptions, Writer,
 };
 
 use crate::config::CryptConfig;
 use crate::error::{undecryptable, unencryptable};
-use crate::lister::{CryptLister, OwnedLister};
+use crate::lister::{CryptLister, OwnedLister, Recursion};
 use crate::names::Names;
 use crate::reader::CryptReader;
 use crate::writer::CryptWriter;
@@ -42,6 +42,60 @@ pub struct CryptStore {
     data_key: [u8; 32],
     names: Rc<Names>,
     strict_names: bool,
+    /// `no_data_encryption`: content stored as it is, names encrypted.
+    plain_data: bool,
+}
+
+/// A read: of sealed content, or of content stored as it is.
+pub enum AnyReader {
+    Sealed(CryptReader),
+    Plain(below::BelowReader),
+}
+
+impl Reader for AnyReader {
+    fn read(&mut self, max_bytes: usize) -> Result<Vec<u8>> {
+        match self {
+            AnyReader::Sealed(reader) => reader.read(max_bytes),
+            AnyReader::Plain(reader) => reader.read(max_bytes.min(u32::MAX as usize) as u32),
+        }
+    }
+}
+
+/// A write: sealed, or of content stored as it is.
+pub enum AnyWriter {
+    Sealed(CryptWriter),
+    Plain {
+        key: String,
+        below: below::BelowWriter,
+    },
+}
+
+impl Writer for AnyWriter {
+    fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
+        match self {
+            AnyWriter::Sealed(writer) => writer.write(chunk),
+            AnyWriter::Plain { below, .. } => below.write(&chunk),
+        }
+    }
+
+    fn finish(self) -> Result<ObjectMeta> {
+        match self {
+            AnyWriter::Sealed(writer) => writer.finish(),
+            AnyWriter::Plain { key, below } => {
+                let mut meta = below.finish()?;
+                meta.key = key;
+                meta.etag = None;
+                Ok(meta)
+            }
+        }
+    }
+
+    fn abort(self) -> Result<()> {
+        match self {
+            AnyWriter::Sealed(writer) => writer.abort(),
+            AnyWriter::Plain { below, .. } => below.abort(),
+        }
+    }
 }
 
 impl Plugin for CryptPlugin {
@@ -78,6 +132,7 @@ impl Plugin for CryptPlugin {
             data_key: config.keys.data,
             names: Rc::new(config.names),
             strict_names: config.strict_names,
+            plain_data: config.no_data_encryption,
         })
     }
 }
@@ -104,8 +159,8 @@ impl CryptStore {
 }
 
 impl Store for CryptStore {
-    type Reader = CryptReader;
-    type Writer = CryptWriter;
+    type Reader = AnyReader;
+    type Writer = AnyWriter;
     type Lister = OwnedLister;
 
     fn stat(&self, key: &str) -> Result<ObjectMeta> {
@@ -113,7 +168,10 @@ impl Store for CryptStore {
             Error::NotFound(_) => Error::not_found(format!("no object at {key:?}")),
             other => other,
         })?;
-        meta.size = content::decrypted_size(meta.size).map_err(|why| undecryptable(key, why))?;
+        if !self.plain_data {
+            meta.size =
+                content::decrypted_size(meta.size).map_err(|why| undecryptable(key, why))?;
+        }
         meta.key = key.to_owned();
         meta.etag = None;
         meta.content_type = None;
@@ -121,16 +179,35 @@ impl Store for CryptStore {
         Ok(meta)
     }
 
-    fn read(&self, key: &str, range: Option<ByteRange>) -> Result<CryptReader> {
+    fn read(&self, key: &str, range: Option<ByteRange>) -> Result<AnyReader> {
         let name = self.name(key)?;
-        CryptReader::open(key, &name, &self.data_key, range).map_err(|e| match e {
+        let opened = if self.plain_data {
+            below::read(&name, range).map(AnyReader::Plain)
+        } else {
+            CryptReader::open(key, &name, &self.data_key, range).map(AnyReader::Sealed)
+        };
+        opened.map_err(|e| match e {
             Error::NotFound(_) => Error::not_found(format!("no object at {key:?}")),
             other => other,
         })
     }
 
-    fn write(&self, key: &str, options: WriteOptions) -> Result<CryptWriter> {
-        CryptWriter::create(key, &self.name(key)?, &self.data_key, &options).map_err(|e| match e {
+    fn write(&self, key: &str, options: WriteOptions) -> Result<AnyWriter> {
+        let name = self.name(key)?;
+        let created = if self.plain_data {
+            let options = WriteOptions {
+                content_type: None,
+                metadata: Vec::new(),
+                size_hint: options.size_hint,
+            };
+            below::write(&name, &options).map(|below| AnyWriter::Plain {
+                key: key.to_owned(),
+                below,
+            })
+        } else {
+            CryptWriter::create(key, &name, &self.data_key, &options).map(AnyWriter::Sealed)
+        };
+        created.map_err(|e| match e {
             Error::InvalidKey(why) => Error::invalid_key(format!(
                 "{key:?}: encrypted, its name is too long for the store below (encrypted names \
                  are longer than plain ones; shorten the key): {why}"
@@ -144,10 +221,16 @@ impl Store for CryptStore {
     }
 
     fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<OwnedLister> {
+        let recursion = Recursion {
+            names: &self.names,
+            strict: self.strict_names,
+            plain_data: self.plain_data,
+        };
         Ok(OwnedLister {
-            lister: CryptLister::open(&self.names, self.strict_names, prefix, delimiter)?,
+            lister: CryptLister::open(&recursion, prefix, delimiter)?,
             names: self.names.clone(),
             strict: self.strict_names,
+            plain_data: self.plain_data,
         })
     }
 }

@@ -39,12 +39,12 @@ pub struct CryptLister {
 /// Lists directory `below_dir` (its plaintext `plain_dir`), keeping the
 /// names that start with `filter`, sorted and reversed.
 fn directory(
-    names: &Names,
-    strict: bool,
+    recursion: &Recursion<'_>,
     below_dir: &str,
     plain_dir: &str,
     filter: &str,
 ) -> Result<Vec<Item>> {
+    let (names, strict) = (recursion.names, recursion.strict);
     let lister = below::list(below_dir, Some("/"))?;
     let mut items = Vec::new();
     let mut failed: Option<(String, String)> = None;
@@ -63,9 +63,12 @@ fn directory(
                         .unwrap_or(&meta.key)
                         .to_owned();
                     let decrypted = names.decrypt_file_segment(&name).and_then(|plain| {
-                        content::decrypted_size(meta.size)
-                            .map(|size| (plain, size))
-                            .map_err(str::to_owned)
+                        let size = if recursion.plain_data {
+                            Ok(meta.size)
+                        } else {
+                            content::decrypted_size(meta.size)
+                        };
+                        size.map(|size| (plain, size)).map_err(str::to_owned)
                     });
                     (
                         name,
@@ -139,12 +142,8 @@ fn directory(
 
 impl CryptLister {
     /// Lists `prefix` (plaintext) through `names`.
-    pub fn open(
-        names: &Names,
-        strict: bool,
-        prefix: &str,
-        delimiter: Option<&str>,
-    ) -> Result<Self> {
+    pub fn open(recursion: &Recursion<'_>, prefix: &str, delimiter: Option<&str>) -> Result<Self> {
+        let names = recursion.names;
         if delimiter.is_some_and(|d| d != "/") {
             return Err(Error::unsupported("crypt lists with the delimiter / only"));
         }
@@ -160,7 +159,7 @@ impl CryptLister {
             below_dir.push_str(&name);
             below_dir.push('/');
         }
-        let top = directory(names, strict, &below_dir, plain_dir, filter)?;
+        let top = directory(recursion, &below_dir, plain_dir, filter)?;
         Ok(CryptLister {
             stack: vec![top],
             recursive: delimiter.is_none(),
@@ -184,6 +183,8 @@ impl CryptLister {
 pub struct Recursion<'a> {
     pub names: &'a Names,
     pub strict: bool,
+    /// Sizes below are the content's (`no_data_encryption`).
+    pub plain_data: bool,
 }
 
 impl CryptLister {
@@ -198,8 +199,7 @@ impl CryptLister {
                 Item::Object(meta) => out.push(Entry::Object(meta)),
                 Item::Directory { plain, below } => {
                     if self.recursive {
-                        let frame =
-                            directory(recursion.names, recursion.strict, &below, &plain, "")?;
+                        let frame = directory(recursion, &below, &plain, "")?;
                         self.stack.push(frame);
                     } else {
                         out.push(Entry::CommonPrefix(plain));
@@ -216,6 +216,7 @@ pub struct OwnedLister {
     pub lister: CryptLister,
     pub names: std::rc::Rc<Names>,
     pub strict: bool,
+    pub plain_data: bool,
 }
 
 impl Lister for OwnedLister {
@@ -223,6 +224,7 @@ impl Lister for OwnedLister {
         let recursion = Recursion {
             names: &self.names,
             strict: self.strict,
+            plain_data: self.plain_data,
         };
         self.lister.next_with(&recursion, max_entries)
     }

@@ -159,3 +159,46 @@ async fn rclone_reads_what_wharf_wrote_and_cryptcheck_passes() {
     }
     rclone.run(&["cryptcheck", src.to_str().unwrap(), "rsecure:"]);
 }
+
+/// `no_data_encryption = true`: names encrypted, content as it is, read
+/// and written the same way as rclone's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_only_interoperate_with_rclone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, vault) = (dir.path().join("src"), dir.path().join("base/vault"));
+    let password = obscured("names only");
+    let options = [
+        ("password", password.as_str()),
+        ("no_data_encryption", "true"),
+    ];
+    let bytes = data(200_000, 11);
+    std::fs::create_dir_all(src.join("a")).unwrap();
+    std::fs::write(src.join("a/from rclone.bin"), &bytes).unwrap();
+    let rclone = Rclone::crypt_on(&vault, &options);
+    rclone.run(&["copy", src.to_str().unwrap(), "rsecure:"]);
+
+    let runtime = Runtime::new().unwrap();
+    let base = fs_remote(&runtime, &dir.path().join("base")).await;
+    let secure = crypt_remote(&runtime, base, "vault", &options).await;
+    assert_eq!(
+        listed(&secure).await,
+        [("a/from rclone.bin".to_owned(), 200_000)]
+    );
+    assert!(get(&secure, "a/from rclone.bin", None).await == bytes);
+    secure
+        .put("a/from wharf.bin", &bytes[..], WriteOptions::default())
+        .await
+        .unwrap();
+    assert!(rclone.run(&["cat", "rsecure:a/from wharf.bin"]) == bytes);
+    // Below, the content is as it is and the names are not.
+    let stored: Vec<_> =
+        std::fs::read_dir(vault.read_dir().unwrap().next().unwrap().unwrap().path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    assert_eq!(stored.len(), 2);
+    for path in stored {
+        assert!(!path.to_string_lossy().contains("from"));
+        assert!(std::fs::read(path).unwrap() == bytes);
+    }
+}
