@@ -17,6 +17,39 @@ fn template_target_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-template-target")
 }
 
+/// Builds the crate in `crate_dir` as its author would (`cargo build
+/// --release` there) and returns its component, `STEM.wasm`.
+fn build_as_an_author(crate_dir: &std::path::Path, stem: &str) -> PathBuf {
+    let target = template_target_dir();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .current_dir(crate_dir)
+        .args(["build", "--release"])
+        .env("CARGO_TARGET_DIR", &target);
+    // Nothing of this workspace's build may leak in: the author's shell
+    // has none of it.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_PKG_NAME",
+    ] {
+        build.env_remove(var);
+    }
+    let built = build.output().unwrap();
+    assert!(
+        built.status.success(),
+        "the new crate does not build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm = target.join(format!("wasm32-wasip2/release/{stem}.wasm"));
+    assert!(wasm.is_file(), "no component at {}", wasm.display());
+    wasm
+}
+
 #[test]
 fn a_new_plugin_builds_and_passes_the_conformance_suite() {
     let s = Scratch::new();
@@ -40,33 +73,7 @@ fn a_new_plugin_builds_and_passes_the_conformance_suite() {
         assert!(crate_dir.join(file).is_file(), "{file} was not written");
     }
 
-    let target = template_target_dir();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .current_dir(&crate_dir)
-        .args(["build", "--release"])
-        .env("CARGO_TARGET_DIR", &target);
-    // Nothing of this workspace's build may leak in: the author's shell
-    // has none of it.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_MANIFEST_DIR",
-        "CARGO_PKG_NAME",
-    ] {
-        build.env_remove(var);
-    }
-    let built = build.output().unwrap();
-    assert!(
-        built.status.success(),
-        "the new plugin does not build: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let wasm = target.join("wasm32-wasip2/release/my_store.wasm");
-    assert!(wasm.is_file(), "no component at {}", wasm.display());
+    let wasm = build_as_an_author(&crate_dir, "my_store");
 
     s.wharf()
         .args(["plugins", "inspect"])
@@ -121,30 +128,7 @@ fn a_new_overlay_builds_and_passes_the_conformance_suite() {
         lib.contains("wharf_plugin::below"),
         "not an overlay:\n{lib}"
     );
-    let target = template_target_dir();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .current_dir(&crate_dir)
-        .args(["build", "--release"])
-        .env("CARGO_TARGET_DIR", &target);
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_MANIFEST_DIR",
-        "CARGO_PKG_NAME",
-    ] {
-        build.env_remove(var);
-    }
-    let built = build.output().unwrap();
-    assert!(
-        built.status.success(),
-        "the new overlay does not build: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let wasm = target.join("wasm32-wasip2/release/my_layer.wasm");
+    let wasm = build_as_an_author(&crate_dir, "my_layer");
     s.wharf()
         .args(["plugins", "inspect"])
         .arg(&wasm)

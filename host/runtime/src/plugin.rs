@@ -413,7 +413,7 @@ fn major_minor(version: &str) -> (u64, u64) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::{Access, Capabilities, NetworkAccess, NetworkProtocol, OptionSpec};
+    use crate::{Access, NetworkAccess, NetworkProtocol, OptionSpec};
 
     /// A plugin's self-description with `options` and `access`, and no
     /// capability, for tests of what the host makes of one.
@@ -423,17 +423,7 @@ pub(crate) mod tests {
             version: "1".into(),
             description: "a plugin under test".into(),
             options,
-            capabilities: Capabilities {
-                ranged_read: false,
-                list_delimiter: false,
-                copy: false,
-                content_type: false,
-                user_metadata: false,
-                last_modified: false,
-                etag: false,
-                case_insensitive: false,
-                key_and_prefix: false,
-            },
+            capabilities: no_capabilities(),
             access,
         }
     }

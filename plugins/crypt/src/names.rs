@@ -37,6 +37,31 @@ impl Mode {
     }
 }
 
+/// `path` with each segment but the last through `directory` and the last
+/// through `file`.
+fn map_path(
+    path: &str,
+    directory: impl Fn(&str) -> Result<String, String>,
+    file: impl Fn(&str) -> Result<String, String>,
+) -> Result<String, String> {
+    let (dirs, last) = match path.rsplit_once('/') {
+        Some((dirs, last)) => (Some(dirs), last),
+        None => (None, path),
+    };
+    let mut out = match dirs {
+        Some(dirs) => {
+            dirs.split('/')
+                .map(&directory)
+                .collect::<Result<Vec<_>, _>>()?
+                .join("/")
+                + "/"
+        }
+        None => String::new(),
+    };
+    out.push_str(&file(last)?);
+    Ok(out)
+}
+
 /// Splits a version suffix (`-vYYYY-MM-DD-HHMMSS-mmm`, as rclone's
 /// `--suffix`-style versions name files) off the last segment before its
 /// extension: `("a.txt", "-v2001-02-03-040506-123")` for
@@ -132,53 +157,23 @@ impl Names {
         self.directories && self.mode != Mode::Off
     }
 
-    /// The name below for object `key`.
+    /// The name below for object `key`: its last segment as a file name,
+    /// the others as directory names.
     pub fn encrypt_key(&self, key: &str) -> Result<String, String> {
-        if self.mode == Mode::Off {
-            return Ok(format!("{key}{}", self.suffix));
-        }
-        let segments: Vec<&str> = key.split('/').collect();
-        let last = segments.len() - 1;
-        segments
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                if i == last {
-                    self.encrypt_file_segment(s)
-                } else if self.directories {
-                    self.encrypt_segment(s)
-                } else {
-                    Ok((*s).to_owned())
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(|s| s.join("/"))
+        map_path(
+            key,
+            |s| self.encrypt_directory(s),
+            |s| self.encrypt_file_segment(s),
+        )
     }
 
     /// The key of the object named `name` below.
     pub fn decrypt_key(&self, name: &str) -> Result<String, String> {
-        if self.mode == Mode::Off {
-            return match name.strip_suffix(self.suffix.as_str()) {
-                Some(key) if !key.is_empty() || self.suffix.is_empty() => Ok(key.to_owned()),
-                _ => Err("not an encrypted file - does not match suffix".into()),
-            };
-        }
-        let segments: Vec<&str> = name.split('/').collect();
-        let last = segments.len() - 1;
-        segments
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                if i == last {
-                    self.decrypt_file_segment(s)
-                } else if self.directories {
-                    self.decrypt_segment(s)
-                } else {
-                    Ok((*s).to_owned())
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(|s| s.join("/"))
+        map_path(
+            name,
+            |s| self.decrypt_directory(s),
+            |s| self.decrypt_file_segment(s),
+        )
     }
 
     /// The name below of directory segment `segment`.
