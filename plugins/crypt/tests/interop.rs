@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{crypt_remote, data, fs_remote, obscured, Rclone};
+use common::{crypt_remote, data, fs_remote, obscured, rclone_crypt_on};
 use wharf::{ByteRange, Runtime, Span, WriteOptions};
 
 /// Names with spaces, unicode and long segments; sizes around the 64 KiB
@@ -59,7 +59,7 @@ async fn wharf_reads_what_rclone_wrote() {
         std::fs::write(path, bytes).unwrap();
     }
     let password = obscured("correct horse");
-    let rclone = Rclone::crypt_on(&vault, &[("password", &password)]);
+    let rclone = rclone_crypt_on(&vault, &[("password", &password)]);
     rclone.run(&["copy", src.to_str().unwrap(), "rsecure:"]);
 
     let runtime = Runtime::new().unwrap();
@@ -143,7 +143,7 @@ async fn rclone_reads_what_wharf_wrote_and_cryptcheck_passes() {
             .await
             .unwrap();
     }
-    let rclone = Rclone::crypt_on(&vault, &options);
+    let rclone = rclone_crypt_on(&vault, &options);
     let listing =
         String::from_utf8(rclone.run(&["lsf", "-R", "--files-only", "rsecure:"])).unwrap();
     let mut names: Vec<&str> = listing.lines().collect();
@@ -174,7 +174,7 @@ async fn names_only_interoperate_with_rclone() {
     let bytes = data(200_000, 11);
     std::fs::create_dir_all(src.join("a")).unwrap();
     std::fs::write(src.join("a/from rclone.bin"), &bytes).unwrap();
-    let rclone = Rclone::crypt_on(&vault, &options);
+    let rclone = rclone_crypt_on(&vault, &options);
     rclone.run(&["copy", src.to_str().unwrap(), "rsecure:"]);
 
     let runtime = Runtime::new().unwrap();

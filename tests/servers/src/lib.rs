@@ -6,8 +6,10 @@
 #![deny(missing_docs)]
 
 pub mod dropbox;
+pub mod rclone;
 
 pub use dropbox::{dropbox_scripts, dropbox_tools, DropboxFake};
+pub use rclone::Rclone;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -354,6 +356,16 @@ impl SeaweedFs {
     /// The S3 plugin options for this server.
     pub fn options(&self) -> Vec<(String, String)> {
         s3_options(&self.endpoint, &self.bucket)
+    }
+
+    /// An rclone.conf section `[name]` of rclone's s3 backend on this
+    /// server; its bucket is `name:BUCKET`.
+    pub fn rclone_section(&self, name: &str) -> String {
+        format!(
+            "[{name}]\ntype = s3\nprovider = Other\naccess_key_id = {S3_ACCESS_KEY}\n\
+             secret_access_key = {S3_SECRET_KEY}\nendpoint = {}\n\n",
+            self.endpoint
+        )
     }
 }
 

@@ -138,10 +138,11 @@ impl Remote {
         self
     }
 
-    /// What this remote can do: its plugin's capabilities, and for an
-    /// overlay no more than the remote below it can (crypt reads ranges
-    /// only where the store below does, and a key can be a prefix too only
-    /// where the store below allows it).
+    /// What this remote can do: its plugin's capabilities; for an overlay,
+    /// those that pass through from below only where the remote below has
+    /// them (crypt reads ranges only where the store below does, and a key
+    /// can be a prefix too only where the store below allows it), and the
+    /// attributes it keeps itself as it declares them.
     pub fn capabilities(&self) -> crate::Capabilities {
         let mut caps = self.plugin.info().capabilities;
         if let Some(below) = &self.grant.below {
@@ -149,11 +150,11 @@ impl Remote {
             caps.ranged_read &= under.ranged_read;
             caps.list_delimiter &= under.list_delimiter;
             caps.copy &= under.copy;
-            caps.content_type &= under.content_type;
-            caps.user_metadata &= under.user_metadata;
             caps.last_modified &= under.last_modified;
-            caps.etag &= under.etag;
             caps.key_and_prefix &= under.key_and_prefix;
+            // Content type, user metadata and etags are the overlay's own:
+            // it keeps them (compress, in its metadata objects) or not
+            // (crypt), whatever the store below keeps.
             caps.case_insensitive |= under.case_insensitive;
         }
         caps

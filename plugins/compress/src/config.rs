@@ -1,0 +1,61 @@
+//! The compress overlay's options, named as rclone's compress names them
+//! so a compress section of an rclone.conf works as it is.
+
+use wharf_plugin::{option, AliasMeaning, Error, OptionAlias, OptionSpec, Options, Result};
+
+use crate::gzip;
+
+pub const MODE: &str = "mode";
+pub const LEVEL: &str = "level";
+
+/// The options, declared once.
+pub fn options() -> Vec<OptionSpec> {
+    vec![
+        option(MODE, "How content is compressed: gzip (rclone's zstd mode is not supported).", false, false, Some("gzip")),
+        option(LEVEL, "The gzip level: -1 (the default), 0 (none) to 9 (the smallest), or -2 (Huffman coding only).", false, false, Some("-1")),
+    ]
+}
+
+/// rclone's settings that configure nothing here.
+pub fn aliases() -> Vec<OptionAlias> {
+    vec![OptionAlias {
+        name: "ram_cache_limit".into(),
+        origin: "rclone".into(),
+        meaning: AliasMeaning::Ignored(
+            "how much compressed data rclone holds in memory before spooling it to a temporary \
+             file; Wharf streams every object through without either"
+                .into(),
+        ),
+    }]
+}
+
+/// What `open` made of the options.
+pub struct CompressConfig {
+    pub level: i32,
+}
+
+impl CompressConfig {
+    pub fn from_options(options: &Options) -> Result<Self> {
+        match options.get(MODE).unwrap_or("gzip") {
+            "gzip" => {}
+            "zstd" => {
+                return Err(Error::unsupported(
+                    "option 'mode': zstd is not supported by Wharf's compress overlay (no \
+                     zstd encoder in pure Rust compresses at rclone's levels yet); use mode = gzip",
+                ))
+            }
+            other => {
+                return Err(Error::invalid_config(format!(
+                    "option 'mode': '{other}' is not a compression mode; give gzip"
+                )))
+            }
+        }
+        let text = options.get(LEVEL).unwrap_or("-1").trim();
+        let level: i32 = text.parse().map_err(|_| {
+            Error::invalid_config(format!("option 'level': '{text}' is not a whole number"))
+        })?;
+        gzip::check_level(level)
+            .map_err(|why| Error::invalid_config(format!("option 'level': {why}")))?;
+        Ok(CompressConfig { level })
+    }
+}

@@ -1,0 +1,148 @@
+//! The two objects below that hold one object above: reading the metadata
+//! object, finding the data object it names, and deleting both.
+
+use wharf_plugin::below;
+use wharf_plugin::{Entry, Error, Result, WriteOptions};
+
+use crate::error::unreadable;
+use crate::metadata::Metadata;
+use crate::names::{self, Listed, Mode};
+
+/// The most a metadata object may hold: its block index grows by a few
+/// bytes per MiB of content, so this is far more than any object needs.
+const MAX_METADATA: usize = 16 << 20;
+
+/// An object as its metadata describes it.
+pub struct Stored {
+    pub metadata: Metadata,
+    pub mode: Mode,
+    pub size: u64,
+    /// Where its content is below.
+    pub data_name: String,
+}
+
+/// The data object rclone's compress would read for `metadata`: the name
+/// follows the mode it records (zstd's `.zst` included, so that writing
+/// over such an object removes its data).
+pub fn data_name_of(key: &str, metadata: &Metadata) -> String {
+    let size = metadata.size;
+    match metadata.mode {
+        2 => format!("{key}.{}.gz", names::size_token(size)),
+        4 => format!("{key}.{}.zst", names::size_token(size)),
+        _ => format!("{key}.bin"),
+    }
+}
+
+/// Reads the metadata object of `key`: `None` if there is none.
+pub fn metadata(key: &str) -> Result<Option<Metadata>> {
+    let reader = match below::read(&names::metadata_name(key), None) {
+        Ok(reader) => reader,
+        Err(Error::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = reader.read(1 << 20)?;
+        if chunk.is_empty() {
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_METADATA {
+            return Err(unreadable(
+                key,
+                &format!("its metadata object is larger than {MAX_METADATA} bytes"),
+            ));
+        }
+    }
+    Metadata::from_json(&bytes)
+        .map(Some)
+        .map_err(|why| unreadable(key, &why))
+}
+
+/// The object at `key`, from its metadata; a clear error if only half of
+/// it is there.
+pub fn stored(key: &str) -> Result<Stored> {
+    let Some(metadata) = metadata(key)? else {
+        return Err(match data_objects(key)?.first() {
+            Some(data) => unreadable(
+                key,
+                &format!(
+                    "its data object {data:?} is there but its metadata object {:?} is missing \
+                     (rclone's compress keeps both); restore the metadata, or delete the object",
+                    names::metadata_name(key)
+                ),
+            ),
+            None => crate::error::not_found(key),
+        });
+    };
+    let mode = metadata.mode().map_err(|why| unreadable(key, &why))?;
+    let size = metadata
+        .content_size()
+        .map_err(|why| unreadable(key, &why))?;
+    Ok(Stored {
+        data_name: data_name_of(key, &metadata),
+        metadata,
+        mode,
+        size,
+    })
+}
+
+/// The data objects below that hold `key` (normally one; an interrupted
+/// write of another tool can leave two).
+pub fn data_objects(key: &str) -> Result<Vec<String>> {
+    let segment_start = key.rfind('/').map_or(0, |i| i + 1);
+    let lister = below::list(&format!("{key}."), Some("/"))?;
+    let mut found = Vec::new();
+    loop {
+        let page = lister.next(1000)?;
+        if page.is_empty() {
+            return Ok(found);
+        }
+        for entry in page {
+            let Entry::Object(meta) = entry else {
+                continue;
+            };
+            if let Listed::Data { key: name, .. } = names::parse(&meta.key[segment_start..]) {
+                if name == key[segment_start..] {
+                    found.push(meta.key);
+                }
+            }
+        }
+    }
+}
+
+/// Deletes `key`: its data objects first, so that what a failure leaves is
+/// a metadata object, which no listing shows.
+pub fn delete(key: &str) -> Result<()> {
+    for data in data_objects(key)? {
+        below::delete(&data)?;
+    }
+    below::delete(&names::metadata_name(key))
+}
+
+/// Moves the object at `from` below to `to`: copied by the store below if
+/// it can, else streamed through; then `from` is deleted.
+pub fn move_object(from: &str, to: &str) -> Result<()> {
+    if below::capabilities().copy {
+        below::copy(from, to)?;
+    } else {
+        let reader = below::read(from, None)?;
+        let writer = below::write(
+            to,
+            &WriteOptions {
+                content_type: None,
+                metadata: Vec::new(),
+                size_hint: None,
+            },
+        )?;
+        loop {
+            let chunk = reader.read(1 << 20)?;
+            if chunk.is_empty() {
+                break;
+            }
+            writer.write(&chunk)?;
+        }
+        writer.finish()?;
+    }
+    below::delete(from)
+}

@@ -1,0 +1,360 @@
+//! Writing through compress. The first MiB decides, as rclone decides:
+//! content that gzip shrinks by more than 1.1 times is stored as gzip in
+//! 1 MiB blocks, anything else as it is (`.bin`). The MD5 and CRC-32 of
+//! the content are taken on the way through.
+//!
+//! One object above is two below, and the order keeps a failed write
+//! invisible:
+//! 1. the data object, streamed to its final name when the size it must
+//!    carry is known in advance (the writer's size hint), else to a
+//!    staging name ending in `.json`, which no listing shows (rclone's
+//!    neither) and moved into place when the size is known. A write below
+//!    is visible only once finished, so a failure or abort up to here
+//!    leaves nothing;
+//! 2. the metadata object. If it cannot be written, the data object is
+//!    deleted again, and nothing is left;
+//! 3. the data object of the object replaced, if it had another name.
+//!
+//! rclone writes in the same order (without the staging) and reads either
+//! way. A listing shows an object only once its data object is there; its
+//! metadata is read only by stat and read, which find both or report the
+//! half that is missing.
+
+use md5::{Digest, Md5};
+use wharf_plugin::below::{self, BelowWriter};
+use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
+
+use crate::gzip::{self, Deflater, BLOCK, DEFAULT_LEVEL, HEADER_LEN};
+use crate::metadata::{Blocks, Metadata};
+use crate::names::{self, Mode};
+use crate::objects;
+use crate::sniff;
+
+/// How much compressed output is gathered before it goes below.
+const BATCH: usize = 1 << 20;
+
+/// rclone's test: compressed, the first MiB must shrink by more than this.
+const MIN_RATIO: f64 = 1.1;
+
+enum State {
+    /// The first MiB is being gathered (in `pending`).
+    Sampling,
+    Gzip {
+        below: BelowWriter,
+        /// The name written below: final, or staging.
+        name: String,
+        deflater: Deflater,
+        /// Compressed output not yet sent below.
+        out: Vec<u8>,
+        /// The block index: the header's length, then each block's.
+        index: Vec<u32>,
+        /// Whether the final block has been compressed.
+        ended: bool,
+    },
+    Stored {
+        below: BelowWriter,
+    },
+}
+
+/// A write in progress.
+pub struct CompressWriter {
+    key: String,
+    level: i32,
+    content_type: Option<String>,
+    size_hint: Option<u64>,
+    /// The data objects of what is being replaced.
+    previous: Vec<String>,
+    md5: Md5,
+    crc: crc32fast::Hasher,
+    size: u64,
+    /// Content not yet compressed: the sample, then the current block.
+    pending: Vec<u8>,
+    /// The content type the metadata records: the writer's, or guessed
+    /// from the sample.
+    mime: String,
+    state: State,
+}
+
+/// The lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A name below that no listing shows, for data whose final name is not
+/// known yet.
+fn staging_name(key: &str) -> String {
+    let random = wasip2::random::random::get_random_u64();
+    format!("{key}.{}.partial.json", names::size_token(random as i64))
+}
+
+impl CompressWriter {
+    /// Starts writing `key` at gzip `level`.
+    pub fn create(key: &str, level: i32, options: &WriteOptions) -> Result<Self> {
+        Ok(CompressWriter {
+            key: key.to_owned(),
+            level,
+            content_type: options.content_type.clone(),
+            size_hint: options.size_hint,
+            previous: objects::data_objects(key)?,
+            md5: Md5::new(),
+            crc: crc32fast::Hasher::new(),
+            size: 0,
+            pending: Vec::with_capacity(BLOCK),
+            mime: String::new(),
+            state: State::Sampling,
+        })
+    }
+
+    /// Decides from the sample in `pending` (all of the content if
+    /// `ended`) how to store the content, and starts the data object.
+    fn decide(&mut self, ended: bool) -> Result<()> {
+        self.mime = match &self.content_type {
+            Some(given) => given.clone(),
+            None => sniff::content_type(&self.pending).to_owned(),
+        };
+        let mut first = Vec::new();
+        let mut sampler = Deflater::new(DEFAULT_LEVEL);
+        let compressed = sampler.block(&self.pending, ended, &mut first);
+        // The whole gzip file rclone would make of the sample.
+        let total = HEADER_LEN + compressed + gzip::TRAILER_LEN + if ended { 0 } else { 2 };
+        let ratio = self.pending.len() as f64 / total as f64;
+        if ratio <= MIN_RATIO {
+            let below = below::write(
+                &names::data_name(&self.key, Mode::Stored, 0),
+                &below_options(self.size_hint),
+            )?;
+            if !self.pending.is_empty() {
+                below.write(&self.pending)?;
+            }
+            self.pending.clear();
+            self.state = State::Stored { below };
+            return Ok(());
+        }
+        let size = if ended {
+            Some(self.size)
+        } else {
+            self.size_hint
+        };
+        let name = match size {
+            Some(size) => names::data_name(&self.key, Mode::Gzip, size),
+            None => staging_name(&self.key),
+        };
+        let below = below::write(&name, &below_options(None))?;
+        let mut out = gzip::header(self.level).to_vec();
+        let mut deflater = Deflater::new(self.level);
+        let block = if self.level == DEFAULT_LEVEL {
+            out.extend_from_slice(&first);
+            compressed
+        } else {
+            deflater.block(&self.pending, ended, &mut out)
+        };
+        self.pending.clear();
+        self.state = State::Gzip {
+            below,
+            name,
+            deflater,
+            out,
+            index: vec![HEADER_LEN as u32, block as u32],
+            ended,
+        };
+        Ok(())
+    }
+
+    /// Takes `chunk` into the state, compressing each block it fills.
+    fn take(&mut self, mut chunk: &[u8]) -> Result<()> {
+        while !chunk.is_empty() {
+            match &mut self.state {
+                State::Stored { below } => return below.write(chunk),
+                State::Sampling | State::Gzip { .. } => {
+                    let n = (BLOCK - self.pending.len()).min(chunk.len());
+                    self.pending.extend_from_slice(&chunk[..n]);
+                    chunk = &chunk[n..];
+                    if self.pending.len() == BLOCK {
+                        self.full_block()?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn full_block(&mut self) -> Result<()> {
+        match &mut self.state {
+            State::Sampling => self.decide(false),
+            State::Gzip {
+                below,
+                deflater,
+                out,
+                index,
+                ..
+            } => {
+                index.push(deflater.block(&self.pending, false, out) as u32);
+                self.pending.clear();
+                if out.len() >= BATCH {
+                    send(below, out)?;
+                }
+                Ok(())
+            }
+            State::Stored { .. } => unreachable!("stored content is not gathered in blocks"),
+        }
+    }
+
+    /// Writes the metadata object, or deletes `data` if it cannot.
+    fn commit(&self, data: &str, metadata: &Metadata) -> Result<()> {
+        let json = metadata.to_json();
+        let written = below::write(
+            &names::metadata_name(&self.key),
+            &below_options(Some(json.len() as u64)),
+        )
+        .and_then(|writer| {
+            writer.write(&json)?;
+            writer.finish()
+        });
+        if let Err(e) = written {
+            let undone = below::delete(data);
+            let left = match undone {
+                Ok(()) => "its data object was deleted again, so nothing was written".to_owned(),
+                Err(why) => format!(
+                    "its data object {data:?} could not be deleted again ({why}); delete it"
+                ),
+            };
+            return Err(with_context(
+                e,
+                &format!(
+                    "{:?}: the metadata object {:?} could not be written; {left}",
+                    self.key,
+                    names::metadata_name(&self.key)
+                ),
+            ));
+        }
+        for previous in self.previous.iter().filter(|p| *p != data) {
+            below::delete(previous).map_err(|e| {
+                with_context(
+                    e,
+                    &format!(
+                        "{:?} was written, but the data object {previous:?} of what it replaced \
+                         could not be deleted; delete it",
+                        self.key
+                    ),
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// What is asked of the store below: bytes only (what the writer asked to
+/// store besides them goes into the metadata object).
+fn below_options(size_hint: Option<u64>) -> WriteOptions {
+    WriteOptions {
+        content_type: None,
+        metadata: Vec::new(),
+        size_hint,
+    }
+}
+
+/// Sends `out` below, in chunks a call may carry.
+fn send(below: &BelowWriter, out: &mut Vec<u8>) -> Result<()> {
+    for piece in out.chunks(BATCH) {
+        below.write(piece)?;
+    }
+    out.clear();
+    Ok(())
+}
+
+/// `e` with `context` in front of what it says, of the same kind.
+fn with_context(e: Error, context: &str) -> Error {
+    let message = format!("{context}: {e}");
+    match e {
+        Error::NotFound(_) => Error::not_found(message),
+        Error::InvalidKey(_) => Error::invalid_key(message),
+        Error::Unsupported(_) => Error::unsupported(message),
+        Error::InvalidConfig(_) => Error::invalid_config(message),
+        _ => Error::other(message),
+    }
+}
+
+impl Writer for CompressWriter {
+    fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
+        self.md5.update(&chunk);
+        self.crc.update(&chunk);
+        self.size += chunk.len() as u64;
+        self.take(&chunk)
+    }
+
+    fn finish(mut self) -> Result<ObjectMeta> {
+        if matches!(self.state, State::Sampling) {
+            self.decide(true)?;
+        }
+        let mime = std::mem::take(&mut self.mime);
+        let state = std::mem::replace(&mut self.state, State::Sampling);
+        let (data, metadata, stored) = match state {
+            State::Sampling => unreachable!("decided above"),
+            State::Stored { below } => {
+                let stored = below.finish()?;
+                let metadata = Metadata {
+                    mode: Mode::Stored.number(),
+                    size: self.size as i64,
+                    md5: hex(&self.md5.clone().finalize()),
+                    mime_type: mime,
+                    gzip: Some(Blocks::default()),
+                    zstd: None,
+                };
+                (
+                    names::data_name(&self.key, Mode::Stored, 0),
+                    metadata,
+                    stored,
+                )
+            }
+            State::Gzip {
+                below,
+                name,
+                mut deflater,
+                mut out,
+                mut index,
+                ended,
+            } => {
+                if !ended {
+                    index.push(deflater.block(&self.pending, true, &mut out) as u32);
+                }
+                out.extend_from_slice(&gzip::trailer(self.crc.clone().finalize(), self.size));
+                send(&below, &mut out)?;
+                let stored = below.finish()?;
+                let data = names::data_name(&self.key, Mode::Gzip, self.size);
+                if name != data {
+                    // Staged, or the size hint was wrong: into place.
+                    objects::move_object(&name, &data)?;
+                }
+                let metadata = Metadata {
+                    mode: Mode::Gzip.number(),
+                    size: self.size as i64,
+                    md5: hex(&self.md5.clone().finalize()),
+                    mime_type: mime,
+                    gzip: Some(Blocks {
+                        block_size: BLOCK as u64,
+                        size: self.size as i64,
+                        block_data: Some(index),
+                    }),
+                    zstd: None,
+                };
+                (data, metadata, stored)
+            }
+        };
+        self.commit(&data, &metadata)?;
+        Ok(ObjectMeta {
+            key: self.key,
+            size: self.size,
+            last_modified: stored.last_modified,
+            etag: Some(metadata.md5),
+            content_type: Some(metadata.mime_type),
+            metadata: Vec::new(),
+        })
+    }
+
+    fn abort(self) -> Result<()> {
+        match self.state {
+            State::Sampling => Ok(()),
+            State::Stored { below } | State::Gzip { below, .. } => below.abort(),
+        }
+    }
+}
