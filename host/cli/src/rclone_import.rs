@@ -1,5 +1,6 @@
 //! `wharf config import-rclone [PATH]`: turns the remotes of an existing
-//! `rclone.conf` into Wharf remotes (local, s3, dropbox, ftp). Every
+//! `rclone.conf` into Wharf remotes (local, s3, dropbox, ftp, and the
+//! crypt and compress overlays, through aliases). Every
 //! section it cannot map is reported with the reason, never dropped
 //! silently.
 
@@ -77,7 +78,14 @@ pub async fn import(
     let target = file(app)?;
     let existing = app.config.remote_names_in_file();
     let (mut imported, mut skipped) = (0, 0);
-    for section in parse(&text) {
+    let mut sections = parse(&text);
+    resolve_aliases(&mut sections);
+    let compressing: Vec<String> = sections
+        .iter()
+        .filter(|s| s.get("type") == Some("compress"))
+        .map(|s| s.name.clone())
+        .collect();
+    for section in sections {
         let name = section.name.clone();
         let outcome = match wharf::config::check_remote_name(&name) {
             Err(_) => Outcome::Skipped(
@@ -87,6 +95,28 @@ pub async fn import(
                 "a Wharf remote '{name}' already exists (pass --replace to overwrite it)"
             )),
             Ok(()) => map(&section, buckets),
+        };
+        let outcome = match outcome {
+            Outcome::Remote {
+                plugin: "crypt",
+                options,
+                mut notes,
+            } => {
+                let below = options["remote"].split(':').next().unwrap_or("");
+                if compressing.iter().any(|c| c == below) {
+                    notes.push(format!(
+                        "it encrypts before {below} compresses, so {below} sees only ciphertext \
+                         and stores everything uncompressed; compress over crypt is the order \
+                         that saves space"
+                    ));
+                }
+                Outcome::Remote {
+                    plugin: "crypt",
+                    options,
+                    notes,
+                }
+            }
+            other => other,
         };
         match outcome {
             Outcome::Skipped(reason) => {
@@ -163,12 +193,14 @@ fn map(section: &Section, buckets: &[(String, String)]) -> Outcome {
         "dropbox" => dropbox(section),
         "ftp" => ftp(section),
         "crypt" => crypt(section),
+        "compress" => compress(section),
+        "alias" => alias(section),
         "" => Outcome::Skipped("it has no type".into()),
         other => Outcome::Skipped(match other {
-            "compress" | "chunker" | "hasher" => format!(
+            "chunker" | "hasher" => format!(
                 "'{other}' wraps another remote and transforms what it stores; Wharf has no {other} layer yet"
             ),
-            "alias" | "union" | "combine" => {
+            "union" | "combine" => {
                 format!("'{other}' combines other remotes; import those instead")
             }
             _ => format!("Wharf has no plugin for rclone's '{other}' backend"),
@@ -368,19 +400,8 @@ fn crypt(section: &Section) -> Outcome {
             options.insert(key.into(), value.into());
         }
     }
-    let mut notes = Vec::new();
-    if !below.contains(':') || below.starts_with('/') {
-        notes.push(format!("it sits on the local directory {below}"));
-    } else {
-        notes.push(format!(
-            "it sits on {below}: import that remote too (Wharf opens the chain by name)"
-        ));
-    }
-    for key in [
-        "no_data_encryption",
-        "pass_bad_blocks",
-        "server_side_across_configs",
-    ] {
+    let mut notes = vec![sits_on(below)];
+    for key in ["pass_bad_blocks", "server_side_across_configs"] {
         if section.is_true(key) {
             notes.push(format!(
                 "{key} = true was left out: Wharf's crypt has no such setting"
@@ -391,6 +412,106 @@ fn crypt(section: &Section) -> Outcome {
         plugin: "crypt",
         options,
         notes,
+    }
+}
+
+/// Where an overlay sits, for the user: a directory, or a remote that must
+/// be imported too.
+fn sits_on(below: &str) -> String {
+    if !below.contains(':') || below.starts_with('/') {
+        format!("it sits on the local directory {below}")
+    } else {
+        format!("it sits on {below}: import that remote too (Wharf opens the chain by name)")
+    }
+}
+
+/// rclone's compress: the compress overlay, gzip at the same level.
+fn compress(section: &Section) -> Outcome {
+    let Some(below) = section.get("remote") else {
+        return Outcome::Skipped("it has no remote to sit on".into());
+    };
+    match section.get("mode").unwrap_or("gzip") {
+        "gzip" => {}
+        mode => {
+            return Outcome::Skipped(format!(
+                "mode = {mode}: Wharf's compress reads and writes rclone's gzip mode only"
+            ))
+        }
+    }
+    let mut options = BTreeMap::from([("remote".to_owned(), below.to_owned())]);
+    if let Some(level) = section.get("level") {
+        options.insert("level".into(), level.into());
+    }
+    let mut notes = vec![sits_on(below)];
+    if section.get("ram_cache_limit").is_some() {
+        notes.push("ram_cache_limit was left out: Wharf streams without a cache".into());
+    }
+    Outcome::Remote {
+        plugin: "compress",
+        options,
+        notes,
+    }
+}
+
+/// rclone's alias names another remote's path; Wharf takes `REMOTE:PATH`
+/// wherever rclone does, so an alias of a local directory becomes an fs
+/// remote, and one of another remote is followed by the overlays that sit
+/// on it (see [`resolve_aliases`]).
+fn alias(section: &Section) -> Outcome {
+    let Some(target) = section.get("remote") else {
+        return Outcome::Skipped("it has no remote to name".into());
+    };
+    if !target.contains(':') || target.starts_with('/') {
+        return Outcome::Remote {
+            plugin: "fs",
+            options: BTreeMap::from([("root".to_owned(), target.to_owned())]),
+            notes: vec![format!("an fs remote on {target}, as the alias named it")],
+        };
+    }
+    Outcome::Skipped(format!(
+        "it is another name for {target}: use {target} in Wharf (remotes that sat on this alias \
+         now sit on it directly)"
+    ))
+}
+
+/// Rewrites each `remote =` that goes through an alias to where the alias
+/// points (`photos:2026` with `photos = r2:media` becomes `r2:media/2026`),
+/// following aliases of aliases; a circle is left as it is.
+fn resolve_aliases(sections: &mut [Section]) {
+    let aliases: BTreeMap<String, String> = sections
+        .iter()
+        .filter(|s| s.get("type") == Some("alias"))
+        .filter_map(|s| Some((s.name.clone(), s.get("remote")?.to_owned())))
+        .collect();
+    for section in sections.iter_mut() {
+        if section.get("type") == Some("alias") {
+            continue;
+        }
+        let Some(mut remote) = section.get("remote").map(str::to_owned) else {
+            continue;
+        };
+        for _ in 0..aliases.len() {
+            let Some((name, path)) = remote.split_once(':') else {
+                break;
+            };
+            let Some(target) = aliases.get(name) else {
+                break;
+            };
+            remote = join(target, path);
+        }
+        section.values.insert("remote".into(), remote);
+    }
+}
+
+/// `target` (`REMOTE:PATH` or a directory) with `path` below it.
+fn join(target: &str, path: &str) -> String {
+    let path = path.trim_start_matches('/');
+    if path.is_empty() {
+        target.to_owned()
+    } else if target.ends_with(':') || target.ends_with('/') {
+        format!("{target}{path}")
+    } else {
+        format!("{target}/{path}")
     }
 }
 

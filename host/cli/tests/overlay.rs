@@ -173,6 +173,86 @@ fn an_imported_rclone_crypt_section_reads_what_rclone_wrote() {
     }
 }
 
+/// The seed's layering as an operator's rclone.conf has it, crypt over
+/// compress over a store reached through an alias, imported as it is:
+/// Wharf reads what rclone wrote through the stack, and the other way
+/// round.
+#[test]
+fn an_imported_crypt_over_compress_over_alias_reads_and_writes_with_rclone() {
+    let s = Scratch::new();
+    let store = s.path().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let out = rclone().args(["obscure", "pw"]).output().unwrap();
+    let obscured = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let notes = "write the tests\n".repeat(4000);
+    s.file("src/notes/todo.txt", notes.as_bytes());
+    let conf = s.file(
+        "rclone.conf",
+        format!(
+            "[r2_backups]\ntype = alias\nremote = {}\n\n\
+             [r2_compressed]\ntype = compress\nremote = r2_backups:my-bucket\nmode = gzip\n\
+             level = -1\nram_cache_limit = 10Mi\n\n\
+             [r2_secure]\ntype = crypt\nremote = r2_compressed:\npassword = {obscured}\n",
+            store.display()
+        )
+        .as_bytes(),
+    );
+    let out = rclone()
+        .env("RCLONE_CONFIG", &conf)
+        .args(["copy", s.path().join("src").to_str().unwrap(), "r2_secure:"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.write_config("");
+    let out = s
+        .wharf()
+        .args(["config", "import-rclone"])
+        .arg(&conf)
+        .assert()
+        .success();
+    let report = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for line in [
+        "imported r2_backups as a fs remote",
+        "imported r2_compressed as a compress remote",
+        "note: ram_cache_limit was left out",
+        "imported r2_secure as a crypt remote",
+        "note: it encrypts before r2_compressed compresses, so r2_compressed sees only ciphertext",
+        "3 imported, 0 skipped",
+    ] {
+        assert!(report.contains(line), "no {line:?} in:\n{report}");
+    }
+    s.wharf()
+        .args(["cat", "r2_secure:notes/todo.txt"])
+        .assert()
+        .success()
+        .stdout(notes.clone());
+    s.file("up.txt", notes.as_bytes());
+    s.wharf()
+        .args(["put", "up.txt", "r2_secure:from wharf.txt"])
+        .assert()
+        .success();
+    let out = rclone()
+        .env("RCLONE_CONFIG", &conf)
+        .args(["cat", "r2_secure:from wharf.txt"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout == notes.as_bytes());
+    s.wharf()
+        .args(["remotes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("r2_compressed"));
+}
+
 /// Streaming holds through every layer: 1 GiB up into crypt over S3
 /// (SeaweedFS) and back keeps the `wharf` process under 100 MiB.
 #[test]
