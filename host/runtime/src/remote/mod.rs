@@ -138,11 +138,10 @@ impl Remote {
         self
     }
 
-    /// What this remote can do: its plugin's capabilities; for an overlay,
-    /// those that pass through from below only where the remote below has
-    /// them (crypt reads ranges only where the store below does, and a key
-    /// can be a prefix too only where the store below allows it), and the
-    /// attributes it keeps itself as it declares them.
+    /// What this remote can do: its plugin's capabilities, and for an
+    /// overlay no more than the remote below it can (crypt reads ranges
+    /// only where the store below does, and a key can be a prefix too only
+    /// where the store below allows it).
     pub fn capabilities(&self) -> crate::Capabilities {
         let mut caps = self.plugin.info().capabilities;
         if let Some(below) = &self.grant.below {
@@ -150,11 +149,15 @@ impl Remote {
             caps.ranged_read &= under.ranged_read;
             caps.list_delimiter &= under.list_delimiter;
             caps.copy &= under.copy;
+            // An overlay that passes attributes through (the template)
+            // has them only where the store below keeps them; one that
+            // keeps them itself (compress) is under-reported over a store
+            // without them, which is safe: no caller relies on them.
+            caps.content_type &= under.content_type;
+            caps.user_metadata &= under.user_metadata;
             caps.last_modified &= under.last_modified;
+            caps.etag &= under.etag;
             caps.key_and_prefix &= under.key_and_prefix;
-            // Content type, user metadata and etags are the overlay's own:
-            // it keeps them (compress, in its metadata objects) or not
-            // (crypt), whatever the store below keeps.
             caps.case_insensitive |= under.case_insensitive;
         }
         caps
