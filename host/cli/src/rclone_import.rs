@@ -425,20 +425,22 @@ fn sits_on(below: &str) -> String {
     }
 }
 
-/// rclone's compress: the compress overlay, gzip at the same level.
+/// rclone's compress: the compress overlay, in the same mode at the same
+/// level.
 fn compress(section: &Section) -> Outcome {
     let Some(below) = section.get("remote") else {
         return Outcome::Skipped("it has no remote to sit on".into());
     };
-    match section.get("mode").unwrap_or("gzip") {
-        "gzip" => {}
-        mode => {
-            return Outcome::Skipped(format!(
-                "mode = {mode}: Wharf's compress reads and writes rclone's gzip mode only"
-            ))
-        }
+    let mode = section.get("mode").unwrap_or("gzip");
+    if !matches!(mode, "gzip" | "zstd") {
+        return Outcome::Skipped(format!(
+            "mode = {mode}: rclone's compress writes nothing in that mode (only gzip and zstd)"
+        ));
     }
-    let mut options = BTreeMap::from([("remote".to_owned(), below.to_owned())]);
+    let mut options = BTreeMap::from([
+        ("remote".to_owned(), below.to_owned()),
+        ("mode".to_owned(), mode.to_owned()),
+    ]);
     if let Some(level) = section.get("level") {
         options.insert("level".into(), level.into());
     }

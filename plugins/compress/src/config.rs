@@ -4,6 +4,8 @@
 use wharf_plugin::{option, AliasMeaning, Error, OptionAlias, OptionSpec, Options, Result};
 
 use crate::gzip;
+use crate::names::Mode;
+use crate::zstd;
 
 pub const MODE: &str = "mode";
 pub const LEVEL: &str = "level";
@@ -11,8 +13,8 @@ pub const LEVEL: &str = "level";
 /// The options, declared once.
 pub fn options() -> Vec<OptionSpec> {
     vec![
-        option(MODE, "How content is compressed: gzip (rclone's zstd mode is not supported).", false, false, Some("gzip")),
-        option(LEVEL, "The gzip level: -1 (the default), 0 (none) to 9 (the smallest), or -2 (Huffman coding only).", false, false, Some("-1")),
+        option(MODE, "How content is compressed: gzip or zstd, as rclone's modes of those names.", false, false, Some("gzip")),
+        option(LEVEL, "gzip: -1 (the default), 0 (none) to 9 (the smallest), or -2 (Huffman coding only); zstd: 1 (the fastest) to 4 (the smallest), -1 for 2.", false, false, Some("-1")),
     ]
 }
 
@@ -31,31 +33,35 @@ pub fn aliases() -> Vec<OptionAlias> {
 
 /// What `open` made of the options.
 pub struct CompressConfig {
+    pub mode: Mode,
     pub level: i32,
 }
 
 impl CompressConfig {
     pub fn from_options(options: &Options) -> Result<Self> {
-        match options.get(MODE).unwrap_or("gzip") {
-            "gzip" => {}
-            "zstd" => {
-                return Err(Error::unsupported(
-                    "option 'mode': zstd is not supported by Wharf's compress overlay (no \
-                     zstd encoder in pure Rust compresses at rclone's levels yet); use mode = gzip",
-                ))
-            }
+        let mode = match options.get(MODE).unwrap_or("gzip") {
+            "gzip" => Mode::Gzip,
+            "zstd" => Mode::Zstd,
             other => {
                 return Err(Error::invalid_config(format!(
-                    "option 'mode': '{other}' is not a compression mode; give gzip"
+                    "option 'mode': '{other}' is not a compression mode; give gzip or zstd"
                 )))
             }
-        }
+        };
         let text = options.get(LEVEL).unwrap_or("-1").trim();
-        let level: i32 = text.parse().map_err(|_| {
+        let mut level: i32 = text.parse().map_err(|_| {
             Error::invalid_config(format!("option 'level': '{text}' is not a whole number"))
         })?;
-        gzip::check_level(level)
-            .map_err(|why| Error::invalid_config(format!("option 'level': {why}")))?;
-        Ok(CompressConfig { level })
+        let checked = match mode {
+            Mode::Zstd => {
+                if level == -1 {
+                    level = zstd::DEFAULT_LEVEL;
+                }
+                zstd::check_level(level)
+            }
+            _ => gzip::check_level(level),
+        };
+        checked.map_err(|why| Error::invalid_config(format!("option 'level': {why}")))?;
+        Ok(CompressConfig { mode, level })
     }
 }

@@ -1,7 +1,7 @@
-//! Wharf's compression overlay: stores objects gzip-compressed in the
-//! remote below it, in rclone's compress format (1 MiB blocks, a metadata
-//! object beside each data object), so a compress remote rclone wrote
-//! reads here and the other way round. See `docs.md`.
+//! Wharf's compression overlay: stores objects compressed (gzip or zstd)
+//! in the remote below it, in rclone's compress format (1 MiB blocks, a
+//! metadata object beside each data object), so a compress remote rclone
+//! wrote reads here and the other way round. See `docs.md`.
 // A native build exports nothing (see `export_plugin!`); the format's
 // modules are still tested natively.
 #![cfg_attr(not(target_family = "wasm"), allow(dead_code))]
@@ -16,6 +16,8 @@ mod objects;
 mod reader;
 pub mod sniff;
 mod writer;
+pub mod zstd;
+mod zstd_reader;
 
 use wharf_plugin::below;
 use wharf_plugin::tree::TreeLister;
@@ -34,6 +36,7 @@ pub struct CompressPlugin;
 
 /// One compress remote, over the remote below.
 pub struct CompressStore {
+    mode: names::Mode,
     level: i32,
 }
 
@@ -73,6 +76,7 @@ impl Plugin for CompressPlugin {
     fn open(options: Options) -> Result<CompressStore> {
         let config = CompressConfig::from_options(&options)?;
         Ok(CompressStore {
+            mode: config.mode,
             level: config.level,
         })
     }
@@ -118,7 +122,7 @@ impl Store for CompressStore {
     }
 
     fn write(&self, key: &str, options: WriteOptions) -> Result<CompressWriter> {
-        CompressWriter::create(key, self.level, &options).map_err(|e| name_error(key, e))
+        CompressWriter::create(key, self.mode, self.level, &options).map_err(|e| name_error(key, e))
     }
 
     fn delete(&self, key: &str) -> Result<()> {

@@ -50,11 +50,7 @@ impl Metadata {
         match self.mode {
             0 => Ok(Mode::Stored),
             2 => Ok(Mode::Gzip),
-            4 => Err(
-                "it was written in zstd mode, which this compress remote does not read \
-                      (only gzip)"
-                    .into(),
-            ),
+            4 => Ok(Mode::Zstd),
             other => Err(format!(
                 "its metadata names mode {other}, which rclone never writes"
             )),

@@ -15,6 +15,8 @@ pub enum Mode {
     Stored,
     /// gzip in 1 MiB blocks (`.gz`), rclone's mode 2.
     Gzip,
+    /// Zstandard's seekable format (`.zst`), rclone's mode 4.
+    Zstd,
 }
 
 impl Mode {
@@ -23,6 +25,7 @@ impl Mode {
         match self {
             Mode::Stored => 0,
             Mode::Gzip => 2,
+            Mode::Zstd => 4,
         }
     }
 }
@@ -37,6 +40,7 @@ pub fn data_name(key: &str, mode: Mode, size: u64) -> String {
     match mode {
         Mode::Stored => format!("{key}.bin"),
         Mode::Gzip => format!("{key}.{}.gz", size_token(size as i64)),
+        Mode::Zstd => format!("{key}.{}.zst", size_token(size as i64)),
     }
 }
 

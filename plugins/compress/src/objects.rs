@@ -21,18 +21,6 @@ pub struct Stored {
     pub data_name: String,
 }
 
-/// The data object rclone's compress would read for `metadata`: the name
-/// follows the mode it records (zstd's `.zst` included, so that writing
-/// over such an object removes its data).
-pub fn data_name_of(key: &str, metadata: &Metadata) -> String {
-    let size = metadata.size;
-    match metadata.mode {
-        2 => format!("{key}.{}.gz", names::size_token(size)),
-        4 => format!("{key}.{}.zst", names::size_token(size)),
-        _ => format!("{key}.bin"),
-    }
-}
-
 /// Reads the metadata object of `key`: `None` if there is none.
 pub fn metadata(key: &str) -> Result<Option<Metadata>> {
     let reader = match below::read(&names::metadata_name(key), None) {
@@ -80,7 +68,7 @@ pub fn stored(key: &str) -> Result<Stored> {
         .content_size()
         .map_err(|why| unreadable(key, &why))?;
     Ok(Stored {
-        data_name: data_name_of(key, &metadata),
+        data_name: names::data_name(key, mode, size),
         metadata,
         mode,
         size,

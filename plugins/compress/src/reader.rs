@@ -1,5 +1,7 @@
-//! Reading through compress. Content stored as it is (`.bin`) is read
-//! below as it is, ranges and all. gzip content is inflated: a read from
+//! Reading through compress, by the mode each object's metadata records
+//! (whatever the remote writes). Content stored as it is (`.bin`) is read
+//! below as it is, ranges and all; zstd content as `zstd_reader` reads
+//! it. gzip content is inflated: a read from
 //! the start checks the gzip trailer (CRC-32 and size) at the end; a
 //! ranged read fetches only the 1 MiB blocks the range needs, found in the
 //! metadata's block index, and inflates them from where the first starts.
@@ -11,6 +13,7 @@ use crate::error::unreadable;
 use crate::gzip::{self, Inflated, Inflater};
 use crate::names::Mode;
 use crate::objects::Stored;
+use crate::zstd_reader::ZstdReader;
 
 /// How much is read from below at once.
 const INPUT: u32 = 1 << 20;
@@ -19,6 +22,7 @@ const INPUT: u32 = 1 << 20;
 pub enum CompressReader {
     Stored(BelowReader),
     Gzip(Box<GzipReader>),
+    Zstd(Box<ZstdReader>),
     Empty,
 }
 
@@ -60,10 +64,14 @@ impl CompressReader {
                 &stored.data_name,
                 range,
             )?)),
-            Mode::Gzip => {
+            Mode::Gzip | Mode::Zstd => {
                 let (offset, length) = resolve(range, stored.size);
                 if length == 0 {
                     return Ok(CompressReader::Empty);
+                }
+                if stored.mode == Mode::Zstd {
+                    return ZstdReader::open(key, stored, offset, length)
+                        .map(|reader| CompressReader::Zstd(Box::new(reader)));
                 }
                 let whole = range.is_none() || (offset == 0 && length == stored.size);
                 GzipReader::open(key, stored, offset, length, whole)
@@ -247,6 +255,7 @@ impl Reader for CompressReader {
         match self {
             CompressReader::Stored(reader) => reader.read(max_bytes.min(u32::MAX as usize) as u32),
             CompressReader::Gzip(reader) => reader.read(max_bytes),
+            CompressReader::Zstd(reader) => reader.read(max_bytes),
             CompressReader::Empty => Ok(Vec::new()),
         }
     }

@@ -1,7 +1,8 @@
 //! Writing through compress. The first MiB decides, as rclone decides:
-//! content that gzip shrinks by more than 1.1 times is stored as gzip in
-//! 1 MiB blocks, anything else as it is (`.bin`). The MD5 and CRC-32 of
-//! the content are taken on the way through.
+//! content that the remote's mode (gzip or zstd) shrinks by more than 1.1
+//! times is stored compressed in 1 MiB blocks, anything else as it is
+//! (`.bin`). The MD5 (and for gzip the CRC-32) of the content are taken on
+//! the way through.
 //!
 //! One object above is two below, and the order keeps a failed write
 //! invisible:
@@ -24,11 +25,12 @@ use md5::{Digest, Md5};
 use wharf_plugin::below::{self, BelowWriter};
 use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
 
-use crate::gzip::{self, Deflater, BLOCK, DEFAULT_LEVEL, HEADER_LEN};
+use crate::gzip::{self, Deflater, BLOCK, HEADER_LEN};
 use crate::metadata::{Blocks, Metadata};
 use crate::names::{self, Mode};
 use crate::objects;
 use crate::sniff;
+use crate::zstd::{self, Frame};
 
 /// How much compressed output is gathered before it goes below.
 const BATCH: usize = 1 << 20;
@@ -36,18 +38,80 @@ const BATCH: usize = 1 << 20;
 /// rclone's test: compressed, the first MiB must shrink by more than this.
 const MIN_RATIO: f64 = 1.1;
 
+/// How blocks are compressed.
+pub enum Codec {
+    /// gzip at this level: blocks of one deflate stream.
+    Gzip(Deflater),
+    /// zstd: each block an independent frame.
+    Zstd,
+}
+
+impl Codec {
+    /// The codec of `mode` at `level`.
+    pub fn new(mode: Mode, level: i32) -> Codec {
+        match mode {
+            Mode::Zstd => Codec::Zstd,
+            _ => Codec::Gzip(Deflater::new(level)),
+        }
+    }
+
+    fn mode(&self) -> Mode {
+        match self {
+            Codec::Gzip(_) => Mode::Gzip,
+            Codec::Zstd => Mode::Zstd,
+        }
+    }
+
+    /// Appends `data` compressed as the next block to `out` (the `last`
+    /// one ends the stream); returns its length.
+    fn block(&mut self, data: &[u8], last: bool, out: &mut Vec<u8>) -> usize {
+        match self {
+            Codec::Gzip(deflater) => deflater.block(data, last, out),
+            // zstd frames end themselves; no empty one is needed at the end.
+            Codec::Zstd if data.is_empty() => 0,
+            Codec::Zstd => zstd::compress_frame(data, out),
+        }
+    }
+
+    /// What goes before the first block.
+    fn header(&self, level: i32) -> Vec<u8> {
+        match self {
+            Codec::Gzip(_) => gzip::header(level).to_vec(),
+            Codec::Zstd => Vec::new(),
+        }
+    }
+
+    /// How long a whole object of one block of `compressed` bytes (not
+    /// the last if `!ended`) would be.
+    fn whole_len(&self, compressed: usize, ended: bool) -> usize {
+        match self {
+            Codec::Gzip(_) => {
+                HEADER_LEN + compressed + gzip::TRAILER_LEN + if ended { 0 } else { 2 }
+            }
+            Codec::Zstd => {
+                compressed
+                    + zstd::seek_table(&[Frame {
+                        compressed: 0,
+                        content: 0,
+                    }])
+                    .len()
+            }
+        }
+    }
+}
+
 enum State {
     /// The first MiB is being gathered (in `pending`).
     Sampling,
-    Gzip {
+    Compressed {
         below: BelowWriter,
         /// The name written below: final, or staging.
         name: String,
-        deflater: Deflater,
+        codec: Codec,
         /// Compressed output not yet sent below.
         out: Vec<u8>,
-        /// The block index: the header's length, then each block's.
-        index: Vec<u32>,
+        /// The compressed length of each block.
+        lengths: Vec<u32>,
         /// Whether the final block has been compressed.
         ended: bool,
     },
@@ -59,6 +123,7 @@ enum State {
 /// A write in progress.
 pub struct CompressWriter {
     key: String,
+    mode: Mode,
     level: i32,
     content_type: Option<String>,
     size_hint: Option<u64>,
@@ -88,10 +153,11 @@ fn staging_name(key: &str) -> String {
 }
 
 impl CompressWriter {
-    /// Starts writing `key` at gzip `level`.
-    pub fn create(key: &str, level: i32, options: &WriteOptions) -> Result<Self> {
+    /// Starts writing `key`, compressed in `mode` at `level`.
+    pub fn create(key: &str, mode: Mode, level: i32, options: &WriteOptions) -> Result<Self> {
         Ok(CompressWriter {
             key: key.to_owned(),
+            mode,
             level,
             content_type: options.content_type.clone(),
             size_hint: options.size_hint,
@@ -112,11 +178,11 @@ impl CompressWriter {
             Some(given) => given.clone(),
             None => sniff::content_type(&self.pending).to_owned(),
         };
+        // rclone compresses the sample at the mode's default level.
         let mut first = Vec::new();
-        let mut sampler = Deflater::new(DEFAULT_LEVEL);
+        let mut sampler = Codec::new(self.mode, gzip::DEFAULT_LEVEL);
         let compressed = sampler.block(&self.pending, ended, &mut first);
-        // The whole gzip file rclone would make of the sample.
-        let total = HEADER_LEN + compressed + gzip::TRAILER_LEN + if ended { 0 } else { 2 };
+        let total = sampler.whole_len(compressed, ended);
         let ratio = self.pending.len() as f64 / total as f64;
         if ratio <= MIN_RATIO {
             let below = below::write(
@@ -136,25 +202,28 @@ impl CompressWriter {
             self.size_hint
         };
         let name = match size {
-            Some(size) => names::data_name(&self.key, Mode::Gzip, size),
+            Some(size) => names::data_name(&self.key, self.mode, size),
             None => staging_name(&self.key),
         };
         let below = below::write(&name, &below_options(None))?;
-        let mut out = gzip::header(self.level).to_vec();
-        let mut deflater = Deflater::new(self.level);
-        let block = if self.level == DEFAULT_LEVEL {
+        let mut codec = Codec::new(self.mode, self.level);
+        let mut out = codec.header(self.level);
+        // The sample is the first block: compressed again only at another
+        // level than the test's.
+        let same = matches!(codec, Codec::Zstd) || self.level == gzip::DEFAULT_LEVEL;
+        let block = if same {
             out.extend_from_slice(&first);
             compressed
         } else {
-            deflater.block(&self.pending, ended, &mut out)
+            codec.block(&self.pending, ended, &mut out)
         };
         self.pending.clear();
-        self.state = State::Gzip {
+        self.state = State::Compressed {
             below,
             name,
-            deflater,
+            codec,
             out,
-            index: vec![HEADER_LEN as u32, block as u32],
+            lengths: vec![block as u32],
             ended,
         };
         Ok(())
@@ -165,7 +234,7 @@ impl CompressWriter {
         while !chunk.is_empty() {
             match &mut self.state {
                 State::Stored { below } => return below.write(chunk),
-                State::Sampling | State::Gzip { .. } => {
+                State::Sampling | State::Compressed { .. } => {
                     let n = (BLOCK - self.pending.len()).min(chunk.len());
                     self.pending.extend_from_slice(&chunk[..n]);
                     chunk = &chunk[n..];
@@ -181,14 +250,14 @@ impl CompressWriter {
     fn full_block(&mut self) -> Result<()> {
         match &mut self.state {
             State::Sampling => self.decide(false),
-            State::Gzip {
+            State::Compressed {
                 below,
-                deflater,
+                codec,
                 out,
-                index,
+                lengths,
                 ..
             } => {
-                index.push(deflater.block(&self.pending, false, out) as u32);
+                lengths.push(codec.block(&self.pending, false, out) as u32);
                 self.pending.clear();
                 if out.len() >= BATCH {
                     send(below, out)?;
@@ -243,6 +312,23 @@ impl CompressWriter {
     }
 }
 
+/// The zstd frames of `size` bytes of content cut into blocks whose
+/// compressed lengths are `lengths`.
+fn frames(lengths: &[u32], size: u64) -> Vec<Frame> {
+    let mut left = size;
+    lengths
+        .iter()
+        .map(|compressed| {
+            let content = left.min(BLOCK as u64);
+            left -= content;
+            Frame {
+                compressed: *compressed,
+                content: content as u32,
+            }
+        })
+        .collect()
+}
+
 /// What is asked of the store below: bytes only (what the writer asked to
 /// store besides them goes into the metadata object).
 fn below_options(size_hint: Option<u64>) -> WriteOptions {
@@ -277,7 +363,9 @@ fn with_context(e: Error, context: &str) -> Error {
 impl Writer for CompressWriter {
     fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
         self.md5.update(&chunk);
-        self.crc.update(&chunk);
+        if self.mode == Mode::Gzip {
+            self.crc.update(&chunk);
+        }
         self.size += chunk.len() as u64;
         self.take(&chunk)
     }
@@ -292,13 +380,19 @@ impl Writer for CompressWriter {
             State::Sampling => unreachable!("decided above"),
             State::Stored { below } => {
                 let stored = below.finish()?;
+                // rclone reads the sub-record of its configured mode, even
+                // for content stored as it is.
+                let (gzip, zstd) = match self.mode {
+                    Mode::Zstd => (None, Some(Blocks::default())),
+                    _ => (Some(Blocks::default()), None),
+                };
                 let metadata = Metadata {
                     mode: Mode::Stored.number(),
                     size: self.size as i64,
                     md5: hex(&self.md5.clone().finalize()),
                     mime_type: mime,
-                    gzip: Some(Blocks::default()),
-                    zstd: None,
+                    gzip,
+                    zstd,
                 };
                 (
                     names::data_name(&self.key, Mode::Stored, 0),
@@ -306,36 +400,64 @@ impl Writer for CompressWriter {
                     stored,
                 )
             }
-            State::Gzip {
+            State::Compressed {
                 below,
                 name,
-                mut deflater,
+                mut codec,
                 mut out,
-                mut index,
+                mut lengths,
                 ended,
             } => {
                 if !ended {
-                    index.push(deflater.block(&self.pending, true, &mut out) as u32);
+                    let last = codec.block(&self.pending, true, &mut out);
+                    if last > 0 {
+                        lengths.push(last as u32);
+                    }
                 }
-                out.extend_from_slice(&gzip::trailer(self.crc.clone().finalize(), self.size));
+                let mode = codec.mode();
+                let blocks = match mode {
+                    Mode::Zstd => {
+                        out.extend_from_slice(&zstd::seek_table(&frames(&lengths, self.size)));
+                        // rclone's index: 0, then where each frame ends.
+                        let mut ends = vec![0u32];
+                        let mut at = 0u32;
+                        for length in &lengths {
+                            at += length;
+                            ends.push(at);
+                        }
+                        ends
+                    }
+                    _ => {
+                        let crc = self.crc.clone().finalize();
+                        out.extend_from_slice(&gzip::trailer(crc, self.size));
+                        // rclone's index: the header's length, then each
+                        // block's.
+                        std::iter::once(HEADER_LEN as u32).chain(lengths).collect()
+                    }
+                };
                 send(&below, &mut out)?;
                 let stored = below.finish()?;
-                let data = names::data_name(&self.key, Mode::Gzip, self.size);
+                let data = names::data_name(&self.key, mode, self.size);
                 if name != data {
                     // Staged, or the size hint was wrong: into place.
                     objects::move_object(&name, &data)?;
                 }
+                let index = Some(Blocks {
+                    block_size: BLOCK as u64,
+                    size: self.size as i64,
+                    block_data: Some(blocks),
+                });
+                let (gzip, zstd) = match mode {
+                    Mode::Zstd => (None, index),
+                    _ => (index, None),
+                };
                 let metadata = Metadata {
-                    mode: Mode::Gzip.number(),
+                    mode: mode.number(),
                     size: self.size as i64,
                     md5: hex(&self.md5.clone().finalize()),
                     mime_type: mime,
-                    gzip: Some(Blocks {
-                        block_size: BLOCK as u64,
-                        size: self.size as i64,
-                        block_data: Some(index),
-                    }),
-                    zstd: None,
+                    gzip,
+                    zstd,
                 };
                 (data, metadata, stored)
             }
@@ -354,7 +476,7 @@ impl Writer for CompressWriter {
     fn abort(self) -> Result<()> {
         match self.state {
             State::Sampling => Ok(()),
-            State::Stored { below } | State::Gzip { below, .. } => below.abort(),
+            State::Stored { below } | State::Compressed { below, .. } => below.abort(),
         }
     }
 }

@@ -154,6 +154,10 @@ async fn options_rclone_would_refuse_are_refused_by_name() {
             vec![("mode", "lz4")],
             "option 'mode': 'lz4' is not a compression mode",
         ),
+        (
+            vec![("mode", "zstd"), ("level", "5")],
+            "option 'level': 5 is not a zstd level",
+        ),
     ] {
         let base = fs_remote(&runtime, dir.path()).await;
         let zip = overlay(&runtime, "compress", base, "zipped", &options).await;

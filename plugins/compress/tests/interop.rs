@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{data, files_under, fs_remote, get, listed, overlay, rclone_compress_on, text};
+use common::{
+    data, files_under, fs_remote, get, listed, overlay, rclone_compress_on, text, Rclone,
+};
 use wharf::{ByteRange, Runtime, Span, WriteOptions};
 
 /// Text that compresses and data that does not, around the 1 MiB block;
@@ -224,5 +226,92 @@ async fn writing_over_an_object_replaces_both_objects_below() {
         files_under(&zipped).is_empty(),
         "{:?}",
         files_under(&zipped)
+    );
+}
+
+/// rclone's zstd mode (rclone 1.72 and later), both ways: rclone's frames
+/// of 32 KiB and Wharf's of 1 MiB, each read through the other's seek
+/// table, ranges included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zstd_mode_interoperates_with_rclone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, zipped) = (dir.path().join("src"), dir.path().join("base/zipped"));
+    write_tree(&src);
+    let rclone = Rclone::with_config(&Rclone::section(
+        "rzip",
+        "compress",
+        &zipped,
+        &[("mode", "zstd"), ("level", "2")],
+    ));
+    rclone.run(&["copy", src.to_str().unwrap(), "rzip:from-rclone"]);
+    let below = files_under(&zipped);
+    assert!(
+        below.contains(&"from-rclone/text/a block.txt.AAAQAAAAAAA.zst".to_owned()),
+        "{below:?}"
+    );
+
+    let runtime = Runtime::new().unwrap();
+    let base = fs_remote(&runtime, &dir.path().join("base")).await;
+    let zip = overlay(&runtime, "compress", base, "zipped", &[("mode", "zstd")]).await;
+    let expected: Vec<(String, u64)> = expected_listing()
+        .into_iter()
+        .map(|(name, size)| (format!("from-rclone/{name}"), size))
+        .collect();
+    assert_eq!(listed(&zip, "from-rclone/").await, expected);
+    let whole = text(5 << 19, 3);
+    for prefix in ["from-rclone", "from-wharf"] {
+        if prefix == "from-wharf" {
+            for (name, bytes) in files() {
+                zip.put(
+                    &format!("from-wharf/{name}"),
+                    &bytes[..],
+                    WriteOptions::default(),
+                )
+                .await
+                .unwrap();
+            }
+            for (name, bytes) in files() {
+                assert!(
+                    rclone.run(&["cat", &format!("rzip:from-wharf/{name}")]) == bytes,
+                    "{name}"
+                );
+            }
+            assert!(
+                rclone.run(&[
+                    "cat",
+                    "--offset",
+                    "1500000",
+                    "--count",
+                    "100000",
+                    "rzip:from-wharf/text/two and a half megs.txt"
+                ]) == whole[1_500_000..1_600_000]
+            );
+            rclone.run(&["check", src.to_str().unwrap(), "rzip:from-wharf"]);
+        }
+        for (name, bytes) in files() {
+            assert!(
+                get(&zip, &format!("{prefix}/{name}"), None).await == bytes,
+                "{prefix}/{name}"
+            );
+        }
+        let name = format!("{prefix}/text/two and a half megs.txt");
+        for (offset, length) in [
+            (0, 10),
+            (32_760, 20),
+            (1_500_000, 100_000),
+            (2_621_000, 1000),
+        ] {
+            let start = offset as usize;
+            let end = (start + length as usize).min(whole.len());
+            assert!(
+                get(&zip, &name, span(offset, length)).await == whole[start..end],
+                "{name}: {offset}+{length}"
+            );
+        }
+    }
+    let below = files_under(&zipped);
+    assert!(
+        below.contains(&"from-wharf/text/a block.txt.AAAQAAAAAAA.zst".to_owned()),
+        "{below:?}"
     );
 }
