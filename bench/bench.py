@@ -375,6 +375,9 @@ def bench_s3(args, work, env, wharf, rclone, clean):
         }
         s3_ratio(f"{args.s3_files} x 64 KiB down", many_down)
 
+        if not args.no_crypt:
+            bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean)
+
         print(f"S3: {args.s3_files} files of 64 KiB up, wharf with 1 transfer against its default 4")
         one = measure("wharf -1", [wharf, "cp", "-R", "s3small", "s3:many1", "--transfers", "1"], work, s3env,
                       args.runs, s3clean("many1"))
@@ -384,6 +387,40 @@ def bench_s3(args, work, env, wharf, rclone, clean):
     finally:
         server.terminate()
         server.wait()
+
+
+def bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean):
+    """wharf's crypt over its s3 plugin against rclone's crypt over its s3
+    backend, on the same server: the big file and the small files, up and
+    down. Here the network stack and the cipher share the 2 cores."""
+    password = subprocess.run([wharf, "obscure", "bench"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    env = dict(s3env)
+    env.update({
+        "WHARF_REMOTE_S3SECURE_PLUGIN": "crypt", "WHARF_REMOTE_S3SECURE_REMOTE": "s3:wvault",
+        "WHARF_REMOTE_S3SECURE_PASSWORD": password,
+        "RCLONE_CONFIG_SSECURE_TYPE": "crypt", "RCLONE_CONFIG_SSECURE_REMOTE": "srv:bench/rvault",
+        "RCLONE_CONFIG_SSECURE_PASSWORD": password,
+    })
+    run([wharf, "ls", "s3secure:"], work, env)
+
+    print(f"\nS3: 1 file of {args.size_mib} MiB up into crypt over S3")
+    up = (measure("wharf", [wharf, "cp", "big.bin", "s3secure:big.bin"], work, env, args.runs, s3clean("wvault")),
+          measure("rclone", [rclone, "copyto", "big.bin", "ssecure:big.bin"], work, env, args.runs, s3clean("rvault")))
+    pair_line("crypt over S3 1 GiB up", *up)
+    print("S3: the same file down through crypt")
+    down = (measure("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
+            measure("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")))
+    pair_line("crypt over S3 1 GiB down", *down)
+    print(f"S3: {args.s3_files} files of 64 KiB up into crypt over S3")
+    many = (measure("wharf", [wharf, "cp", "-R", "s3small", "s3secure:many"], work, env, args.runs, s3clean("wvault")),
+            measure("rclone", [rclone, "copy", "s3small", "ssecure:many"], work, env, args.runs, s3clean("rvault")))
+    pair_line(f"crypt over S3 {args.s3_files} x 64 KiB up", *many)
+    print("S3: the same files down through crypt")
+    back = (measure("wharf", [wharf, "cp", "-R", "s3secure:many", "down"], work, env, args.runs, clean("down")),
+            measure("rclone", [rclone, "copy", "ssecure:many", "rdown"], work, env, args.runs, clean("rdown")))
+    pair_line(f"crypt over S3 {args.s3_files} x 64 KiB down", *back)
+    s3clean("wvault", "rvault")()
 
 
 def bench_ftp(args, work, env, wharf, rclone, clean):
