@@ -45,6 +45,25 @@ impl App {
         Ok(remote)
     }
 
+    /// Says on stderr what the remotes' plugins told the user while the
+    /// command ran (names an overlay skipped), each once, naming the
+    /// remote.
+    pub fn report_notices(&self) {
+        let mut remotes: Vec<(String, Arc<Remote>)> = self
+            .remotes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, remote)| (name.clone(), remote.clone()))
+            .collect();
+        remotes.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, remote) in remotes {
+            for notice in remote.take_notices() {
+                eprintln!("wharf: note: remote '{name}': {notice}");
+            }
+        }
+    }
+
     /// With `WHARF_DEBUG=loads`, says on stderr how many times each plugin
     /// was loaded and how many instances each remote started: what the
     /// tests count to prove a command loads each plugin once.

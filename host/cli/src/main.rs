@@ -525,6 +525,7 @@ fn remote_arg(arg: &str) -> Result<(String, String)> {
 async fn run(cli: Cli) -> Result<()> {
     let app = App::new(cli.config.as_deref())?;
     let result = run_command(&app, cli).await;
+    app.report_notices();
     for warning in app.catalog.runtime().take_warnings() {
         eprintln!("wharf: WARNING: {}", wharf::printable(&warning));
     }

@@ -114,6 +114,55 @@ fn chains_that_cannot_work_are_refused_with_the_reason() {
         ));
 }
 
+/// What an overlay skips below it, it says: a name that does not decrypt
+/// (crypt, strict_names = false) and an object that is not rclone
+/// compress's are left out of the listing, and a note naming the remote
+/// says so after the command; the listing and the exit code are as before.
+#[test]
+fn names_an_overlay_skips_are_noted_on_stderr() {
+    let s = Scratch::new();
+    let out = s.wharf().args(["obscure", "pw"]).output().unwrap();
+    let obscured = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    s.write_config(&format!(
+        "[remotes.base]\nplugin = \"fs\"\nroot = \"base\"\n\n\
+         [remotes.secure]\nplugin = \"crypt\"\nremote = \"base:vault\"\npassword = \"{obscured}\"\n\n\
+         [remotes.zip]\nplugin = \"compress\"\nremote = \"base:zipped\"\n"
+    ));
+    s.file("notes.txt", "the same line again\n".repeat(100).as_bytes());
+    for remote in ["secure", "zip"] {
+        s.wharf()
+            .args(["put", "notes.txt", &format!("{remote}:notes.txt")])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("note").not());
+    }
+    s.file("base/vault/stray.txt", b"not encrypted");
+    s.file("base/zipped/README", b"not compressed");
+    s.wharf()
+        .args(["ls", "secure:"])
+        .assert()
+        .success()
+        .stdout("notes.txt\n")
+        .stderr(
+            predicate::str::contains(
+                "wharf: note: remote 'secure': 1 names at the top do not decrypt and were skipped \
+             (the first, \"stray.txt\": ",
+            )
+            .and(predicate::str::contains(
+                "strict_names = true makes this an error",
+            )),
+        );
+    s.wharf()
+        .args(["ls", "zip:"])
+        .assert()
+        .success()
+        .stdout("notes.txt\n")
+        .stderr(predicate::str::contains(
+            "wharf: note: remote 'zip': 1 objects at the top are not rclone compress objects and \
+             were skipped (the first, \"README\": its name carries no size and is not .bin)",
+        ));
+}
+
 /// An rclone.conf's crypt section, imported, reads what rclone's crypt
 /// wrote: on a local directory (rclone's `remote = /path`) and on another
 /// imported remote (`remote = disk:/path`).

@@ -30,6 +30,7 @@ mod http_client;
 pub mod install;
 mod limits;
 mod name_lookup;
+mod notices;
 pub mod overlay;
 mod plugin;
 pub mod policy;
@@ -49,6 +50,7 @@ pub use catalog::{Available, Catalog};
 pub use error::{printable, Context, Error, ErrorKind, Result};
 pub use http_client::{percent_encode, post_form};
 pub use limits::Limits;
+pub use notices::Notices;
 pub use plugin::{Plugin, PluginSource};
 pub use remote::{
     ObjectLister, ObjectReader, ObjectWriter, Remote, CHUNK_SIZE, DELETE_BATCH, LIST_PAGE,

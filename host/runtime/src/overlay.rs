@@ -96,6 +96,7 @@ pub struct BelowLister {
 pub(crate) struct BelowView<'a> {
     pub table: &'a mut ResourceTable,
     pub below: Option<&'a Below>,
+    pub notices: &'a crate::Notices,
 }
 
 /// Marks [`BelowView`] as the data the `below` functions get.
@@ -154,6 +155,11 @@ impl Host for BelowView<'_> {
             return Ok(none);
         };
         Ok(below.remote.describe().await.ok().flatten().unwrap_or(none))
+    }
+
+    async fn notice(&mut self, message: String) -> wasmtime::Result<()> {
+        self.notices.push(&message);
+        Ok(())
     }
 
     async fn stat(&mut self, key: String) -> Answer<ObjectMeta> {

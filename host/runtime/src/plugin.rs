@@ -12,6 +12,7 @@ use crate::bindings::types::{OptionAlias, PluginInfo};
 use crate::bindings::{PluginApi, PluginApiPre, LOADABLE_MINORS};
 use crate::grant::Grant;
 use crate::limits::{Limits, MemoryLimitHit};
+use crate::notices::Notices;
 use crate::runtime::{bindings_pre, Runtime, CONTRACT_VERSION, EPOCH_TICK};
 use crate::sandbox::HostState;
 use crate::{Error, ErrorKind, Result};
@@ -104,7 +105,13 @@ impl Plugin {
         };
         let mut instance = tokio::time::timeout_at(
             deadline,
-            instantiate(&runtime, &pre, &Grant::default(), &limits),
+            instantiate(
+                &runtime,
+                &pre,
+                &Grant::default(),
+                &limits,
+                &Notices::default(),
+            ),
         )
         .await
         .map_err(|_| hung("start"))??;
@@ -189,9 +196,15 @@ impl Plugin {
         &self.inner.source
     }
 
-    /// A new instance in a new store that can reach only `grant`.
-    pub(crate) async fn instantiate(&self, grant: &Grant, limits: &Limits) -> Result<Instance> {
-        instantiate(&self.inner.runtime, &self.inner.pre, grant, limits).await
+    /// A new instance in a new store that can reach only `grant`, whose
+    /// notices go to `notices`.
+    pub(crate) async fn instantiate(
+        &self,
+        grant: &Grant,
+        limits: &Limits,
+        notices: &Notices,
+    ) -> Result<Instance> {
+        instantiate(&self.inner.runtime, &self.inner.pre, grant, limits, notices).await
     }
 }
 
@@ -200,8 +213,10 @@ async fn instantiate(
     pre: &PluginApiPre,
     grant: &Grant,
     limits: &Limits,
+    notices: &Notices,
 ) -> Result<Instance> {
-    let mut store = Store::new(&runtime.inner().engine, HostState::new(grant, limits)?);
+    let state = HostState::new(grant, limits, notices.clone())?;
+    let mut store = Store::new(&runtime.inner().engine, state);
     store.limiter(|state| &mut state.limiter);
     // Every tick while the plugin runs: the host memory it holds is
     // checked, and its call's deadline counted down.

@@ -52,6 +52,8 @@ pub(crate) struct HostState {
     host_memory: usize,
     /// For an overlay, the store below it.
     below: Option<crate::overlay::Below>,
+    /// Where what the plugin tells the user goes.
+    notices: crate::Notices,
     /// Epoch ticks left before the current call's deadline.
     pub ticks_left: u64,
 }
@@ -130,8 +132,9 @@ impl WasiHttpHooks for HttpHooks {
 }
 
 impl HostState {
-    /// A state whose WASI context grants exactly `grant`.
-    pub fn new(grant: &Grant, limits: &Limits) -> Result<Self> {
+    /// A state whose WASI context grants exactly `grant`, whose notices
+    /// go to `notices`.
+    pub fn new(grant: &Grant, limits: &Limits, notices: crate::Notices) -> Result<Self> {
         let policy = Arc::new(NetworkPolicy::new(grant));
         let refusals = policy.refusals().clone();
         let stderr = StderrTail::new(STDERR_KEPT);
@@ -194,6 +197,7 @@ impl HostState {
             max_sockets: limits.max_sockets,
             host_memory: limits.host_memory,
             below: grant.below.clone(),
+            notices,
             ticks_left: 0,
         })
     }
@@ -203,6 +207,7 @@ impl HostState {
         crate::overlay::BelowView {
             table: &mut self.table,
             below: self.below.as_ref(),
+            notices: &self.notices,
         }
     }
 

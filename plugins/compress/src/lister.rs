@@ -22,6 +22,7 @@ impl Tree for Below {
         };
         let lister = below::list(&format!("{base}{name_prefix}"), Some("/"))?;
         let mut items = Vec::new();
+        let (mut foreign, mut first_foreign) = (0usize, None);
         loop {
             let page = lister.next(1000)?;
             if page.is_empty() {
@@ -30,9 +31,15 @@ impl Tree for Below {
             for entry in page {
                 match entry {
                     Entry::Object(mut meta) => {
-                        let Listed::Data { key, size } = names::parse(&meta.key[base.len()..])
-                        else {
-                            continue;
+                        let name = &meta.key[base.len()..];
+                        let (key, size) = match names::parse(name) {
+                            Listed::Data { key, size } => (key, size),
+                            Listed::Hidden => continue,
+                            Listed::Foreign => {
+                                foreign += 1;
+                                first_foreign.get_or_insert_with(|| name.to_owned());
+                                continue;
+                            }
                         };
                         if !key.starts_with(name_prefix) {
                             continue;
@@ -53,6 +60,13 @@ impl Tree for Below {
                     }
                 }
             }
+        }
+        if let Some(first) = first_foreign {
+            let place = if dir.is_empty() { "the top" } else { dir };
+            below::notice(&format!(
+                "{foreign} objects at {place} are not rclone compress objects and were skipped \
+                 (the first, {first:?}: its name carries no size and is not .bin)"
+            ));
         }
         // Two data objects for one name (another tool's interrupted
         // write): listed once.

@@ -134,6 +134,10 @@ fn directory(
                  strict_names = false they are skipped"
             )));
         }
+        below::notice(&format!(
+            "{failures} names at {place} do not decrypt and were skipped (the first, {name:?}: \
+             {why}); strict_names = true makes this an error"
+        ));
     }
     items.sort_by(|a, b| a.key().cmp(b.key()));
     items.reverse();

@@ -55,6 +55,12 @@ pub fn copy(source: &str, destination: &str) -> Result<ObjectMeta> {
     raw::copy(source, destination)
 }
 
+/// Tells the user `message`: something the overlay skipped, and why (not
+/// an error; the host shows it as a note naming the remote).
+pub fn notice(message: &str) {
+    raw::notice(message)
+}
+
 /// A hash of the object at `key` below, of a kind `describe` lists.
 pub fn hash(key: &str, kind: &str) -> Result<String> {
     raw::hash(key, kind)

@@ -62,7 +62,8 @@ impl Remote {
         let opening = |e: Error| e.with_remote(&self.name).with_operation("open");
         let mut instance = tokio::time::timeout(
             self.timer(),
-            self.plugin.instantiate(&self.grant, &self.limits),
+            self.plugin
+                .instantiate(&self.grant, &self.limits, &self.notices),
         )
         .await
         .map_err(|_| opening(self.timed_out()))?

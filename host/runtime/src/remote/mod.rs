@@ -54,6 +54,8 @@ pub struct Remote {
     notes: Vec<String>,
     /// The store's description, asked once.
     description: tokio::sync::OnceCell<Option<StoreDescription>>,
+    /// What its plugin told the user, not yet shown.
+    notices: crate::Notices,
 }
 
 /// A plugin granted no directory and no host can keep its objects only in
@@ -107,6 +109,7 @@ impl Remote {
             instances_started: AtomicU64::new(0),
             notes,
             description: tokio::sync::OnceCell::new(),
+            notices: crate::Notices::default(),
         })
     }
 
@@ -173,6 +176,13 @@ impl Remote {
     pub fn with_tls_trust(mut self, trust: crate::TlsTrust) -> Self {
         self.grant.tls = trust;
         self
+    }
+
+    /// Takes what the plugin told the user since the last call (an
+    /// overlay's names below it that it skipped), for the front end to
+    /// show.
+    pub fn take_notices(&self) -> Vec<String> {
+        self.notices.take()
     }
 
     /// The remote's name.
