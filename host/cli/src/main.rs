@@ -266,6 +266,12 @@ struct TransferArgs {
     /// over with a note, so a transfer never leaves the tree it was given).
     #[arg(short = 'L', long)]
     copy_links: bool,
+    /// A file of 256 MiB or more from a remote that reads ranges is
+    /// downloaded in this many ranges at once, each on a plugin instance of
+    /// its own (rclone's flag); 0 or 1 downloads it in one. By default as
+    /// many as there are cores, up to 4.
+    #[arg(long, value_name = "N")]
+    multi_thread_streams: Option<usize>,
 }
 
 /// A count that must be 1 or more (`--transfers 0` would do nothing).
@@ -280,6 +286,9 @@ impl TransferArgs {
         options.retries = self.retries;
         options.dry_run = self.dry_run;
         options.follow_links = self.copy_links;
+        if let Some(streams) = self.multi_thread_streams {
+            options.multi_thread_streams = streams.min(64);
+        }
         transfer::Settings {
             options,
             json: self.json,

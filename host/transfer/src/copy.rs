@@ -57,6 +57,11 @@ impl Engine {
             hasher.add(kind, kind.multipart(item.size));
         }
         let hashing = !hasher.is_empty();
+        if let (Endpoint::Remote { remote, key }, Endpoint::Local(path)) = (from, to) {
+            if self.in_ranges(item, remote, hashing) {
+                return self.stream_in_ranges(item, remote, key, path).await;
+            }
+        }
         let mut hasher = HashPipe::new(hasher, item.size);
 
         let mut source = Source::open(from).await?;

@@ -107,24 +107,7 @@ impl<'r> Sink<'r> {
     }
 
     fn local(to: &Path) -> Result<Self> {
-        let dir = match to.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("cannot create directory {}", dir.display()), e))?;
-        // A name the tree walk skips, so a download in progress is never
-        // taken for an object.
-        let temp = tempfile::Builder::new()
-            .prefix(".wharf-")
-            .suffix(".part")
-            .tempfile_in(&dir)
-            .map_err(|e| {
-                Error::io(
-                    format!("cannot create a temporary file in {}", dir.display()),
-                    e,
-                )
-            })?;
+        let temp = temp_beside(to)?;
         let file = temp
             .reopen()
             .map_err(|e| Error::io(format!("cannot open {}", temp.path().display()), e))?;
@@ -176,6 +159,28 @@ impl<'r> Sink<'r> {
             }
         }
     }
+}
+
+/// A temporary file beside `to` (its directory made if need be), under a
+/// name the tree walk skips, so a download in progress is never taken for
+/// an object; removed when dropped unpersisted.
+pub(crate) fn temp_beside(to: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match to.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("cannot create directory {}", dir.display()), e))?;
+    tempfile::Builder::new()
+        .prefix(".wharf-")
+        .suffix(".part")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            Error::io(
+                format!("cannot create a temporary file in {}", dir.display()),
+                e,
+            )
+        })
 }
 
 /// Removes `at` (a copy found bad, a moved source, an object `sync`

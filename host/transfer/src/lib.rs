@@ -52,6 +52,7 @@ mod engine;
 mod event;
 mod io;
 mod plan;
+mod ranges;
 mod retry;
 mod verify;
 mod walk;
@@ -91,6 +92,13 @@ pub struct Options {
     /// they are passed over with a [`Event::Note`], so a transfer never
     /// leaves the tree it was given.
     pub follow_links: bool,
+    /// An object from a remote that reads ranges into a local file, of at
+    /// least `multi_thread_cutoff` bytes, is read in this many ranges at
+    /// once, each on an instance of its own, where no hash needs its bytes
+    /// in order (rclone's `--multi-thread-streams`); 1 reads it in one.
+    pub multi_thread_streams: usize,
+    /// See `multi_thread_streams` (rclone's `--multi-thread-cutoff`).
+    pub multi_thread_cutoff: u64,
 }
 
 impl Default for Options {
@@ -103,6 +111,13 @@ impl Default for Options {
             checksum: false,
             download: false,
             follow_links: false,
+            // rclone's 4 streams, but no more than there are cores: each
+            // stream is an instance, and on fewer cores more streams only
+            // cost memory.
+            multi_thread_streams: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(4),
+            multi_thread_cutoff: 256 << 20,
         }
     }
 }

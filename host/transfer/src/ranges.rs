@@ -1,0 +1,160 @@
+//! One large object from a remote into a local file in several ranges at
+//! once (rclone's multi-thread download), each range read on a plugin
+//! instance of its own and written at its place in the file: a cipher or
+//! decompressor in the sandbox then runs on every core instead of one.
+//! Taken only where nothing needs the bytes in order (no hash to compute
+//! on the way); the file is written beside its place and renamed into it
+//! when complete, as every local copy.
+
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use wharf::{ByteRange, Error, ErrorKind, Remote, Result, Span};
+
+use crate::engine::Engine;
+use crate::event::{Event, Verified};
+use crate::io::temp_beside;
+use crate::walk::Item;
+
+/// Ranges start at multiples of this: whole blocks of the overlays'
+/// formats (crypt's 64 KiB, compress's 1 MiB).
+const ALIGN: u64 = 1 << 20;
+
+/// The ranges `size` bytes are read in by `streams` readers.
+fn ranges(size: u64, streams: usize) -> Vec<(u64, u64)> {
+    let each = size.div_ceil(streams.max(1) as u64).div_ceil(ALIGN) * ALIGN;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < size {
+        let length = each.min(size - at);
+        out.push((at, length));
+        at += length;
+    }
+    out
+}
+
+impl Engine {
+    /// Whether `item` from `remote` into a local file is read in ranges.
+    pub(crate) fn in_ranges(&self, item: &Item, remote: &Remote, hashing: bool) -> bool {
+        let streams = self.options.multi_thread_streams;
+        !hashing
+            && streams > 1
+            && item.size >= self.options.multi_thread_cutoff
+            && remote.capabilities().ranged_read
+    }
+
+    /// Copies `key` of `remote` (`item`) into the file `to`, in ranges.
+    pub(crate) async fn stream_in_ranges(
+        &self,
+        item: &Item,
+        remote: &Arc<Remote>,
+        key: &str,
+        to: &Path,
+    ) -> Result<(u64, Verified)> {
+        let temp = temp_beside(to)?;
+        let cannot = |e| Error::io(format!("cannot write {}", to.display()), e);
+        temp.as_file().set_len(item.size).map_err(cannot)?;
+        let file = Arc::new(temp.reopen().map_err(cannot)?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (progress, mut heard) = tokio::sync::mpsc::unbounded_channel::<u64>();
+        let mut tasks = Vec::new();
+        for (offset, length) in ranges(item.size, self.options.multi_thread_streams) {
+            let (remote, key, file) = (remote.clone(), key.to_owned(), file.clone());
+            let (stop, progress, shown) =
+                (stop.clone(), progress.clone(), to.display().to_string());
+            tasks.push(tokio::spawn(async move {
+                let range = ByteRange::Span(Span { offset, length });
+                let mut reader = remote.open_read(&key, Some(range)).await?;
+                let mut at = offset;
+                while !stop.load(Ordering::Relaxed) {
+                    let chunk = reader.read().await?;
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    file.write_at(&chunk, at)
+                        .map_err(|e| Error::io(format!("cannot write {shown}"), e))?;
+                    at += chunk.len() as u64;
+                    let _ = progress.send(chunk.len() as u64);
+                }
+                reader.close().await;
+                Ok::<u64, Error>(at - offset)
+            }));
+        }
+        drop(progress);
+        while let Some(bytes) = heard.recv().await {
+            self.emit(Event::Progress { bytes });
+            if self.cancelled() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        let mut total = 0;
+        let mut failed = None;
+        for task in tasks {
+            match task.await {
+                Ok(Ok(n)) => total += n,
+                Ok(Err(e)) => {
+                    failed.get_or_insert(e);
+                }
+                Err(e) => {
+                    failed.get_or_insert(Error::new(
+                        ErrorKind::Other,
+                        format!("{}: a range of the copy stopped: {e}", to.display()),
+                    ));
+                }
+            }
+        }
+        // The temporary file is removed when dropped unpersisted.
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if self.cancelled() {
+            return Err(Error::new(
+                ErrorKind::Other,
+                format!("{}: interrupted", to.display()),
+            ));
+        }
+        if total != item.size {
+            return Err(Error::new(
+                ErrorKind::Corrupted,
+                format!(
+                    "{key} changed while it was copied: {total} bytes read, {} listed",
+                    item.size
+                ),
+            ));
+        }
+        drop(file);
+        temp.persist(to).map_err(|e| {
+            Error::io(
+                format!("cannot move the copy into place at {}", to.display()),
+                e.error,
+            )
+        })?;
+        Ok((total, Verified::Size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ranges;
+
+    #[test]
+    fn ranges_cover_the_object_on_block_boundaries() {
+        let mib = 1 << 20;
+        assert_eq!(
+            ranges(1024 * mib, 4),
+            [
+                (0, 256 * mib),
+                (256 * mib, 256 * mib),
+                (512 * mib, 256 * mib),
+                (768 * mib, 256 * mib)
+            ]
+        );
+        let odd = ranges(300 * mib + 5, 4);
+        assert_eq!(odd.len(), 4);
+        assert!(odd.iter().all(|(offset, _)| offset % mib == 0));
+        assert_eq!(odd.iter().map(|(_, l)| l).sum::<u64>(), 300 * mib + 5);
+        assert_eq!(ranges(mib / 2, 4), [(0, mib / 2)]);
+    }
+}
