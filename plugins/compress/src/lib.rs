@@ -53,7 +53,8 @@ impl Plugin for CompressPlugin {
             capabilities: Capabilities {
                 ranged_read: true,
                 list_delimiter: true,
-                copy: false,
+                // Both objects copied by the store below, where it can.
+                copy: true,
                 // Kept in the metadata object, as rclone keeps it.
                 content_type: true,
                 user_metadata: false,
@@ -136,6 +137,14 @@ impl Store for CompressStore {
             ));
         }
         Ok(TreeLister::new(Below, prefix, delimiter.is_some()))
+    }
+
+    fn copy(&self, source: &str, destination: &str) -> Result<ObjectMeta> {
+        objects::copy(source, destination).map_err(|e| match e {
+            Error::NotFound(_) => error::not_found(source),
+            Error::InvalidKey(why) => error::too_long(destination, &why),
+            other => other,
+        })
     }
 
     fn describe(&self) -> StoreDescription {

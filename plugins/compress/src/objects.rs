@@ -2,7 +2,7 @@
 //! object, finding the data object it names, and deleting both.
 
 use wharf_plugin::below;
-use wharf_plugin::{Entry, Error, Result, WriteOptions};
+use wharf_plugin::{Entry, Error, ObjectMeta, Result, WriteOptions};
 
 use crate::error::unreadable;
 use crate::metadata::Metadata;
@@ -97,6 +97,42 @@ pub fn data_objects(key: &str) -> Result<Vec<String>> {
             }
         }
     }
+}
+
+/// Copies `source` to `destination` inside the store below, as rclone's
+/// compress does: the data object, then the metadata object (the same
+/// JSON: it names no key); if the metadata cannot be copied, the data
+/// copy is deleted again. The destination's old data object goes last, if
+/// its name differs. Returns the copy's data object below.
+pub fn copy(source: &str, destination: &str) -> Result<ObjectMeta> {
+    let stored = stored(source)?;
+    let previous = data_objects(destination)?;
+    let data = names::data_name(destination, stored.mode, stored.size);
+    let copied = below::copy(&stored.data_name, &data)?;
+    if let Err(e) = below::copy(
+        &names::metadata_name(source),
+        &names::metadata_name(destination),
+    ) {
+        let undone = match below::delete(&data) {
+            Ok(()) => "its data object was deleted again".to_owned(),
+            Err(why) => format!("its data object {data:?} could not be deleted ({why}); delete it"),
+        };
+        return Err(Error::other(format!(
+            "copying {source:?} to {destination:?}: the metadata object could not be copied \
+             ({e}); {undone}"
+        )));
+    }
+    for old in previous.iter().filter(|p| **p != data) {
+        below::delete(old)?;
+    }
+    Ok(ObjectMeta {
+        key: destination.to_owned(),
+        size: stored.size,
+        last_modified: copied.last_modified,
+        etag: Some(stored.metadata.md5),
+        content_type: Some(stored.metadata.mime_type),
+        metadata: Vec::new(),
+    })
 }
 
 /// Deletes `key`: its data objects first, so that what a failure leaves is

@@ -221,7 +221,23 @@ async fn writing_over_an_object_replaces_both_objects_below() {
     assert!(get(&zip, "doc.txt", None).await == third);
     let rclone = rclone_compress_on(&zipped);
     assert!(rclone.run(&["cat", "rzip:doc.txt"]) == third);
-    zip.delete("doc.txt").await.unwrap();
+    // A copy inside the remote copies both objects below; rclone reads it,
+    // and copying over it replaces its data object.
+    zip.copy("doc.txt", "copy.txt").await.unwrap();
+    assert!(rclone.run(&["cat", "rzip:copy.txt"]) == third);
+    zip.put("text.txt", &second[..], WriteOptions::default())
+        .await
+        .unwrap();
+    zip.copy("text.txt", "copy.txt").await.unwrap();
+    assert!(rclone.run(&["cat", "rzip:copy.txt"]) == second);
+    let copies = files_under(&zipped)
+        .into_iter()
+        .filter(|n| n.starts_with("copy.txt"))
+        .count();
+    assert_eq!(copies, 2, "{:?}", files_under(&zipped));
+    for key in ["doc.txt", "copy.txt", "text.txt"] {
+        zip.delete(key).await.unwrap();
+    }
     assert!(
         files_under(&zipped).is_empty(),
         "{:?}",
