@@ -118,6 +118,7 @@ def main():
     parser.add_argument("--no-local", action="store_true", help="skip the local-disk workloads")
     parser.add_argument("--no-ftp", action="store_true", help="skip the FTP workloads")
     parser.add_argument("--no-crypt", action="store_true", help="skip the crypt workloads")
+    parser.add_argument("--no-compress", action="store_true", help="skip the compress workloads")
     parser.add_argument("--s3-server", choices=["seaweedfs", "s3s-fs"], default="seaweedfs",
                         help="the S3 server on loopback (both verify SigV4)")
     args = parser.parse_args()
@@ -162,6 +163,8 @@ def main():
             local_up = bench_local(args, work, env, wharf, rclone, big, clean)
         if not args.no_crypt:
             bench_crypt(args, work, env, wharf, rclone, clean)
+        if not args.no_compress:
+            bench_compress(args, work, env, wharf, rclone, clean)
         if not args.no_s3:
             bench_s3(args, work, env, wharf, rclone, clean)
         if not args.no_ftp:
@@ -318,6 +321,44 @@ def start_s3_server(args, work):
             sys.exit(f"{args.s3_server} did not start: {' '.join(cmd)}")
         time.sleep(0.2)
     return server, f"http://127.0.0.1:{port}"
+
+
+def write_text(path, size):
+    """`size` bytes of log-like text that gzip shrinks about 4 times."""
+    words = [b"GET", b"PUT", b"/media/photos/", b"200", b"404", b"wharf", b"backup", b"ok"]
+    line, out = 0, bytearray()
+    with open(path, "wb") as f:
+        while f.tell() + len(out) < size:
+            line += 1
+            out += b"%08d %s %s%d %s\n" % (line, words[line % 8], words[(line * 3) % 8], line % 977,
+                                         words[(line * 5) % 8])
+            if len(out) >= 1 << 20:
+                f.write(out)
+                out = bytearray()
+        f.write(out[: size - f.tell()])
+
+
+def bench_compress(args, work, env, wharf, rclone, clean):
+    """wharf's compress overlay (gzip, rclone's default level) over a local
+    directory against rclone's compress over a local directory: text that
+    compresses, in and back out."""
+    size_mib = min(args.size_mib, 256)
+    write_text(os.path.join(work, "log.txt"), size_mib << 20)
+    with open(env["WHARF_CONFIG"], "a") as f:
+        f.write(f'\n[remotes.zipdisk]\nplugin = "fs"\nroot = "{work}/wzip"\n'
+                f'\n[remotes.packed]\nplugin = "compress"\nremote = "zipdisk:"\n')
+    with open(env["RCLONE_CONFIG"], "a") as f:
+        f.write(f"\n[rpacked]\ntype = compress\nremote = {work}/rzip\nmode = gzip\nlevel = -1\n")
+    run([wharf, "ls", "packed:"], work, env)
+    print(f"\n{size_mib} MiB of text, local disk -> compress over a local directory")
+    up = (measure("wharf", [wharf, "cp", "log.txt", "packed:log.txt"], work, env, args.runs, clean("wzip")),
+          measure("rclone", [rclone, "copyto", "log.txt", "rpacked:log.txt"], work, env, args.runs, clean("rzip")))
+    pair_line(f"compress {size_mib} MiB in", *up)
+    print("the same file, compress -> local disk")
+    down = (measure("wharf", [wharf, "cp", "packed:log.txt", "zout.txt"], work, env, args.runs, clean("zout.txt")),
+            measure("rclone", [rclone, "copyto", "rpacked:log.txt", "rzout.txt"], work, env, args.runs, clean("rzout.txt")))
+    pair_line(f"compress {size_mib} MiB out", *down)
+    clean("wzip", "rzip", "zout.txt", "rzout.txt", "log.txt")()
 
 
 def bench_s3(args, work, env, wharf, rclone, clean):
