@@ -107,6 +107,15 @@ pub async fn listed(remote: &Remote, prefix: &str) -> Vec<(String, u64)> {
     out
 }
 
+/// Writes each of `files` (name, bytes) under `dir`.
+pub fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) {
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
 /// The names of the files under `dir`, relative to it, sorted.
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();

@@ -28,11 +28,7 @@ fn files() -> Vec<(String, Vec<u8>)> {
 }
 
 fn write_tree(dir: &std::path::Path) {
-    for (name, bytes) in files() {
-        let path = dir.join(&name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
+    common::write_files(dir, &files());
 }
 
 fn expected_listing() -> Vec<(String, u64)> {

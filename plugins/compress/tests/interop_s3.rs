@@ -45,11 +45,7 @@ async fn crypt_over_compress_over_s3_interoperates_with_rclone() {
 
     // rclone writes through its stack, Wharf reads through its own.
     let src = dir.path().join("src");
-    for (name, bytes) in files() {
-        let path = src.join(&name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
+    common::write_files(&src, &files());
     rclone.run(&["copy", src.to_str().unwrap(), "rsecure:from-rclone"]);
     let mut expected: Vec<(String, u64)> = files()
         .into_iter()
@@ -114,10 +110,8 @@ async fn compress_over_s3_interoperates_with_rclone() {
     let base = Arc::new(Remote::new("s3", s3, server.options(), Limits::default()).unwrap());
     let zip = overlay(&runtime, "compress", base, "zipped", &[("level", "6")]).await;
     let src = dir.path().join("src");
+    common::write_files(&src, &files());
     for (name, bytes) in files() {
-        let path = src.join(&name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, &bytes).unwrap();
         zip.put(
             &format!("from-wharf/{name}"),
             &bytes[..],
