@@ -148,6 +148,7 @@ pub async fn show(app: &App, name: Option<&str>) -> Result<()> {
             wharf::config::RemoteOrigin::File(path) => format!("from {}", path.display()),
             wharf::config::RemoteOrigin::Environment => "from the environment".into(),
             wharf::config::RemoteOrigin::Default => "built in".into(),
+            wharf::config::RemoteOrigin::Inline => "given inline".into(),
         };
         out.push_str(&format!(
             "[remotes.{name}]  # {origin}\nplugin = {:?}\n",

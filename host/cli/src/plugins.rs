@@ -121,6 +121,7 @@ pub fn list_remotes(app: &App, json: bool) -> Result<()> {
             RemoteOrigin::File(path) => path.display().to_string(),
             RemoteOrigin::Environment => "environment".to_owned(),
             RemoteOrigin::Default => "built in (./media)".to_owned(),
+            RemoteOrigin::Inline => "given inline".to_owned(),
         };
         // An overlay's chain, down to the remote that stores the bytes.
         let mut on: Vec<String> = Vec::new();

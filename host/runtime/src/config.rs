@@ -96,6 +96,9 @@ pub enum RemoteOrigin {
     Environment,
     /// The built-in `media` remote.
     Default,
+    /// Given whole by the program (a plugin name and its options, as the
+    /// Python package and the Django storage take them).
+    Inline,
 }
 
 /// A remote as configured: which plugin, with which options and bounds.
@@ -318,6 +321,31 @@ impl Config {
             }
         };
         table.extend(overrides);
+        RemoteSpec::from_table(name, table, origin)
+    }
+}
+
+impl RemoteSpec {
+    /// A remote given whole by the program rather than the config file:
+    /// plugin `plugin` with `options`, which may hold host keys
+    /// (`memory_limit_mib`, `remote` for an overlay…) and the aliases the
+    /// plugin declares, as a `[remotes.NAME]` table may.
+    pub fn inline(
+        name: &str,
+        plugin: &str,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<RemoteSpec> {
+        check_remote_name(name)?;
+        let mut table: BTreeMap<String, String> = options.into_iter().collect();
+        table.insert(PLUGIN_KEY.to_owned(), plugin.to_owned());
+        RemoteSpec::from_table(name, table, RemoteOrigin::Inline)
+    }
+
+    fn from_table(
+        name: &str,
+        mut table: BTreeMap<String, String>,
+        origin: RemoteOrigin,
+    ) -> Result<RemoteSpec> {
         // One JSON object of options, as django-storages takes them; the
         // keys given one by one win over it.
         if let Some(json) = table.remove(OPTIONS_KEY) {

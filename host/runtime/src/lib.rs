@@ -35,6 +35,7 @@ pub mod overlay;
 mod plugin;
 pub mod policy;
 mod remote;
+pub mod remotes;
 mod runtime;
 mod sandbox;
 mod socket_bound;
@@ -55,6 +56,7 @@ pub use plugin::{Plugin, PluginSource};
 pub use remote::{
     ObjectLister, ObjectReader, ObjectWriter, Remote, CHUNK_SIZE, DELETE_BATCH, LIST_PAGE,
 };
+pub use remotes::{NoteSink, Remotes};
 pub use runtime::{Runtime, RuntimeBuilder, CONTRACT_VERSION};
 pub use tls::TlsTrust;
 
