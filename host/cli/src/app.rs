@@ -32,6 +32,11 @@ impl App {
         })
     }
 
+    /// The remotes, opened once each.
+    pub fn remotes(&self) -> &Remotes {
+        &self.remotes
+    }
+
     /// Remote `name`, opened on first use and shared after.
     pub async fn remote(&self, name: &str) -> Result<Arc<Remote>> {
         Ok(self.remotes.get(name).await?)

@@ -4,7 +4,6 @@ mod app;
 mod authorize;
 mod config_cmd;
 mod conformance;
-mod location;
 mod new_plugin;
 mod objects;
 mod output;
@@ -19,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
-use crate::location::Location;
+use wharf_transfer::Location;
 
 /// Store and move objects through sandboxed WebAssembly storage plugins.
 ///

@@ -51,6 +51,7 @@ mod endpoint;
 mod engine;
 mod event;
 mod io;
+mod location;
 mod plan;
 mod ranges;
 mod retry;
@@ -65,6 +66,7 @@ pub use delete::{delete_prefix, DeleteOptions};
 pub use endpoint::{as_prefix, Endpoint};
 pub use engine::{Cancel, Mode};
 pub use event::{Event, Observer, Summary, Verified};
+pub use location::Location;
 
 use engine::{Engine, Side};
 use event::{Counter, Silent};

@@ -5,10 +5,9 @@
 mod report;
 
 use anyhow::Result;
-use wharf_transfer::{Cancel, Endpoint, Mode, Options, Summary, Transfer};
+use wharf_transfer::{Cancel, Endpoint, Location, Mode, Options, Summary, Transfer};
 
 use crate::app::App;
-use crate::location::Location;
 use report::Reporter;
 
 /// What a command asks of the transfer, and how to show it.
@@ -23,12 +22,7 @@ pub struct Settings {
 
 /// Where `location` is, with its remote opened.
 pub async fn endpoint(app: &App, location: &Location) -> Result<Endpoint> {
-    Ok(match location {
-        Location::Local(path) => Endpoint::local(path.clone()),
-        Location::Remote { remote, key } => {
-            Endpoint::remote(app.remote(remote).await?, key.clone())
-        }
-    })
+    Ok(location.endpoint(app.remotes()).await?)
 }
 
 /// Runs `mode` from `src` to `dst` and prints what happened.

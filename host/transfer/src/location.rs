@@ -2,13 +2,20 @@
 
 use std::path::PathBuf;
 
+use crate::Endpoint;
+
 /// One side of a transfer or the target of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// A file or directory on this machine.
     Local(PathBuf),
     /// A key or prefix on a remote; `key` may be empty (the whole remote).
-    Remote { remote: String, key: String },
+    Remote {
+        /// The remote's name.
+        remote: String,
+        /// The key or prefix on it.
+        key: String,
+    },
 }
 
 impl Location {
@@ -26,6 +33,19 @@ impl Location {
             }
         }
         Location::Local(PathBuf::from(arg))
+    }
+}
+
+impl Location {
+    /// The endpoint it names, its remote opened from `remotes` (once, and
+    /// shared with every other use of that remote).
+    pub async fn endpoint(&self, remotes: &wharf::Remotes) -> wharf::Result<Endpoint> {
+        Ok(match self {
+            Location::Local(path) => Endpoint::local(path.clone()),
+            Location::Remote { remote, key } => {
+                Endpoint::remote(remotes.get(remote).await?, key.clone())
+            }
+        })
     }
 }
 
