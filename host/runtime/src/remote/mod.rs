@@ -15,6 +15,7 @@ mod pool;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -535,6 +536,36 @@ impl Remote {
             prefix: prefix.to_owned(),
             handle,
         })
+    }
+
+    /// [`Remote::open_read`] on a shared remote: the read holds the remote
+    /// itself, so it can outlive any borrow (a file object in another
+    /// language, kept between calls).
+    pub async fn open_read_shared(
+        self: &Arc<Self>,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Result<ObjectReader<'static>> {
+        Ok(self.open_read(key, range).await?.shared(self.clone()))
+    }
+
+    /// [`Remote::open_write`] on a shared remote, as
+    /// [`Remote::open_read_shared`].
+    pub async fn open_write_shared(
+        self: &Arc<Self>,
+        key: &str,
+        options: WriteOptions,
+    ) -> Result<ObjectWriter<'static>> {
+        Ok(self.open_write(key, options).await?.shared(self.clone()))
+    }
+
+    /// [`Remote::list`] on a shared remote, as [`Remote::open_read_shared`].
+    pub async fn list_shared(
+        self: &Arc<Self>,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Result<ObjectLister<'static>> {
+        Ok(self.list(prefix, delimiter).await?.shared(self.clone()))
     }
 
     /// Stores everything `source` yields at `key`, a chunk at a time. If

@@ -1,0 +1,163 @@
+//! A remote: opened by name from the user's configuration, or given whole
+//! (a plugin and its options), and the calls on it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use wharf::config::RemoteSpec;
+use wharf::WriteOptions;
+
+use crate::errors::to_py;
+use crate::file::File;
+use crate::global::{remotes, run};
+use crate::lister::Lister;
+use crate::meta::{meta, MetaTuple};
+use crate::writer::{State, Writer};
+
+#[pyclass(module = "wharf._native", frozen)]
+pub struct Remote {
+    remote: Arc<wharf::Remote>,
+}
+
+#[pymethods]
+impl Remote {
+    /// Remote `name` of the config file `config` (None: `$WHARF_CONFIG`,
+    /// else the user's default; `media` needs none), shared with every
+    /// other open of it in this process.
+    #[staticmethod]
+    #[pyo3(signature = (name, config = None))]
+    fn named(py: Python<'_>, name: &str, config: Option<PathBuf>) -> PyResult<Remote> {
+        let remotes = remotes(config)?;
+        let remote = run(py, remotes.get(name))?;
+        Ok(Remote { remote })
+    }
+
+    /// A remote of plugin `plugin` with `options` (the plugin's names or
+    /// the aliases it declares, such as django-storages' `bucket_name`;
+    /// host keys such as `memory_limit_mib`; for an overlay, `remote` naming
+    /// a remote of the config file `config`).
+    #[staticmethod]
+    #[pyo3(signature = (name, plugin, options, config = None))]
+    fn inline(
+        py: Python<'_>,
+        name: &str,
+        plugin: &str,
+        options: BTreeMap<String, String>,
+        config: Option<PathBuf>,
+    ) -> PyResult<Remote> {
+        let remotes = remotes(config)?;
+        let spec = RemoteSpec::inline(name, plugin, options).map_err(to_py)?;
+        let remote = run(py, remotes.open_spec(spec))?;
+        Ok(Remote {
+            remote: Arc::new(remote),
+        })
+    }
+
+    /// The remote's name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.remote.name()
+    }
+
+    /// The name its plugin gives itself.
+    #[getter]
+    fn plugin(&self) -> String {
+        self.remote.plugin().info().name.clone()
+    }
+
+    /// What the backend can do, by the contract's names (`ranged_read`…).
+    fn capabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.remote.capabilities();
+        let dict = PyDict::new(py);
+        for (name, value) in [
+            ("ranged_read", c.ranged_read),
+            ("list_delimiter", c.list_delimiter),
+            ("copy", c.copy),
+            ("content_type", c.content_type),
+            ("user_metadata", c.user_metadata),
+            ("last_modified", c.last_modified),
+            ("etag", c.etag),
+            ("case_insensitive", c.case_insensitive),
+            ("key_and_prefix", c.key_and_prefix),
+        ] {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
+    }
+
+    /// What the remote's plugins told the user since last asked (names an
+    /// overlay skipped).
+    fn take_notices(&self) -> Vec<String> {
+        self.remote.take_notices()
+    }
+
+    fn stat(&self, py: Python<'_>, key: &str) -> PyResult<MetaTuple> {
+        Ok(meta(run(py, self.remote.stat(key))?))
+    }
+
+    fn hash(&self, py: Python<'_>, key: &str, kind: &str) -> PyResult<String> {
+        run(py, self.remote.hash(key, kind))
+    }
+
+    fn delete(&self, py: Python<'_>, key: &str) -> PyResult<()> {
+        run(py, self.remote.delete(key))
+    }
+
+    /// One entry per key: None where it was deleted, else the exception.
+    fn delete_many(&self, py: Python<'_>, keys: Vec<String>) -> PyResult<Vec<Option<PyErr>>> {
+        let results = crate::global::wait(py, self.remote.delete_many(&keys))?;
+        Ok(results.into_iter().map(|r| r.err().map(to_py)).collect())
+    }
+
+    fn copy(&self, py: Python<'_>, source: &str, destination: &str) -> PyResult<MetaTuple> {
+        Ok(meta(run(py, self.remote.copy(source, destination))?))
+    }
+
+    /// The object at `key`, open for reading.
+    fn open(&self, py: Python<'_>, key: String) -> PyResult<File> {
+        File::open(py, self.remote.clone(), key)
+    }
+
+    /// A write of `key`, visible once finished.
+    #[pyo3(signature = (key, content_type = None, metadata = Vec::new(), size_hint = None))]
+    fn writer(
+        &self,
+        py: Python<'_>,
+        key: String,
+        content_type: Option<String>,
+        metadata: Vec<(String, String)>,
+        size_hint: Option<u64>,
+    ) -> PyResult<Writer> {
+        let options = WriteOptions {
+            content_type,
+            metadata,
+            size_hint,
+        };
+        let writer = run(py, self.remote.open_write_shared(&key, options))?;
+        Ok(Writer {
+            state: Mutex::new(State {
+                writer: Some(writer),
+                pending: Vec::new(),
+                key,
+            }),
+        })
+    }
+
+    /// A listing of `prefix`, one level if `delimiter` is given.
+    #[pyo3(signature = (prefix = "", delimiter = None))]
+    fn lister(&self, py: Python<'_>, prefix: &str, delimiter: Option<&str>) -> PyResult<Lister> {
+        let lister = run(py, self.remote.list_shared(prefix, delimiter))?;
+        Ok(Lister {
+            lister: Mutex::new(Some(lister)),
+        })
+    }
+}
+
+impl Remote {
+    pub(crate) fn shared(&self) -> Arc<wharf::Remote> {
+        self.remote.clone()
+    }
+}
