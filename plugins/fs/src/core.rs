@@ -195,35 +195,76 @@ impl FsCore {
         }
     }
 
+    /// One try at [`FsCore::commit`]'s rename.
+    fn place(
+        &self,
+        staged: &Path,
+        path: &Path,
+        key: &str,
+    ) -> std::result::Result<ObjectMeta, Retry> {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => Retry::ParentGone,
+                // A symbolic link that leaves the root exists but cannot
+                // be followed: the sandbox's refusal, not a conflict.
+                io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+                    if fs::metadata(parent)
+                        .is_err_and(|m| m.kind() == io::ErrorKind::PermissionDenied) =>
+                {
+                    Retry::Failed(parse_error(
+                        Op::Write,
+                        key,
+                        io::ErrorKind::PermissionDenied.into(),
+                    ))
+                }
+                io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
+                    Retry::Failed(Error::already_exists(format!(
+                        "cannot write {key:?}: part of its path is already an object, and \
+                         on a file system an object cannot also hold other keys; \
+                         delete that object or choose another key"
+                    )))
+                }
+                _ => Retry::Failed(parse_error(Op::Write, key, e)),
+            })?;
+        }
+        match fs::rename(staged, path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && staged.exists() => {
+                return Err(Retry::ParentGone)
+            }
+            Err(e) => return Err(Retry::Failed(parse_error(Op::Write, key, e))),
+            Ok(()) => {}
+        }
+        let metadata =
+            fs::metadata(path).map_err(|e| Retry::Failed(parse_error(Op::Write, key, e)))?;
+        Ok(object_meta(key, &metadata))
+    }
+
     /// Moves a staged file to `key` in one rename, creating the parent
     /// directories, and removes the staged file if that fails.
     pub fn commit(&self, staged: &Path, key: &str) -> Result<ObjectMeta> {
         let path = self.path(key)?;
-        let result = (|| {
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|e| match e.kind() {
-                    // A symbolic link that leaves the root exists but cannot
-                    // be followed: the sandbox's refusal, not a conflict.
-                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
-                        if fs::metadata(parent)
-                            .is_err_and(|m| m.kind() == io::ErrorKind::PermissionDenied) =>
-                    {
-                        parse_error(Op::Write, key, io::ErrorKind::PermissionDenied.into())
-                    }
-                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
-                        Error::already_exists(format!(
-                            "cannot write {key:?}: part of its path is already an object, and \
-                             on a file system an object cannot also hold other keys; \
-                             delete that object or choose another key"
-                        ))
-                    }
-                    _ => parse_error(Op::Write, key, e),
-                })?;
-            }
-            fs::rename(staged, &path).map_err(|e| parse_error(Op::Write, key, e))?;
-            let metadata = fs::metadata(&path).map_err(|e| parse_error(Op::Write, key, e))?;
-            Ok(object_meta(key, &metadata))
-        })();
+        // A delete elsewhere prunes directories it leaves empty, so a
+        // parent made here may be gone again before the rename: make it
+        // again (a bounded number of times; each loss needs another
+        // writer's delete to land in that window).
+        let mut attempts = 0;
+        let result =
+            loop {
+                attempts += 1;
+                match self.place(staged, &path, key) {
+                    Err(Retry::ParentGone) if attempts < 8 => continue,
+                    Err(Retry::ParentGone) => break Err(parse_error(
+                        Op::Write,
+                        key,
+                        io::Error::new(
+                            io::ErrorKind::NotFound,
+                            "its directory kept being removed by deletes running at the same time",
+                        ),
+                    )),
+                    Err(Retry::Failed(error)) => break Err(error),
+                    Ok(meta) => break Ok(meta),
+                }
+            };
         if result.is_err() {
             let _ = fs::remove_file(staged);
         }
@@ -265,4 +306,12 @@ pub fn object_meta(key: &str, metadata: &Metadata) -> ObjectMeta {
         content_type: None,
         metadata: Vec::new(),
     }
+}
+
+/// Why one try at placing a staged file failed.
+enum Retry {
+    /// A directory on its path was removed by a concurrent delete.
+    ParentGone,
+    /// Anything else: the write fails.
+    Failed(Error),
 }

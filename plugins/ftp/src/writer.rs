@@ -1,7 +1,9 @@
-//! Uploads: STOR to a temporary name next to the key's file, streamed,
-//! then RNFR/RNTO onto the key, so the key never names a partial file.
-//! Missing directories are made on the way (MKD); an aborted upload's
-//! temporary file is deleted and the directories it needed pruned.
+//! Uploads: STOR to a temporary name in the store's root, streamed, then
+//! RNFR/RNTO onto the key, so the key never names a partial file. The
+//! key's directories are made (MKD) just before the rename, and made again
+//! if a delete running at the same time pruned them in between: the bytes
+//! are safe in the temporary file until the rename lands. An aborted
+//! upload's temporary file is deleted.
 
 use std::rc::Rc;
 
@@ -18,7 +20,8 @@ use crate::TEMP_PREFIX;
 pub struct FtpWriter {
     pool: Rc<Pool>,
     key: String,
-    /// The temporary file's key (same directory as `key`).
+    /// The temporary file's key, in the root: a directory that deletes
+    /// never prune.
     temp_key: String,
     lease: Option<Lease>,
     data: Option<Connection>,
@@ -26,16 +29,10 @@ pub struct FtpWriter {
 
 impl FtpWriter {
     pub fn open(pool: &Rc<Pool>, key: &str) -> FtpResult<FtpWriter> {
-        let temp_key = match key.rsplit_once('/') {
-            Some((dir, _)) => format!(
-                "{dir}/{TEMP_PREFIX}{:016x}",
-                wasip2::random::random::get_random_u64()
-            ),
-            None => format!(
-                "{TEMP_PREFIX}{:016x}",
-                wasip2::random::random::get_random_u64()
-            ),
-        };
+        let temp_key = format!(
+            "{TEMP_PREFIX}{:016x}",
+            wasip2::random::random::get_random_u64()
+        );
         let mut writer = FtpWriter {
             pool: pool.clone(),
             key: key.to_owned(),
@@ -69,45 +66,23 @@ impl FtpWriter {
         format!("write {:?}", self.key)
     }
 
-    /// STOR to the temporary name; if that fails, makes the directories
-    /// and tries once more.
+    /// STOR to the temporary name.
     fn start(&self, control: &mut Control) -> FtpResult<Connection> {
         let config = &self.pool.config;
-        let what = self.what();
         let line = format!("STOR {}", path(config, control, &self.temp_key));
-        self.make_dirs(control)?;
-        match control.start_transfer(&what, &line, config.timeout) {
-            Err(FtpError::Refused { .. }) if self.key.contains('/') => {}
-            result => return result,
-        }
-        // Perhaps a directory this store made was removed by someone else.
-        self.pool.known_dirs.borrow_mut().clear();
-        self.make_dirs(control)?;
-        match control.start_transfer(&what, &line, config.timeout) {
-            Err(FtpError::Refused { command, reply, .. }) => {
-                blocking_object(&self.pool, control, &self.key, &what)?;
-                Err(FtpError::Refused {
-                    what,
-                    command,
-                    reply,
-                })
-            }
-            result => result,
-        }
+        control.start_transfer(&self.what(), &line, config.timeout)
     }
 
-    /// MKD for each directory of the key not known to exist, from the
-    /// top; "exists" replies are fine (a real refusal shows at STOR).
-    fn make_dirs(&self, control: &mut Control) -> FtpResult<()> {
-        let config = &self.pool.config;
-        let what = self.what();
+    /// MKD for each directory of `key` not known to exist, from the top;
+    /// "exists" replies are fine (a real refusal shows at the rename).
+    fn make_dirs(pool: &Pool, key: &str, what: &str, control: &mut Control) -> FtpResult<()> {
         let mut end = 0;
-        while let Some(slash) = self.key[end..].find('/') {
+        while let Some(slash) = key[end..].find('/') {
             end += slash;
-            let dir = &self.key[..end];
-            if !self.pool.known_dirs.borrow().contains(dir) {
-                control.command(&what, &format!("MKD {}", path(config, control, dir)))?;
-                self.pool.known_dirs.borrow_mut().insert(dir.to_owned());
+            let dir = &key[..end];
+            if !pool.known_dirs.borrow().contains(dir) {
+                control.command(what, &format!("MKD {}", path(&pool.config, control, dir)))?;
+                pool.known_dirs.borrow_mut().insert(dir.to_owned());
             }
             end += 1;
         }
@@ -158,10 +133,24 @@ impl FtpWriter {
                 ),
             });
         }
-        control.expect(&what, &format!("RNFR {from}"), &[350])?;
-        if control.command(&what, &format!("RNTO {to}"))?.is_success() {
+        let rename = |control: &mut Control| -> FtpResult<bool> {
+            control.expect(&what, &format!("RNFR {from}"), &[350])?;
+            Ok(control.command(&what, &format!("RNTO {to}"))?.is_success())
+        };
+        let pool = &self.pool;
+        Self::make_dirs(pool, &key, &what, control)?;
+        if rename(control)? {
             return Ok(());
         }
+        // A directory this store made (or knew of) may have been pruned by
+        // a delete since: make them all again.
+        pool.known_dirs.borrow_mut().clear();
+        Self::make_dirs(pool, &key, &what, control)?;
+        if rename(control)? {
+            return Ok(());
+        }
+        // An object where a directory must be: say which.
+        blocking_object(pool, control, &key, &what)?;
         // Some servers will not rename over an existing file: delete it,
         // then rename (a moment with no object at the key, but never a
         // partial one).
