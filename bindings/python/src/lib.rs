@@ -23,6 +23,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<writer::Writer>()?;
     module.add_class::<lister::Lister>()?;
     module.add_function(wrap_pyfunction!(transfer::transfer, module)?)?;
+    module.add_function(wrap_pyfunction!(remote::plugins_accepting, module)?)?;
     module.add("CHUNK_SIZE", wharf::CHUNK_SIZE)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

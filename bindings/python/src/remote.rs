@@ -161,3 +161,17 @@ impl Remote {
         self.remote.clone()
     }
 }
+
+/// The plugins that take every one of `names` as an option or an alias
+/// (built-in ones first): which backend a django-storages `OPTIONS` dict
+/// is for.
+#[pyfunction]
+#[pyo3(signature = (names, config = None))]
+pub fn plugins_accepting(
+    py: Python<'_>,
+    names: Vec<String>,
+    config: Option<PathBuf>,
+) -> PyResult<Vec<String>> {
+    let remotes = remotes(config)?;
+    crate::global::wait(py, remotes.catalog().plugins_accepting(&names))
+}
