@@ -31,6 +31,9 @@ cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs
 echo "== build (host, and the plugins for wasm32-wasip2 through host/bundled)"
 cargo build --release
 
+echo "== the Python package: the wheel (maturin), and the test environments (CPython 3.11 with Django 5.2, 3.12 from pyenv with Django 6)"
+bash bindings/python/install-test-env.sh
+
 echo "== the plugin SDK packages on its own (built from the packaged files alone)"
 cargo package --allow-dirty -p wharf-key -p wharf-plugin
 

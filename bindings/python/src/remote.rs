@@ -32,6 +32,7 @@ impl Remote {
     fn named(py: Python<'_>, name: &str, config: Option<PathBuf>) -> PyResult<Remote> {
         let remotes = remotes(config)?;
         let remote = run(py, remotes.get(name))?;
+        check_config(py, &remote)?;
         Ok(Remote { remote })
     }
 
@@ -50,10 +51,9 @@ impl Remote {
     ) -> PyResult<Remote> {
         let remotes = remotes(config)?;
         let spec = RemoteSpec::inline(name, plugin, options).map_err(to_py)?;
-        let remote = run(py, remotes.open_spec(spec))?;
-        Ok(Remote {
-            remote: Arc::new(remote),
-        })
+        let remote = Arc::new(run(py, remotes.open_spec(spec))?);
+        check_config(py, &remote)?;
+        Ok(Remote { remote })
     }
 
     /// The remote's name.
@@ -153,6 +153,16 @@ impl Remote {
         Ok(Lister {
             lister: Mutex::new(Some(lister)),
         })
+    }
+}
+
+/// Starts the remote's plugin, so a wrong option is an error where the
+/// remote is made, not at its first use. Only the configuration is judged
+/// here: a server that cannot be reached yet is the first call's business.
+fn check_config(py: Python<'_>, remote: &wharf::Remote) -> PyResult<()> {
+    match crate::global::wait(py, remote.describe())? {
+        Err(error) if *error.kind() == wharf::ErrorKind::InvalidConfig => Err(to_py(error)),
+        _ => Ok(()),
     }
 }
 

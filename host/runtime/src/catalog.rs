@@ -130,6 +130,34 @@ impl Catalog {
         found
     }
 
+    /// The plugins (built-in ones first) that take every one of `names` as
+    /// an option or a declared alias: which backend a set of options is
+    /// for, when a program has options but no plugin name (a
+    /// django-storages `OPTIONS` dict). Host keys are anybody's; a plugin
+    /// that cannot be loaded takes nothing.
+    pub async fn plugins_accepting(&self, names: &[String]) -> Vec<String> {
+        let mut accepting = Vec::new();
+        for available in self.available() {
+            let name = match &available {
+                Available::Bundled(name) => name.clone(),
+                Available::File { shadowed: true, .. } => continue,
+                Available::File { name, .. } => name.clone(),
+            };
+            let Ok(plugin) = self.load_available(&available).await else {
+                continue;
+            };
+            let takes = |option: &str| {
+                crate::config::HOST_KEYS.contains(&option)
+                    || plugin.info().options.iter().any(|o| o.name == option)
+                    || plugin.aliases().iter().any(|a| a.name == option)
+            };
+            if names.iter().all(|n| takes(n)) {
+                accepting.push(name);
+            }
+        }
+        accepting
+    }
+
     /// Loads the plugin called `name`: a path if it contains `/` or ends in
     /// `.wasm`, else a built-in plugin, else `<name>.wasm` in the plugin path.
     pub async fn load(&self, name: &str) -> Result<Plugin> {
