@@ -172,7 +172,20 @@ class Store:
     def describe(self) -> types.StoreDescription:
         # Contract 0.3: the etags say nothing (there are none), and hashes
         # are computed on request from the bytes.
-        return types.StoreDescription(etag=types.EtagKind_Opaque(), hashes=["md5", "sha256"])
+        return types.StoreDescription(
+            etag=types.EtagKind_Opaque(),
+            hashes=["md5", "sha256"],
+            # Objects live in this instance's memory: there is nothing a
+            # URL could reach, and nothing another writer could race.
+            urls=types.UrlSupport_None(),
+            create_only=False,
+        )
+
+    def presign(self, key: str, method: types.HttpMethod, expires_in: int) -> types.PresignedUrl:
+        raise Err(types.Error_Unsupported("objects in memory have no URLs"))
+
+    def write_new(self, key: str, options: types.WriteOptions) -> Writer:
+        raise Err(types.Error_Unsupported("this plugin offers no create-only writes"))
 
     def hash(self, key: str, kind: str) -> str:
         data = self.get(key).data

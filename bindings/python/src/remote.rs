@@ -121,8 +121,9 @@ impl Remote {
         File::open(py, self.remote.clone(), key)
     }
 
-    /// A write of `key`, visible once finished.
-    #[pyo3(signature = (key, content_type = None, metadata = Vec::new(), size_hint = None))]
+    /// A write of `key`, visible once finished; with `only_new`, `finish`
+    /// fails with AlreadyExists if an object is there by then.
+    #[pyo3(signature = (key, content_type = None, metadata = Vec::new(), size_hint = None, only_new = false))]
     fn writer(
         &self,
         py: Python<'_>,
@@ -130,13 +131,18 @@ impl Remote {
         content_type: Option<String>,
         metadata: Vec<(String, String)>,
         size_hint: Option<u64>,
+        only_new: bool,
     ) -> PyResult<Writer> {
         let options = WriteOptions {
             content_type,
             metadata,
             size_hint,
         };
-        let writer = run(py, self.remote.open_write_shared(&key, options))?;
+        let writer = if only_new {
+            run(py, self.remote.open_write_new_shared(&key, options))?
+        } else {
+            run(py, self.remote.open_write_shared(&key, options))?
+        };
         Ok(Writer {
             state: Mutex::new(State {
                 writer: Some(writer),
@@ -144,6 +150,30 @@ impl Remote {
                 key,
             }),
         })
+    }
+
+    /// A URL for `method` (get, head, put) on `key`, good for `expires`
+    /// seconds: `(url, expires_in or None, the expiry asked for if it was
+    /// shortened)`.
+    fn presign(
+        &self,
+        py: Python<'_>,
+        key: &str,
+        method: &str,
+        expires: u64,
+    ) -> PyResult<(String, Option<u64>, Option<u64>)> {
+        let method = match method.to_ascii_lowercase().as_str() {
+            "get" => wharf::HttpMethod::Get,
+            "head" => wharf::HttpMethod::Head,
+            "put" => wharf::HttpMethod::Put,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "method {other:?}: URLs are made for GET, HEAD or PUT"
+                )))
+            }
+        };
+        let url = run(py, self.remote.presign(key, method, expires))?;
+        Ok((url.url, url.expires_in, url.shortened_from))
     }
 
     /// A listing of `prefix`, one level if `delimiter` is given.

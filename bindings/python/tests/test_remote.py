@@ -280,3 +280,78 @@ class threading_pool:
 
     def __exit__(self, *exc):
         self.pool.shutdown()
+
+
+def test_a_create_only_write_refuses_a_taken_key(fs_remote):
+    fs_remote.put("taken.txt", b"first")
+    with pytest.raises(FileExistsError) as taken:
+        fs_remote.put("taken.txt", b"second", only_new=True)
+    assert isinstance(taken.value, wharf.AlreadyExists)
+    assert fs_remote.open("taken.txt").read() == b"first"
+    assert fs_remote.put("fresh.txt", b"new", only_new=True).size == 3
+
+
+def test_of_racing_create_only_writes_exactly_one_wins(fs_remote):
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def write(n):
+        barrier.wait()
+        try:
+            fs_remote.put("contested.txt", f"writer {n}".encode() * 10_000, only_new=True)
+            outcomes.append(("won", n))
+        except wharf.AlreadyExists:
+            outcomes.append(("lost", n))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [n for outcome, n in outcomes if outcome == "won"]
+    assert len(winners) == 1, outcomes
+    assert fs_remote.open("contested.txt").read() == f"writer {winners[0]}".encode() * 10_000
+
+
+def test_create_only_writes_on_every_backend(remote):
+    remote.put("only-new.txt", b"first", only_new=True)
+    with pytest.raises(wharf.AlreadyExists):
+        remote.put("only-new.txt", b"second", only_new=True)
+    assert remote.open("only-new.txt").read() == b"first"
+
+
+def test_signed_urls_work_for_a_plain_client_until_they_expire(remote):
+    import time
+    import urllib.error
+    import urllib.request
+
+    if remote.plugin != "s3":
+        remote.put("any.txt", b"x")
+        with pytest.raises(wharf.Unsupported, match="makes no URLs"):
+            remote.url("any.txt")
+        return
+    remote.put("dir/a file.txt", b"signed")
+    with urllib.request.urlopen(remote.url("dir/a file.txt", expires=60)) as response:
+        assert response.read() == b"signed"
+    request = urllib.request.Request(remote.url("dir/put.txt", method="PUT"), data=b"put", method="PUT")
+    urllib.request.urlopen(request).close()
+    assert remote.open("dir/put.txt").read() == b"put"
+    short = remote.url("dir/a file.txt", expires=1)
+    time.sleep(2.5)
+    with pytest.raises(urllib.error.HTTPError) as expired:
+        urllib.request.urlopen(short)
+    assert expired.value.code in (400, 403)
+    with pytest.warns(wharf.WharfWarning, match="longer than the backend allows"):
+        remote.url("dir/a file.txt", expires=30 * 24 * 3600)
+
+
+def test_an_fs_remote_with_a_base_url_gives_published_addresses(tmp_path):
+    remote = wharf.Remote.from_options(
+        "fs", {"root": str(tmp_path / "site"), "base_url": "https://media.example.com/files"}
+    )
+    remote.put("2026/a b.jpg", b"jpeg")
+    assert remote.url("2026/a b.jpg") == "https://media.example.com/files/2026/a%20b.jpg"
+    with pytest.raises(FileNotFoundError):
+        remote.url("2026/missing.jpg")
+    with pytest.raises(wharf.Unsupported):
+        remote.url("2026/a b.jpg", method="PUT")

@@ -14,7 +14,8 @@ wasmtime::component::bindgen!({
 
 pub use self::wharf::storage::types;
 use types::{
-    ByteRange, Entry, Error, ObjectMeta, OptionAlias, PluginInfo, StoreDescription, WriteOptions,
+    ByteRange, Entry, Error, HttpMethod, ObjectMeta, OptionAlias, PluginInfo, PresignedUrl,
+    StoreDescription, WriteOptions,
 };
 
 /// The `overlay` world's import: the store below an overlay, which the host
@@ -249,6 +250,53 @@ impl PluginApi {
             }
             PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
                 "hashes on request arrived in wharf:storage 0.3.0, after this plugin's contract"
+                    .into(),
+            ))),
+        }
+    }
+
+    /// `store.presign`; `unsupported` for a plugin built before 0.3.
+    pub async fn presign(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        key: &str,
+        method: HttpMethod,
+        expires_in: u64,
+    ) -> Call<PresignedUrl> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .store()
+                    .call_presign(store, this, key, method, expires_in)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
+                "URLs for objects arrived in wharf:storage 0.3.0, after this plugin's contract"
+                    .into(),
+            ))),
+        }
+    }
+
+    /// `store.write-new`; `unsupported` for a plugin built before 0.3.
+    pub async fn write_new(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        key: &str,
+        options: &WriteOptions,
+    ) -> Call<ResourceAny> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .store()
+                    .call_write_new(store, this, key, options)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
+                "create-only writes arrived in wharf:storage 0.3.0, after this plugin's contract"
                     .into(),
             ))),
         }

@@ -43,9 +43,9 @@ mod stderr_tail;
 mod tls;
 
 pub use bindings::types::{
-    Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind,
+    Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind, HttpMethod,
     NetworkAccess, NetworkProtocol, ObjectMeta, OptionAlias, OptionSpec, PluginInfo, Span,
-    StoreDescription, Timestamp, WriteOptions,
+    StoreDescription, Timestamp, UrlSupport, WriteOptions,
 };
 pub use catalog::{Available, Catalog};
 pub use error::{printable, Context, Error, ErrorKind, Result};
@@ -54,7 +54,8 @@ pub use limits::Limits;
 pub use notices::Notices;
 pub use plugin::{Plugin, PluginSource};
 pub use remote::{
-    ObjectLister, ObjectReader, ObjectWriter, Remote, CHUNK_SIZE, DELETE_BATCH, LIST_PAGE,
+    ObjectLister, ObjectReader, ObjectWriter, Presigned, Remote, CHUNK_SIZE, DELETE_BATCH,
+    LIST_PAGE,
 };
 pub use remotes::{NoteSink, Remotes};
 pub use runtime::{Runtime, RuntimeBuilder, CONTRACT_VERSION};

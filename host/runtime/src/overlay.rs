@@ -150,6 +150,8 @@ impl Host for BelowView<'_> {
         let none = StoreDescription {
             etag: wit::EtagKind::Opaque,
             hashes: Vec::new(),
+            urls: wit::UrlSupport::None,
+            create_only: false,
         };
         let Ok(below) = self.below() else {
             return Ok(none);

@@ -151,6 +151,8 @@ impl Store for CompressStore {
         StoreDescription {
             etag: EtagKind::Md5,
             hashes: vec!["md5".into()],
+            urls: wharf_plugin::UrlSupport::None,
+            create_only: false,
         }
     }
 

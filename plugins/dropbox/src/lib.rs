@@ -154,6 +154,8 @@ impl Store for DropboxBackend {
         StoreDescription {
             etag: EtagKind::Hash("dropbox".into()),
             hashes: vec!["dropbox".into()],
+            urls: wharf_plugin::UrlSupport::None,
+            create_only: false,
         }
     }
 

@@ -14,26 +14,64 @@ pub struct FsConfig {
     /// The directory as the plugin sees it: the host preopens the user's
     /// directory at `/root` and passes that path in.
     pub root: String,
+    /// The URL a web server publishes the directory under, ending in `/`.
+    pub base_url: Option<String>,
 }
+
+/// The option that makes URLs for objects.
+pub const BASE_URL: &str = "base_url";
 
 impl FsConfig {
     /// Every option the fs plugin accepts, with its help.
     pub fn options() -> Vec<OptionSpec> {
-        vec![OptionSpec {
-            name: ROOT.into(),
-            help: "The local directory that holds the objects, e.g. ./media or /srv/backups. \
+        vec![
+            OptionSpec {
+                name: ROOT.into(),
+                help: "The local directory that holds the objects, e.g. ./media or /srv/backups. \
                    It is created on the first write. The plugin can reach nothing outside it."
-                .into(),
-            required: true,
-            secret: false,
-            default: None,
-        }]
+                    .into(),
+                required: true,
+                secret: false,
+                default: None,
+            },
+            OptionSpec {
+                name: BASE_URL.into(),
+                help: "The URL under which a web server publishes this directory, e.g. \
+                   https://media.example.com/ or /media/ (Django's MEDIA_URL). With it, the \
+                   store gives each object's URL (a public address that does not expire); \
+                   without it, it makes no URLs."
+                    .into(),
+                required: false,
+                secret: false,
+                default: None,
+            },
+        ]
     }
 
     /// Reads the configuration from checked options.
     pub fn from_options(options: &Options) -> Result<Self> {
+        let base_url = options
+            .get(BASE_URL)
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        if let Some(url) = base_url {
+            let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+            if !url.starts_with('/') && !matches!(scheme, Some("http" | "https")) {
+                return Err(Error::invalid_config(format!(
+                    "option '{BASE_URL}' = {url:?} is neither an http(s) URL nor a path from \
+                     the site's root (such as /media/)"
+                )));
+            }
+        }
         Ok(FsConfig {
             root: options.required(ROOT)?.to_owned(),
+            base_url: base_url.map(|url| {
+                if url.ends_with('/') {
+                    url.to_owned()
+                } else {
+                    format!("{url}/")
+                }
+            }),
         })
     }
 }

@@ -137,7 +137,7 @@ impl FsCore {
             let _ = fs::remove_file(&staged);
             return Err(parse_error(Op::Copy, source, e));
         }
-        self.commit(&staged, destination)
+        self.commit(&staged, destination, false)
     }
 
     /// Creates a new, empty staging file for a write to `key`; the first
@@ -201,6 +201,7 @@ impl FsCore {
         staged: &Path,
         path: &Path,
         key: &str,
+        only_new: bool,
     ) -> std::result::Result<ObjectMeta, Retry> {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| match e.kind() {
@@ -227,11 +228,27 @@ impl FsCore {
                 _ => Retry::Failed(parse_error(Op::Write, key, e)),
             })?;
         }
-        match fs::rename(staged, path) {
+        // A rename replaces what is there; a link fails if anything is, in
+        // the same step (the staged name then goes).
+        let placed = if only_new {
+            fs::hard_link(staged, path)
+        } else {
+            fs::rename(staged, path)
+        };
+        match placed {
             Err(e) if e.kind() == io::ErrorKind::NotFound && staged.exists() => {
                 return Err(Retry::ParentGone)
             }
+            Err(e) if only_new && e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Retry::Failed(wharf_plugin::Error::already_exists(format!(
+                    "cannot create {key:?}: an object (or a prefix of other keys) is already \
+                     there, and this write was only to create one"
+                ))))
+            }
             Err(e) => return Err(Retry::Failed(parse_error(Op::Write, key, e))),
+            Ok(()) if only_new => {
+                let _ = fs::remove_file(staged);
+            }
             Ok(()) => {}
         }
         let metadata =
@@ -241,7 +258,7 @@ impl FsCore {
 
     /// Moves a staged file to `key` in one rename, creating the parent
     /// directories, and removes the staged file if that fails.
-    pub fn commit(&self, staged: &Path, key: &str) -> Result<ObjectMeta> {
+    pub fn commit(&self, staged: &Path, key: &str, only_new: bool) -> Result<ObjectMeta> {
         let path = self.path(key)?;
         // A delete elsewhere prunes directories it leaves empty, so a
         // parent made here may be gone again before the rename: make it
@@ -251,7 +268,7 @@ impl FsCore {
         let result =
             loop {
                 attempts += 1;
-                match self.place(staged, &path, key) {
+                match self.place(staged, &path, key, only_new) {
                     Err(Retry::ParentGone) if attempts < 8 => continue,
                     Err(Retry::ParentGone) => break Err(parse_error(
                         Op::Write,

@@ -9,8 +9,8 @@ mod reader;
 mod writer;
 
 use wharf_plugin::{
-    Access, ByteRange, Capabilities, EtagKind, ObjectMeta, Options, Plugin, PluginInfo, Result,
-    Store, StoreDescription, WriteOptions,
+    Access, ByteRange, Capabilities, EtagKind, HttpMethod, ObjectMeta, Options, Plugin, PluginInfo,
+    PresignedUrl, Result, Store, StoreDescription, UrlSupport, WriteOptions,
 };
 
 pub use crate::config::FsConfig;
@@ -25,6 +25,8 @@ pub struct FsPlugin;
 /// One fs remote: a directory the host has preopened for it.
 pub struct FsBackend {
     core: FsCore,
+    /// Where a web server publishes the directory (option `base_url`).
+    base_url: Option<String>,
 }
 
 impl Plugin for FsPlugin {
@@ -54,6 +56,7 @@ impl Plugin for FsPlugin {
     fn open(options: Options) -> Result<FsBackend> {
         let config = FsConfig::from_options(&options)?;
         Ok(FsBackend {
+            base_url: config.base_url.clone(),
             core: FsCore::new(config)?,
         })
     }
@@ -73,7 +76,29 @@ impl Store for FsBackend {
     }
 
     fn write(&self, key: &str, _options: WriteOptions) -> Result<FsWriter> {
-        FsWriter::create(&self.core, key)
+        FsWriter::create(&self.core, key, false)
+    }
+
+    /// The staged file is linked to the key, which fails if anything is
+    /// there: no window between a check and the write.
+    fn write_new(&self, key: &str, _options: WriteOptions) -> Result<FsWriter> {
+        FsWriter::create(&self.core, key, true)
+    }
+
+    /// The object's address under `base_url`: the directory as a web server
+    /// publishes it, so no signature and no expiry.
+    fn presign(&self, key: &str, _method: HttpMethod, _expires_in: u64) -> Result<PresignedUrl> {
+        let Some(base) = &self.base_url else {
+            return Err(wharf_plugin::Error::unsupported(
+                "this fs remote has no base_url, so it makes no URLs; set base_url to where a \
+                 web server publishes the directory",
+            ));
+        };
+        self.core.stat(key)?;
+        Ok(PresignedUrl {
+            url: format!("{base}{}", wharf_plugin::http::percent_encode(key, true)),
+            expires_in: None,
+        })
     }
 
     /// A file keeps no hash, so every hash is computed by reading it (as
@@ -85,6 +110,12 @@ impl Store for FsBackend {
                 .iter()
                 .map(|k| k.to_string())
                 .collect(),
+            urls: if self.base_url.is_some() {
+                UrlSupport::Public
+            } else {
+                UrlSupport::None
+            },
+            create_only: true,
         }
     }
 

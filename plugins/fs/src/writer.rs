@@ -16,10 +16,12 @@ pub struct FsWriter {
     file: Descriptor,
     written: u64,
     core: FsCore,
+    /// A write-new: `finish` must not replace an object.
+    only_new: bool,
 }
 
 impl FsWriter {
-    pub fn create(core: &FsCore, key: &str) -> Result<Self> {
+    pub fn create(core: &FsCore, key: &str, only_new: bool) -> Result<Self> {
         core.path(key)?;
         let (staged, file) = core.stage(key)?;
         Ok(FsWriter {
@@ -28,6 +30,7 @@ impl FsWriter {
             file,
             written: 0,
             core: core.clone(),
+            only_new,
         })
     }
 }
@@ -42,7 +45,7 @@ impl Writer for FsWriter {
 
     fn finish(self) -> Result<ObjectMeta> {
         drop(self.file);
-        self.core.commit(&self.staged, &self.key)
+        self.core.commit(&self.staged, &self.key, self.only_new)
     }
 
     fn abort(self) -> Result<()> {

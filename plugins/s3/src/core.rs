@@ -4,8 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode,
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+    SignatureLocation, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
 use sha2::{Digest, Sha256};
@@ -176,6 +176,53 @@ impl S3Core {
             request = request.header(name, value);
         }
         Ok(request)
+    }
+
+    /// A URL for `method` on `key` with the signature in its query string
+    /// (SigV4 presigning), good for `expires_in` seconds; made here, with no
+    /// request. The payload is unsigned, as every presigned URL's is.
+    pub fn presign(&self, method: &str, key: &str, expires_in: u64) -> Result<String> {
+        let config = &self.config;
+        let path = self.object_path(key);
+        let url = format!("{}://{}{}", config.scheme, config.authority, path);
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(expires_in));
+        let identity = Credentials::new(
+            &config.access_key_id,
+            &config.secret_access_key,
+            config.session_token.clone(),
+            None,
+            "wharf",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&config.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| Error::invalid_config(format!("cannot sign URLs: {e}")))?
+            .into();
+        let signable = SignableRequest::new(
+            method,
+            url.as_str(),
+            std::iter::empty(),
+            SignableBody::UnsignedPayload,
+        )
+        .map_err(|e| Error::other(format!("cannot sign a URL for {method} {url}: {e}")))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| Error::other(format!("cannot sign a URL for {method} {url}: {e}")))?
+            .into_parts();
+        let query: Vec<String> = instructions
+            .params()
+            .iter()
+            .map(|(name, value)| format!("{}={}", encode(name, true), encode(value, true)))
+            .collect();
+        Ok(format!("{url}?{}", query.join("&")))
     }
 
     /// Turns an unsuccessful response into the contract's error (see

@@ -57,6 +57,14 @@ pub fn to_error(config: &S3Config, what: &str, failure: S3Failure) -> Error {
     let bucket = &config.bucket;
     match (status.unwrap_or(0), code.as_deref()) {
         (_, Some("NoSuchKey")) | (404, None) => Error::not_found(format!("{what}: no such object")),
+        // If-None-Match: * on a create-only write: an object is there.
+        (412, _) | (_, Some("PreconditionFailed")) => Error::already_exists(format!(
+            "{what}: an object is already there, and this write was only to create one"
+        )),
+        (409, Some("ConditionalRequestConflict")) => Error::already_exists(format!(
+            "{what}: another write of this key was finishing at the same moment, and this one \
+             was only to create it"
+        )),
         (_, Some("NoSuchBucket")) => Error::invalid_config(format!(
             "{what}: bucket '{bucket}' does not exist at {}; check option 'bucket' (and 'endpoint')",
             config.authority

@@ -1,6 +1,7 @@
 //! Wharf's S3-compatible backend: the S3 REST API through `wasi:http`,
 //! signed with SigV4. See `docs.md` for the options and provider presets.
 
+mod conditions;
 mod config;
 mod core;
 mod delete;
@@ -13,8 +14,9 @@ mod writer;
 use std::rc::Rc;
 
 use wharf_plugin::{
-    Access, ByteRange, Capabilities, Error, EtagKind, NetworkAccess, NetworkProtocol, ObjectMeta,
-    OptionAlias, Options, Plugin, PluginInfo, Result, Store, StoreDescription, WriteOptions,
+    Access, ByteRange, Capabilities, Error, EtagKind, HttpMethod, NetworkAccess, NetworkProtocol,
+    ObjectMeta, OptionAlias, Options, Plugin, PluginInfo, PresignedUrl, Result, Store,
+    StoreDescription, UrlSupport, WriteOptions,
 };
 
 pub use crate::config::{Provider, S3Config};
@@ -30,7 +32,12 @@ pub struct S3Plugin;
 /// One bucket (and optional prefix in it).
 pub struct S3Backend {
     core: Rc<S3Core>,
+    /// Whether the server honours `If-None-Match: *` (probed once).
+    conditions: conditions::Honoured,
 }
+
+/// The longest a presigned URL can work: SigV4 allows a week.
+const MAX_URL_EXPIRY: u64 = 7 * 24 * 3600;
 
 impl Plugin for S3Plugin {
     type Store = S3Backend;
@@ -77,6 +84,7 @@ impl Plugin for S3Plugin {
             core: Rc::new(S3Core {
                 config: S3Config::from_options(&options)?,
             }),
+            conditions: Default::default(),
         })
     }
 }
@@ -117,7 +125,29 @@ impl Store for S3Backend {
         StoreDescription {
             etag: EtagKind::MultipartMd5(self.core.config.part_size as u64),
             hashes: vec!["md5".into()],
+            // SigV4 allows a week.
+            urls: UrlSupport::Expiring(MAX_URL_EXPIRY),
+            // If-None-Match: *, once the server was seen to honour it.
+            create_only: true,
         }
+    }
+
+    fn presign(&self, key: &str, method: HttpMethod, expires_in: u64) -> Result<PresignedUrl> {
+        let method = match method {
+            HttpMethod::Get => "GET",
+            HttpMethod::Head => "HEAD",
+            HttpMethod::Put => "PUT",
+        };
+        let expires_in = expires_in.min(MAX_URL_EXPIRY);
+        Ok(PresignedUrl {
+            url: self.core.presign(method, key, expires_in)?,
+            expires_in: Some(expires_in),
+        })
+    }
+
+    fn write_new(&self, key: &str, options: WriteOptions) -> Result<S3Writer> {
+        conditions::check_honoured(&self.core, &self.conditions)?;
+        Ok(S3Writer::create_only(self.core.clone(), key, options))
     }
 
     /// The MD5 is the ETag of an object written in one request; an object

@@ -187,11 +187,19 @@ impl Multipart {
             ));
         }
         xml.push_str("</CompleteMultipartUpload>");
+        // A create-only write's condition goes on the completion, where
+        // the object appears.
+        let condition: Vec<(String, String)> = target
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "if-none-match")
+            .cloned()
+            .collect();
         let mut response = target.core.send(
             "POST",
             &target.path(),
             &[("uploadId", self.id.as_str())],
-            &[],
+            &condition,
             xml.as_bytes(),
         )?;
         if response.status() != 200 {
@@ -232,7 +240,21 @@ impl Multipart {
 
 impl S3Writer {
     pub fn new(core: Rc<S3Core>, key: &str, options: WriteOptions) -> Self {
+        Self::with_condition(core, key, options, false)
+    }
+
+    /// A write that only creates: the PUT (or the multipart upload's
+    /// completion) carries `If-None-Match: *`, so the server refuses it
+    /// with 412 if an object is at the key by then.
+    pub fn create_only(core: Rc<S3Core>, key: &str, options: WriteOptions) -> Self {
+        Self::with_condition(core, key, options, true)
+    }
+
+    fn with_condition(core: Rc<S3Core>, key: &str, options: WriteOptions, only_new: bool) -> Self {
         let mut headers = Vec::new();
+        if only_new {
+            headers.push(("if-none-match".to_owned(), "*".to_owned()));
+        }
         if let Some(content_type) = &options.content_type {
             headers.push(("content-type".to_owned(), content_type.clone()));
         }

@@ -126,6 +126,39 @@ impl<S: Store> wit::GuestStore for StoreAdapter<S> {
         }
         self.0.hash(key, &kind)
     }
+
+    fn presign(
+        &self,
+        key: String,
+        method: crate::HttpMethod,
+        expires_in: u64,
+    ) -> Result<crate::PresignedUrl> {
+        let key = checked_key(&key)?;
+        match self.0.describe().urls {
+            crate::UrlSupport::None => Err(Error::unsupported(
+                "this backend makes no URLs for its objects",
+            )),
+            crate::UrlSupport::Public if !matches!(method, crate::HttpMethod::Get) => {
+                Err(Error::unsupported(format!(
+                    "this backend's URLs are public addresses that can only be read; {method:?} \
+                     needs a signed URL"
+                )))
+            }
+            _ => self.0.presign(key, method, expires_in),
+        }
+    }
+
+    fn write_new(&self, key: String, options: WriteOptions) -> Result<wit::Writer> {
+        let key = checked_key(&key)?;
+        if !self.0.describe().create_only {
+            return Err(Error::unsupported(
+                "this backend cannot refuse a write onto an existing key in the same step as \
+                 the write, so it offers no create-only writes",
+            ));
+        }
+        let writer = self.0.write_new(key, options)?;
+        Ok(wit::Writer::new(WriterAdapter(RefCell::new(Some(writer)))))
+    }
 }
 
 impl<R: Reader> wit::GuestReader for ReaderAdapter<R> {

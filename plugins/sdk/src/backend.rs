@@ -70,6 +70,8 @@ pub trait Store: 'static {
         StoreDescription {
             etag: EtagKind::Opaque,
             hashes: Vec::new(),
+            urls: crate::UrlSupport::None,
+            create_only: false,
         }
     }
     /// See `store.hash` in the WIT. `kind` is one that
@@ -81,6 +83,32 @@ pub trait Store: 'static {
         Err(crate::Error::unsupported(format!(
             "this backend gives no {kind} hash"
         )))
+    }
+
+    /// See `store.presign` in the WIT: a URL for `method` on the object at
+    /// `key`, good for `expires_in` seconds (never more than
+    /// [`Store::describe`]'s `urls` allows; a `public` store is only asked
+    /// for `get`). The default refuses: declare `urls` and override both.
+    fn presign(
+        &self,
+        key: &str,
+        method: crate::HttpMethod,
+        expires_in: u64,
+    ) -> Result<crate::PresignedUrl> {
+        let _ = (key, method, expires_in);
+        Err(crate::Error::unsupported(
+            "this backend makes no URLs for its objects",
+        ))
+    }
+    /// See `store.write-new` in the WIT: as [`Store::write`], but the
+    /// writer's `finish` must fail with `already-exists` if an object is at
+    /// `key` by then, checked by the backend in the same step as the store.
+    /// The default refuses: declare `create_only` and override both.
+    fn write_new(&self, key: &str, options: WriteOptions) -> Result<Self::Writer> {
+        let _ = (key, options);
+        Err(crate::Error::unsupported(
+            "this backend cannot refuse a write onto an existing key in the same step as the write",
+        ))
     }
 }
 

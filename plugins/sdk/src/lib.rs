@@ -75,9 +75,9 @@ pub use options::{option, Options};
 pub use wharf_key as key;
 
 pub use bindings::wharf::storage::types::{
-    Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind,
-    NetworkAccess, NetworkProtocol, ObjectMeta, OptionAlias, OptionSpec, PluginInfo, RateLimit,
-    Span, StoreDescription, Timestamp, WriteOptions,
+    Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind, HttpMethod,
+    NetworkAccess, NetworkProtocol, ObjectMeta, OptionAlias, OptionSpec, PluginInfo, PresignedUrl,
+    RateLimit, Span, StoreDescription, Timestamp, UrlSupport, WriteOptions,
 };
 
 /// Exports `$plugin`, a type that implements [`Plugin`], as the component's

@@ -4,7 +4,10 @@ per backend with wharf.django.WharfStorage, and once with django-storages'
 S3Storage on the same SeaweedFS, to show the two behave alike).
 
 The driver says what to expect of the backend:
-  SITE_EXPECT_URLS=1     url() gives a URL a plain HTTP client can fetch
+  SITE_URLS=signed       url() gives a signed URL a plain HTTP client can
+                         fetch until it expires; =public: MEDIA_URL and the
+                         name; =none: url() says to serve files through a view
+  SITE_CREATE_ONLY=1     the backend refuses a save onto a taken name itself
   SITE_DEFAULT_OVERWRITE=1  saving over a name replaces it by default
   SITE_RSS_LIMIT_MIB=N   how much a 1 GiB-class save or read may add to the
                          process's peak RSS
@@ -95,7 +98,7 @@ class MediaStorage(TestCase):
 
     def test_a_large_file_is_saved_and_read_in_bounded_memory(self):
         size = 160 * MIB
-        limit = float(os.environ.get("SITE_RSS_LIMIT_MIB", "48"))
+        limit = float(os.environ.get("SITE_RSS_LIMIT_MIB", "64"))
         path, digest = pattern_file(self.scratch.name, size, 2)
         before = peak_rss_mib()
         with open(path, "rb") as source:
@@ -215,10 +218,14 @@ class MediaStorage(TestCase):
             nested.exists("../outside.txt")
 
     def test_url(self):
-        name = default_storage.save("urls/a.txt", ContentFile(b"fetched by url"))
-        if not expect("SITE_EXPECT_URLS"):
+        name = default_storage.save("urls/a b.txt", ContentFile(b"fetched by url"))
+        kind = os.environ.get("SITE_URLS", "none")
+        if kind == "none":
             with self.assertRaisesRegex(NotImplementedError, "view"):
                 default_storage.url(name)
+            return
+        if kind == "public":
+            self.assertEqual(default_storage.url(name), settings.MEDIA_URL + "urls/a%20b.txt")
             return
         url = default_storage.url(name)
         with urllib.request.urlopen(url) as response:
@@ -228,3 +235,21 @@ class MediaStorage(TestCase):
         with self.assertRaises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(short)
         self.assertIn(refused.exception.code, (400, 401, 403))
+
+    def test_saves_racing_for_one_name_keep_every_file(self):
+        if not expect("SITE_CREATE_ONLY"):
+            return
+        keeping = another_storage(file_overwrite=False)
+        barrier = threading.Barrier(8)
+
+        def save(worker):
+            body = f"upload {worker}".encode() * 1000
+            barrier.wait()
+            return keeping.save("race/photo.jpg", ContentFile(body)), body
+
+        with ThreadPoolExecutor(8) as pool:
+            saved = list(pool.map(save, range(8)))
+        names = [name for name, _ in saved]
+        self.assertEqual(len(set(names)), 8, names)
+        for name, body in saved:
+            self.assertEqual(keeping.open(name).read(), body)

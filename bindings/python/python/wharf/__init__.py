@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Union
 
@@ -208,15 +209,22 @@ class Remote:
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         size: int | None = None,
+        only_new: bool = False,
     ) -> ObjectInfo:
         """Stores ``source`` at ``key``, streamed a chunk at a time: bytes,
         a binary file object (read from where it is), or an iterable of
         bytes chunks. Nothing is visible until it is all stored; if the
-        source raises, nothing is stored and the exception goes on."""
+        source raises, nothing is stored and the exception goes on.
+
+        With ``only_new=True`` the write only creates: it raises
+        :class:`AlreadyExists` (a ``FileExistsError``) if an object is at
+        ``key`` by the time it would be stored, the backend checking in the
+        same step (of two such writes of one key, exactly one succeeds).
+        Raises :class:`Unsupported` where the backend cannot promise that."""
         if size is None and isinstance(source, (bytes, bytearray, memoryview)):
             size = len(source)
         writer = self._native.writer(
-            key, content_type, list((metadata or {}).items()), size
+            key, content_type, list((metadata or {}).items()), size, only_new
         )
         try:
             for chunk in _chunks(source):
@@ -285,15 +293,22 @@ class Remote:
         return self._native.hash(key, kind)
 
     def url(self, key: str, expires: int = 3600, method: str = "GET") -> str:
-        """A URL that gives the object at ``key`` to a plain HTTP client
-        for ``expires`` seconds."""
-        presign = getattr(self._native, "presign", None)
-        if presign is None:
-            raise Unsupported(
-                f"remote '{self.name}': this version of Wharf cannot make URLs for objects "
-                f"yet; serve {key!r} through a view that reads it with open()"
+        """A URL that lets a plain HTTP client ``method`` (GET, HEAD, PUT)
+        the object at ``key`` for ``expires`` seconds, without credentials:
+        S3 signs one here (no request), Dropbox asks for a temporary link,
+        an fs remote with ``base_url`` gives the published address (which
+        does not expire). A longer expiry than the backend allows is
+        shortened to its limit, with a :class:`WharfWarning`. Raises
+        :class:`Unsupported` for a backend that makes no URLs."""
+        url, _expires_in, shortened_from = self._native.presign(key, method, expires)
+        if shortened_from is not None:
+            warnings.warn(
+                f"remote '{self.name}': a URL for {key!r} was asked to last {shortened_from} s, "
+                f"longer than the backend allows; it lasts {_expires_in} s",
+                WharfWarning,
+                stacklevel=2,
             )
-        return presign(key, method, expires)
+        return url
 
     def take_notices(self) -> list[str]:
         """What the remote's plugins told the user since last asked (names

@@ -47,7 +47,7 @@ from django.utils.timezone import make_naive
 
 import wharf
 from wharf import _native
-from wharf.errors import NotFound, Unsupported, WharfWarning
+from wharf.errors import AlreadyExists, Unsupported, WharfWarning
 
 # The storage's own options, with django-storages' defaults.
 _STORAGE_DEFAULTS: dict[str, Any] = {
@@ -197,6 +197,9 @@ class WharfStorage(Storage):
         self._options = {k: v for k, v in options.items() if v is not None}
         self._remote: wharf.Remote | None = None
         self._opening = threading.Lock()
+        # Whether the backend refuses a write onto an existing name itself
+        # (None: not known until the first save without file_overwrite).
+        self._create_only: bool | None = None
 
     # -- the remote, opened on first use (after a pre-forking server forks)
 
@@ -219,7 +222,10 @@ class WharfStorage(Storage):
         options = dict(self._options)
         plugin = self._plugin
         if plugin is None and not options:
+            # As Django's FileSystemStorage: MEDIA_ROOT, published at MEDIA_URL.
             plugin, options = "fs", {"root": str(settings.MEDIA_ROOT)}
+            if settings.MEDIA_URL:
+                options["base_url"] = str(settings.MEDIA_URL)
         if plugin is None:
             candidates = _native.plugins_accepting(sorted(options), self._config)
             if len(candidates) != 1:
@@ -259,26 +265,63 @@ class WharfStorage(Storage):
         return WharfFile(self.remote.open(key), name, mode)
 
     def _save(self, name: str, content: Any) -> str:
-        cleaned = _clean(name)
-        key = self._key(cleaned)
         content_type = (
             self._content_type
             or getattr(content, "content_type", None)
-            or mimetypes.guess_type(cleaned)[0]
+            or mimetypes.guess_type(_clean(name))[0]
             or self.default_content_type
         )
+        size = getattr(content, "size", None)
+        # Without file_overwrite, the write only creates: a name taken
+        # between get_available_name's exists() and here (another request
+        # saving the same name) is found by the backend itself, and the
+        # next free name tried, instead of one upload replacing the other.
+        for _attempt in range(100):
+            cleaned = _clean(name)
+            try:
+                self._put(cleaned, content, content_type, size, only_new=not self.file_overwrite)
+                return cleaned
+            except AlreadyExists:
+                name = self.get_available_name(cleaned)
+        raise FileExistsError(f"WharfStorage: no free name found near {name!r} after 100 tries")
+
+    def _put(self, name: str, content: Any, content_type: str, size: int | None, only_new: bool) -> None:
         if hasattr(content, "seekable") and content.seekable():
             content.seek(0)
-        size = getattr(content, "size", None)
-        chunks = content.chunks() if hasattr(content, "chunks") else iter(lambda: content.read(wharf.CHUNK_SIZE), b"")
-        self.remote.put(
-            key,
+        chunks = (
+            content.chunks()
+            if hasattr(content, "chunks")
+            else iter(lambda: content.read(wharf.CHUNK_SIZE), b"")
+        )
+        put = lambda new: self.remote.put(  # noqa: E731
+            self._key(name),
             (c.encode() if isinstance(c, str) else c for c in chunks),
             content_type=content_type,
             metadata=self._metadata,
             size=size,
+            only_new=new,
         )
-        return cleaned
+        if not only_new or self._create_only is False:
+            put(False)
+            return
+        try:
+            put(True)
+            self._create_only = True
+        except Unsupported as why:
+            # The backend cannot refuse an existing name itself (FTP, an
+            # S3-compatible that ignores If-None-Match): say so once, and
+            # keep get_available_name's check, as django-storages does.
+            self._create_only = False
+            warnings.warn(
+                f"WharfStorage: {why}; with file_overwrite off, two requests saving one name at "
+                "the same moment may now replace each other's file",
+                WharfWarning,
+                stacklevel=3,
+            )
+            if hasattr(content, "seekable") and content.seekable():
+                content.seek(0)
+            chunks = content.chunks() if hasattr(content, "chunks") else iter(lambda: content.read(wharf.CHUNK_SIZE), b"")
+            put(False)
 
     def delete(self, name: str) -> None:
         if not name:

@@ -92,6 +92,25 @@ impl Answer for Option<StoreDescription> {
 }
 
 /// A hash, in hex.
+/// The longest URL a plugin may return: far above any real presigned URL
+/// (S3's are well under 2 KiB), far below what would cost the host.
+pub const MAX_URL_BYTES: usize = 16 * 1024;
+
+impl Answer for types::PresignedUrl {
+    fn within_bounds(&self) -> Result<()> {
+        if self.url.len() <= MAX_URL_BYTES {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "the plugin returned a URL of {} bytes, past the bound of {MAX_URL_BYTES}",
+                self.url.len()
+            ),
+        ))
+    }
+}
+
 impl Answer for String {
     fn within_bounds(&self) -> Result<()> {
         if self.len() <= MAX_HASH_BYTES {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::bindings::types::{
-    ByteRange, NetworkProtocol, ObjectMeta, StoreDescription, WriteOptions,
+    ByteRange, HttpMethod, NetworkProtocol, ObjectMeta, StoreDescription, UrlSupport, WriteOptions,
 };
 use crate::grant::{self, Grant};
 use crate::limits::Limits;
@@ -38,6 +38,18 @@ use pool::Pool;
 /// even far from its server, while a bulk backend still needs one request
 /// per 100 keys instead of 100.
 pub const DELETE_BATCH: usize = 100;
+
+/// A URL for one object, from [`Remote::presign`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presigned {
+    /// The URL.
+    pub url: String,
+    /// Seconds until it stops working; `None` if it does not expire.
+    pub expires_in: Option<u64>,
+    /// The expiry asked for, when the store allows less and it was
+    /// shortened to `expires_in`.
+    pub shortened_from: Option<u64>,
+}
 
 /// One configured backend, ready to use. Share it (`Arc<Remote>`) between
 /// tasks: calls from several tasks at once run on several instances.
@@ -486,6 +498,47 @@ impl Remote {
     /// Starts writing an object at `key`; nothing is visible until
     /// [`ObjectWriter::finish`].
     pub async fn open_write(&self, key: &str, options: WriteOptions) -> Result<ObjectWriter<'_>> {
+        self.open_write_as(key, options, false).await
+    }
+
+    /// Starts writing a new object at `key`: [`ObjectWriter::finish`] fails
+    /// with [`ErrorKind::AlreadyExists`] if an object is there by then, the
+    /// backend checking in the same step as it stores (contract 0.3
+    /// `write-new`). [`ErrorKind::Unsupported`] where the store's
+    /// description does not promise that.
+    pub async fn open_write_new(
+        &self,
+        key: &str,
+        options: WriteOptions,
+    ) -> Result<ObjectWriter<'_>> {
+        // Made live first: a remote whose directory does not exist yet
+        // describes itself only once the write has made it.
+        if let Ready::Live(held) = self.ready(Intent::Write, "write", key).await? {
+            drop(held);
+        }
+        if !self.describe().await?.is_some_and(|d| d.create_only) {
+            return Err(self.context(
+                Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "plugin '{}' cannot refuse a write onto an existing key in the same step \
+                         as the write, so it offers no create-only writes",
+                        self.plugin.info().name
+                    ),
+                ),
+                "write",
+                key,
+            ));
+        }
+        self.open_write_as(key, options, true).await
+    }
+
+    async fn open_write_as(
+        &self,
+        key: &str,
+        options: WriteOptions,
+        create_only: bool,
+    ) -> Result<ObjectWriter<'_>> {
         const OP: &str = "write";
         self.check_key(OP, key)?;
         // A write makes the remote's directories, so it is never absent.
@@ -494,13 +547,71 @@ impl Remote {
         };
         let resource = self
             .run(&mut held, None, OP, key, async |api, store, this| {
-                api.write(store, this, key, &options).await
+                if create_only {
+                    api.write_new(store, this, key, &options).await
+                } else {
+                    api.write(store, this, key, &options).await
+                }
             })
             .await?;
         Ok(ObjectWriter {
             remote: handles::RemoteRef::Borrowed(self),
             key: key.to_owned(),
             handle: Some(held.handle(resource)),
+        })
+    }
+
+    /// A URL that lets a plain HTTP client `method` the object at `key`
+    /// for `expires_in` seconds, as the store's description says it makes
+    /// them; a longer expiry than the store allows is shortened to what it
+    /// allows, and [`Presigned::shortened_from`] says so.
+    pub async fn presign(
+        &self,
+        key: &str,
+        method: HttpMethod,
+        expires_in: u64,
+    ) -> Result<Presigned> {
+        const OP: &str = "presign";
+        self.check_key(OP, key)?;
+        let unsupported =
+            |why: String| Err(self.context(Error::new(ErrorKind::Unsupported, why), OP, key));
+        if expires_in == 0 {
+            return Err(self.context(
+                Error::new(
+                    ErrorKind::InvalidRequest,
+                    "a URL that expires at once is of no use; ask for at least one second",
+                ),
+                OP,
+                key,
+            ));
+        }
+        let Ready::Live(held) = self.ready(Intent::Read, OP, key).await? else {
+            return Err(self.missing_root(OP, key));
+        };
+        drop(held);
+        let (asked, shortened_from) = match self.describe().await?.map(|d| d.urls) {
+            None | Some(UrlSupport::None) => {
+                return unsupported(format!(
+                    "plugin '{}' makes no URLs for its objects; serve them through your \
+                     application instead (read them with open/get)",
+                    self.plugin.info().name
+                ))
+            }
+            Some(UrlSupport::Expiring(max)) if expires_in > max => (max, Some(expires_in)),
+            Some(_) => (expires_in, None),
+        };
+        let Ready::Live(mut held) = self.ready(Intent::Read, OP, key).await? else {
+            return Err(self.missing_root(OP, key));
+        };
+        let url = self
+            .run(&mut held, None, OP, key, async |api, store, this| {
+                api.presign(store, this, key, method, asked).await
+            })
+            .await?;
+        Ok(Presigned {
+            url: url.url,
+            expires_in: url.expires_in,
+            shortened_from,
         })
     }
 
@@ -557,6 +668,19 @@ impl Remote {
         options: WriteOptions,
     ) -> Result<ObjectWriter<'static>> {
         Ok(self.open_write(key, options).await?.shared(self.clone()))
+    }
+
+    /// [`Remote::open_write_new`] on a shared remote, as
+    /// [`Remote::open_read_shared`].
+    pub async fn open_write_new_shared(
+        self: &Arc<Self>,
+        key: &str,
+        options: WriteOptions,
+    ) -> Result<ObjectWriter<'static>> {
+        Ok(self
+            .open_write_new(key, options)
+            .await?
+            .shared(self.clone()))
     }
 
     /// [`Remote::list`] on a shared remote, as [`Remote::open_read_shared`].
