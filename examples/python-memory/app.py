@@ -177,7 +177,7 @@ class Store:
             hashes=["md5", "sha256"],
             # Objects live in this instance's memory: there is nothing a
             # URL could reach, and nothing another writer could race.
-            urls=types.UrlSupport_None(),
+            urls=types.UrlSupport_Unsupported(),
             create_only=False,
         )
 

@@ -34,6 +34,10 @@ pub enum Group {
     Concurrency,
     /// Keys that are prefixes, and letter case.
     Layout,
+    /// `write-new`: a taken key is refused, in the same step as the write.
+    CreateOnly,
+    /// `presign`: URLs a plain HTTP client can use.
+    Urls,
 }
 
 impl Group {
@@ -51,6 +55,8 @@ impl Group {
             Group::Errors => "errors",
             Group::Concurrency => "concurrency",
             Group::Layout => "layout",
+            Group::CreateOnly => "create-only",
+            Group::Urls => "urls",
         }
     }
 }
@@ -89,13 +95,31 @@ pub enum Need {
     /// A contract of 0.3.0 or later, which brought `store.describe` and
     /// `store.hash`.
     Describe,
+    /// `describe` says `create-only`: `store.write-new` is enforced.
+    CreateOnly,
+    /// `describe` says the store makes expiring URLs.
+    ExpiringUrls,
+    /// `describe` says the store makes public URLs.
+    PublicUrls,
 }
 
 impl Need {
     /// Whether a plugin with `caps`, built for contract version `contract`
     /// (`0.2.0`), meets this need.
-    pub fn met_by(self, caps: &Capabilities, contract: &str) -> bool {
+    pub fn met_by(
+        self,
+        caps: &Capabilities,
+        contract: &str,
+        description: Option<&wharf::StoreDescription>,
+    ) -> bool {
         match self {
+            Need::CreateOnly => description.is_some_and(|d| d.create_only),
+            Need::ExpiringUrls => {
+                description.is_some_and(|d| matches!(d.urls, wharf::UrlSupport::Expiring(_)))
+            }
+            Need::PublicUrls => {
+                description.is_some_and(|d| matches!(d.urls, wharf::UrlSupport::Public))
+            }
             Need::DeleteMany => !matches!(
                 contract.split('.').collect::<Vec<_>>()[..],
                 ["0", "0" | "1", ..]
@@ -123,6 +147,13 @@ impl Need {
     /// Why a case with this need did not run.
     pub fn describe(self) -> String {
         let (name, declared) = match self {
+            Need::CreateOnly => {
+                return "describe does not promise create-only writes (write-new)".to_owned()
+            }
+            Need::ExpiringUrls => {
+                return "describe says the store makes no expiring URLs".to_owned()
+            }
+            Need::PublicUrls => return "describe says the store makes no public URLs".to_owned(),
             Need::DeleteMany => {
                 return "the plugin was built for a contract before 0.2.0, which brought \
                         delete-many"
@@ -1560,6 +1591,148 @@ async fn layout_case_insensitive(cx: &Ctx<'_>) -> Check {
     cx.expect_contents(&format!("{scope}case"), b"upper").await
 }
 
+// ------------------------------------------------ create-only, URLs
+
+/// What a write-new of `data` at `key` came to.
+async fn write_new(cx: &Ctx<'_>, key: &str, data: &[u8]) -> Result<(), wharf::Error> {
+    let mut writer = cx
+        .remote
+        .open_write_new(key, WriteOptions::default())
+        .await?;
+    writer.write(data).await?;
+    writer.finish().await.map(|_| ())
+}
+
+async fn create_only_refuses_a_taken_key(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}taken", cx.scope("create-only"));
+    write_new(cx, &key, b"first")
+        .await
+        .map_err(|e| format!("a write-new of a free key failed: {e}"))?;
+    match write_new(cx, &key, b"second").await {
+        Err(e) if *e.kind() == wharf::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(format!(
+                "a write-new of a taken key failed with {e}, not already-exists"
+            ))
+        }
+        Ok(()) => return Err("a write-new of a taken key finished: it replaced the object".into()),
+    }
+    cx.expect_contents(&key, b"first").await
+}
+
+async fn create_only_race(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}contested", cx.scope("create-only"));
+    let body = |n: u8| vec![n; 100_000 + n as usize];
+    // Every writer is open and has its bytes before any finishes, so the
+    // finishes race for the key.
+    let mut writers = Vec::new();
+    for n in 0..6u8 {
+        let mut writer = cx
+            .remote
+            .open_write_new(&key, WriteOptions::default())
+            .await
+            .map_err(|e| format!("write-new {n}: {e}"))?;
+        writer
+            .write(&body(n))
+            .await
+            .map_err(|e| format!("write-new {n}: {e}"))?;
+        writers.push(writer);
+    }
+    let mut finishing = writers.into_iter().map(|w| w.finish());
+    let mut next = || finishing.next().expect("six writers");
+    let results = tokio::join!(next(), next(), next(), next(), next(), next());
+    let results = [
+        results.0, results.1, results.2, results.3, results.4, results.5,
+    ];
+    let winners: Vec<usize> = (0..6).filter(|&n| results[n].is_ok()).collect();
+    ensure!(
+        winners.len() == 1,
+        "{} of 6 racing write-news of one key finished (exactly one must)",
+        winners.len()
+    );
+    for (n, result) in results.iter().enumerate() {
+        if let Err(e) = result {
+            ensure!(
+                *e.kind() == wharf::ErrorKind::AlreadyExists,
+                "a losing write-new failed with {e}, not already-exists"
+            );
+            let _ = n;
+        }
+    }
+    cx.expect_contents(&key, &body(winners[0] as u8)).await
+}
+
+async fn urls_expiring(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}a file", cx.scope("url"));
+    let data = pattern(70_000, 7);
+    cx.put(&key, &data).await?;
+    let fetch = async |url: &str| {
+        wharf::http_get(url, cx.remote.tls_trust(), 1 << 20)
+            .await
+            .map_err(|e| format!("fetching the URL: {e}"))
+    };
+    let url = cx
+        .remote
+        .presign(&key, wharf::HttpMethod::Get, 60)
+        .await
+        .map_err(|e| format!("presign: {e}"))?;
+    ensure!(
+        url.expires_in.is_some_and(|e| e >= 60),
+        "a URL asked to last 60 s says it lasts {:?}",
+        url.expires_in
+    );
+    let (status, body) = fetch(&url.url).await?;
+    ensure!(status == 200, "a plain GET of the URL got HTTP {status}");
+    ensure!(
+        body == data,
+        "a plain GET of the URL got other bytes ({} of {})",
+        body.len(),
+        data.len()
+    );
+    let short = cx
+        .remote
+        .presign(&key, wharf::HttpMethod::Get, 2)
+        .await
+        .map_err(|e| format!("presign: {e}"))?;
+    match short.expires_in {
+        // The backend's links last longer than asked (Dropbox: 4 hours) and
+        // it says so; there is no expiry to wait for here.
+        Some(lasts) if lasts > 2 => Ok(()),
+        _ => {
+            tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+            let (status, _) = fetch(&short.url).await?;
+            ensure!(
+                (400..500).contains(&status),
+                "a URL that expired got HTTP {status}, not a refusal"
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn urls_public(cx: &Ctx<'_>) -> Check {
+    let key = format!("{}a file", cx.scope("url"));
+    cx.put(&key, b"published").await?;
+    let url = cx
+        .remote
+        .presign(&key, wharf::HttpMethod::Get, 60)
+        .await
+        .map_err(|e| format!("presign: {e}"))?;
+    ensure!(url.expires_in.is_none(), "a public URL says it expires");
+    ensure!(
+        url.url
+            .ends_with(&wharf::percent_encode(&key).replace("%2F", "/")),
+        "the public URL {:?} does not end with the key",
+        url.url
+    );
+    match cx.remote.presign(&key, wharf::HttpMethod::Put, 60).await {
+        Err(e) if *e.kind() == wharf::ErrorKind::Unsupported => Ok(()),
+        other => Err(format!(
+            "a PUT URL of a public store gave {other:?}, not unsupported"
+        )),
+    }
+}
+
 macro_rules! case {
     ($group:ident, $name:literal, [$($need:ident),*], $run:ident) => {
         Case { group: Group::$group, name: $name, needs: &[$(Need::$need),*], run: |cx| Box::pin($run(cx)) }
@@ -1842,5 +2015,24 @@ pub fn all_cases() -> Vec<Case> {
             [CaseInsensitive],
             layout_case_insensitive
         ),
+        case!(
+            CreateOnly,
+            "a taken key is refused",
+            [CreateOnly],
+            create_only_refuses_a_taken_key
+        ),
+        case!(
+            CreateOnly,
+            "of six racing writers exactly one wins",
+            [CreateOnly],
+            create_only_race
+        ),
+        case!(
+            Urls,
+            "a plain client fetches it, until it expires",
+            [ExpiringUrls],
+            urls_expiring
+        ),
+        case!(Urls, "public addresses", [PublicUrls], urls_public),
     ]
 }

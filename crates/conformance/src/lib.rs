@@ -83,10 +83,17 @@ async fn run_cases(remote: &Remote, selection: &Selection, exceptions: &[Excepti
                 continue;
             }
         }
+        // What the store says of itself, for the cases that need it (asked
+        // once; the remote keeps the answer).
+        let description = if Need::Describe.met_by(&caps, &contract, None) {
+            remote.describe().await.ok().flatten()
+        } else {
+            None
+        };
         let outcome = match case
             .needs
             .iter()
-            .find(|need| !need.met_by(&caps, &contract))
+            .find(|need| !need.met_by(&caps, &contract, description.as_ref()))
         {
             Some(missing) => Outcome::NotApplicable(missing.describe()),
             None => {

@@ -255,20 +255,15 @@ impl Body for TimedBody {
     }
 }
 
-/// Posts `form` (URL-encoded) to `url` from the host itself, trusting what
+/// POSTs `form` (URL-encoded) to `url` outside any plugin, trusting what
 /// `trust` says, and returns the status and at most `limit` bytes of the
-/// answer. For calls a plugin cannot make for the user, such as the OAuth
-/// code exchange of `wharf authorize`.
+/// body: the host's own requests (an OAuth token exchange).
 pub async fn post_form(
     url: &str,
     form: &[(&str, &str)],
     trust: &crate::TlsTrust,
     limit: usize,
 ) -> crate::Result<(u16, Vec<u8>)> {
-    use crate::{Error as WharfError, ErrorKind};
-    let failed = |e: &dyn std::fmt::Display| {
-        WharfError::new(ErrorKind::Unavailable, format!("POST {url}: {e}"))
-    };
     let body = form
         .iter()
         .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
@@ -276,8 +271,34 @@ pub async fn post_form(
         .join("&");
     let request = http::Request::post(url)
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(http_body_util::Full::new(Bytes::from(body)))
-        .map_err(|e| failed(&e))?;
+        .body(http_body_util::Full::new(Bytes::from(body)));
+    send_plain("POST", url, request, trust, limit).await
+}
+
+/// GETs `url` as a plain HTTP client would (no credentials), trusting what
+/// `trust` says, and returns the status and at most `limit` bytes of the
+/// body: how the conformance suite checks a presigned URL.
+pub async fn http_get(
+    url: &str,
+    trust: &crate::TlsTrust,
+    limit: usize,
+) -> crate::Result<(u16, Vec<u8>)> {
+    let request = http::Request::get(url).body(http_body_util::Full::new(Bytes::new()));
+    send_plain("GET", url, request, trust, limit).await
+}
+
+async fn send_plain(
+    method: &str,
+    url: &str,
+    request: http::Result<http::Request<http_body_util::Full<Bytes>>>,
+    trust: &crate::TlsTrust,
+    limit: usize,
+) -> crate::Result<(u16, Vec<u8>)> {
+    use crate::{Error as WharfError, ErrorKind};
+    let failed = |e: &dyn std::fmt::Display| {
+        WharfError::new(ErrorKind::Unavailable, format!("{method} {url}: {e}"))
+    };
+    let request = request.map_err(|e| failed(&e))?;
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));

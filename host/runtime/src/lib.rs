@@ -49,7 +49,7 @@ pub use bindings::types::{
 };
 pub use catalog::{Available, Catalog};
 pub use error::{printable, Context, Error, ErrorKind, Result};
-pub use http_client::{percent_encode, post_form};
+pub use http_client::{http_get, percent_encode, post_form};
 pub use limits::Limits;
 pub use notices::Notices;
 pub use plugin::{Plugin, PluginSource};

@@ -150,7 +150,7 @@ impl Host for BelowView<'_> {
         let none = StoreDescription {
             etag: wit::EtagKind::Opaque,
             hashes: Vec::new(),
-            urls: wit::UrlSupport::None,
+            urls: wit::UrlSupport::Unsupported,
             create_only: false,
         };
         let Ok(below) = self.below() else {

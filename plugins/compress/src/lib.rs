@@ -151,7 +151,7 @@ impl Store for CompressStore {
         StoreDescription {
             etag: EtagKind::Md5,
             hashes: vec!["md5".into()],
-            urls: wharf_plugin::UrlSupport::None,
+            urls: wharf_plugin::UrlSupport::Unsupported,
             create_only: false,
         }
     }

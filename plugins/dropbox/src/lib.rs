@@ -154,7 +154,7 @@ impl Store for DropboxBackend {
         StoreDescription {
             etag: EtagKind::Hash("dropbox".into()),
             hashes: vec!["dropbox".into()],
-            urls: wharf_plugin::UrlSupport::None,
+            urls: wharf_plugin::UrlSupport::Unsupported,
             create_only: false,
         }
     }

@@ -113,7 +113,7 @@ impl Store for FsBackend {
             urls: if self.base_url.is_some() {
                 UrlSupport::Public
             } else {
-                UrlSupport::None
+                UrlSupport::Unsupported
             },
             create_only: true,
         }

@@ -135,7 +135,7 @@ impl<S: Store> wit::GuestStore for StoreAdapter<S> {
     ) -> Result<crate::PresignedUrl> {
         let key = checked_key(&key)?;
         match self.0.describe().urls {
-            crate::UrlSupport::None => Err(Error::unsupported(
+            crate::UrlSupport::Unsupported => Err(Error::unsupported(
                 "this backend makes no URLs for its objects",
             )),
             crate::UrlSupport::Public if !matches!(method, crate::HttpMethod::Get) => {

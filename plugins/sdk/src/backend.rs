@@ -70,7 +70,7 @@ pub trait Store: 'static {
         StoreDescription {
             etag: EtagKind::Opaque,
             hashes: Vec::new(),
-            urls: crate::UrlSupport::None,
+            urls: crate::UrlSupport::Unsupported,
             create_only: false,
         }
     }

@@ -191,6 +191,11 @@ impl Remote {
         self
     }
 
+    /// What the plugin's TLS connections trust beyond the web PKI.
+    pub fn tls_trust(&self) -> &crate::TlsTrust {
+        &self.grant.tls
+    }
+
     /// Takes what the plugin told the user since the last call (an
     /// overlay's names below it that it skipped), for the front end to
     /// show.
@@ -590,7 +595,7 @@ impl Remote {
         };
         drop(held);
         let (asked, shortened_from) = match self.describe().await?.map(|d| d.urls) {
-            None | Some(UrlSupport::None) => {
+            None | Some(UrlSupport::Unsupported) => {
                 return unsupported(format!(
                     "plugin '{}' makes no URLs for its objects; serve them through your \
                      application instead (read them with open/get)",
