@@ -6,6 +6,7 @@ mod config;
 mod core;
 mod delete;
 mod error;
+mod links;
 mod lister;
 mod meta;
 mod reader;
@@ -15,8 +16,9 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 use wharf_plugin::{
-    Access, ByteRange, Capabilities, Error, EtagKind, NetworkAccess, NetworkProtocol, ObjectMeta,
-    OptionAlias, Options, Plugin, PluginInfo, Result, Store, StoreDescription, WriteOptions,
+    Access, ByteRange, Capabilities, Error, EtagKind, HttpMethod, NetworkAccess, NetworkProtocol,
+    ObjectMeta, OptionAlias, Options, Plugin, PluginInfo, PresignedUrl, Result, Store,
+    StoreDescription, UrlSupport, WriteOptions,
 };
 
 use crate::config::check_key;
@@ -34,6 +36,8 @@ pub struct DropboxPlugin;
 /// One Dropbox account (and folder in it).
 pub struct DropboxBackend {
     core: Rc<DropboxCore>,
+    /// Temporary links already made, reused while they last.
+    links: links::Links,
 }
 
 impl Plugin for DropboxPlugin {
@@ -77,6 +81,7 @@ impl Plugin for DropboxPlugin {
     fn open(options: Options) -> Result<DropboxBackend> {
         Ok(DropboxBackend {
             core: Rc::new(DropboxCore::new(DropboxConfig::from_options(&options)?)),
+            links: Default::default(),
         })
     }
 }
@@ -129,15 +134,41 @@ impl Store for DropboxBackend {
 
     fn write(&self, key: &str, options: WriteOptions) -> Result<DropboxWriter> {
         check_key(key)?;
+        self.links.forget(key);
         Ok(DropboxWriter::new(
             self.core.clone(),
             key,
             options.size_hint,
+            false,
         ))
+    }
+
+    fn write_new(&self, key: &str, options: WriteOptions) -> Result<DropboxWriter> {
+        check_key(key)?;
+        Ok(DropboxWriter::new(
+            self.core.clone(),
+            key,
+            options.size_hint,
+            true,
+        ))
+    }
+
+    /// A temporary link (files/get_temporary_link): it works for four
+    /// hours, whatever was asked, so one is reused while it has at least
+    /// the asked time left.
+    fn presign(&self, key: &str, method: HttpMethod, expires_in: u64) -> Result<PresignedUrl> {
+        check_key(key)?;
+        if !matches!(method, HttpMethod::Get) {
+            return Err(Error::unsupported(
+                "Dropbox's temporary links can only be read (GET); upload through the remote",
+            ));
+        }
+        Ok(self.links.link(&self.core, key, expires_in)?)
     }
 
     fn delete(&self, key: &str) -> Result<()> {
         check_key(key)?;
+        self.links.forget(key);
         let what = format!("delete {key:?}");
         if let Some(file) = self.file(&what, key)? {
             self.delete_rev(&what, key, &file.rev)?;
@@ -154,8 +185,10 @@ impl Store for DropboxBackend {
         StoreDescription {
             etag: EtagKind::Hash("dropbox".into()),
             hashes: vec!["dropbox".into()],
-            urls: wharf_plugin::UrlSupport::Unsupported,
-            create_only: false,
+            urls: UrlSupport::Expiring(links::MAX_EXPIRY),
+            // upload with mode add and strict_conflict: Dropbox checks as
+            // it commits.
+            create_only: true,
         }
     }
 

@@ -25,6 +25,8 @@ pub struct DropboxWriter {
     written: u64,
     /// The object's size, if the caller knew it.
     size_hint: Option<u64>,
+    /// A write-new: the commit adds, and a file at the key is a conflict.
+    only_new: bool,
 }
 
 struct Session {
@@ -39,7 +41,7 @@ struct Started {
 }
 
 impl DropboxWriter {
-    pub fn new(core: Rc<DropboxCore>, key: &str, size_hint: Option<u64>) -> Self {
+    pub fn new(core: Rc<DropboxCore>, key: &str, size_hint: Option<u64>, only_new: bool) -> Self {
         DropboxWriter {
             core,
             key: key.to_owned(),
@@ -48,6 +50,7 @@ impl DropboxWriter {
             hasher: ContentHasher::default(),
             written: 0,
             size_hint,
+            only_new,
         }
     }
 
@@ -101,9 +104,15 @@ impl DropboxWriter {
         let what = self.what();
         let path = self.core.config.path(&self.key);
         // Overwrite, as the contract's write does; a folder in the way is a
-        // conflict (already-exists).
-        let commit =
-            json!({ "path": path, "mode": "overwrite", "autorename": false, "mute": true });
+        // conflict (already-exists). A write-new adds, and with
+        // strict_conflict any file at the path is a conflict, even one with
+        // the same content: Dropbox checks as it commits.
+        let commit = if self.only_new {
+            json!({ "path": path, "mode": "add", "autorename": false, "strict_conflict": true,
+                    "mute": true })
+        } else {
+            json!({ "path": path, "mode": "overwrite", "autorename": false, "mute": true })
+        };
         let file: FileMeta = match &self.session {
             None => self
                 .core

@@ -5,8 +5,10 @@ S3Storage on the same SeaweedFS, to show the two behave alike).
 
 The driver says what to expect of the backend:
   SITE_URLS=signed       url() gives a signed URL a plain HTTP client can
-                         fetch until it expires; =public: MEDIA_URL and the
-                         name; =none: url() says to serve files through a view
+                         fetch until it expires; =links: a link that works
+                         for hours whatever is asked (Dropbox's temporary
+                         links); =public: MEDIA_URL and the name; =none:
+                         url() says to serve files through a view
   SITE_CREATE_ONLY=1     the backend refuses a save onto a taken name itself
   SITE_DEFAULT_OVERWRITE=1  saving over a name replaces it by default
   SITE_RSS_LIMIT_MIB=N   how much a 1 GiB-class save or read may add to the
@@ -230,6 +232,11 @@ class MediaStorage(TestCase):
         url = default_storage.url(name)
         with urllib.request.urlopen(url) as response:
             self.assertEqual(response.read(), b"fetched by url")
+        if kind == "links":
+            # Made for four hours: one asked to last a second still works.
+            with urllib.request.urlopen(default_storage.url(name, expire=1)) as response:
+                self.assertEqual(response.read(), b"fetched by url")
+            return
         short = default_storage.url(name, expire=1)
         time.sleep(2.5)
         with self.assertRaises(urllib.error.HTTPError) as refused:

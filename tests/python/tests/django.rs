@@ -39,6 +39,18 @@ const S3S_FS: Expect = Expect {
 };
 
 fn site(venv: Venv, what: &str, storage: &str, options: &Value, expect: &Expect) {
+    site_with(venv, what, storage, options, expect, &[]);
+}
+
+/// [`site`] with more environment for the site's process.
+fn site_with(
+    venv: Venv,
+    what: &str,
+    storage: &str,
+    options: &Value,
+    expect: &Expect,
+    env: &[(&str, String)],
+) {
     let work = tempfile::tempdir().unwrap();
     let mut command = Command::new(venv.python());
     command
@@ -59,7 +71,8 @@ fn site(venv: Venv, what: &str, storage: &str, options: &Value, expect: &Expect)
         .env("SITE_RSS_LIMIT_MIB", expect.rss_limit_mib.to_string())
         // No user config: the options are all there is.
         .env("WHARF_CONFIG", work.path().join("no-config.toml"))
-        .env("PYTHONWARNINGS", "error::DeprecationWarning:wharf");
+        .env("PYTHONWARNINGS", "error::DeprecationWarning:wharf")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     run(&format!("the test site on {what} ({venv:?})"), &mut command);
 }
 
@@ -124,11 +137,12 @@ fn django_storages_s3storage_passes_the_same_tests_on_seaweedfs() {
 
 #[test]
 fn media_on_the_dropbox_fake_with_django_storages_dropbox_options() {
-    // DropboxStorage's default write_mode ("add") keeps both files.
+    // DropboxStorage's default write_mode ("add") keeps both files; its
+    // temporary links last four hours, whatever is asked.
     let dropbox = Expect {
-        urls: "none",
+        urls: "links",
         overwrite: false,
-        create_only: false,
+        create_only: true,
         rss_limit_mib: 64,
     };
     for venv in Venv::ALL {
@@ -150,7 +164,16 @@ fn media_on_the_dropbox_fake_with_django_storages_dropbox_options() {
             };
             options[name] = json!(value);
         }
-        site(venv, "the Dropbox fake", WHARF, &options, &dropbox);
+        // urllib trusts the fake's certificate when it fetches a link.
+        let ca = fake.certs.ca.display().to_string();
+        site_with(
+            venv,
+            "the Dropbox fake",
+            WHARF,
+            &options,
+            &dropbox,
+            &[("SSL_CERT_FILE", ca)],
+        );
     }
 }
 

@@ -493,6 +493,8 @@ CURSOR = struct_v({"session_id": (string_v(), REQUIRED),
                    "offset": (uint_v(0, 2**64 - 1), REQUIRED)})
 
 ARGS = {
+    "get_temporary_link": struct_v({
+        "path": (string_v(READ_PATH), REQUIRED)}),
     "get_metadata": struct_v({
         "path": (string_v(READ_PATH), REQUIRED),
         "include_media_info": (bool_v, False),
@@ -787,6 +789,7 @@ ENDPOINTS = {
     "/oauth2/token": Endpoint("api", "oauth", None, "oauth_token"),
     "/2/users/get_current_account": Endpoint("api", "rpc", "void", "get_current_account"),
     "/2/files/get_metadata": Endpoint("api", "rpc", "get_metadata", "get_metadata"),
+    "/2/files/get_temporary_link": Endpoint("api", "rpc", "get_temporary_link", "get_temporary_link"),
     "/2/files/list_folder": Endpoint("api", "rpc", "list_folder", "list_folder"),
     "/2/files/list_folder/continue": Endpoint("api", "rpc", "list_folder_continue", "list_folder_continue"),
     "/2/files/delete_v2": Endpoint("api", "rpc", "delete", "delete"),
@@ -801,6 +804,9 @@ ENDPOINTS = {
     "/2/files/download": Endpoint("content", "download", "download", "download"),
 }
 REAL_HOST = {"api": "api.dropboxapi.com", "content": "content.dropboxapi.com"}
+# Where the content host serves temporary links.
+TEMPORARY_PREFIX = "/temporary/"
+
 
 
 class Fake:
@@ -828,6 +834,7 @@ class Fake:
                 s.gone = True
             self.nodes: dict[str, Node] = {}
             self.by_id: dict[str, Node] = {}
+            self.temporary_links: dict[str, tuple[str, float]] = {}  # token -> (node id, expiry)
             self.sessions: dict[str, Session] = {}
             self.listings: collections.OrderedDict = collections.OrderedDict()
             self.jobs: dict[str, dict] = {}  # async_job_id -> {"checks", "entries"}
@@ -963,6 +970,8 @@ class Fake:
     def handle_api(self, req, host: str, method: str, path: str):
         with self.lock:
             self.calls[path] += 1
+        if host == "content" and path.startswith(TEMPORARY_PREFIX):
+            return self.temporary_download(req, method, path[len(TEMPORARY_PREFIX):])
         endpoint = ENDPOINTS.get(path)
         route = path[3:] if path.startswith("/2/") else path.lstrip("/")
         if endpoint is None:
@@ -1137,6 +1146,47 @@ class Fake:
                 return self.lookup(arg["path"]).metadata()
             except LookupFailure as e:
                 raise route_error({".tag": "path", "path": e.error}) from None
+
+    def get_temporary_link(self, req, arg, route):
+        """A link that serves the file to anyone, without a token, for four
+        hours (as Dropbox's files/get_temporary_link; the real links are on
+        dl.dropboxusercontent.com, these on the content host)."""
+        self.path_arg(route, "request body", "path", arg["path"])
+        with self.lock:
+            try:
+                node = self.lookup(arg["path"])
+            except LookupFailure as e:
+                raise route_error({".tag": "path", "path": e.error}) from None
+            if node.kind != "file":
+                raise route_error({".tag": "path", "path": {".tag": "not_file"}})
+            token = secrets.token_urlsafe(24)
+            self.temporary_links[token] = (node.id, time.time() + self.opts.temporary_link_lifetime)
+            link = f"https://127.0.0.1:{self.opts.content_port}{TEMPORARY_PREFIX}{token}"
+            return {"metadata": node.metadata(tagged=False), "link": link}
+
+    def temporary_download(self, req, method: str, token: str):
+        """GET of a temporary link: the file's bytes, or 410 once the link
+        expired (404 for a link that never was, or whose file is gone)."""
+        if method != "GET":
+            raise Reply(405, b"Method Not Allowed", "text/plain; charset=utf-8", {"Allow": "GET"})
+        with self.lock:
+            found = self.temporary_links.get(token)
+            if found is None:
+                raise text_reply(404, "Not Found")
+            node_id, expires = found
+            if time.time() >= expires:
+                raise text_reply(410, "This link has expired.")
+            node = self.by_id.get(node_id)
+            if node is None or node.kind != "file":
+                raise text_reply(404, "Not Found")
+            size = node.metadata(tagged=False)["size"]
+            blob = open(node.blob, "rb")
+        with blob:
+            req.body.drain()
+            req.send_head(200, size, "application/octet-stream", {})
+            while data := blob.read(PIECE):
+                req.wfile.write(data)
+        return STREAMED
 
     def list_folder(self, req, arg, route):
         path = arg["path"]
@@ -1493,6 +1543,11 @@ class Fake:
                         "max_body_bytes": self.max_body}
         if (method, path) == ("POST", "/fail"):
             return self.add_fault(body)
+        if (method, path) == ("POST", "/expire_links"):
+            with self.lock:
+                for token, (node_id, _) in self.temporary_links.items():
+                    self.temporary_links[token] = (node_id, 0.0)
+                return {"expired": len(self.temporary_links)}
         if (method, path) == ("POST", "/expire_tokens"):
             with self.lock:
                 for token in self.tokens:
@@ -1669,6 +1724,8 @@ def main():
     p.add_argument("--app-secret", required=True)
     p.add_argument("--refresh-token", required=True)
     p.add_argument("--access-token-lifetime", type=int, default=14400)
+    p.add_argument("--temporary-link-lifetime", type=int, default=14400,
+                   help="seconds a files/get_temporary_link link works (Dropbox: four hours)")
     p.add_argument("--auth-code", default=None)
     opts = p.parse_args()
 

@@ -23,6 +23,7 @@ import secrets
 import sys
 import time
 import traceback
+import urllib.error
 import urllib.request
 
 opts = None
@@ -176,6 +177,31 @@ def download_whole_and_ranges():
         got = f.read()
     check(content_hash(got) == C.large_md.content_hash and md.size == len(C.large), "large file whole")
     return "whole, bytes=a-b, bytes=-n, bytes=a-, end past EOF (clipped), large from offset, large whole"
+
+
+@step
+def temporary_link():
+    import ssl
+    result = C.dbx.files_get_temporary_link(C.small_md.path_display)
+    check(isinstance(result.link, str) and result.link.startswith("https://"), f"link {result.link!r}")
+    check(result.metadata.content_hash == C.small_md.content_hash, "metadata of the linked file")
+    context = ssl.create_default_context(cafile=opts.ca)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=context))
+    # A plain client, without the token, gets the bytes.
+    with opener.open(result.link, timeout=30) as answer:
+        check(answer.read() == C.small, "the link serves the file")
+    folder = api_error(C.dbx.files_get_temporary_link, C.base)
+    check(folder.error.is_path() and folder.error.get_path().is_not_file(), f"a folder: {folder.error!r}")
+    missing = api_error(C.dbx.files_get_temporary_link, C.base + "/no-such-file")
+    check(missing.error.is_path() and missing.error.get_path().is_not_found(), f"missing: {missing.error!r}")
+    control("POST", "/expire_links")
+    try:
+        opener.open(result.link, timeout=30)
+        raise Failed("an expired link still served the file")
+    except urllib.error.HTTPError as e:
+        check(e.code == 410, f"an expired link: HTTP {e.code}")
+    return "a link a plain client fetches; folder -> path/not_file; missing -> path/not_found; expired -> 410"
 
 
 @step
