@@ -237,11 +237,18 @@ class MediaStorage(TestCase):
             with urllib.request.urlopen(default_storage.url(name, expire=1)) as response:
                 self.assertEqual(response.read(), b"fetched by url")
             return
+        public = another_storage(querystring_auth=False).url(name)
+        self.assertNotIn("?", public)
+        self.assertTrue(public.endswith("/urls/a%20b.txt"), public)
         short = default_storage.url(name, expire=1)
         time.sleep(2.5)
         with self.assertRaises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(short)
         self.assertIn(refused.exception.code, (400, 401, 403))
+
+    def test_a_custom_domain_makes_plain_urls(self):
+        cdn = another_storage(custom_domain="cdn.example.com")
+        self.assertEqual(cdn.url("photos/a b.jpg"), "https://cdn.example.com/photos/a%20b.jpg")
 
     def test_saves_racing_for_one_name_keep_every_file(self):
         if not expect("SITE_CREATE_ONLY"):

@@ -368,7 +368,7 @@ class WharfStorage(Storage):
         if self.custom_domain:
             return f"{self.url_protocol}//{self.custom_domain}/{filepath_to_uri(key)}"
         try:
-            return self.remote.url(
+            url = self.remote.url(
                 key,
                 expires=self.querystring_expire if expire is None else expire,
                 method=http_method or "GET",
@@ -378,6 +378,11 @@ class WharfStorage(Storage):
                 f"{error}. Serve the file through a view that streams storage.open(name), "
                 "or set custom_domain to where the files are published"
             ) from error
+        if not self.querystring_auth:
+            # A public bucket's address: the signed URL without its
+            # signature, which S3 carries in the query string alone.
+            url = url.split("?", 1)[0]
+        return url
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         name = _clean(name)
