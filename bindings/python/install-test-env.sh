@@ -19,7 +19,11 @@ echo "built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB) in $(( $(date
 
 python312() {
     local root version
-    root=$(pyenv root 2>/dev/null) || { echo "pyenv is not on PATH: the Django 6 tests need CPython 3.12 from the machine's pyenv" >&2; return 1; }
+    root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+    if [ ! -d "$root/versions" ]; then
+        echo "no pyenv at $root: the Django 6 tests need CPython 3.12 from the machine's pyenv" >&2
+        return 1
+    fi
     version=$(ls "$root/versions" | grep -E '^3\.12\.[0-9]+$' | sort -V | tail -1)
     if [ -z "$version" ]; then
         echo "pyenv has no CPython 3.12: the Django 6 tests need it (pyenv install 3.12)" >&2
