@@ -75,3 +75,28 @@ def test_it_deconstructs_to_what_it_was_given():
     path, args, kwargs = WharfStorage(remote="r2", location="avatars").deconstruct()
     assert path == "wharf.django.WharfStorage"
     assert kwargs == {"remote": "r2", "location": "avatars"}
+
+
+@pytest.mark.parametrize("backend", ["fs", "s3"])
+def test_a_forked_child_uses_the_storage_its_parent_opened(backend, tmp_path):
+    import os
+
+    from conftest import s3_options
+    from django.core.files.base import ContentFile
+
+    options = {"plugin": "fs", "root": str(tmp_path / "media")} if backend == "fs" else s3_options()
+    storage = WharfStorage(**options, location=f"fork-{os.getpid()}")
+    # The parent uses it first, as a pre-forking server's master may.
+    name = storage.save("parent.txt", ContentFile(b"from the parent"))
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            child = storage.save("child.txt", ContentFile(b"from the child"))
+            ok = storage.open(name).read() == b"from the parent" and storage.exists(child)
+            status = 0 if ok else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert storage.open("child.txt").read() == b"from the child"

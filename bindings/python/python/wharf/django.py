@@ -32,6 +32,7 @@ Options of the storage itself (the rest go to the plugin):
 from __future__ import annotations
 
 import mimetypes
+import os
 import posixpath
 import threading
 import warnings
@@ -196,6 +197,7 @@ class WharfStorage(Storage):
             )
         self._options = {k: v for k, v in options.items() if v is not None}
         self._remote: wharf.Remote | None = None
+        self._opened_in: int | None = None
         self._opening = threading.Lock()
         # Whether the backend refuses a write onto an existing name itself
         # (None: not known until the first save without file_overwrite).
@@ -205,10 +207,14 @@ class WharfStorage(Storage):
 
     @property
     def remote(self) -> wharf.Remote:
-        if self._remote is None:
+        # A remote opened before a fork (a pre-forking server's master that
+        # touched the storage) holds connections and threads of the parent:
+        # a child opens its own.
+        if self._remote is None or self._opened_in != os.getpid():
             with self._opening:
-                if self._remote is None:
+                if self._remote is None or self._opened_in != os.getpid():
                     self._remote = self._open_remote()
+                    self._opened_in = os.getpid()
         return self._remote
 
     def _open_remote(self) -> wharf.Remote:
