@@ -24,9 +24,15 @@ python312() {
         echo "no pyenv at $root: the Django 6 tests need CPython 3.12 from the machine's pyenv" >&2
         return 1
     fi
-    version=$(ls "$root/versions" | grep -E '^3\.12\.[0-9]+$' | sort -V | tail -1)
+    newest_312() { ls "$root/versions" | grep -E '^3\.12\.[0-9]+$' | sort -V | tail -1; }
+    version=$(newest_312)
+    if [ -z "$version" ] && [ -x "$root/bin/pyenv" ]; then
+        # Not there yet: the machine's pyenv builds it.
+        PYENV_ROOT="$root" "$root/bin/pyenv" install --skip-existing 3.12 >&2 || true
+        version=$(newest_312)
+    fi
     if [ -z "$version" ]; then
-        echo "pyenv has no CPython 3.12: the Django 6 tests need it (pyenv install 3.12)" >&2
+        echo "pyenv has no CPython 3.12 and could not install it: the Django 6 tests need it (pyenv install 3.12)" >&2
         return 1
     fi
     echo "$root/versions/$version/bin/python3"

@@ -122,6 +122,27 @@ macro_rules! on_every_version {
     };
 }
 
+/// Runs `$call` with `$store` bound to the `store` exports of a plugin of
+/// the current contract; a plugin built before 0.3 gets `unsupported`,
+/// saying that `$what` arrived after its contract.
+macro_rules! since_0_3 {
+    ($api:expr, $what:literal, $store:ident => $call:expr) => {
+        match $api {
+            PluginApi::Current(plugin) => {
+                let $store = plugin.wharf_storage_storage().store();
+                $call
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
+                concat!(
+                    $what,
+                    " arrived in wharf:storage 0.3.0, after this plugin's contract"
+                )
+                .into(),
+            ))),
+        }
+    };
+}
+
 impl PluginApi {
     pub async fn info(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginInfo> {
         on_every_version!(self, s => s.call_info(store).await)
@@ -240,19 +261,7 @@ impl PluginApi {
         key: &str,
         kind: &str,
     ) -> Call<String> {
-        match self {
-            PluginApi::Current(plugin) => {
-                plugin
-                    .wharf_storage_storage()
-                    .store()
-                    .call_hash(store, this, key, kind)
-                    .await
-            }
-            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
-                "hashes on request arrived in wharf:storage 0.3.0, after this plugin's contract"
-                    .into(),
-            ))),
-        }
+        since_0_3!(self, "hashes on request", s => s.call_hash(store, this, key, kind).await)
     }
 
     /// `store.presign`; `unsupported` for a plugin built before 0.3.
@@ -264,19 +273,9 @@ impl PluginApi {
         method: HttpMethod,
         expires_in: u64,
     ) -> Call<PresignedUrl> {
-        match self {
-            PluginApi::Current(plugin) => {
-                plugin
-                    .wharf_storage_storage()
-                    .store()
-                    .call_presign(store, this, key, method, expires_in)
-                    .await
-            }
-            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
-                "URLs for objects arrived in wharf:storage 0.3.0, after this plugin's contract"
-                    .into(),
-            ))),
-        }
+        since_0_3!(self, "URLs for objects", s => {
+            s.call_presign(store, this, key, method, expires_in).await
+        })
     }
 
     /// `store.write-new`; `unsupported` for a plugin built before 0.3.
@@ -287,19 +286,9 @@ impl PluginApi {
         key: &str,
         options: &WriteOptions,
     ) -> Call<ResourceAny> {
-        match self {
-            PluginApi::Current(plugin) => {
-                plugin
-                    .wharf_storage_storage()
-                    .store()
-                    .call_write_new(store, this, key, options)
-                    .await
-            }
-            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Err(Error::Unsupported(
-                "create-only writes arrived in wharf:storage 0.3.0, after this plugin's contract"
-                    .into(),
-            ))),
-        }
+        since_0_3!(self, "create-only writes", s => {
+            s.call_write_new(store, this, key, options).await
+        })
     }
 
     /// `store.delete-many`; `unsupported` for a plugin built before 0.2.

@@ -16,6 +16,10 @@ use crate::error::{FtpError, FtpResult};
 use crate::pool::{Lease, Pool};
 use crate::TEMP_PREFIX;
 
+/// How many more times a rename whose directory a concurrent delete pruned
+/// makes the directories again and retries.
+const RENAME_TRIES: u32 = 5;
+
 /// An upload in progress.
 pub struct FtpWriter {
     pool: Rc<Pool>,
@@ -138,16 +142,26 @@ impl FtpWriter {
             Ok(control.command(&what, &format!("RNTO {to}"))?.is_success())
         };
         let pool = &self.pool;
-        Self::make_dirs(pool, &key, &what, control)?;
-        if rename(control)? {
-            return Ok(());
-        }
-        // A directory this store made (or knew of) may have been pruned by
-        // a delete since: make them all again.
-        pool.known_dirs.borrow_mut().clear();
-        Self::make_dirs(pool, &key, &what, control)?;
-        if rename(control)? {
-            return Ok(());
+        // A directory this store made (or knew of) may have been pruned by a
+        // delete since: while the key's directory is missing, make them all
+        // again and retry, a bounded number of times (each loss needs
+        // another delete to land in that moment).
+        for _ in 0..=RENAME_TRIES {
+            Self::make_dirs(pool, &key, &what, control)?;
+            if rename(control)? {
+                return Ok(());
+            }
+            let parent_there = match key.rsplit_once('/') {
+                None => true,
+                Some((dir, _)) => {
+                    let dir = path(config, control, dir);
+                    is_dir(control, &what, &dir)?
+                }
+            };
+            if parent_there {
+                break;
+            }
+            pool.known_dirs.borrow_mut().clear();
         }
         // An object where a directory must be: say which.
         blocking_object(pool, control, &key, &what)?;

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    SignatureLocation, SigningInstructions, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
 use sha2::{Digest, Sha256};
@@ -137,27 +137,8 @@ impl S3Core {
         } else {
             SignableBody::Precomputed(hex::encode(Sha256::digest(body)))
         };
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        let mut settings = Self::settings();
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let identity = Credentials::new(
-            &config.access_key_id,
-            &config.secret_access_key,
-            config.session_token.clone(),
-            None,
-            "wharf",
-        )
-        .into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&config.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| Error::invalid_config(format!("cannot sign requests: {e}")))?
-            .into();
         let signable = SignableRequest::new(
             method,
             url.as_str(),
@@ -165,9 +146,9 @@ impl S3Core {
             payload,
         )
         .map_err(|e| Error::other(format!("cannot sign {method} {url}: {e}")))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| Error::other(format!("cannot sign {method} {url}: {e}")))?
-            .into_parts();
+        let instructions = self
+            .sign(signable, settings)
+            .map_err(|e| Error::other(format!("cannot sign {method} {url}: {e}")))?;
         let mut request = Request::new(method, &config.scheme, &config.authority, &path_and_query);
         for (name, value) in headers {
             request = request.header(name, value.clone());
@@ -185,11 +166,42 @@ impl S3Core {
         let config = &self.config;
         let path = self.object_path(key);
         let url = format!("{}://{}{}", config.scheme, config.authority, path);
+        let mut settings = Self::settings();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(expires_in));
+        let signable = SignableRequest::new(
+            method,
+            url.as_str(),
+            std::iter::empty(),
+            SignableBody::UnsignedPayload,
+        )
+        .map_err(|e| Error::other(format!("cannot sign a URL for {method} {url}: {e}")))?;
+        let instructions = self
+            .sign(signable, settings)
+            .map_err(|e| Error::other(format!("cannot sign a URL for {method} {url}: {e}")))?;
+        let query: Vec<String> = instructions
+            .params()
+            .iter()
+            .map(|(name, value)| format!("{}={}", encode(name, true), encode(value, true)))
+            .collect();
+        Ok(format!("{url}?{}", query.join("&")))
+    }
+
+    /// SigV4's settings for S3: no double encoding, no path normalisation.
+    fn settings() -> SigningSettings {
         let mut settings = SigningSettings::default();
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        settings.signature_location = SignatureLocation::QueryParams;
-        settings.expires_in = Some(Duration::from_secs(expires_in));
+        settings
+    }
+
+    /// Signs `signable` with this store's credentials and region, now.
+    fn sign(
+        &self,
+        signable: SignableRequest<'_>,
+        settings: SigningSettings,
+    ) -> std::result::Result<SigningInstructions, String> {
+        let config = &self.config;
         let identity = Credentials::new(
             &config.access_key_id,
             &config.secret_access_key,
@@ -205,24 +217,12 @@ impl S3Core {
             .time(SystemTime::now())
             .settings(settings)
             .build()
-            .map_err(|e| Error::invalid_config(format!("cannot sign URLs: {e}")))?
+            .map_err(|e| e.to_string())?
             .into();
-        let signable = SignableRequest::new(
-            method,
-            url.as_str(),
-            std::iter::empty(),
-            SignableBody::UnsignedPayload,
-        )
-        .map_err(|e| Error::other(format!("cannot sign a URL for {method} {url}: {e}")))?;
         let (instructions, _) = sign(signable, &params)
-            .map_err(|e| Error::other(format!("cannot sign a URL for {method} {url}: {e}")))?
+            .map_err(|e| e.to_string())?
             .into_parts();
-        let query: Vec<String> = instructions
-            .params()
-            .iter()
-            .map(|(name, value)| format!("{}={}", encode(name, true), encode(value, true)))
-            .collect();
-        Ok(format!("{url}?{}", query.join("&")))
+        Ok(instructions)
     }
 
     /// Turns an unsuccessful response into the contract's error (see

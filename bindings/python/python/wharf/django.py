@@ -292,6 +292,26 @@ class WharfStorage(Storage):
         raise FileExistsError(f"WharfStorage: no free name found near {name!r} after 100 tries")
 
     def _put(self, name: str, content: Any, content_type: str, size: int | None, only_new: bool) -> None:
+        if only_new and self._create_only is not False:
+            try:
+                self._send(name, content, content_type, size, only_new=True)
+                self._create_only = True
+                return
+            except Unsupported as why:
+                # The backend cannot refuse an existing name itself (FTP, an
+                # S3-compatible that ignores If-None-Match; it says so before
+                # reading anything): say so once, and keep
+                # get_available_name's check, as django-storages does.
+                self._create_only = False
+                warnings.warn(
+                    f"WharfStorage: {why}; with file_overwrite off, two requests saving one name "
+                    "at the same moment may now replace each other's file",
+                    WharfWarning,
+                    stacklevel=3,
+                )
+        self._send(name, content, content_type, size, only_new=False)
+
+    def _send(self, name: str, content: Any, content_type: str, size: int | None, only_new: bool) -> None:
         if hasattr(content, "seekable") and content.seekable():
             content.seek(0)
         chunks = (
@@ -299,35 +319,14 @@ class WharfStorage(Storage):
             if hasattr(content, "chunks")
             else iter(lambda: content.read(wharf.CHUNK_SIZE), b"")
         )
-        put = lambda new: self.remote.put(  # noqa: E731
+        self.remote.put(
             self._key(name),
             (c.encode() if isinstance(c, str) else c for c in chunks),
             content_type=content_type,
             metadata=self._metadata,
             size=size,
-            only_new=new,
+            only_new=only_new,
         )
-        if not only_new or self._create_only is False:
-            put(False)
-            return
-        try:
-            put(True)
-            self._create_only = True
-        except Unsupported as why:
-            # The backend cannot refuse an existing name itself (FTP, an
-            # S3-compatible that ignores If-None-Match): say so once, and
-            # keep get_available_name's check, as django-storages does.
-            self._create_only = False
-            warnings.warn(
-                f"WharfStorage: {why}; with file_overwrite off, two requests saving one name at "
-                "the same moment may now replace each other's file",
-                WharfWarning,
-                stacklevel=3,
-            )
-            if hasattr(content, "seekable") and content.seekable():
-                content.seek(0)
-            chunks = content.chunks() if hasattr(content, "chunks") else iter(lambda: content.read(wharf.CHUNK_SIZE), b"")
-            put(False)
 
     def delete(self, name: str) -> None:
         if not name:

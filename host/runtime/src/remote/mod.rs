@@ -516,12 +516,16 @@ impl Remote {
         key: &str,
         options: WriteOptions,
     ) -> Result<ObjectWriter<'_>> {
-        // Made live first: a remote whose directory does not exist yet
-        // describes itself only once the write has made it.
-        if let Ready::Live(held) = self.ready(Intent::Write, "write", key).await? {
-            drop(held);
+        let mut described = self.describe().await?;
+        if described.is_none() {
+            // A remote whose directory does not exist yet describes itself
+            // once a write has made it (the answer is kept after).
+            if let Ready::Live(held) = self.ready(Intent::Write, "write", key).await? {
+                drop(held);
+            }
+            described = self.describe().await?;
         }
-        if !self.describe().await?.is_some_and(|d| d.create_only) {
+        if !described.is_some_and(|d| d.create_only) {
             return Err(self.context(
                 Error::new(
                     ErrorKind::Unsupported,
@@ -590,11 +594,14 @@ impl Remote {
                 key,
             ));
         }
-        let Ready::Live(held) = self.ready(Intent::Read, OP, key).await? else {
-            return Err(self.missing_root(OP, key));
-        };
-        drop(held);
-        let (asked, shortened_from) = match self.describe().await?.map(|d| d.urls) {
+        let described = self.describe().await?;
+        if described.is_none() {
+            // Not described: a plugin before 0.3, or a directory not made yet.
+            if let Ready::Absent = self.ready(Intent::Read, OP, key).await? {
+                return Err(self.missing_root(OP, key));
+            }
+        }
+        let (asked, shortened_from) = match described.map(|d| d.urls) {
             None | Some(UrlSupport::Unsupported) => {
                 return unsupported(format!(
                     "plugin '{}' makes no URLs for its objects; serve them through your \
