@@ -66,7 +66,8 @@ mod tests {
 
     #[test]
     fn reads_sections_and_keys() {
-        let text = "# comment\n[r2]\ntype = s3\nprovider=Cloudflare\n\n; other\n[local]\ntype = local\n";
+        let text =
+            "# comment\n[r2]\ntype = s3\nprovider=Cloudflare\n\n; other\n[local]\ntype = local\n";
         let sections = sections(text);
         assert_eq!(sections.len(), 2);
         assert_eq!(sections[0].0, "r2");
@@ -80,13 +81,19 @@ mod tests {
         let cipher = XSalsa20Poly1305::new_from_slice(&key).unwrap();
         let nonce = [7u8; 24];
         let mut sealed = nonce.to_vec();
-        sealed.extend(cipher.encrypt((&nonce).into(), &b"[a]\ntype = local\n"[..]).unwrap());
+        sealed.extend(
+            cipher
+                .encrypt((&nonce).into(), &b"[a]\ntype = local\n"[..])
+                .unwrap(),
+        );
         let text = format!(
             "# Encrypted rclone configuration File\n\n{ENCRYPTED_MARK}\n{}\n",
             base64::engine::general_purpose::STANDARD.encode(&sealed)
         );
         assert!(is_encrypted(&text));
         assert_eq!(decrypt(&text, "pw").unwrap(), "[a]\ntype = local\n");
-        assert!(decrypt(&text, "wrong").unwrap_err().contains("wrong password"));
+        assert!(decrypt(&text, "wrong")
+            .unwrap_err()
+            .contains("wrong password"));
     }
 }

@@ -96,7 +96,12 @@ impl RcloneConf {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(format!("cannot read the rclone config {}: {e}", path.display())),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the rclone config {}: {e}",
+                    path.display()
+                ))
+            }
         };
         let password = std::env::var("RCLONE_CONFIG_PASS").ok();
         let mut conf = RcloneConf::parse(&text, Some(path), password.as_deref())?;
@@ -248,9 +253,10 @@ impl RcloneConf {
         let in_conf = |why: String| format!("remote '{name}' of {shown}: {why}");
         match keys.get("type").map(String::as_str) {
             Some("alias") => {
-                let target = keys.get("remote").filter(|r| !r.is_empty()).ok_or_else(|| {
-                    in_conf("it is an alias with no remote to name".into())
-                })?;
+                let target = keys
+                    .get("remote")
+                    .filter(|r| !r.is_empty())
+                    .ok_or_else(|| in_conf("it is an alias with no remote to name".into()))?;
                 match split_remote(target) {
                     Some((remote, base)) => Ok(Located::Alias {
                         remote: remote.to_owned(),
@@ -438,7 +444,10 @@ host = example.com
     fn a_backend_without_a_plugin_fails_when_used_naming_it() {
         let err = conf(&[]).locate("box", "x").unwrap_err();
         assert!(err.contains("'sftp'") && err.contains("box"), "{err}");
-        assert!(conf(&[]).locate("nowhere", "x").unwrap_err().contains("no remote 'nowhere'"));
+        assert!(conf(&[])
+            .locate("nowhere", "x")
+            .unwrap_err()
+            .contains("no remote 'nowhere'"));
     }
 
     #[test]

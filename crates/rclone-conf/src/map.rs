@@ -80,7 +80,11 @@ pub fn known_keys(kind: &str) -> &'static [&'static str] {
 
 /// Remote `name` of type `kind` with `keys` as a Wharf plugin; `bucket`
 /// is the bucket an S3 path names. `Err` says why it cannot be used.
-pub fn map(name: &str, keys: &BTreeMap<String, String>, bucket: Option<&str>) -> Result<Mapped, String> {
+pub fn map(
+    name: &str,
+    keys: &BTreeMap<String, String>,
+    bucket: Option<&str>,
+) -> Result<Mapped, String> {
     let keys = Keys(keys);
     match keys.get("type").unwrap_or("") {
         "local" => Ok(local()),
@@ -108,7 +112,8 @@ fn local() -> Mapped {
         plugin: "fs",
         options: BTreeMap::from([("root".to_owned(), "/".to_owned())]),
         notes: vec![
-            "rclone's local remote reaches the whole file system, so this one is rooted at /".into(),
+            "rclone's local remote reaches the whole file system, so this one is rooted at /"
+                .into(),
         ],
     }
 }

@@ -149,6 +149,10 @@ pub async fn show(app: &App, name: Option<&str>) -> Result<()> {
             wharf::config::RemoteOrigin::Environment => "from the environment".into(),
             wharf::config::RemoteOrigin::Default => "built in".into(),
             wharf::config::RemoteOrigin::Inline => "given inline".into(),
+            wharf::config::RemoteOrigin::Rclone(Some(path)) => {
+                format!("from the rclone config {}", path.display())
+            }
+            wharf::config::RemoteOrigin::Rclone(None) => "from rclone's environment".into(),
         };
         out.push_str(&format!(
             "[remotes.{name}]  # {origin}\nplugin = {:?}\n",

@@ -116,12 +116,26 @@ pub async fn list_plugins(app: &App, json: bool) -> Result<()> {
 pub fn list_remotes(app: &App, json: bool) -> Result<()> {
     let mut values = Vec::new();
     for name in app.config.remote_names() {
-        let spec = app.config.remote(&name)?;
+        let spec = match app.config.remote(&name) {
+            Ok(spec) => spec,
+            // An rclone remote that needs its path (an S3 remote's bucket)
+            // or has no Wharf plugin: listed with why, not a failure.
+            Err(e) => {
+                if json {
+                    values.push(json!({"name": name, "unusable": e.message()}));
+                } else {
+                    println!("{name:<16} {:<10} {}", "-", e.message());
+                }
+                continue;
+            }
+        };
         let origin = match &spec.origin {
             RemoteOrigin::File(path) => path.display().to_string(),
             RemoteOrigin::Environment => "environment".to_owned(),
             RemoteOrigin::Default => "built in (./media)".to_owned(),
             RemoteOrigin::Inline => "given inline".to_owned(),
+            RemoteOrigin::Rclone(Some(path)) => format!("rclone: {}", path.display()),
+            RemoteOrigin::Rclone(None) => "rclone's environment".to_owned(),
         };
         // An overlay's chain, down to the remote that stores the bytes.
         let mut on: Vec<String> = Vec::new();

@@ -5,7 +5,7 @@
 //! silently.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use wharf::config::replace_remote;
@@ -13,8 +13,9 @@ use wharf::config::replace_remote;
 use crate::app::App;
 use crate::config_cmd::{checked_options, file, FileRemotes};
 use crate::UsageError;
+use wharf_rclone_conf::RcloneConf;
 
-/// One section of rclone.conf.
+/// One section of rclone.conf, every override applied.
 struct Section {
     name: String,
     values: BTreeMap<String, String>,
@@ -26,9 +27,6 @@ impl Section {
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
-    }
-    fn is_true(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("true" | "True" | "1" | "yes"))
     }
 }
 
@@ -44,19 +42,6 @@ enum Outcome {
     Skipped(String),
 }
 
-/// rclone's own default location of its config file.
-pub fn default_path() -> Option<PathBuf> {
-    std::env::var_os("RCLONE_CONFIG")
-        .map(PathBuf::from)
-        .or_else(|| dirs_config().map(|d| d.join("rclone").join("rclone.conf")))
-}
-
-fn dirs_config() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
-}
-
 pub async fn import(
     app: &App,
     path: Option<PathBuf>,
@@ -64,7 +49,7 @@ pub async fn import(
     replace: bool,
     dry_run: bool,
 ) -> Result<()> {
-    let Some(path) = path.or_else(default_path) else {
+    let Some(path) = path.or_else(wharf_rclone_conf::default_path) else {
         bail!(UsageError(
             "cannot tell where rclone.conf is: give its path (rclone config file prints it)".into()
         ));
@@ -75,10 +60,21 @@ pub async fn import(
             path.display()
         )
     })?;
+    let password = std::env::var("RCLONE_CONFIG_PASS").ok();
+    let conf = RcloneConf::parse(&text, Some(path.clone()), password.as_deref())
+        .map_err(|why| anyhow::anyhow!(why))?
+        .with_vars(std::env::vars().collect());
     let target = file(app)?;
     let existing = app.config.remote_names_in_file();
     let (mut imported, mut skipped) = (0, 0);
-    let mut sections = parse(&text);
+    let mut sections: Vec<Section> = conf
+        .names()
+        .into_iter()
+        .filter_map(|name| {
+            let values = conf.keys(&name)?;
+            Some(Section { name, values })
+        })
+        .collect();
     resolve_aliases(&mut sections);
     let compressing: Vec<String> = sections
         .iter()
@@ -163,255 +159,39 @@ pub async fn import(
     Ok(())
 }
 
-fn parse(text: &str) -> Vec<Section> {
-    let mut sections: Vec<Section> = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            sections.push(Section {
-                name: name.trim().to_owned(),
-                values: BTreeMap::new(),
-            });
-        } else if let (Some(section), Some((key, value))) =
-            (sections.last_mut(), line.split_once('='))
-        {
-            section
-                .values
-                .insert(key.trim().to_owned(), value.trim().to_owned());
-        }
-    }
-    sections
-}
-
+/// A section as a Wharf remote: the shared mapping, with the bucket
+/// `--bucket` gave an S3 remote, and where an overlay sits.
 fn map(section: &Section, buckets: &[(String, String)]) -> Outcome {
-    match section.get("type").unwrap_or("") {
-        "local" => local(),
-        "s3" => s3(section, buckets),
-        "dropbox" => dropbox(section),
-        "ftp" => ftp(section),
-        "crypt" => crypt(section),
-        "compress" => compress(section),
-        "alias" => alias(section),
-        "" => Outcome::Skipped("it has no type".into()),
-        other => Outcome::Skipped(match other {
-            "chunker" | "hasher" => format!(
-                "'{other}' wraps another remote and transforms what it stores; Wharf has no {other} layer yet"
-            ),
-            "union" | "combine" => {
-                format!("'{other}' combines other remotes; import those instead")
-            }
-            _ => format!("Wharf has no plugin for rclone's '{other}' backend"),
-        }),
+    if section.get("type") == Some("alias") {
+        return alias(section);
     }
-}
-
-fn local() -> Outcome {
-    Outcome::Remote {
-        plugin: "fs",
-        options: BTreeMap::from([("root".to_owned(), "/".to_owned())]),
-        notes: vec![
-            "rclone's local remote reaches the whole file system, so this one is rooted at /; narrow it with `wharf config create NAME fs root=DIR --replace`".into(),
-        ],
-    }
-}
-
-fn s3(section: &Section, buckets: &[(String, String)]) -> Outcome {
-    if section.is_true("env_auth") && section.get("access_key_id").is_none() {
-        return Outcome::Skipped(
-            "it takes its credentials from the environment (env_auth); Wharf keeps them in the remote: create it with `wharf config create NAME s3 …`".into(),
-        );
-    }
-    let Some(bucket) = buckets
+    let bucket = buckets
         .iter()
         .find(|(remote, _)| *remote == section.name)
-        .map(|(_, b)| b.clone())
-    else {
+        .map(|(_, b)| b.as_str());
+    if section.get("type") == Some("s3") && bucket.is_none() {
         return Outcome::Skipped(format!(
-            "rclone names the bucket in each path (remote:bucket/key), a Wharf S3 remote holds one bucket: run again with --bucket {}=BUCKET",
+            "rclone names the bucket in each path (remote:bucket/key), a Wharf S3 remote holds one bucket: run again with --bucket {}=BUCKET (or use it in place: Wharf reads rclone.conf as it is)",
             section.name
         ));
-    };
-    let mut options = BTreeMap::from([("bucket".to_owned(), bucket)]);
-    let mut notes = Vec::new();
-    let provider = match section.get("provider").unwrap_or("Other") {
-        "AWS" => "aws",
-        "Cloudflare" => "cloudflare",
-        "DigitalOcean" => "digitalocean",
-        "Scaleway" => "scaleway",
-        "Wasabi" => "wasabi",
-        "Minio" => "minio",
-        other => {
-            if other != "Other" {
-                notes.push(format!(
-                    "Wharf has no preset for rclone's provider '{other}'; it is used as a generic S3 endpoint"
-                ));
+    }
+    match wharf_rclone_conf::map(&section.name, &section.values, bucket) {
+        Err(why) => Outcome::Skipped(why),
+        Ok(mapped) => {
+            let mut notes = mapped.notes;
+            if let Some(below) = mapped.options.get("remote") {
+                notes.insert(0, sits_on(below));
             }
-            "other"
-        }
-    };
-    options.insert("provider".into(), provider.into());
-    for (from, to) in [
-        ("access_key_id", "access_key_id"),
-        ("secret_access_key", "secret_access_key"),
-        ("session_token", "session_token"),
-        ("region", "region"),
-        ("endpoint", "endpoint"),
-        ("acl", "acl"),
-        ("storage_class", "storage_class"),
-        ("upload_concurrency", "upload_concurrency"),
-        ("force_path_style", "force_path_style"),
-    ] {
-        if let Some(value) = section.get(from) {
-            options.insert(to.into(), value.into());
-        }
-    }
-    if let Some(size) = section.get("chunk_size") {
-        match parse_size(size) {
-            Some(bytes) => {
-                options.insert("part_size".into(), bytes.to_string());
+            if mapped.plugin == "fs" && section.get("type") == Some("local") {
+                notes
+                    .push("narrow it with `wharf config create NAME fs root=DIR --replace`".into());
             }
-            None => notes.push(format!(
-                "chunk_size = {size} is not a size Wharf reads; the default part size is used"
-            )),
-        }
-    }
-    if section.is_true("no_check_bucket") {
-        notes.push(
-            "no_check_bucket: Wharf never checks or creates the bucket, so nothing to set".into(),
-        );
-    }
-    for unsupported in [
-        "server_side_encryption",
-        "sse_kms_key_id",
-        "sse_customer_key",
-    ] {
-        if section.get(unsupported).is_some() {
-            notes.push(format!(
-                "'{unsupported}' is not supported by Wharf's S3 plugin and was left out"
-            ));
-        }
-    }
-    Outcome::Remote {
-        plugin: "s3",
-        options,
-        notes,
-    }
-}
-
-fn dropbox(section: &Section) -> Outcome {
-    let Some(token) = section.get("token") else {
-        return Outcome::Skipped("it has no token: run `wharf authorize dropbox`".into());
-    };
-    let refresh = serde_json::from_str::<serde_json::Value>(token)
-        .ok()
-        .and_then(|t| t["refresh_token"].as_str().map(str::to_owned));
-    let Some(refresh) = refresh else {
-        return Outcome::Skipped(
-            "its token has no refresh_token (a token from before Dropbox's short-lived tokens): run `wharf authorize dropbox`".into(),
-        );
-    };
-    let Some(app_key) = section.get("client_id") else {
-        return Outcome::Skipped(
-            "it uses rclone's own Dropbox app, whose refresh tokens only rclone's app can use: run `wharf authorize dropbox --app-key KEY` with your own app".into(),
-        );
-    };
-    let mut options = BTreeMap::from([
-        ("app_key".to_owned(), app_key.to_owned()),
-        ("refresh_token".to_owned(), refresh),
-    ]);
-    if let Some(secret) = section.get("client_secret") {
-        options.insert("app_secret".into(), secret.into());
-    }
-    Outcome::Remote {
-        plugin: "dropbox",
-        options,
-        notes: Vec::new(),
-    }
-}
-
-fn ftp(section: &Section) -> Outcome {
-    let Some(host) = section.get("host") else {
-        return Outcome::Skipped("it has no host".into());
-    };
-    let mut options = BTreeMap::from([("host".to_owned(), host.to_owned())]);
-    for key in ["port", "user"] {
-        if let Some(value) = section.get(key) {
-            options.insert(key.into(), value.into());
-        }
-    }
-    if let Some(obscured) = section.get("pass") {
-        match reveal(obscured) {
-            Some(password) => {
-                options.insert("password".into(), password);
-            }
-            None => {
-                return Outcome::Skipped(
-                    "its password is not in rclone's obscured form (was it edited by hand?)".into(),
-                )
+            Outcome::Remote {
+                plugin: mapped.plugin,
+                options: mapped.options,
+                notes,
             }
         }
-    }
-    if section.is_true("tls") {
-        options.insert("tls".into(), "implicit".into());
-    } else if section.is_true("explicit_tls") {
-        options.insert("tls".into(), "explicit".into());
-    }
-    if section.is_true("no_check_certificate") {
-        options.insert("tls_insecure_skip_verify".into(), "true".into());
-    }
-    let mut notes = Vec::new();
-    if let Some(concurrency) = section.get("concurrency").filter(|c| *c != "0") {
-        options.insert("concurrency".into(), concurrency.into());
-    }
-    if section.is_true("disable_epsv") || section.is_true("disable_mlsd") {
-        notes.push("Wharf's FTP plugin detects EPSV and MLSD support itself; disable_epsv / disable_mlsd were left out".into());
-    }
-    Outcome::Remote {
-        plugin: "ftp",
-        options,
-        notes,
-    }
-}
-
-/// rclone's crypt: the crypt overlay, on the same remote (or directory),
-/// with the same options; its passwords stay obscured, as both take them.
-fn crypt(section: &Section) -> Outcome {
-    let Some(below) = section.get("remote").filter(|r| !r.is_empty()) else {
-        return Outcome::Skipped("it has no remote to sit on".into());
-    };
-    if section.get("password").is_none_or(str::is_empty) {
-        return Outcome::Skipped("it has no password".into());
-    }
-    let mut options = BTreeMap::from([("remote".to_owned(), below.to_owned())]);
-    for key in [
-        "password",
-        "password2",
-        "filename_encryption",
-        "directory_name_encryption",
-        "filename_encoding",
-        "suffix",
-        "strict_names",
-        "no_data_encryption",
-    ] {
-        if let Some(value) = section.get(key).filter(|v| !v.is_empty()) {
-            options.insert(key.into(), value.into());
-        }
-    }
-    let mut notes = vec![sits_on(below)];
-    for key in ["pass_bad_blocks", "server_side_across_configs"] {
-        if section.is_true(key) {
-            notes.push(format!(
-                "{key} = true was left out: Wharf's crypt has no such setting"
-            ));
-        }
-    }
-    Outcome::Remote {
-        plugin: "crypt",
-        options,
-        notes,
     }
 }
 
@@ -422,36 +202,6 @@ fn sits_on(below: &str) -> String {
         format!("it sits on the local directory {below}")
     } else {
         format!("it sits on {below}: import that remote too (Wharf opens the chain by name)")
-    }
-}
-
-/// rclone's compress: the compress overlay, in the same mode at the same
-/// level.
-fn compress(section: &Section) -> Outcome {
-    let Some(below) = section.get("remote") else {
-        return Outcome::Skipped("it has no remote to sit on".into());
-    };
-    let mode = section.get("mode").unwrap_or("gzip");
-    if !matches!(mode, "gzip" | "zstd") {
-        return Outcome::Skipped(format!(
-            "mode = {mode}: rclone's compress writes nothing in that mode (only gzip and zstd)"
-        ));
-    }
-    let mut options = BTreeMap::from([
-        ("remote".to_owned(), below.to_owned()),
-        ("mode".to_owned(), mode.to_owned()),
-    ]);
-    if let Some(level) = section.get("level") {
-        options.insert("level".into(), level.into());
-    }
-    let mut notes = vec![sits_on(below)];
-    if section.get("ram_cache_limit").is_some() {
-        notes.push("ram_cache_limit was left out: Wharf streams without a cache".into());
-    }
-    Outcome::Remote {
-        plugin: "compress",
-        options,
-        notes,
     }
 }
 
@@ -514,55 +264,5 @@ fn join(target: &str, path: &str) -> String {
         format!("{target}{path}")
     } else {
         format!("{target}/{path}")
-    }
-}
-
-/// rclone's `obscure` undone (`wharf_obscure`), or `None` for a value
-/// that is not an obscured password.
-pub fn reveal(obscured: &str) -> Option<String> {
-    wharf_obscure::reveal(obscured).ok()
-}
-
-/// rclone's sizes: a number with an optional binary suffix (`5Mi`, `64M`,
-/// `1G`; rclone reads K, M, G as powers of 1024 too).
-fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim().trim_end_matches('B').trim_end_matches('i');
-    let (digits, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => text.split_at(i),
-        None => (text, ""),
-    };
-    let number: f64 = digits.parse().ok()?;
-    let scale = match unit {
-        "" | "b" => 1u64,
-        "K" | "k" => 1 << 10,
-        "M" | "m" => 1 << 20,
-        "G" | "g" => 1 << 30,
-        "T" | "t" => 1 << 40,
-        _ => return None,
-    };
-    Some((number * scale as f64) as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reveals_what_rclone_obscure_made() {
-        // `rclone obscure hello-secret` (v1.75.2).
-        assert_eq!(
-            reveal("zdhTHyJiwaD607utla6Zwa5_1W9na457Zq2NyQ").as_deref(),
-            Some("hello-secret")
-        );
-        assert_eq!(reveal("not base64!"), None);
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("5Mi"), Some(5 << 20));
-        assert_eq!(parse_size("64M"), Some(64 << 20));
-        assert_eq!(parse_size("1024"), Some(1024));
-        assert_eq!(parse_size("1.5Gi"), Some(3 << 29));
-        assert_eq!(parse_size("lots"), None);
     }
 }

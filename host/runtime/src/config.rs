@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use wharf_rclone_conf::{Located, RcloneConf};
 
 use crate::{Error, ErrorKind, Limits, Result};
 
@@ -78,6 +79,12 @@ pub const HOST_KEYS: &[&str] = &[
 pub struct Config {
     path: Option<PathBuf>,
     remotes: BTreeMap<String, BTreeMap<String, String>>,
+    /// The remotes of an rclone.conf, read in place beside the file's.
+    rclone: Option<RcloneConf>,
+    /// Why the rclone.conf found by rclone's lookup could not be read
+    /// (said when a remote is not found, not before: a Wharf command
+    /// that does not use it must not fail for it).
+    rclone_unread: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +106,9 @@ pub enum RemoteOrigin {
     /// Given whole by the program (a plugin name and its options, as the
     /// Python package and the Django storage take them).
     Inline,
+    /// In an rclone.conf (or rclone's environment variables), read in
+    /// place; the path is the file's, if there is one.
+    Rclone(Option<PathBuf>),
 }
 
 /// A remote as configured: which plugin, with which options and bounds.
@@ -115,6 +125,9 @@ pub struct RemoteSpec {
     pub host: HostSettings,
     /// Where it was declared.
     pub origin: RemoteOrigin,
+    /// What the user should know about how it was read (an rclone
+    /// setting taken differently or left out), one sentence each.
+    pub notes: Vec<String>,
 }
 
 impl Config {
@@ -210,7 +223,94 @@ impl Config {
             }
             remotes.insert(name, options);
         }
-        Ok(Config { path, remotes })
+        Ok(Config {
+            path,
+            remotes,
+            rclone: None,
+            rclone_unread: None,
+        })
+    }
+
+    /// This configuration with the remotes of `rclone` beside its own.
+    pub fn with_rclone(mut self, rclone: RcloneConf) -> Self {
+        self.rclone = Some(rclone);
+        self.rclone_unread = None;
+        self
+    }
+
+    /// This configuration with the rclone.conf rclone itself would read
+    /// (`$RCLONE_CONFIG`, else rclone's default path), if there is one.
+    pub fn with_default_rclone(mut self) -> Self {
+        match RcloneConf::load(None) {
+            Ok(Some(rclone)) => self = self.with_rclone(rclone),
+            Ok(None) => {}
+            Err(why) => self.rclone_unread = Some(why),
+        }
+        self
+    }
+
+    /// The rclone.conf read beside the file, if any.
+    pub fn rclone(&self) -> Option<&RcloneConf> {
+        self.rclone.as_ref()
+    }
+
+    /// Where `path` on remote `name` leads, in rclone's path syntax: the
+    /// remote to open (for an rclone S3 remote, the one of the bucket the
+    /// path names first) and the key on it. Aliases are followed.
+    pub fn locate(&self, name: &str, path: &str) -> Result<(RemoteSpec, String)> {
+        let (mut name, mut path) = (name.to_owned(), path.to_owned());
+        // An alias may name an alias; rclone gives up on a circle too.
+        for _ in 0..16 {
+            let Some(rclone) = self.rclone.as_ref().filter(|r| r.has(&name)) else {
+                return Ok((self.remote(&name)?, path));
+            };
+            self.check_not_in_both(&name)?;
+            let located = rclone
+                .locate(&name, &path)
+                .map_err(|why| Error::new(ErrorKind::InvalidConfig, why))?;
+            match located {
+                Located::Alias { remote, path: on } => (name, path) = (remote, on),
+                Located::Remote { id, mapped, key } => {
+                    let mut table: BTreeMap<String, String> = mapped.options;
+                    table.insert(PLUGIN_KEY.to_owned(), mapped.plugin.to_owned());
+                    let origin = RemoteOrigin::Rclone(rclone.path().map(Path::to_path_buf));
+                    let mut spec = RemoteSpec::from_table(&id, table, origin)?;
+                    spec.notes = mapped.notes;
+                    return Ok((spec, key));
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!("remote '{name}': its aliases name each other in a circle; point one at a remote that stores objects"),
+        ))
+    }
+
+    /// A name in both Wharf's file and the rclone.conf is refused: which
+    /// one a command meant cannot be told.
+    fn check_not_in_both(&self, name: &str) -> Result<()> {
+        if !self.remotes.contains_key(name) {
+            return Ok(());
+        }
+        let rclone = self
+            .rclone
+            .as_ref()
+            .and_then(RcloneConf::path)
+            .map_or("rclone's environment".to_owned(), |p| {
+                p.display().to_string()
+            });
+        let wharf = self
+            .path
+            .as_deref()
+            .map_or("the Wharf config".to_owned(), |p| p.display().to_string());
+        Err(Error::new(
+            ErrorKind::InvalidConfig,
+            format!(
+                "remote '{name}' is defined in both {wharf} and {rclone}, and neither wins: \
+                 rename it in one of them (or remove it from one: `wharf config delete {name}` \
+                 leaves rclone's)"
+            ),
+        ))
     }
 
     /// The config file this configuration was read from (or would be).
@@ -236,6 +336,11 @@ impl Config {
                 if !names.iter().any(|n| env_name(n) == env_name(&name)) {
                     names.push(name);
                 }
+            }
+        }
+        for name in self.rclone.iter().flat_map(RcloneConf::names) {
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
         if !names.iter().any(|n| n == DEFAULT_REMOTE) {
@@ -287,6 +392,9 @@ impl Config {
 
     /// [`Config::remote`] with `vars` as the environment.
     fn remote_with(&self, name: &str, vars: &[(String, String)]) -> Result<RemoteSpec> {
+        if self.rclone.as_ref().is_some_and(|r| r.has(name)) {
+            return Ok(self.locate(name, "")?.0);
+        }
         check_remote_name(name)?;
         let overrides = self.env_overrides(name, vars);
         let (mut table, origin) = match self.remotes.get(name) {
@@ -305,6 +413,12 @@ impl Config {
                 RemoteOrigin::Default,
             ),
             None => {
+                if let Some(why) = &self.rclone_unread {
+                    return Err(Error::new(
+                        ErrorKind::InvalidConfig,
+                        format!("there is no remote named '{name}' in the Wharf config, and the rclone config could not be read: {why}"),
+                    ));
+                }
                 let known = self.remote_names_with(vars).join(", ");
                 return Err(Error::new(
                     ErrorKind::InvalidConfig,
@@ -363,6 +477,7 @@ impl RemoteSpec {
             options: table.into_iter().collect(),
             host,
             origin,
+            notes: Vec::new(),
         })
     }
 }

@@ -153,9 +153,11 @@ impl fmt::Display for Error {
             key,
         } = &self.context;
         match (operation, remote, key) {
-            (Some(op), Some(remote), Some(key)) => write!(f, "{op} {remote}:{key}: ")?,
+            (Some(op), Some(remote), Some(key)) => {
+                write!(f, "{op} {}: ", crate::path_on(remote, key))?
+            }
             (Some(op), Some(remote), None) => write!(f, "{op} on remote '{remote}': ")?,
-            (None, Some(remote), Some(key)) => write!(f, "{remote}:{key}: ")?,
+            (None, Some(remote), Some(key)) => write!(f, "{}: ", crate::path_on(remote, key))?,
             (None, Some(remote), None) => write!(f, "remote '{remote}': ")?,
             (Some(op), None, Some(key)) => write!(f, "{op} {key}: ")?,
             _ => {}

@@ -31,7 +31,7 @@ pub struct Below {
 
 impl std::fmt::Debug for Below {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.remote.name(), self.prefix)
+        f.write_str(&crate::path_on(self.remote.name(), &self.prefix))
     }
 }
 

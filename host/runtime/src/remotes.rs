@@ -43,7 +43,7 @@ impl Remotes {
     /// The user's configuration (`explicit`, else `$WHARF_CONFIG`, else the
     /// default file) with the default plugin path and a new runtime.
     pub fn load(explicit: Option<&Path>, notes: NoteSink) -> Result<Self> {
-        let config = Config::load(explicit)?;
+        let config = Config::load(explicit)?.with_default_rclone();
         let mut catalog = Catalog::new(Runtime::new()?);
         if let Some(path) = Config::default_path(explicit) {
             catalog = catalog.with_config(&path);
@@ -66,13 +66,30 @@ impl Remotes {
         if let Some(remote) = self.opened.lock().unwrap().get(name) {
             return Ok(remote.clone());
         }
-        let remote = Arc::new(self.open(name).await?);
+        self.shared(self.config.remote(name)?, Vec::new()).await
+    }
+
+    /// Where `path` on remote `name` leads, in rclone's path syntax (an
+    /// rclone S3 remote's path names its bucket first): the remote, opened
+    /// on first use and shared after, and the key on it.
+    pub async fn locate(&self, name: &str, path: &str) -> Result<(Arc<Remote>, String)> {
+        let (spec, key) = self.config.locate(name, path)?;
+        Ok((self.shared(spec, Vec::new()).await?, key))
+    }
+
+    /// The remote `spec` describes, opened once under its name and shared.
+    async fn shared(&self, spec: RemoteSpec, above: Vec<String>) -> Result<Arc<Remote>> {
+        if let Some(remote) = self.opened.lock().unwrap().get(&spec.name) {
+            return Ok(remote.clone());
+        }
+        let name = spec.name.clone();
+        let opened = Arc::new(self.open_in_chain(spec, above).await?);
         Ok(self
             .opened
             .lock()
             .unwrap()
-            .entry(name.to_owned())
-            .or_insert(remote)
+            .entry(name)
+            .or_insert(opened)
             .clone())
     }
 
@@ -144,23 +161,11 @@ impl Remotes {
                         ),
                     ));
                 }
-                let cached = self.opened.lock().unwrap().get(below).cloned();
-                let remote = match cached {
-                    Some(remote) => remote,
-                    None => {
-                        let spec = self.config.remote(below)?;
-                        let opened = Arc::new(self.open_in_chain(spec, above).await?);
-                        self.opened
-                            .lock()
-                            .unwrap()
-                            .entry(below.clone())
-                            .or_insert(opened)
-                            .clone()
-                    }
-                };
+                let (spec, key) = self.config.locate(below, prefix)?;
+                let remote = self.shared(spec, above).await?;
                 Ok(Below {
                     remote,
-                    prefix: prefix.clone(),
+                    prefix: key.trim_matches('/').to_owned(),
                 })
             }
         }
@@ -182,7 +187,7 @@ impl Remotes {
                 Some(below) => Some(self.below_in_chain(&name, below, above).await?),
             };
             let remote = self.catalog.open_over(&spec, below).await?;
-            for note in remote.notes() {
+            for note in spec.notes.iter().chain(remote.notes()) {
                 (self.notes)(&name, note);
             }
             Ok(remote)

@@ -116,7 +116,7 @@ impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Endpoint::Local(path) => write!(f, "{}", path.display()),
-            Endpoint::Remote { remote, key } => write!(f, "{}:{key}", remote.name()),
+            Endpoint::Remote { remote, key } => f.write_str(&wharf::path_on(remote.name(), key)),
         }
     }
 }

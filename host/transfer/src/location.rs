@@ -43,7 +43,8 @@ impl Location {
         Ok(match self {
             Location::Local(path) => Endpoint::local(path.clone()),
             Location::Remote { remote, key } => {
-                Endpoint::remote(remotes.get(remote).await?, key.clone())
+                let (remote, key) = remotes.locate(remote, key).await?;
+                Endpoint::remote(remote, key)
             }
         })
     }
