@@ -6,6 +6,7 @@ use wharf::{Entry, Error, ErrorKind, Remote, Result};
 
 use crate::endpoint::as_prefix;
 use crate::event::{Counter, Event, Observer, Summary};
+use crate::filter::Filter;
 
 /// How [`delete_prefix`] runs.
 #[derive(Debug, Clone)]
@@ -16,6 +17,9 @@ pub struct DeleteOptions {
     /// Say what would be deleted ([`Event::WouldDelete`], each counted as
     /// planned), delete nothing.
     pub dry_run: bool,
+    /// Which objects to delete (by their key below the prefix); `None`
+    /// deletes all.
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Default for DeleteOptions {
@@ -23,6 +27,7 @@ impl Default for DeleteOptions {
         DeleteOptions {
             transfers: 4,
             dry_run: false,
+            filter: None,
         }
     }
 }
@@ -46,6 +51,13 @@ pub async fn delete_prefix(
     let events = Counter::new(observer);
     let given = prefix;
     let prefix = as_prefix(prefix);
+    let filter = options.filter.clone().filter(|f| !f.is_empty());
+    let taken = |meta: &wharf::ObjectMeta| {
+        filter.as_ref().is_none_or(|f| {
+            let rel = meta.key.strip_prefix(prefix.as_str()).unwrap_or(&meta.key);
+            f.takes(rel, meta.size, meta.last_modified.as_ref())
+        })
+    };
     if options.dry_run {
         let mut lister = remote.list(&prefix, None).await?;
         loop {
@@ -55,6 +67,9 @@ pub async fn delete_prefix(
             }
             for entry in page {
                 if let Entry::Object(meta) = entry {
+                    if !taken(&meta) {
+                        continue;
+                    }
                     events.emit(Event::Planned {
                         rel: meta.key.clone(),
                         bytes: None,
@@ -67,20 +82,31 @@ pub async fn delete_prefix(
     }
     let mut deleted = 0u64;
     // Deleting while listing can disturb a listing's position on some
-    // backends, so each pass lists one page afresh, then deletes it.
+    // backends, so without a filter each pass lists one page afresh, then
+    // deletes it. With one, what it leaves would come back first in every
+    // fresh listing: one listing is read to its end instead, each page
+    // deleted as it comes (as rclone deletes).
+    let mut lister = match filter {
+        Some(_) => Some(remote.list(&prefix, None).await?),
+        None => None,
+    };
     loop {
-        let mut lister = remote.list(&prefix, None).await?;
-        let page = lister.next_page().await?;
-        drop(lister);
+        let page = match lister.as_mut() {
+            Some(lister) => lister.next_page().await?,
+            None => remote.list(&prefix, None).await?.next_page().await?,
+        };
+        if page.is_empty() {
+            break;
+        }
         let keys: Vec<String> = page
             .into_iter()
             .filter_map(|entry| match entry {
-                Entry::Object(meta) => Some(meta.key),
-                Entry::CommonPrefix(_) => None,
+                Entry::Object(meta) if taken(&meta) => Some(meta.key),
+                _ => None,
             })
             .collect();
         if keys.is_empty() {
-            break;
+            continue;
         }
         let shares = options.transfers.max(1).min(keys.len());
         let share = keys.len().div_ceil(shares);
@@ -113,7 +139,7 @@ pub async fn delete_prefix(
             return Err(error);
         }
     }
-    if deleted == 0 && !prefix.is_empty() {
+    if deleted == 0 && !prefix.is_empty() && filter.is_none() {
         return Err(Error::new(
             ErrorKind::NotFound,
             format!("nothing to remove at {}:{given}", remote.name()),

@@ -9,9 +9,10 @@ use wharf::{Error, ErrorKind, Result};
 
 use crate::endpoint::Endpoint;
 use crate::event::{Counter, Event, Summary};
+use crate::filter::Filter;
 use crate::retry::RetryPolicy;
 use crate::verify::{Kind, COMPUTED};
-use crate::walk::{timestamp, Item, Walk};
+use crate::walk::{timestamp, Item, Source, Walk};
 use crate::Options;
 
 /// Which transfer.
@@ -44,10 +45,17 @@ pub(crate) struct Side {
     pub undeclared: Option<String>,
     /// Whether a local tree's symbolic links are followed.
     pub follow_links: bool,
+    /// Which objects of the tree are taken.
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Side {
-    pub async fn new(base: Endpoint, tree: bool, follow_links: bool) -> Result<Side> {
+    pub async fn new(
+        base: Endpoint,
+        tree: bool,
+        follow_links: bool,
+        filter: Option<Arc<Filter>>,
+    ) -> Result<Side> {
         let (kind, hashes, undeclared) = match base.remote_ref() {
             None => (None, COMPUTED.iter().map(|k| k.to_string()).collect(), None),
             Some(remote) => match remote.describe().await? {
@@ -76,6 +84,7 @@ impl Side {
             hashes,
             undeclared,
             follow_links,
+            filter,
         })
     }
 
@@ -87,8 +96,14 @@ impl Side {
     /// A sorted stream of this side's objects.
     pub async fn walk(&self) -> Result<Walk<'_>> {
         match &self.base {
-            Endpoint::Local(path) => Walk::local(path, self.follow_links),
-            Endpoint::Remote { remote, key } => Walk::remote(remote, key).await,
+            Endpoint::Local(path) => Ok(Walk::new(
+                Source::local(path, self.follow_links)?,
+                self.filter.clone(),
+            )),
+            Endpoint::Remote { remote, key } => Ok(Walk::new(
+                Source::remote(remote, key).await?,
+                self.filter.clone(),
+            )),
         }
     }
 

@@ -50,6 +50,7 @@ mod delete;
 mod endpoint;
 mod engine;
 mod event;
+mod filter;
 mod io;
 mod location;
 mod plan;
@@ -66,6 +67,7 @@ pub use delete::{delete_prefix, DeleteOptions};
 pub use endpoint::{as_prefix, Endpoint};
 pub use engine::{Cancel, Mode};
 pub use event::{Event, Observer, Summary, Verified};
+pub use filter::{parse_duration, Filter};
 pub use location::Location;
 
 use engine::{Engine, Side};
@@ -101,6 +103,9 @@ pub struct Options {
     pub multi_thread_streams: usize,
     /// See `multi_thread_streams` (rclone's `--multi-thread-cutoff`).
     pub multi_thread_cutoff: u64,
+    /// Which objects of a tree to take, on both sides (so a sync leaves
+    /// what it does not take alone); `None` takes all.
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Default for Options {
@@ -120,6 +125,7 @@ impl Default for Options {
                 .map_or(1, |n| n.get())
                 .min(4),
             multi_thread_cutoff: 256 << 20,
+            filter: None,
         }
     }
 }
@@ -231,8 +237,8 @@ impl Transfer {
         };
         let engine = Arc::new(Engine {
             mode,
-            src: Side::new(src_base, tree, options.follow_links).await?,
-            dst: Side::new(dst_base, tree, options.follow_links).await?,
+            src: Side::new(src_base, tree, options.follow_links, options.filter.clone()).await?,
+            dst: Side::new(dst_base, tree, options.follow_links, options.filter.clone()).await?,
             retry: RetryPolicy {
                 retries: options.retries,
             },

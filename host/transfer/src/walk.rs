@@ -4,6 +4,9 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::filter::Filter;
 
 use wharf::{Entry, Error, ErrorKind, ObjectLister, Remote, Result, Timestamp};
 
@@ -18,8 +21,8 @@ pub(crate) struct Item {
     pub etag: Option<String>,
 }
 
-/// A sorted stream of the objects under one root.
-pub(crate) enum Walk<'r> {
+/// A sorted stream of the objects under one root, unfiltered.
+pub(crate) enum Source<'r> {
     Remote {
         lister: ObjectLister<'r>,
         prefix: String,
@@ -38,10 +41,44 @@ pub(crate) enum Walk<'r> {
     },
 }
 
+/// A sorted stream of the objects under one root that a filter takes.
+pub(crate) struct Walk<'r> {
+    source: Source<'r>,
+    filter: Option<Arc<Filter>>,
+}
+
 impl<'r> Walk<'r> {
+    /// The objects of `source` that `filter` takes (all without one).
+    pub fn new(source: Source<'r>, filter: Option<Arc<Filter>>) -> Self {
+        Walk {
+            source,
+            filter: filter.filter(|f| !f.is_empty()),
+        }
+    }
+
+    /// The symbolic links passed over so far, relative to the root.
+    pub fn skipped_links(&self) -> &[String] {
+        self.source.skipped_links()
+    }
+
+    /// The next object taken, or `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<Item>> {
+        loop {
+            let Some(item) = self.source.next().await? else {
+                return Ok(None);
+            };
+            match &self.filter {
+                Some(filter) if !filter.takes(&item.rel, item.size, item.modified.as_ref()) => {}
+                _ => return Ok(Some(item)),
+            }
+        }
+    }
+}
+
+impl<'r> Source<'r> {
     /// Every object under `prefix` (ending in `/`, or empty) of `remote`.
-    pub async fn remote(remote: &'r Remote, prefix: &str) -> Result<Walk<'r>> {
-        Ok(Walk::Remote {
+    pub async fn remote(remote: &'r Remote, prefix: &str) -> Result<Source<'r>> {
+        Ok(Source::Remote {
             lister: remote.list(prefix, None).await?,
             prefix: prefix.to_owned(),
             page: VecDeque::new(),
@@ -54,14 +91,14 @@ impl<'r> Walk<'r> {
     /// `follow_links`: following one would copy what lies outside the tree
     /// the user named (a link a plugin made in a remote's folder among
     /// them).
-    pub fn local(root: &Path, follow_links: bool) -> Result<Walk<'static>> {
+    pub fn local(root: &Path, follow_links: bool) -> Result<Source<'static>> {
         let mut skipped_links = Vec::new();
         let first = if root.is_dir() {
             sorted_dir(root, "", follow_links, &mut skipped_links)?
         } else {
             VecDeque::new()
         };
-        Ok(Walk::Local {
+        Ok(Source::Local {
             root: root.to_path_buf(),
             stack: vec![first],
             follow_links,
@@ -72,15 +109,15 @@ impl<'r> Walk<'r> {
     /// The symbolic links passed over so far, relative to the root.
     pub fn skipped_links(&self) -> &[String] {
         match self {
-            Walk::Local { skipped_links, .. } => skipped_links,
-            Walk::Remote { .. } => &[],
+            Source::Local { skipped_links, .. } => skipped_links,
+            Source::Remote { .. } => &[],
         }
     }
 
     /// The next object, or `None` at the end.
     pub async fn next(&mut self) -> Result<Option<Item>> {
         match self {
-            Walk::Remote {
+            Source::Remote {
                 lister,
                 prefix,
                 page,
@@ -108,7 +145,7 @@ impl<'r> Walk<'r> {
                     }
                 }
             },
-            Walk::Local {
+            Source::Local {
                 root,
                 stack,
                 follow_links,
