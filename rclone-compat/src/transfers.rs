@@ -1,0 +1,229 @@
+//! `copy`, `copyto`, `move`, `moveto`, `sync` and `check` on Wharf's
+//! transfer engine, with rclone's semantics (`sync` deletes what the
+//! source lacks) and its messages; and the filters every command shares.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wharf_transfer::{Endpoint, Event, Filter, Mode, Options, Transfer};
+
+use crate::args::Args;
+use crate::context::Context;
+use crate::fail::{self, Failure, DIR_NOT_FOUND, NO_TRANSFER};
+
+/// The filters the command line gave.
+pub fn filter(args: &Args) -> Result<Filter, Failure> {
+    let mut filter = Filter::new();
+    let bad = |e: wharf::Error| Failure::usage(e.message().to_owned());
+    for (flag, value) in &args.filters {
+        let read = |path: &str| -> Result<String, Failure> {
+            if path == "-" {
+                return std::io::read_to_string(std::io::stdin()).map_err(Into::into);
+            }
+            std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("--{flag} {path}: cannot read it: {e}")))
+        };
+        match flag.as_str() {
+            "include" => filter.include(value).map_err(bad)?,
+            "exclude" => filter.exclude(value).map_err(bad)?,
+            "filter" => filter.rule(value).map_err(bad)?,
+            "filter-from" => filter.rules_from(&read(value)?, None).map_err(bad)?,
+            "include-from" => filter.rules_from(&read(value)?, Some(true)).map_err(bad)?,
+            "exclude-from" => filter.rules_from(&read(value)?, Some(false)).map_err(bad)?,
+            _ => unreachable!("the parser keeps only filter flags here"),
+        }
+    }
+    let duration = |flag: &str, text: &str| {
+        wharf_transfer::parse_duration(text)
+            .map_err(|e| Failure::usage(format!("--{flag}: {}", e.message())))
+    };
+    let size = |flag: &str, text: &str| {
+        // rclone reads a bare number as KiB here.
+        let text = if text.chars().all(|c| c.is_ascii_digit()) {
+            format!("{text}Ki")
+        } else {
+            text.to_owned()
+        };
+        wharf_rclone_conf::parse_size(&text).ok_or_else(|| {
+            Failure::usage(format!(
+                "--{flag} {text}: not a size (write 10M, 1.5G, 100k)"
+            ))
+        })
+    };
+    if let Some(age) = &args.max_age {
+        filter.max_age(duration("max-age", age)?);
+    }
+    if let Some(age) = &args.min_age {
+        filter.min_age(duration("min-age", age)?);
+    }
+    if let Some(max) = &args.max_size {
+        filter.max_size(size("max-size", max)?);
+    }
+    if let Some(min) = &args.min_size {
+        filter.min_size(size("min-size", min)?);
+    }
+    Ok(filter)
+}
+
+pub async fn run(ctx: &Context<'_>, command: &str, src: &str, dst: &str) -> Result<(), Failure> {
+    let args = ctx.args;
+    let source = ctx.endpoint(src).await?;
+    let mut target = ctx.endpoint(dst).await?;
+    let source_is_tree = is_tree(&source).await?;
+    let mode = match command {
+        "copy" | "copyto" => Mode::Copy,
+        "move" | "moveto" => Mode::Move,
+        "sync" => Mode::Sync,
+        _ => Mode::Check,
+    };
+    if !source_is_tree {
+        if matches!(mode, Mode::Sync | Mode::Check) {
+            return Err(Failure::new(
+                DIR_NOT_FOUND,
+                format!("{src}: directory not found"),
+            ));
+        }
+        if matches!(command, "copy" | "move") {
+            // rclone copy FILE DIR: the file goes into the directory.
+            target = target.as_tree();
+        }
+    }
+    let mut options = Options::default();
+    options.transfers = match mode {
+        Mode::Check => args.checkers.or(args.transfers).unwrap_or(8),
+        _ => args.transfers.unwrap_or(4),
+    };
+    options.retries = args
+        .retries
+        .map_or(options.retries, |r| r.saturating_sub(1));
+    options.dry_run = args.dry_run;
+    options.delete = mode == Mode::Sync;
+    options.checksum = args.checksum;
+    options.download = args.download;
+    options.filter = Some(Arc::new(filter(args)?));
+    let level = if args.quiet { 0 } else { args.verbose + 1 };
+    let one_way = args.one_way;
+    let observer = move |event: &Event| report(level, one_way, event);
+    let started = Instant::now();
+    let summary = Transfer::new(mode, source, target)
+        .recursive(source_is_tree)
+        .options(options)
+        .observe(observer)
+        .run()
+        .await?;
+    if args.progress || args.verbose > 0 {
+        eprintln!(
+            "Transferred:   \t{} / {}, 100%\nChecks:        \t{}\nDeleted:       \t{}\nTransferred:   \t{} / {}, 100%\nElapsed time:  \t{:.1}s",
+            summary.bytes,
+            summary.planned_bytes,
+            summary.same + summary.skipped,
+            summary.deleted,
+            summary.copied,
+            summary.planned,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if mode == Mode::Check {
+        let extra = if one_way { 0 } else { summary.extra };
+        let differences = summary.differ + summary.missing + extra;
+        let at = dst;
+        if summary.missing > 0 {
+            fail::log(
+                "NOTICE",
+                &format!("{at}: {} files missing", summary.missing),
+            );
+        }
+        if extra > 0 {
+            fail::log("NOTICE", &format!("{src}: {extra} files missing"));
+        }
+        fail::log("NOTICE", &format!("{at}: {differences} differences found"));
+        fail::log(
+            "NOTICE",
+            &format!("{at}: {} matching files", summary.same + summary.size_only),
+        );
+        if differences > 0 || summary.failed > 0 {
+            return Err(Failure::new(
+                1,
+                format!("{} differences found", differences + summary.failed),
+            ));
+        }
+        return Ok(());
+    }
+    if summary.failed > 0 {
+        return Err(Failure::new(
+            1,
+            format!("{} objects failed to {command}", summary.failed),
+        ));
+    }
+    if args.error_on_no_transfer && summary.copied == 0 && summary.deleted == 0 {
+        return Err(Failure::new(NO_TRANSFER, "there was nothing to transfer"));
+    }
+    Ok(())
+}
+
+/// Whether `at` is a directory or prefix with something below it, rather
+/// than one object.
+async fn is_tree(at: &Endpoint) -> Result<bool, Failure> {
+    match at {
+        Endpoint::Local(path) => {
+            if !path.exists() {
+                return Err(Failure::new(
+                    DIR_NOT_FOUND,
+                    format!("{}: directory not found", path.display()),
+                ));
+            }
+            Ok(path.is_dir())
+        }
+        Endpoint::Remote { remote, key } => {
+            if key.is_empty() {
+                return Ok(true);
+            }
+            match remote.stat(key).await {
+                Ok(_) => Ok(false),
+                Err(e) if *e.kind() == wharf::ErrorKind::NotFound => Ok(true),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// One event, as rclone's log lines at its levels (0 quiet, 1 default,
+/// 2 `-v`, 3 `-vv`).
+fn report(level: u8, one_way: bool, event: &Event) {
+    match event {
+        Event::Failed { rel, error } if level >= 1 => {
+            fail::log("ERROR", &format!("{rel}: Failed to copy: {error}"))
+        }
+        Event::Retrying {
+            rel,
+            attempt,
+            error,
+        } if level >= 1 => fail::log(
+            "ERROR",
+            &format!("{rel}: Attempt {attempt} failed, retrying: {error}"),
+        ),
+        Event::Copied { rel, .. } if level >= 2 => {
+            fail::log("INFO", &format!("{rel}: Copied (new)"))
+        }
+        Event::Deleted { rel } if level >= 2 => fail::log("INFO", &format!("{rel}: Deleted")),
+        Event::WouldCopy { rel, .. } => fail::log(
+            "NOTICE",
+            &format!("{rel}: Skipped copy as --dry-run is set"),
+        ),
+        Event::WouldDelete { rel } => fail::log(
+            "NOTICE",
+            &format!("{rel}: Skipped delete as --dry-run is set"),
+        ),
+        Event::Missing { rel } if level >= 1 => {
+            fail::log("ERROR", &format!("{rel}: file not in destination"))
+        }
+        Event::Extra { rel } if level >= 1 && !one_way => {
+            fail::log("ERROR", &format!("{rel}: file not in source"))
+        }
+        Event::Differs { rel, why } if level >= 1 => {
+            fail::log("ERROR", &format!("{rel}: files differ: {why}"))
+        }
+        Event::Note(note) if level >= 2 => fail::log("NOTICE", note),
+        _ => {}
+    }
+}
