@@ -6,7 +6,9 @@
 #   venv-3.11  the machine's CPython 3.11, Django 5.2 LTS
 #   venv-3.12  CPython 3.12 from the machine's pyenv, Django 6, and
 #              django-storages with boto3 (the peer the Django tests and
-#              the benchmark compare against)
+#              the benchmark compare against), and django-rclone (whose
+#              backups the tests run through wharf-rclone), with the
+#              sqlite3 shell it dumps SQLite databases with (apt-get)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=target/python
@@ -47,4 +49,8 @@ setup() {
 }
 
 setup python3 "$out/venv-3.11" 'Django>=5.2,<5.3' 'pytest>=8'
-setup "$(python312)" "$out/venv-3.12" 'Django>=6,<7' 'pytest>=8' 'django-storages[s3]==1.14.6' boto3
+if ! command -v sqlite3 >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sqlite3
+fi
+setup "$(python312)" "$out/venv-3.12" 'Django>=6,<7' 'pytest>=8' 'django-storages[s3]==1.14.6' boto3 'django-rclone==0.4.0'

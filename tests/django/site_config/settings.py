@@ -26,6 +26,18 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "gallery",
 ]
+
+# Backups with django-rclone, through the binary SITE_RCLONE_BINARY names
+# (wharf-rclone, or rclone itself) on the remote SITE_BACKUP_REMOTE of the
+# rclone.conf SITE_RCLONE_CONFIG: the tests' crypt over compress over S3.
+if os.environ.get("SITE_BACKUP_REMOTE"):
+    INSTALLED_APPS.append("django_rclone")
+    DJANGO_RCLONE = {
+        "REMOTE": os.environ["SITE_BACKUP_REMOTE"],
+        "RCLONE_BINARY": os.environ["SITE_RCLONE_BINARY"],
+        "RCLONE_CONFIG": os.environ["SITE_RCLONE_CONFIG"],
+        "DB_CLEANUP_KEEP": 2,
+    }
 MIDDLEWARE = []
 ROOT_URLCONF = "site_config.urls"
 DATABASES = {
