@@ -24,12 +24,8 @@ pub struct Args {
     pub retries: Option<u32>,
     /// `--<backend>-<option> value`, in order.
     pub backend: Vec<(String, String, String)>,
-    /// Filter rules in the order given: (flag, value).
+    /// Filter flags in the order given: (flag, value).
     pub filters: Vec<(String, String)>,
-    pub max_age: Option<String>,
-    pub min_age: Option<String>,
-    pub max_size: Option<String>,
-    pub min_size: Option<String>,
     pub error_on_no_transfer: bool,
     pub hash: bool,
     pub recursive: bool,
@@ -199,13 +195,9 @@ impl Args {
                     )));
                 }
             }
-            "include" | "exclude" | "filter" | "filter-from" | "exclude-from" | "include-from" => {
+            _ if wharf_transfer::Filter::FLAGS.contains(&name) => {
                 self.filters.push((name.to_owned(), text()))
             }
-            "max-age" => self.max_age = Some(text()),
-            "min-age" => self.min_age = Some(text()),
-            "max-size" => self.max_size = Some(text()),
-            "min-size" => self.min_size = Some(text()),
             "error-on-no-transfer" => self.error_on_no_transfer = true,
             "hash" => self.hash = true,
             "recursive" => self.recursive = true,

@@ -83,7 +83,7 @@ pub async fn cat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
                     let rel = &meta.key[prefix.len()..];
                     if filter.takes(rel, meta.size, meta.last_modified.as_ref()) {
                         any = true;
-                        write_object(&remote, &meta.key, range.clone(), &mut stdout).await?;
+                        write_object(&remote, &meta.key, range, &mut stdout).await?;
                     }
                 }
             }
@@ -95,7 +95,7 @@ pub async fn cat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
         Err(e) => return Err(e.into()),
     };
     for key in keys {
-        write_object(&remote, &key, range.clone(), &mut stdout).await?;
+        write_object(&remote, &key, range, &mut stdout).await?;
     }
     Ok(())
 }

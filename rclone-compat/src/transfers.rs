@@ -11,56 +11,13 @@ use crate::args::Args;
 use crate::context::Context;
 use crate::fail::{self, Failure, DIR_NOT_FOUND, NO_TRANSFER};
 
-/// The filters the command line gave.
+/// The filters the command line gave, in its order.
 pub fn filter(args: &Args) -> Result<Filter, Failure> {
     let mut filter = Filter::new();
-    let bad = |e: wharf::Error| Failure::usage(e.message().to_owned());
     for (flag, value) in &args.filters {
-        let read = |path: &str| -> Result<String, Failure> {
-            if path == "-" {
-                return std::io::read_to_string(std::io::stdin()).map_err(Into::into);
-            }
-            std::fs::read_to_string(path)
-                .map_err(|e| Failure::usage(format!("--{flag} {path}: cannot read it: {e}")))
-        };
-        match flag.as_str() {
-            "include" => filter.include(value).map_err(bad)?,
-            "exclude" => filter.exclude(value).map_err(bad)?,
-            "filter" => filter.rule(value).map_err(bad)?,
-            "filter-from" => filter.rules_from(&read(value)?, None).map_err(bad)?,
-            "include-from" => filter.rules_from(&read(value)?, Some(true)).map_err(bad)?,
-            "exclude-from" => filter.rules_from(&read(value)?, Some(false)).map_err(bad)?,
-            _ => unreachable!("the parser keeps only filter flags here"),
-        }
-    }
-    let duration = |flag: &str, text: &str| {
-        wharf_transfer::parse_duration(text)
-            .map_err(|e| Failure::usage(format!("--{flag}: {}", e.message())))
-    };
-    let size = |flag: &str, text: &str| {
-        // rclone reads a bare number as KiB here.
-        let text = if text.chars().all(|c| c.is_ascii_digit()) {
-            format!("{text}Ki")
-        } else {
-            text.to_owned()
-        };
-        wharf_rclone_conf::parse_size(&text).ok_or_else(|| {
-            Failure::usage(format!(
-                "--{flag} {text}: not a size (write 10M, 1.5G, 100k)"
-            ))
-        })
-    };
-    if let Some(age) = &args.max_age {
-        filter.max_age(duration("max-age", age)?);
-    }
-    if let Some(age) = &args.min_age {
-        filter.min_age(duration("min-age", age)?);
-    }
-    if let Some(max) = &args.max_size {
-        filter.max_size(size("max-size", max)?);
-    }
-    if let Some(min) = &args.min_size {
-        filter.min_size(size("min-size", min)?);
+        filter
+            .flag(flag, value)
+            .map_err(|e| Failure::usage(e.message().to_owned()))?;
     }
     Ok(filter)
 }

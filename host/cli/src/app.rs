@@ -37,9 +37,10 @@ impl App {
         &self.remotes
     }
 
-    /// Remote `name`, opened on first use and shared after.
-    pub async fn remote(&self, name: &str) -> Result<Arc<Remote>> {
-        Ok(self.remotes.get(name).await?)
+    /// Where `key` on remote `name` leads (rclone's path syntax for an
+    /// rclone.conf remote): the remote, opened once, and the key on it.
+    pub async fn locate(&self, name: &str, key: &str) -> Result<(Arc<Remote>, String)> {
+        Ok(self.remotes.locate(name, key).await?)
     }
 
     /// Says on stderr what the remotes' plugins told the user while the

@@ -114,6 +114,8 @@ enum Command {
         /// plugin instance.
         #[arg(long, default_value_t = 4, value_name = "N", value_parser = at_least_one())]
         transfers: usize,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Copy between remotes and local paths, in either direction.
     Cp {
@@ -271,6 +273,104 @@ struct TransferArgs {
     /// many as there are cores, up to 4.
     #[arg(long, value_name = "N")]
     multi_thread_streams: Option<usize>,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+/// rclone's filters (see docs/rclone.md): which objects of a tree to take,
+/// on both sides. Rules apply in the order given; the first match decides.
+#[derive(clap::Args, Clone, Default)]
+struct FilterArgs {
+    /// Take only what matches this glob (rclone's rules: `*`, `**`, `?`,
+    /// `[…]`, `{a,b}`, a leading `/` anchors).
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave what matches this glob.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// A rule: `+ GLOB` takes, `- GLOB` leaves.
+    #[arg(long, value_name = "RULE", allow_hyphen_values = true)]
+    filter: Vec<String>,
+    /// Rules from a file, one per line (`-`: standard input).
+    #[arg(long, value_name = "FILE", allow_hyphen_values = true)]
+    filter_from: Vec<String>,
+    /// Globs to take, from a file.
+    #[arg(long, value_name = "FILE", allow_hyphen_values = true)]
+    include_from: Vec<String>,
+    /// Globs to leave, from a file.
+    #[arg(long, value_name = "FILE", allow_hyphen_values = true)]
+    exclude_from: Vec<String>,
+    /// Only objects modified less than this long ago (7d, 36h, 90m).
+    #[arg(long, value_name = "AGE")]
+    max_age: Option<String>,
+    /// Only objects modified more than this long ago.
+    #[arg(long, value_name = "AGE")]
+    min_age: Option<String>,
+    /// Only objects of at most this size (10M, 1.5G; a number is KiB).
+    #[arg(long, value_name = "SIZE")]
+    max_size: Option<String>,
+    /// Only objects of at least this size.
+    #[arg(long, value_name = "SIZE")]
+    min_size: Option<String>,
+}
+
+impl FilterArgs {
+    /// The filter, its rules in the order the command line gave them
+    /// (clap keeps each flag's values apart, so the order is read from the
+    /// arguments themselves).
+    fn build(&self) -> Result<Option<std::sync::Arc<wharf_transfer::Filter>>> {
+        let given = self.include.len()
+            + self.exclude.len()
+            + self.filter.len()
+            + self.filter_from.len()
+            + self.include_from.len()
+            + self.exclude_from.len()
+            + [&self.max_age, &self.min_age, &self.max_size, &self.min_size]
+                .iter()
+                .filter(|v| v.is_some())
+                .count();
+        if given == 0 {
+            return Ok(None);
+        }
+        let argv: Vec<String> = std::env::args().collect();
+        let mut in_order = Vec::new();
+        let mut i = 0;
+        while i < argv.len() {
+            let arg = &argv[i];
+            if arg == "--" {
+                break;
+            }
+            if let Some(long) = arg.strip_prefix("--") {
+                let (name, inline) = match long.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_owned())),
+                    None => (long, None),
+                };
+                if wharf_transfer::Filter::FLAGS.contains(&name) {
+                    let value = match inline {
+                        Some(v) => v,
+                        None => {
+                            i += 1;
+                            argv.get(i).cloned().unwrap_or_default()
+                        }
+                    };
+                    in_order.push((name.to_owned(), value));
+                }
+            }
+            i += 1;
+        }
+        if in_order.len() != given {
+            bail!(UsageError(
+                "the filter flags could not be read in order; write each as --flag=value".into()
+            ));
+        }
+        let mut filter = wharf_transfer::Filter::new();
+        for (flag, value) in in_order {
+            filter
+                .flag(&flag, &value)
+                .map_err(|e| UsageError(e.message().to_owned()))?;
+        }
+        Ok(Some(std::sync::Arc::new(filter)))
+    }
 }
 
 /// A count that must be 1 or more (`--transfers 0` would do nothing).
@@ -279,8 +379,9 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
 }
 
 impl TransferArgs {
-    fn settings(&self) -> transfer::Settings {
+    fn settings(&self) -> Result<transfer::Settings> {
         let mut options = wharf_transfer::Options::default();
+        options.filter = self.filter.build()?;
         options.transfers = self.transfers;
         options.retries = self.retries;
         options.dry_run = self.dry_run;
@@ -288,11 +389,11 @@ impl TransferArgs {
         if let Some(streams) = self.multi_thread_streams {
             options.multi_thread_streams = streams.min(64);
         }
-        transfer::Settings {
+        Ok(transfer::Settings {
             options,
             json: self.json,
             verbose: self.verbose,
-        }
+        })
     }
 }
 
@@ -595,7 +696,7 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             }
             let local = local_arg(&local)?;
             let mode = wharf_transfer::Mode::Copy;
-            transfer(app, mode, &local, &destination, false, args.settings()).await?;
+            transfer(app, mode, &local, &destination, false, args.settings()?).await?;
         }
         Command::Get {
             source,
@@ -605,7 +706,7 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             remote_arg(&source)?;
             let local = local_arg(&local)?;
             let mode = wharf_transfer::Mode::Copy;
-            transfer(app, mode, &source, &local, false, args.settings()).await?;
+            transfer(app, mode, &source, &local, false, args.settings()?).await?;
         }
         Command::Cat {
             source,
@@ -654,14 +755,22 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             recursive,
             dry_run,
             transfers,
+            filter,
         } => {
             if targets.is_empty() {
                 bail!(UsageError("give at least one remote:key to remove".into()));
+            }
+            let filter = filter.build()?;
+            if filter.is_some() && !recursive {
+                bail!(UsageError(
+                    "filters choose among the objects below a prefix: give -R with them".into()
+                ));
             }
             let options = objects::RmOptions {
                 recursive,
                 dry_run,
                 transfers,
+                filter,
             };
             for target in targets {
                 let (remote, key) = remote_arg(&target)?;
@@ -680,7 +789,15 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             transfer: args,
         } => {
             let mode = wharf_transfer::Mode::Copy;
-            transfer(app, mode, &source, &destination, recursive, args.settings()).await?;
+            transfer(
+                app,
+                mode,
+                &source,
+                &destination,
+                recursive,
+                args.settings()?,
+            )
+            .await?;
         }
         Command::Mv {
             source,
@@ -689,7 +806,15 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             transfer: args,
         } => {
             let mode = wharf_transfer::Mode::Move;
-            transfer(app, mode, &source, &destination, recursive, args.settings()).await?;
+            transfer(
+                app,
+                mode,
+                &source,
+                &destination,
+                recursive,
+                args.settings()?,
+            )
+            .await?;
         }
         Command::Sync {
             source,
@@ -698,7 +823,7 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             checksum,
             transfer: args,
         } => {
-            let mut settings = args.settings();
+            let mut settings = args.settings()?;
             settings.options.delete = delete;
             settings.options.checksum = checksum;
             let mode = wharf_transfer::Mode::Sync;
@@ -710,7 +835,7 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             download,
             transfer: args,
         } => {
-            let mut settings = args.settings();
+            let mut settings = args.settings()?;
             settings.options.download = download;
             let mode = wharf_transfer::Mode::Check;
             transfer(app, mode, &source, &destination, true, settings).await?;

@@ -28,7 +28,8 @@ async fn list_to_stdout(
     key: &str,
     options: &LsOptions,
 ) -> Result<()> {
-    let remote = app.remote(remote_name).await?;
+    let (remote, key) = app.locate(remote_name, key).await?;
+    let key = key.as_str();
     let prefix = as_prefix(key);
     // `ls media:a.jpg` on an object shows the object, like `ls` on a file.
     if !key.is_empty() && !key.ends_with('/') {
@@ -118,7 +119,8 @@ fn print_single(meta: &wharf::ObjectMeta, options: &LsOptions) -> Result<()> {
 }
 
 pub async fn stat(app: &App, remote_name: &str, key: &str, json: bool) -> Result<()> {
-    let remote = app.remote(remote_name).await?;
+    let (remote, key) = app.locate(remote_name, key).await?;
+    let key = key.as_str();
     let meta = remote.stat(key).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&meta_json(&meta))?);
@@ -144,7 +146,8 @@ pub struct CatRange {
 }
 
 pub async fn cat(app: &App, remote_name: &str, key: &str, range: &CatRange) -> Result<()> {
-    let remote = app.remote(remote_name).await?;
+    let (remote, key) = app.locate(remote_name, key).await?;
+    let key = key.as_str();
     let range = match (range.offset, range.count, range.tail) {
         (None, None, None) => None,
         (None, None, Some(last)) => Some(ByteRange::Suffix(last)),
@@ -173,6 +176,8 @@ pub struct RmOptions {
     /// With `recursive`: delete-many calls in flight at once, each on its
     /// own plugin instance.
     pub transfers: usize,
+    /// With `recursive`: which objects below the prefix to remove.
+    pub filter: Option<std::sync::Arc<wharf_transfer::Filter>>,
 }
 
 pub async fn rm(app: &App, remote_name: &str, key: &str, options: &RmOptions) -> Result<u64> {
@@ -180,8 +185,10 @@ pub async fn rm(app: &App, remote_name: &str, key: &str, options: &RmOptions) ->
         recursive,
         dry_run,
         transfers,
+        ref filter,
     } = *options;
-    let remote = app.remote(remote_name).await?;
+    let (remote, key) = app.locate(remote_name, key).await?;
+    let key = key.as_str();
     if !recursive {
         if key.is_empty() {
             bail!(crate::UsageError(format!(
@@ -203,6 +210,7 @@ pub async fn rm(app: &App, remote_name: &str, key: &str, options: &RmOptions) ->
         let mut options = wharf_transfer::DeleteOptions::default();
         options.transfers = transfers;
         options.dry_run = dry_run;
+        options.filter = filter.clone();
         options
     };
     let name = remote_name.to_owned();

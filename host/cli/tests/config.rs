@@ -262,3 +262,99 @@ fn import_rclone_maps_what_it_can_and_says_why_not_for_the_rest() {
         .success();
     assert!(stdout(&out).contains("already exists"), "{}", stdout(&out));
 }
+
+/// An rclone.conf is read where it is, as rclone reads it: an S3 remote
+/// takes the bucket from the path, an alias points on, the environment
+/// overrides a key, an encrypted file is refused saying why, and a name in
+/// both configs is refused naming both files.
+#[test]
+fn remotes_of_an_rclone_conf_work_in_place() {
+    let s = Scratch::new();
+    let server = S3sFs::start(&s.path().join("srv"));
+    let conf = s.path().join("rclone.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[r2]\ntype = s3\nprovider = Other\naccess_key_id = {S3_ACCESS_KEY}\n\
+             secret_access_key = wrong\nendpoint = {}\n\n\
+             [shots]\ntype = alias\nremote = r2:{}/photos\n\n[box]\ntype = sftp\nhost = x\n",
+            server.endpoint, server.bucket
+        ),
+    )
+    .unwrap();
+    let photo = s.file("a.jpg", b"jpeg bytes");
+    let bucket_path = format!("r2:{}/photos/a.jpg", server.bucket);
+    // The wrong secret in the file, the right one from the environment.
+    let rclone_env = |cmd: &mut assert_cmd::Command| {
+        cmd.env("RCLONE_CONFIG", &conf)
+            .env("RCLONE_CONFIG_R2_SECRET_ACCESS_KEY", S3_SECRET_KEY);
+    };
+    let mut put = s.wharf();
+    rclone_env(&mut put);
+    put.args(["cp", photo.to_str().unwrap(), &bucket_path])
+        .assert()
+        .success();
+    let mut cat = s.wharf();
+    rclone_env(&mut cat);
+    let out = cat.args(["cat", "shots:a.jpg"]).assert().success();
+    assert_eq!(out.get_output().stdout, b"jpeg bytes");
+    // Without the override, the file's wrong secret is what is sent.
+    s.wharf()
+        .env("RCLONE_CONFIG", &conf)
+        .args(["cat", &bucket_path])
+        .assert()
+        .failure();
+    // A backend Wharf has no plugin for: named when used.
+    let out = s
+        .wharf()
+        .env("RCLONE_CONFIG", &conf)
+        .args(["ls", "box:"])
+        .assert()
+        .failure();
+    assert!(stderr(&out).contains("'sftp'"), "{}", stderr(&out));
+    // A bucket-less S3 path says how to name the bucket.
+    let out = s
+        .wharf()
+        .env("RCLONE_CONFIG", &conf)
+        .args(["ls", "r2:"])
+        .assert()
+        .failure();
+    assert!(stderr(&out).contains("r2:BUCKET/PATH"), "{}", stderr(&out));
+    // The same name in Wharf's config: refused, naming both files.
+    s.write_config("[remotes.r2]\nplugin = \"fs\"\nroot = \"./r2\"\n");
+    let out = s
+        .wharf()
+        .env("RCLONE_CONFIG", &conf)
+        .args(["ls", "r2:x"])
+        .assert()
+        .failure();
+    let said = stderr(&out);
+    assert!(
+        said.contains("rclone.conf") && said.contains("wharf.toml"),
+        "{said}"
+    );
+    // An encrypted rclone.conf without its password: Wharf's own remotes
+    // still work, an rclone one says why it cannot be read.
+    std::fs::write(
+        &conf,
+        "# Encrypted rclone configuration File\n\nRCLONE_ENCRYPT_V0:\nAAAAAAAA\n",
+    )
+    .unwrap();
+    s.wharf()
+        .env("RCLONE_CONFIG", &conf)
+        .args(["ls", "media:"])
+        .assert()
+        .success();
+    let out = s
+        .wharf()
+        .env("RCLONE_CONFIG", &conf)
+        .env_remove("RCLONE_CONFIG_PASS")
+        .args(["ls", "shots:"])
+        .assert()
+        .failure();
+    assert!(
+        stderr(&out).contains("RCLONE_CONFIG_PASS"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -635,3 +635,67 @@ fn symbolic_links_in_a_local_tree_are_passed_over_unless_asked() {
     followed.sort();
     assert_eq!(followed, ["door/secret.txt", "inside.txt", "peek.txt"]);
 }
+
+/// rclone's filters on Wharf's own commands: a sync takes what they take
+/// and leaves the rest on both sides alone (an excluded file in the
+/// destination survives `--delete`); `rm -R` removes only what they take.
+#[test]
+fn filters_choose_what_cp_sync_check_and_rm_take() {
+    let s = Scratch::new();
+    for (name, body) in [
+        ("src/a.jpg", &b"jpeg"[..]),
+        ("src/b.txt", b"text"),
+        ("src/cache/c.jpg", b"cached"),
+        ("src/big.jpg", &[7u8; 4096][..]),
+    ] {
+        s.file(name, body);
+    }
+    s.file("media/kept/old.tmp", b"not mine");
+    let src = s.path().join("src");
+    let src = src.to_str().unwrap();
+    s.wharf()
+        .args(["sync", src, "media:kept", "--delete", "--include", "*.jpg"])
+        .args(["--exclude=cache/**", "--max-size", "2"])
+        .assert()
+        .success();
+    // --include came first, so cache/c.jpg (a .jpg) is taken; 4 KiB is over 2 KiB.
+    assert_eq!(
+        s.files_under("media/kept"),
+        ["a.jpg", "cache/c.jpg", "old.tmp"]
+    );
+    s.wharf()
+        .args([
+            "check",
+            src,
+            "media:kept",
+            "--include",
+            "*.jpg",
+            "--max-size",
+            "2",
+        ])
+        .assert()
+        .success();
+    s.wharf()
+        .args([
+            "rm",
+            "-R",
+            "media:kept",
+            "--filter",
+            "- *.tmp",
+            "--filter",
+            "+ **",
+        ])
+        .assert()
+        .success();
+    assert_eq!(s.files_under("media/kept"), ["old.tmp"]);
+    s.wharf()
+        .args(["cp", "-R", src, "media:all", "--exclude", "{a,big}.jpg"])
+        .assert()
+        .success();
+    assert_eq!(s.files_under("media/all"), ["b.txt", "cache/c.jpg"]);
+    s.wharf()
+        .args(["cp", "-R", src, "media:x", "--include", "[bad"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("'[bad'"));
+}

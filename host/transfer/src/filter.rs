@@ -125,6 +125,84 @@ impl Filter {
         self.min_size = Some(bytes);
     }
 
+    /// The flag names [`Filter::flag`] takes, as rclone spells them.
+    pub const FLAGS: &'static [&'static str] = &[
+        "include",
+        "exclude",
+        "filter",
+        "filter-from",
+        "include-from",
+        "exclude-from",
+        "max-age",
+        "min-age",
+        "max-size",
+        "min-size",
+    ];
+
+    /// Adds what rclone's `--FLAG VALUE` says (one of [`Filter::FLAGS`]):
+    /// a rule, a file of rules (`-` for standard input), an age
+    /// (`7d`, `1h30m`) or a size (`10M`; a bare number is KiB, as in
+    /// rclone).
+    pub fn flag(&mut self, flag: &str, value: &str) -> Result<()> {
+        let read = |path: &str| -> Result<String> {
+            let text = if path == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(path)
+            };
+            text.map_err(|e| Error::io(format!("--{flag} {path}: cannot read it"), e))
+        };
+        let size = || -> Result<u64> {
+            let text = if value.chars().all(|c| c.is_ascii_digit()) {
+                format!("{value}Ki")
+            } else {
+                value.to_owned()
+            };
+            wharf_rclone_conf::parse_size(&text).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidRequest,
+                    format!("--{flag} {value}: not a size (write 10M, 1.5G, 100k)"),
+                )
+            })
+        };
+        let age = || {
+            parse_duration(value).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidRequest,
+                    format!("--{flag}: {}", e.message()),
+                )
+            })
+        };
+        match flag {
+            "include" => self.include(value),
+            "exclude" => self.exclude(value),
+            "filter" => self.rule(value),
+            "filter-from" => self.rules_from(&read(value)?, None),
+            "include-from" => self.rules_from(&read(value)?, Some(true)),
+            "exclude-from" => self.rules_from(&read(value)?, Some(false)),
+            "max-age" => {
+                self.max_age(age()?);
+                Ok(())
+            }
+            "min-age" => {
+                self.min_age(age()?);
+                Ok(())
+            }
+            "max-size" => {
+                self.max_size(size()?);
+                Ok(())
+            }
+            "min-size" => {
+                self.min_size(size()?);
+                Ok(())
+            }
+            other => Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!("--{other} is not a filter flag"),
+            )),
+        }
+    }
+
     fn push(&mut self, include: bool, pattern: &str) -> Result<()> {
         let directory = pattern.ends_with('/') && pattern.len() > 1;
         let body = if directory {
