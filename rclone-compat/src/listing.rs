@@ -187,10 +187,11 @@ impl<'a> Printer<'a> {
             ("lsl", Item::Object { rel, meta }) => {
                 writeln!(out, "{:>9} {} {rel}", meta.size, time::lsl(&modified(meta)))?
             }
+            // A directory implied by keys has no size (0) and no count (-1).
             ("lsd", Item::Dir { rel }) => writeln!(
                 out,
                 "{:>12} {} {:>9} {rel}",
-                -1,
+                0,
                 time::lsd(&DEFAULT_TIME),
                 -1
             )?,

@@ -376,3 +376,50 @@ fn exit_codes_and_messages_are_rclones() {
     let out = s.wharf(&["reveal", "not-obscured!"], None);
     assert_eq!(code(&out), 1);
 }
+
+/// Sorted lines, to compare listings whose order within a level may differ.
+fn lines(out: &[u8]) -> Vec<String> {
+    let mut lines: Vec<String> = String::from_utf8_lossy(out)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn listings_print_as_rclone_prints_them() {
+    let s = Stack::start();
+    let tree = s.path("tree");
+    write_tree(&tree);
+    s.rclone_ok(&["copy", tree.to_str().unwrap(), "r2_secure:t"]);
+    for args in [
+        &["ls", "r2_secure:t"][..],
+        &["lsd", "r2_secure:t"],
+        &["lsd", "-R", "r2_secure:t"],
+        &["lsf", "r2_secure:t"],
+        &["lsf", "-R", "r2_secure:t"],
+        &[
+            "lsf",
+            "-R",
+            "--files-only",
+            "--format",
+            "ps",
+            "--separator",
+            "|",
+            "r2_secure:t",
+        ],
+        &["size", "r2_secure:t"],
+        &["size", "--json", "r2_secure:t"],
+        &["ls", "--include", "*.png", "r2_secure:t"],
+        &["lsf", "-R", "--exclude", "photos/**", "r2_secure:t"],
+        &["ls", "--max-size", "20k", "r2_secure:t"],
+        &["ls", "r2_backups:wharf-test/missing"],
+    ] {
+        assert_eq!(
+            lines(&s.wharf_ok(args)),
+            lines(&s.rclone_ok(args)),
+            "{args:?}"
+        );
+    }
+}

@@ -244,12 +244,20 @@ impl Filter {
         !self.exclude_rest
     }
 
-    /// Whether the directory `dir` may hold anything the rules take: false
-    /// only when a directory rule excludes it, so a listing can skip it.
+    /// Whether the directory `dir` is listed: as rclone, a rule decides
+    /// for a directory when it matches the directory's path with its `/`
+    /// (`photos/**` matches `photos/`, so it leaves the directory out, not
+    /// only what is in it); a directory no rule matches is listed.
     pub fn takes_directory(&self, dir: &str) -> bool {
         let dir = dir.trim_matches('/');
+        let with_slash = format!("{dir}/");
         for rule in &self.rules {
-            if rule.directory && rule.glob.matches_path(dir) {
+            let matched = if rule.directory {
+                rule.glob.matches_path(dir)
+            } else {
+                rule.glob.matches_path(&with_slash)
+            };
+            if matched {
                 return rule.include;
             }
         }
@@ -535,6 +543,12 @@ mod tests {
         assert!(takes(&[("exclude", "?.txt")], "ab.txt"));
         // A directory rule takes everything below.
         assert!(!takes(&[("exclude", "cache/")], "site/cache/a/b"));
+        let mut filter = Filter::new();
+        filter.exclude("photos/**").unwrap();
+        assert!(!filter.takes_directory("photos"));
+        assert!(filter.takes_directory("docs"));
+        filter.include("*.png").unwrap();
+        assert!(filter.takes_directory("docs"));
         assert!(takes(&[("exclude", "cache/")], "site/cache.txt"));
     }
 
