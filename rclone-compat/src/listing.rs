@@ -34,8 +34,10 @@ pub async fn run(ctx: &Context<'_>, command: &str, arg: &str) -> Result<(), Fail
     // lsf and lsjson one level unless -R.
     let recursive = match command {
         "ls" | "lsl" | "size" => args.max_depth != Some(1),
-        _ => args.recursive,
+        _ => args.recursive && args.max_depth != Some(1),
     };
+    // --max-depth N: keys at most N levels down (negative: no limit).
+    let depth = args.max_depth.filter(|d| *d > 0).map(|d| d as usize);
     let hashes = if args.hash && command == "lsjson" {
         remote
             .describe()
@@ -60,6 +62,9 @@ pub async fn run(ctx: &Context<'_>, command: &str, arg: &str) -> Result<(), Fail
         }
         for entry in page {
             for item in items(entry, &prefix, recursive, &filter, &mut open_dirs) {
+                if depth.is_some_and(|d| item.rel().split('/').count() > d) {
+                    continue;
+                }
                 any = true;
                 let mut hashed = None;
                 if let Item::Object { meta, .. } = &item {
