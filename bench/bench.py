@@ -15,6 +15,9 @@ plugin against rclone's ftp backend, with throughputs.
 Workloads (local disk, the fs plugin on media:):
   - one 1 GiB file copied into media: and back out;
   - 2,000 files of 64 KiB copied into media:.
+And wharf-rclone in rclone's place (bench_rclone_surface): rcat of a
+stream of the big file and lsjson -R of the small files, through crypt over
+S3, with the same rclone.conf for both.
 For each of local disk, S3 and FTP, the tree workloads (bench_tree): the
 2,000 files of 64 KiB up, a sync after 10% of them changed, a check, and
 deleting them all (wharf rm -R against rclone purge).
@@ -48,10 +51,16 @@ GOAL_TIMES_CP = 2.0  # wharf's time / cp's time, at most
 GOAL_PEAK_RSS_MIB = 64  # wharf's peak RSS, under
 
 
-def run(cmd, cwd, env):
-    """Runs cmd; returns (seconds, peak RSS in MiB, CPU seconds: user + system)."""
+def run(cmd, cwd, env, stdin=None):
+    """Runs cmd (its standard input from the file `stdin`, if given);
+    returns (seconds, peak RSS in MiB, CPU seconds: user + system)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    source = open(os.path.join(cwd, stdin), "rb") if stdin else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stdin=source)
+    finally:
+        if stdin:
+            source.close()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -59,13 +68,13 @@ def run(cmd, cwd, env):
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def measure(label, cmd, cwd, env, runs, clean):
+def measure(label, cmd, cwd, env, runs, clean, stdin=None):
     """Median wall time, highest peak RSS and median CPU seconds of `runs` runs."""
     times, peaks, cpus = [], [], []
     for _ in range(runs):
         clean()
         subprocess.run(["sync"], check=True)
-        t, rss, cpu = run(cmd, cwd, env)
+        t, rss, cpu = run(cmd, cwd, env, stdin)
         times.append(t)
         peaks.append(rss)
         cpus.append(cpu)
@@ -119,13 +128,16 @@ def main():
     parser.add_argument("--no-ftp", action="store_true", help="skip the FTP workloads")
     parser.add_argument("--no-crypt", action="store_true", help="skip the crypt workloads")
     parser.add_argument("--no-compress", action="store_true", help="skip the compress workloads")
+    parser.add_argument("--no-rclone-surface", action="store_true",
+                        help="skip wharf-rclone against rclone (rcat and lsjson -R through crypt over S3)")
     parser.add_argument("--s3-server", choices=["seaweedfs", "s3s-fs"], default="seaweedfs",
                         help="the S3 server on loopback (both verify SigV4)")
     args = parser.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "-p", "wharf-cli"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-p", "wharf-cli", "-p", "wharf-rclone"], cwd=ROOT, check=True)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     wharf = os.path.join(target, "release", "wharf")
+    wharf_rclone = os.path.join(target, "release", "wharf-rclone")
     rclone = ensure_rclone()
     print(subprocess.run([rclone, "version"], capture_output=True, text=True).stdout.splitlines()[0])
 
@@ -169,6 +181,8 @@ def main():
             bench_s3(args, work, env, wharf, rclone, clean)
         if not args.no_ftp:
             bench_ftp(args, work, env, wharf, rclone, clean)
+        if not args.no_rclone_surface:
+            bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean)
         print_goals(local_up, args.size_mib)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -273,12 +287,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_s3_server(args, work):
-    """Starts the chosen S3 server on loopback with bucket "bench"; returns
-    (process, endpoint)."""
+def start_s3_server(args, work, name="s3-root"):
+    """Starts the chosen S3 server on loopback with bucket "bench", its data
+    in `name` under `work`; returns (process, endpoint)."""
     import socket
     port = free_port()
-    root = os.path.join(work, "s3-root")
+    root = os.path.join(work, name)
     os.makedirs(os.path.join(root, "bench"))
     if args.s3_server == "s3s-fs":
         s3s = shutil.which("s3s-fs") or os.path.expanduser("~/.cargo/bin/s3s-fs")
@@ -297,7 +311,7 @@ def start_s3_server(args, work):
         cmd = [weed, "mini", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
                f"-s3.port={port}", f"-s3.config={identities}", "-bucket=bench", "-s3.port.iceberg=0",
                "-s3.port.lance=0", "-master.telemetry=false",
-               f"-s3.localSocket={work}/s3.sock", f"-filer.localSocket={work}/filer.sock"]
+               f"-s3.localSocket={root}.s3.sock", f"-filer.localSocket={root}.filer.sock"]
         filer_port = free_port()
         cmd.append(f"-filer.port={filer_port}")
         for flag in ["s3.port.grpc", "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
@@ -462,6 +476,50 @@ def bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean):
             measure("rclone", [rclone, "copy", "ssecure:many", "rdown"], work, env, args.runs, clean("rdown")))
     pair_line(f"crypt over S3 {args.s3_files} x 64 KiB down", *back)
     s3clean("wvault", "rvault")()
+
+
+def bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean):
+    """wharf-rclone in rclone's place: the same commands, on the same
+    rclone.conf (crypt over S3), against rclone itself: rcat of a stream of
+    the big file, and lsjson -R of the small files."""
+    server, endpoint = start_s3_server(args, work, "surface-root")
+    try:
+        password = subprocess.run([wharf_rclone, "obscure", "bench"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        conf = os.path.join(work, "surface.conf")
+        with open(conf, "w") as f:
+            f.write(f"[srv]\ntype = s3\nprovider = Cloudflare\naccess_key_id = AKBENCH\n"
+                    f"secret_access_key = SKBENCH\nendpoint = {endpoint}\nno_check_bucket = true\n\n"
+                    f"[sec]\ntype = crypt\nremote = srv:bench/vault\npassword = {password}\n")
+        senv = dict(env)
+        senv.pop("AWS_CA_BUNDLE", None)
+        small = os.path.join(work, "surface-small")
+        os.makedirs(small, exist_ok=True)
+        for i in range(args.s3_files):
+            write_random(os.path.join(small, f"f{i:05}.bin"), 64 << 10)
+        # Compile the plugins into the cache first.
+        run([wharf_rclone, "--config", conf, "lsjson", "sec:"], work, senv)
+
+        def gone(key):
+            return lambda: subprocess.run([rclone, "--config", conf, "deletefile", f"sec:{key}"], env=senv,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        print(f"\nrclone's commands, crypt over S3 ({args.s3_server}): rcat of a {args.size_mib} MiB stream")
+        rcat = (measure("wharf-rclone", [wharf_rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
+                        args.runs, gone("stream.bin"), stdin="big.bin"),
+                measure("rclone", [rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
+                        args.runs, gone("stream.bin"), stdin="big.bin"))
+        pair_line(f"rcat {args.size_mib} MiB through crypt over S3", *rcat)
+        subprocess.run([rclone, "--config", conf, "copy", small, "sec:many"], env=senv, check=True)
+        print(f"rclone's commands: lsjson -R of {args.s3_files} objects through crypt over S3")
+        listing = (measure("wharf-rclone", [wharf_rclone, "--config", conf, "lsjson", "-R", "sec:many"], work,
+                           senv, args.runs, lambda: None),
+                   measure("rclone", [rclone, "--config", conf, "lsjson", "-R", "sec:many"], work, senv,
+                           args.runs, lambda: None))
+        pair_line(f"lsjson -R of {args.s3_files} through crypt over S3", *listing)
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def bench_ftp(args, work, env, wharf, rclone, clean):
