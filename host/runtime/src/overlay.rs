@@ -80,10 +80,67 @@ pub struct BelowReader {
     at: usize,
 }
 
-/// A write in progress below.
+/// A write in progress below. Its chunks go to a task of their own that
+/// writes them to the remote below, so the overlay works on the next chunk
+/// (encrypts, compresses) while the remote below stores the last (hashes,
+/// sends): the two layers run on two cores, not one after the other. At
+/// most [`PIPELINED_CHUNKS`] wait between them.
 pub struct BelowWriter {
-    writer: Option<ObjectWriter<'static>>,
+    pipe: Option<WritePipe>,
     key: String,
+}
+
+/// Chunks an overlay may have handed on that the remote below has not yet
+/// taken: enough to keep both layers busy, few enough that a write holds
+/// only a few chunks in the host.
+const PIPELINED_CHUNKS: usize = 2;
+
+/// The two ends of a pipelined write below.
+struct WritePipe {
+    chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
+    /// Set before the sender is dropped to abort instead of finishing.
+    abort: Arc<std::sync::atomic::AtomicBool>,
+    /// The object written, or `None` when the write was aborted.
+    task: tokio::task::JoinHandle<crate::Result<Option<ObjectMeta>>>,
+}
+
+impl WritePipe {
+    fn start(mut writer: ObjectWriter<'static>) -> WritePipe {
+        let (chunks, mut incoming) = tokio::sync::mpsc::channel::<Vec<u8>>(PIPELINED_CHUNKS);
+        let abort = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let aborting = abort.clone();
+        let task = tokio::spawn(async move {
+            while let Some(chunk) = incoming.recv().await {
+                if let Err(e) = writer.write(&chunk).await {
+                    // Nothing of a failed write may stay visible below.
+                    let _ = writer.abort().await;
+                    return Err(e);
+                }
+            }
+            if aborting.load(std::sync::atomic::Ordering::SeqCst) {
+                writer.abort().await?;
+                return Ok(None);
+            }
+            writer.finish().await.map(Some)
+        });
+        WritePipe {
+            chunks,
+            abort,
+            task,
+        }
+    }
+
+    /// Waits for the write below to end: finished, or (`abort`) aborted.
+    async fn end(self, abort: bool) -> crate::Result<Option<ObjectMeta>> {
+        self.abort.store(abort, std::sync::atomic::Ordering::SeqCst);
+        drop(self.chunks);
+        self.task.await.map_err(|e| {
+            Error::new(
+                ErrorKind::Other,
+                format!("the write below stopped unexpectedly: {e}"),
+            )
+        })?
+    }
 }
 
 /// A listing in progress below, with the rest of its last page.
@@ -208,7 +265,7 @@ impl Host for BelowView<'_> {
             Err(e) => return Ok(Err(to_wit(&e))),
         };
         Ok(Ok(self.table.push(BelowWriter {
-            writer: Some(writer),
+            pipe: Some(WritePipe::start(writer)),
             key,
         })?))
     }
@@ -303,32 +360,41 @@ impl HostBelowReader for BelowView<'_> {
 impl HostBelowWriter for BelowView<'_> {
     async fn write(&mut self, writer: Resource<BelowWriter>, chunk: Vec<u8>) -> Answer<()> {
         let writer = self.table.get_mut(&writer)?;
-        let Some(inner) = writer.writer.as_mut() else {
+        let Some(pipe) = writer.pipe.as_ref() else {
             return Ok(Err(finished(&writer.key)));
         };
-        Ok(inner.write(&chunk).await.map_err(|e| to_wit(&e)))
+        if pipe.chunks.send(chunk).await.is_ok() {
+            return Ok(Ok(()));
+        }
+        // The task stopped: a chunk before this one failed below (and the
+        // write there was aborted). Its error is the answer.
+        let pipe = writer.pipe.take().expect("present above");
+        Ok(match pipe.end(true).await {
+            Err(e) => Err(to_wit(&e)),
+            Ok(_) => Err(finished(&writer.key)),
+        })
     }
 
     async fn finish(&mut self, writer: Resource<BelowWriter>) -> Answer<ObjectMeta> {
         let below = self.below.cloned();
         let writer = self.table.get_mut(&writer)?;
-        let Some(inner) = writer.writer.take() else {
+        let Some(pipe) = writer.pipe.take() else {
             return Ok(Err(finished(&writer.key)));
         };
-        Ok(inner
-            .finish()
-            .await
-            .map(|m| match &below {
-                Some(below) => below.meta(m),
-                None => m,
-            })
-            .map_err(|e| to_wit(&e)))
+        Ok(match pipe.end(false).await {
+            Ok(Some(meta)) => Ok(match &below {
+                Some(below) => below.meta(meta),
+                None => meta,
+            }),
+            Ok(None) => Err(finished(&writer.key)),
+            Err(e) => Err(to_wit(&e)),
+        })
     }
 
     async fn abort(&mut self, writer: Resource<BelowWriter>) -> Answer<()> {
         let writer = self.table.get_mut(&writer)?;
-        match writer.writer.take() {
-            Some(inner) => Ok(inner.abort().await.map_err(|e| to_wit(&e))),
+        match writer.pipe.take() {
+            Some(pipe) => Ok(pipe.end(true).await.map(drop).map_err(|e| to_wit(&e))),
             None => Ok(Ok(())),
         }
     }
@@ -336,8 +402,8 @@ impl HostBelowWriter for BelowView<'_> {
     async fn drop(&mut self, writer: Resource<BelowWriter>) -> wasmtime::Result<()> {
         // Unfinished, it is aborted now: the contract's promise that an
         // abandoned write leaves nothing holds through every layer.
-        if let Some(inner) = self.table.delete(writer)?.writer {
-            let _ = inner.abort().await;
+        if let Some(pipe) = self.table.delete(writer)?.pipe {
+            let _ = pipe.end(true).await;
         }
         Ok(())
     }
