@@ -423,3 +423,110 @@ fn listings_print_as_rclone_prints_them() {
         );
     }
 }
+
+/// 1 GiB of incompressible, reproducible bytes, a MiB at a time.
+fn pattern(mut each: impl FnMut(&[u8])) {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut block = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        for word in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        each(&block);
+    }
+}
+
+/// Runs wharf-rclone with `args`, its stdin fed by `feed` and its stdout
+/// read by `drain`, both streamed; returns its peak RSS in MiB.
+fn streamed_rss_mib(
+    s: &Stack,
+    args: &[&str],
+    feed: Option<Box<dyn FnOnce(std::process::ChildStdin) + Send>>,
+    drain: impl FnOnce(std::process::ChildStdout) + Send + 'static,
+) -> i64 {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf-rclone"));
+    s.env(&mut command);
+    command
+        .env_remove("RCLONE_CONFIG")
+        .arg("--config")
+        .arg(&s.conf)
+        .args(args)
+        .stdin(if feed.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped());
+    // Reaped by wait4 below, which also reports the peak RSS.
+    #[allow(clippy::zombie_processes)]
+    let mut child = command.spawn().unwrap();
+    let feeder = feed.map(|feed| {
+        let stdin = child.stdin.take().unwrap();
+        std::thread::spawn(move || feed(stdin))
+    });
+    let stdout = child.stdout.take().unwrap();
+    let drainer = std::thread::spawn(move || drain(stdout));
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value, and wait4 reaps exactly
+    // this child, which std's Child then never waits for again.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    if let Some(feeder) = feeder {
+        feeder.join().unwrap();
+    }
+    drainer.join().unwrap();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "wharf-rclone {args:?} failed: {status}"
+    );
+    usage.ru_maxrss / 1024
+}
+
+/// rcat of a 1 GiB stream into crypt over compress over S3, and cat of it
+/// back, each in tens of MiB: nothing holds the object, in any layer.
+#[test]
+fn a_gib_streams_through_rcat_and_cat_in_tens_of_mib() {
+    use sha2::{Digest, Sha256};
+    let s = Stack::start();
+    let mut expected = Sha256::new();
+    pattern(|block| expected.update(block));
+    let expected = expected.finalize();
+    let up = streamed_rss_mib(
+        &s,
+        &["rcat", "r2_secure:big/stream.bin"],
+        Some(Box::new(|mut stdin| {
+            pattern(|block| stdin.write_all(block).unwrap());
+        })),
+        |_| {},
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let down = streamed_rss_mib(
+        &s,
+        &["cat", "r2_secure:big/stream.bin"],
+        None,
+        move |mut out| {
+            let mut hash = Sha256::new();
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = std::io::Read::read(&mut out, &mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                hash.update(&buf[..n]);
+            }
+            tx.send(hash.finalize()).unwrap();
+        },
+    );
+    assert_eq!(
+        rx.recv().unwrap(),
+        expected,
+        "cat gives back what rcat stored"
+    );
+    println!("peak RSS: rcat {up} MiB, cat {down} MiB");
+    assert!(up < 100, "rcat of 1 GiB peaked at {up} MiB");
+    assert!(down < 100, "cat of 1 GiB peaked at {down} MiB");
+}
