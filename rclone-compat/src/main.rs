@@ -35,7 +35,11 @@ fn run(args: Args) -> i32 {
         Ok(runtime) => runtime,
         Err(e) => return report(Some(&command), Failure::new(1, e.to_string())),
     };
-    match runtime.block_on(dispatch(args)) {
+    let result = runtime.block_on(dispatch(args));
+    // A read of standard input may still be blocked on a thread of its own
+    // (an rcat that was interrupted): the process ends without waiting.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => 0,
         Err(failure) => report(Some(&command), failure),
     }

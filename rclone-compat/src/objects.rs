@@ -26,10 +26,67 @@ pub async fn rcat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    remote
-        .put(&key, tokio::io::stdin(), WriteOptions::default())
-        .await?;
+    let mut writer = remote.open_write(&key, WriteOptions::default()).await?;
+    let mut stdin = tokio::io::stdin();
+    let mut chunk = vec![0u8; wharf::CHUNK_SIZE];
+    let mut stop = std::pin::pin!(interrupted());
+    loop {
+        let filled = tokio::select! {
+            filled = read_full(&mut stdin, &mut chunk) => filled,
+            signal = &mut stop => {
+                // Nothing of an interrupted stream is stored.
+                let _ = writer.abort().await;
+                return Err(Failure::new(1, format!("{signal}: the upload was aborted, nothing was stored")));
+            }
+        };
+        let filled = match filled {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(Failure::new(
+                    1,
+                    format!("reading standard input failed: {e}; nothing was stored"),
+                ));
+            }
+        };
+        if let Err(e) = writer.write(&chunk[..filled]).await {
+            let _ = writer.abort().await;
+            return Err(e.into());
+        }
+    }
+    writer.finish().await?;
     Ok(())
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM), naming
+/// the signal.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term.recv() => "terminated",
+    }
+}
+
+/// Reads until `buf` is full or the input ends.
+async fn read_full(
+    input: &mut (impl tokio::io::AsyncRead + Unpin),
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    use tokio::io::AsyncReadExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]).await? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 /// `cat`: an object (or every object below a directory, one after the

@@ -530,3 +530,35 @@ fn a_gib_streams_through_rcat_and_cat_in_tens_of_mib() {
     assert!(up < 100, "rcat of 1 GiB peaked at {up} MiB");
     assert!(down < 100, "cat of 1 GiB peaked at {down} MiB");
 }
+
+/// An rcat stopped mid-stream (SIGTERM, as a tool killing its child does)
+/// stores nothing, in any layer: the write is aborted down to S3.
+#[test]
+fn an_interrupted_rcat_leaves_nothing() {
+    let s = Stack::start();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf-rclone"));
+    s.env(&mut command);
+    command
+        .env_remove("RCLONE_CONFIG")
+        .arg("--config")
+        .arg(&s.conf)
+        .args(["rcat", "r2_secure:db/partial.sqlite3"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // More than a multipart part, so parts are already stored below.
+    stdin.write_all(&data(12 << 20, 3)).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("nothing was stored"), "{said}");
+    // Neither through the stack nor in the bucket itself.
+    assert!(rows(&s.rclone_ok(&["lsjson", "-R", "r2_secure:"])).is_empty());
+    let bucket = format!("r2_backups:{}", s._server.bucket);
+    assert!(rows(&s.rclone_ok(&["lsjson", "-R", &bucket])).is_empty());
+}
