@@ -1,9 +1,12 @@
 //! Commands on objects and directories: `cat`, `rcat`, `deletefile`,
 //! `delete`, `purge`, `mkdir`, `rmdir`.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use wharf::{ByteRange, Entry, ErrorKind, Span, WriteOptions};
 use wharf_transfer::{delete_prefix, DeleteOptions, Event};
 
@@ -26,37 +29,51 @@ pub async fn rcat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    let mut writer = remote.open_write(&key, WriteOptions::default()).await?;
-    let mut stdin = tokio::io::stdin();
-    let mut chunk = vec![0u8; wharf::CHUNK_SIZE];
-    let mut stop = std::pin::pin!(interrupted());
-    loop {
-        let filled = tokio::select! {
-            filled = read_full(&mut stdin, &mut chunk) => filled,
-            signal = &mut stop => {
-                // Nothing of an interrupted stream is stored.
-                let _ = writer.abort().await;
-                return Err(Failure::new(1, format!("{signal}: the upload was aborted, nothing was stored")));
-            }
-        };
-        let filled = match filled {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                let _ = writer.abort().await;
-                return Err(Failure::new(
-                    1,
-                    format!("reading standard input failed: {e}; nothing was stored"),
-                ));
-            }
-        };
-        if let Err(e) = writer.write(&chunk[..filled]).await {
-            let _ = writer.abort().await;
-            return Err(e.into());
-        }
+    // Remote::put aborts the write when its source fails: standard input
+    // fails once the process is asked to stop, so nothing of an
+    // interrupted stream is stored.
+    let stopped = Arc::new(OnceLock::new());
+    let stdin = UntilStopped {
+        inner: tokio::io::stdin(),
+        stop: Box::pin(interrupted()),
+        stopped: stopped.clone(),
+    };
+    match remote.put(&key, stdin, WriteOptions::default()).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(match stopped.get() {
+            Some(signal) => Failure::new(
+                1,
+                format!("{signal}: the upload was aborted, nothing was stored"),
+            ),
+            None => e.into(),
+        }),
     }
-    writer.finish().await?;
-    Ok(())
+}
+
+/// A source that fails once `stop` resolves, recording why in `stopped`.
+struct UntilStopped<R> {
+    inner: R,
+    stop: Pin<Box<dyn Future<Output = &'static str> + Send>>,
+    stopped: Arc<OnceLock<&'static str>>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for UntilStopped<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.stopped.get().is_none() {
+            if let Poll::Ready(signal) = self.stop.as_mut().poll(cx) {
+                let _ = self.stopped.set(signal);
+            }
+        }
+        if let Some(signal) = self.stopped.get() {
+            let why = std::io::Error::new(std::io::ErrorKind::Interrupted, *signal);
+            return Poll::Ready(Err(why));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM), naming
@@ -71,22 +88,6 @@ async fn interrupted() -> &'static str {
         _ = tokio::signal::ctrl_c() => "interrupted",
         _ = term.recv() => "terminated",
     }
-}
-
-/// Reads until `buf` is full or the input ends.
-async fn read_full(
-    input: &mut (impl tokio::io::AsyncRead + Unpin),
-    buf: &mut [u8],
-) -> std::io::Result<usize> {
-    use tokio::io::AsyncReadExt;
-    let mut filled = 0;
-    while filled < buf.len() {
-        match input.read(&mut buf[filled..]).await? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 /// `cat`: an object (or every object below a directory, one after the

@@ -119,29 +119,17 @@ pub async fn run(ctx: &Context<'_>, command: &str, src: &str, dst: &str) -> Resu
 }
 
 /// Whether `at` is a directory or prefix with something below it, rather
-/// than one object.
+/// than one object; a local path that is not there is rclone's exit 3.
 async fn is_tree(at: &Endpoint) -> Result<bool, Failure> {
-    match at {
-        Endpoint::Local(path) => {
-            if !path.exists() {
-                return Err(Failure::new(
-                    DIR_NOT_FOUND,
-                    format!("{}: directory not found", path.display()),
-                ));
-            }
-            Ok(path.is_dir())
-        }
-        Endpoint::Remote { remote, key } => {
-            if key.is_empty() {
-                return Ok(true);
-            }
-            match remote.stat(key).await {
-                Ok(_) => Ok(false),
-                Err(e) if *e.kind() == wharf::ErrorKind::NotFound => Ok(true),
-                Err(e) => Err(e.into()),
-            }
+    if let Endpoint::Local(path) = at {
+        if !path.exists() {
+            return Err(Failure::new(
+                DIR_NOT_FOUND,
+                format!("{}: directory not found", path.display()),
+            ));
         }
     }
+    Ok(wharf_transfer::is_tree(at).await?)
 }
 
 /// One event, as rclone's log lines at its levels (0 quiet, 1 default,

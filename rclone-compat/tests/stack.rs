@@ -9,12 +9,12 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use wharf_test_servers::rclone::data;
-use wharf_test_servers::{program, SeaweedFs, S3_ACCESS_KEY, S3_SECRET_KEY};
+use wharf_test_servers::{program, Rclone, SeaweedFs};
 
 struct Stack {
     dir: tempfile::TempDir,
     conf: PathBuf,
-    _server: SeaweedFs,
+    server: SeaweedFs,
 }
 
 impl Stack {
@@ -22,40 +22,8 @@ impl Stack {
         let dir = tempfile::tempdir().unwrap();
         let server = SeaweedFs::start(&dir.path().join("seaweed"));
         let conf = dir.path().join("rclone.conf");
-        let stack = Stack {
-            conf,
-            dir,
-            _server: server,
-        };
-        let endpoint = stack._server.endpoint.clone();
-        let bucket = stack._server.bucket.clone();
-        stack.rclone_ok(&[
-            "config",
-            "create",
-            "r2_backups",
-            "s3",
-            "provider=Cloudflare",
-            &format!("access_key_id={S3_ACCESS_KEY}"),
-            &format!("secret_access_key={S3_SECRET_KEY}"),
-            &format!("endpoint={endpoint}"),
-            "no_check_bucket=true",
-        ]);
-        stack.rclone_ok(&[
-            "config",
-            "create",
-            "r2_compressed",
-            "compress",
-            &format!("remote=r2_backups:{bucket}"),
-        ]);
-        // rclone obscures the password it is given.
-        stack.rclone_ok(&[
-            "config",
-            "create",
-            "r2_secure",
-            "crypt",
-            "remote=r2_compressed:",
-            "password=correct horse battery staple",
-        ]);
+        let stack = Stack { conf, dir, server };
+        Rclone::at(&stack.conf).create_r2_stack(&stack.server.endpoint, &stack.server.bucket);
         stack
     }
 
@@ -80,14 +48,21 @@ impl Stack {
         ok("rclone", args, self.rclone(args, None))
     }
 
-    /// wharf-rclone, given the config with `--config` as django-rclone
-    /// gives it.
+    /// Runs wharf-rclone with `args`.
     fn wharf(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        run(self.wharf_command(), args, stdin)
+    }
+
+    /// wharf-rclone, given the config with `--config` as django-rclone
+    /// gives it, ready for its arguments.
+    fn wharf_command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wharf-rclone"));
         self.env(&mut command);
-        command.env_remove("RCLONE_CONFIG");
-        command.arg("--config").arg(&self.conf);
-        run(command, args, stdin)
+        command
+            .env_remove("RCLONE_CONFIG")
+            .arg("--config")
+            .arg(&self.conf);
+        command
     }
 
     fn wharf_ok(&self, args: &[&str]) -> Vec<u8> {
@@ -447,12 +422,8 @@ fn streamed_rss_mib(
     feed: Option<Box<dyn FnOnce(std::process::ChildStdin) + Send>>,
     drain: impl FnOnce(std::process::ChildStdout) + Send + 'static,
 ) -> i64 {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf-rclone"));
-    s.env(&mut command);
+    let mut command = s.wharf_command();
     command
-        .env_remove("RCLONE_CONFIG")
-        .arg("--config")
-        .arg(&s.conf)
         .args(args)
         .stdin(if feed.is_some() {
             Stdio::piped()
@@ -536,12 +507,8 @@ fn a_gib_streams_through_rcat_and_cat_in_tens_of_mib() {
 #[test]
 fn an_interrupted_rcat_leaves_nothing() {
     let s = Stack::start();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf-rclone"));
-    s.env(&mut command);
+    let mut command = s.wharf_command();
     command
-        .env_remove("RCLONE_CONFIG")
-        .arg("--config")
-        .arg(&s.conf)
         .args(["rcat", "r2_secure:db/partial.sqlite3"])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped());
@@ -559,7 +526,7 @@ fn an_interrupted_rcat_leaves_nothing() {
     assert!(said.contains("nothing was stored"), "{said}");
     // Neither through the stack nor in the bucket itself.
     assert!(rows(&s.rclone_ok(&["lsjson", "-R", "r2_secure:"])).is_empty());
-    let bucket = format!("r2_backups:{}", s._server.bucket);
+    let bucket = format!("r2_backups:{}", s.server.bucket);
     assert!(rows(&s.rclone_ok(&["lsjson", "-R", &bucket])).is_empty());
 }
 

@@ -174,33 +174,24 @@ impl Filter {
             })
         };
         match flag {
-            "include" => self.include(value),
-            "exclude" => self.exclude(value),
-            "filter" => self.rule(value),
-            "filter-from" => self.rules_from(&read(value)?, None),
-            "include-from" => self.rules_from(&read(value)?, Some(true)),
-            "exclude-from" => self.rules_from(&read(value)?, Some(false)),
-            "max-age" => {
-                self.max_age(age()?);
-                Ok(())
+            "include" => self.include(value)?,
+            "exclude" => self.exclude(value)?,
+            "filter" => self.rule(value)?,
+            "filter-from" => self.rules_from(&read(value)?, None)?,
+            "include-from" => self.rules_from(&read(value)?, Some(true))?,
+            "exclude-from" => self.rules_from(&read(value)?, Some(false))?,
+            "max-age" => self.max_age(age()?),
+            "min-age" => self.min_age(age()?),
+            "max-size" => self.max_size(size()?),
+            "min-size" => self.min_size(size()?),
+            other => {
+                return Err(Error::new(
+                    ErrorKind::InvalidRequest,
+                    format!("--{other} is not a filter flag"),
+                ))
             }
-            "min-age" => {
-                self.min_age(age()?);
-                Ok(())
-            }
-            "max-size" => {
-                self.max_size(size()?);
-                Ok(())
-            }
-            "min-size" => {
-                self.min_size(size()?);
-                Ok(())
-            }
-            other => Err(Error::new(
-                ErrorKind::InvalidRequest,
-                format!("--{other} is not a filter flag"),
-            )),
         }
+        Ok(())
     }
 
     fn push(&mut self, include: bool, pattern: &str) -> Result<()> {

@@ -253,7 +253,7 @@ impl Transfer {
 
 /// Whether `at` is a tree: a local directory, a prefix, or a key with
 /// objects below it.
-async fn is_tree(at: &Endpoint) -> Result<bool> {
+pub async fn is_tree(at: &Endpoint) -> Result<bool> {
     match at {
         Endpoint::Local(path) => Ok(path.is_dir()),
         Endpoint::Remote { remote, key } => {

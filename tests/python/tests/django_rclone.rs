@@ -11,14 +11,15 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use wharf_python_tests::{workspace, Venv};
-use wharf_test_servers::{program, SeaweedFs, S3_ACCESS_KEY, S3_SECRET_KEY};
+use wharf_test_servers::{program, Rclone, SeaweedFs};
 
 const REMOTE: &str = "r2_secure:django-backups";
 
 struct Site {
     work: tempfile::TempDir,
     conf: PathBuf,
-    _server: SeaweedFs,
+    rclone: Rclone,
+    server: SeaweedFs,
 }
 
 fn wharf_rclone() -> PathBuf {
@@ -41,48 +42,13 @@ impl Site {
         let server = SeaweedFs::start(&work.path().join("seaweed"));
         let conf = work.path().join("rclone.conf");
         let site = Site {
+            rclone: Rclone::at(&conf),
             work,
             conf,
-            _server: server,
+            server,
         };
-        let endpoint = site._server.endpoint.clone();
-        let bucket = site._server.bucket.clone();
-        for args in [
-            vec![
-                "r2_backups".to_owned(),
-                "s3".into(),
-                "provider=Cloudflare".into(),
-                format!("access_key_id={S3_ACCESS_KEY}"),
-                format!("secret_access_key={S3_SECRET_KEY}"),
-                format!("endpoint={endpoint}"),
-                "no_check_bucket=true".into(),
-            ],
-            vec![
-                "r2_compressed".into(),
-                "compress".into(),
-                format!("remote=r2_backups:{bucket}"),
-            ],
-            vec![
-                "r2_secure".into(),
-                "crypt".into(),
-                "remote=r2_compressed:".into(),
-                "password=a long backup passphrase".into(),
-                "password2=and its salt".into(),
-            ],
-        ] {
-            let out = site.rclone(
-                &[
-                    &["config", "create"][..],
-                    &args.iter().map(String::as_str).collect::<Vec<_>>(),
-                ]
-                .concat(),
-            );
-            assert!(
-                out.status.success(),
-                "rclone config create: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        site.rclone
+            .create_r2_stack(&site.server.endpoint, &site.server.bucket);
         site
     }
 
@@ -126,22 +92,8 @@ impl Site {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    fn rclone(&self, args: &[&str]) -> Output {
-        Command::new(rclone())
-            .env("RCLONE_CONFIG", &self.conf)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
     fn rclone_ok(&self, args: &[&str]) -> Vec<u8> {
-        let out = self.rclone(args);
-        assert!(
-            out.status.success(),
-            "rclone {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        self.rclone.run(args)
     }
 
     /// The site's photos, by file name, through the ORM.

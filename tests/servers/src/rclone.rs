@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 /// rclone with a configuration file of its own.
 pub struct Rclone {
     config: PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Rclone {
@@ -19,7 +19,54 @@ impl Rclone {
         std::fs::write(&path, config).unwrap();
         Rclone {
             config: path,
-            _dir: dir,
+            _dir: Some(dir),
+        }
+    }
+
+    /// rclone with the config file at `path` (made by `config create` if
+    /// it is not there yet), which the caller keeps.
+    pub fn at(path: &Path) -> Rclone {
+        Rclone {
+            config: path.to_path_buf(),
+            _dir: None,
+        }
+    }
+
+    /// Its config file.
+    pub fn config(&self) -> &Path {
+        &self.config
+    }
+
+    /// Writes, with `rclone config create`, the stack django-rclone's
+    /// documentation recommends: `r2_backups`, an S3 remote on `endpoint`
+    /// shaped as Cloudflare R2 (`no_check_bucket`); `r2_compressed`,
+    /// compress over its `bucket`; `r2_secure`, crypt over that, with two
+    /// passwords (rclone obscures them).
+    pub fn create_r2_stack(&self, endpoint: &str, bucket: &str) {
+        let access = format!("access_key_id={}", crate::S3_ACCESS_KEY);
+        let secret = format!("secret_access_key={}", crate::S3_SECRET_KEY);
+        let endpoint = format!("endpoint={endpoint}");
+        let below = format!("remote=r2_backups:{bucket}");
+        for args in [
+            &[
+                "r2_backups",
+                "s3",
+                "provider=Cloudflare",
+                &access,
+                &secret,
+                &endpoint,
+                "no_check_bucket=true",
+            ][..],
+            &["r2_compressed", "compress", &below],
+            &[
+                "r2_secure",
+                "crypt",
+                "remote=r2_compressed:",
+                "password=a long backup passphrase",
+                "password2=and its salt",
+            ],
+        ] {
+            self.run(&[&["config", "create"][..], args].concat());
         }
     }
 
