@@ -203,10 +203,11 @@ pub async fn deletefile(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
 pub async fn delete(ctx: &Context<'_>, arg: &str, purge: bool) -> Result<(), Failure> {
     let (remote, key) = ctx.object(arg).await?;
     let args = ctx.args;
+    let filter = Arc::new(crate::transfers::filter(args)?);
     if !purge && !key.is_empty() {
         if let Ok(meta) = remote.stat(&key).await {
             let name = key.rsplit('/').next().unwrap_or(&key);
-            if crate::transfers::filter(args)?.takes(name, meta.size, meta.last_modified.as_ref()) {
+            if filter.takes(name, meta.size, meta.last_modified.as_ref()) {
                 if args.dry_run {
                     fail::log(
                         "NOTICE",
@@ -224,7 +225,7 @@ pub async fn delete(ctx: &Context<'_>, arg: &str, purge: bool) -> Result<(), Fai
     options.transfers = args.checkers.or(args.transfers).unwrap_or(8);
     options.dry_run = args.dry_run;
     if !purge {
-        options.filter = Some(Arc::new(crate::transfers::filter(args)?));
+        options.filter = Some(filter);
     }
     let level = args.verbose;
     let said = move |event: &Event| match event {

@@ -162,8 +162,19 @@ pub async fn import(
 /// A section as a Wharf remote: the shared mapping, with the bucket
 /// `--bucket` gave an S3 remote, and where an overlay sits.
 fn map(section: &Section, buckets: &[(String, String)]) -> Outcome {
+    // An alias of another remote's path has nothing to import: the remotes
+    // that sat on it were pointed past it (`resolve_aliases`). One of a
+    // local directory is mapped as any section.
     if section.get("type") == Some("alias") {
-        return alias(section);
+        if let Some(target) = section
+            .get("remote")
+            .filter(|t| wharf_rclone_conf::split_remote(t).is_some())
+        {
+            return Outcome::Skipped(format!(
+                "it is another name for {target}: use {target} in Wharf (remotes that sat on \
+                 this alias now sit on it directly)"
+            ));
+        }
     }
     let bucket = buckets
         .iter()
@@ -198,32 +209,11 @@ fn map(section: &Section, buckets: &[(String, String)]) -> Outcome {
 /// Where an overlay sits, for the user: a directory, or a remote that must
 /// be imported too.
 fn sits_on(below: &str) -> String {
-    if !below.contains(':') || below.starts_with('/') {
+    if wharf_rclone_conf::split_remote(below).is_none() {
         format!("it sits on the local directory {below}")
     } else {
         format!("it sits on {below}: import that remote too (Wharf opens the chain by name)")
     }
-}
-
-/// rclone's alias names another remote's path; Wharf takes `REMOTE:PATH`
-/// wherever rclone does, so an alias of a local directory becomes an fs
-/// remote, and one of another remote is followed by the overlays that sit
-/// on it (see [`resolve_aliases`]).
-fn alias(section: &Section) -> Outcome {
-    let Some(target) = section.get("remote") else {
-        return Outcome::Skipped("it has no remote to name".into());
-    };
-    if !target.contains(':') || target.starts_with('/') {
-        return Outcome::Remote {
-            plugin: "fs",
-            options: BTreeMap::from([("root".to_owned(), target.to_owned())]),
-            notes: vec![format!("an fs remote on {target}, as the alias named it")],
-        };
-    }
-    Outcome::Skipped(format!(
-        "it is another name for {target}: use {target} in Wharf (remotes that sat on this alias \
-         now sit on it directly)"
-    ))
 }
 
 /// Rewrites each `remote =` that goes through an alias to where the alias
