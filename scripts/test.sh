@@ -26,7 +26,7 @@ bash examples/python-memory/install.sh
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets --workspace -- -D warnings
-cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs -p wharf-plugin-s3 -p wharf-plugin-ftp -p wharf-plugin-dropbox -p wharf-plugin-crypt -p wharf-plugin-compress -p wharf-fixture-hostile -p wharf-fixture-wrong-major -p wharf-fixture-contract-0-1 -p wharf-fixture-contract-0-2 -p wharf-fixture-contract-future -- -D warnings
+cargo clippy --release --target wasm32-wasip2 -p wharf-plugin -p wharf-plugin-fs -p wharf-plugin-s3 -p wharf-plugin-ftp -p wharf-plugin-dropbox -p wharf-plugin-crypt -p wharf-plugin-compress -p wharf-fixture-hostile -p wharf-fixture-wrong-major -p wharf-fixture-contract-0-1 -p wharf-fixture-contract-0-2 -p wharf-fixture-contract-future -p wharf-fixture-farewell -- -D warnings
 
 echo "== build (host, and the plugins for wasm32-wasip2 through host/bundled)"
 cargo build --release

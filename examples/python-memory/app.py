@@ -71,6 +71,12 @@ class Reader:
         self.offset += len(chunk)
         return chunk
 
+    def close(self) -> None:
+        # The host calls this on a read it stops early (Python never sees
+        # the host drop a resource); later reads return the end.
+        self.data = b""
+        self.offset = 0
+
 
 class Writer:
     def __init__(self, store: "Store", key: str, options: types.WriteOptions):
@@ -104,6 +110,9 @@ class Lister:
     def next(self, max_entries: int) -> List[types.Entry]:
         page, self.entries = self.entries[:max_entries], self.entries[max_entries:]
         return page
+
+    def close(self) -> None:
+        self.entries = []
 
 
 def byte_order(key: str) -> bytes:

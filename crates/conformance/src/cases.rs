@@ -101,18 +101,34 @@ pub enum Need {
     ExpiringUrls,
     /// `describe` says the store makes public URLs.
     PublicUrls,
+    /// The remote is granted a directory, which the suite can look into
+    /// for what the plugin left behind where no listing shows it.
+    GrantedDirectory,
+}
+
+/// What decides whether a case applies, beyond the case itself.
+pub struct Circumstances<'a> {
+    /// What the plugin declares it can do.
+    pub caps: &'a Capabilities,
+    /// The contract version it was built for (`0.2.0`).
+    pub contract: &'a str,
+    /// Its store's description, for a plugin of contract 0.3 or later.
+    pub description: Option<&'a wharf::StoreDescription>,
+    /// Whether the remote is granted a directory.
+    pub granted_directory: bool,
 }
 
 impl Need {
-    /// Whether a plugin with `caps`, built for contract version `contract`
-    /// (`0.2.0`), meets this need.
-    pub fn met_by(
-        self,
-        caps: &Capabilities,
-        contract: &str,
-        description: Option<&wharf::StoreDescription>,
-    ) -> bool {
+    /// Whether a plugin meets this need in these circumstances.
+    pub fn met_by(self, now: &Circumstances<'_>) -> bool {
+        let Circumstances {
+            caps,
+            contract,
+            description,
+            granted_directory,
+        } = now;
         match self {
+            Need::GrantedDirectory => *granted_directory,
             Need::CreateOnly => description.is_some_and(|d| d.create_only),
             Need::ExpiringUrls => {
                 description.is_some_and(|d| matches!(d.urls, wharf::UrlSupport::Expiring(_)))
@@ -154,6 +170,11 @@ impl Need {
                 return "describe says the store makes no expiring URLs".to_owned()
             }
             Need::PublicUrls => return "describe says the store makes no public URLs".to_owned(),
+            Need::GrantedDirectory => {
+                return "the remote is granted no directory the suite could look into (a \
+                        network plugin's server is checked by its own tests)"
+                    .to_owned()
+            }
             Need::DeleteMany => {
                 return "the plugin was built for a contract before 0.2.0, which brought \
                         delete-many"
@@ -1187,6 +1208,48 @@ async fn atomic_drop_leaves_nothing(cx: &Ctx<'_>) -> Check {
     ensure!(listed.is_empty(), "a dropped write left {listed:?}");
     Ok(())
 }
+async fn atomic_abandoned_writes_leave_no_trace(cx: &Ctx<'_>) -> Check {
+    // What a listing shows is checked above; this looks at everything in
+    // the plugin's directory, where a temporary file would hide.
+    let scope = cx.scope("atomic");
+    cx.put(&format!("{scope}kept"), b"kept").await?;
+    cx.remote.release_abandoned().await;
+    let before = cx.granted_files()?;
+    let aborted = format!("{scope}trace/aborted");
+    let mut writer = cx
+        .remote
+        .open_write(&aborted, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer
+        .write(&pattern(MIB + 7, 4))
+        .await
+        .map_err(|e| e.to_string())?;
+    writer.abort().await.map_err(|e| format!("abort: {e}"))?;
+    let dropped = format!("{scope}trace/deeper/dropped");
+    let mut writer = cx
+        .remote
+        .open_write(&dropped, WriteOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    writer
+        .write(&pattern(MIB + 9, 5))
+        .await
+        .map_err(|e| e.to_string())?;
+    drop(writer);
+    // The host tells the plugin about the dropped writer in a task of its
+    // own; this waits until it has.
+    cx.remote.release_abandoned().await;
+    let after = cx.granted_files()?;
+    let left: Vec<&String> = after.iter().filter(|p| !before.contains(*p)).collect();
+    ensure!(
+        left.is_empty(),
+        "an aborted and a dropped write left {left:?} in the plugin's directory (temporary \
+         data must be removed by abort, which the host calls on every writer it does not \
+         finish)"
+    );
+    Ok(())
+}
 async fn atomic_overwrite_in_progress(cx: &Ctx<'_>) -> Check {
     let key = format!("{}replace", cx.scope("atomic"));
     cx.put(&key, b"old").await?;
@@ -1923,6 +1986,12 @@ pub fn all_cases() -> Vec<Case> {
             "dropped writer leaves nothing",
             [],
             atomic_drop_leaves_nothing
+        ),
+        case!(
+            Atomicity,
+            "abandoned writes leave nothing in the directory",
+            [GrantedDirectory],
+            atomic_abandoned_writes_leave_no_trace
         ),
         case!(
             Atomicity,

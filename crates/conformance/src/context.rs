@@ -179,6 +179,36 @@ impl<'r> Ctx<'r> {
             .map_err(|e| format!("stat {key:?}: {e}"))
     }
 
+    /// Every file and directory in the directories the remote is granted,
+    /// as paths relative to the directory, with a trailing `/` on
+    /// directories: what the plugin could still see, listed or not.
+    pub fn granted_files(&self) -> Result<std::collections::BTreeSet<String>, String> {
+        let mut found = std::collections::BTreeSet::new();
+        for dir in &self.remote.grant().directories {
+            let mut pending = vec![dir.host_path.clone()];
+            while let Some(at) = pending.pop() {
+                let entries = std::fs::read_dir(&at)
+                    .map_err(|e| format!("cannot list {}: {e}", at.display()))?;
+                for entry in entries {
+                    let entry = entry.map_err(|e| format!("cannot list {}: {e}", at.display()))?;
+                    let path = entry.path();
+                    let relative = path
+                        .strip_prefix(&dir.host_path)
+                        .unwrap_or(&path)
+                        .to_string_lossy()
+                        .into_owned();
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        found.insert(format!("{relative}/"));
+                        pending.push(path);
+                    } else {
+                        found.insert(relative);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Checks that there is no object at `key`.
     pub async fn expect_absent(&self, key: &str) -> Check {
         match self.remote.stat(key).await {

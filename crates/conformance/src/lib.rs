@@ -24,7 +24,7 @@ mod cases;
 mod context;
 mod report;
 
-pub use cases::{all_cases, Case, Group, Need};
+pub use cases::{all_cases, Case, Circumstances, Group, Need};
 pub use context::{Ctx, PageSet};
 pub use report::{CaseResult, Outcome, Report};
 
@@ -85,16 +85,19 @@ async fn run_cases(remote: &Remote, selection: &Selection, exceptions: &[Excepti
         }
         // What the store says of itself, for the cases that need it (asked
         // once; the remote keeps the answer).
-        let description = if Need::Describe.met_by(&caps, &contract, None) {
+        let mut now = Circumstances {
+            caps: &caps,
+            contract: &contract,
+            description: None,
+            granted_directory: !remote.grant().directories.is_empty(),
+        };
+        let description = if Need::Describe.met_by(&now) {
             remote.describe().await.ok().flatten()
         } else {
             None
         };
-        let outcome = match case
-            .needs
-            .iter()
-            .find(|need| !need.met_by(&caps, &contract, description.as_ref()))
-        {
+        now.description = description.as_ref();
+        let outcome = match case.needs.iter().find(|need| !need.met_by(&now)) {
             Some(missing) => Outcome::NotApplicable(missing.describe()),
             None => {
                 let case_started = Instant::now();

@@ -326,6 +326,25 @@ impl PluginApi {
         on_every_version!(self, s => s.reader().call_read(store, this, max_bytes).await)
     }
 
+    /// `reader.close`; a plugin built before 0.3 has no such call (it
+    /// is told by the drop alone).
+    pub async fn reader_close(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+    ) -> wasmtime::Result<()> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .reader()
+                    .call_close(store, this)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(()),
+        }
+    }
+
     pub async fn writer_write(
         &self,
         store: &mut Store<HostState>,
@@ -354,5 +373,23 @@ impl PluginApi {
         max_entries: u32,
     ) -> Call<Vec<Entry>> {
         on_every_version!(self, s => s.lister().call_next(store, this, max_entries).await)
+    }
+
+    /// `lister.close`; a plugin built before 0.3 has no such call.
+    pub async fn lister_close(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+    ) -> wasmtime::Result<()> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .lister()
+                    .call_close(store, this)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(()),
+        }
     }
 }

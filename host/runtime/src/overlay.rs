@@ -75,7 +75,8 @@ impl Below {
 /// A read in progress below, with what the last chunk held beyond what
 /// the overlay asked for.
 pub struct BelowReader {
-    reader: ObjectReader<'static>,
+    /// `None` once the overlay closed it.
+    reader: Option<ObjectReader<'static>>,
     pending: Vec<u8>,
     at: usize,
 }
@@ -107,7 +108,10 @@ struct WritePipe {
 impl WritePipe {
     fn start(mut writer: ObjectWriter<'static>) -> WritePipe {
         let (chunks, mut incoming) = tokio::sync::mpsc::channel::<Vec<u8>>(PIPELINED_CHUNKS);
-        let abort = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Aborted unless `end` says to finish: a pipe dropped without
+        // `end` (its overlay instance thrown away mid-write) must not
+        // finish a partial object below.
+        let abort = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let aborting = abort.clone();
         let task = tokio::spawn(async move {
             while let Some(chunk) = incoming.recv().await {
@@ -145,7 +149,8 @@ impl WritePipe {
 
 /// A listing in progress below, with the rest of its last page.
 pub struct BelowLister {
-    lister: ObjectLister<'static>,
+    /// `None` once the overlay closed it.
+    lister: Option<ObjectLister<'static>>,
     pending: VecDeque<Entry>,
 }
 
@@ -248,7 +253,7 @@ impl Host for BelowView<'_> {
             Err(e) => return Ok(Err(to_wit(&e))),
         };
         let reader = BelowReader {
-            reader,
+            reader: Some(reader),
             pending: Vec::new(),
             at: 0,
         };
@@ -301,7 +306,7 @@ impl Host for BelowView<'_> {
             Err(e) => return Ok(Err(to_wit(&e))),
         };
         Ok(Ok(self.table.push(BelowLister {
-            lister,
+            lister: Some(lister),
             pending: VecDeque::new(),
         })?))
     }
@@ -336,7 +341,10 @@ impl HostBelowReader for BelowView<'_> {
     async fn read(&mut self, reader: Resource<BelowReader>, max_bytes: u32) -> Answer<Vec<u8>> {
         let reader = self.table.get_mut(&reader)?;
         if reader.at == reader.pending.len() {
-            reader.pending = match reader.reader.read().await {
+            let Some(below) = reader.reader.as_mut() else {
+                return Ok(Ok(Vec::new()));
+            };
+            reader.pending = match below.read().await {
                 Ok(chunk) => chunk,
                 Err(e) => return Ok(Err(to_wit(&e))),
             };
@@ -351,8 +359,20 @@ impl HostBelowReader for BelowView<'_> {
         Ok(Ok(chunk))
     }
 
+    async fn close(&mut self, reader: Resource<BelowReader>) -> wasmtime::Result<()> {
+        let reader = self.table.get_mut(&reader)?;
+        reader.pending = Vec::new();
+        reader.at = 0;
+        if let Some(below) = reader.reader.take() {
+            below.close().await;
+        }
+        Ok(())
+    }
+
     async fn drop(&mut self, reader: Resource<BelowReader>) -> wasmtime::Result<()> {
-        self.table.delete(reader)?.reader.close().await;
+        if let Some(below) = self.table.delete(reader)?.reader {
+            below.close().await;
+        }
         Ok(())
     }
 }
@@ -424,7 +444,10 @@ impl HostBelowLister for BelowView<'_> {
         let below = self.below.cloned();
         let lister = self.table.get_mut(&lister)?;
         if lister.pending.is_empty() {
-            match lister.lister.next_page().await {
+            let Some(below_lister) = lister.lister.as_mut() else {
+                return Ok(Ok(Vec::new()));
+            };
+            match below_lister.next_page().await {
                 Ok(page) => lister.pending.extend(page),
                 Err(e) => return Ok(Err(to_wit(&e))),
             }
@@ -444,8 +467,19 @@ impl HostBelowLister for BelowView<'_> {
         Ok(Ok(page))
     }
 
+    async fn close(&mut self, lister: Resource<BelowLister>) -> wasmtime::Result<()> {
+        let lister = self.table.get_mut(&lister)?;
+        lister.pending.clear();
+        if let Some(below) = lister.lister.take() {
+            below.close().await;
+        }
+        Ok(())
+    }
+
     async fn drop(&mut self, lister: Resource<BelowLister>) -> wasmtime::Result<()> {
-        self.table.delete(lister)?;
+        if let Some(below) = self.table.delete(lister)?.lister {
+            below.close().await;
+        }
         Ok(())
     }
 }

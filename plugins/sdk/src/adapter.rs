@@ -17,11 +17,11 @@ pub struct PluginAdapter<P>(PhantomData<P>);
 #[doc(hidden)]
 pub struct StoreAdapter<S>(S);
 #[doc(hidden)]
-pub struct ReaderAdapter<R>(RefCell<R>);
+pub struct ReaderAdapter<R>(RefCell<Option<R>>);
 #[doc(hidden)]
 pub struct WriterAdapter<W: Writer>(RefCell<Option<W>>);
 #[doc(hidden)]
-pub struct ListerAdapter<L>(RefCell<L>);
+pub struct ListerAdapter<L>(RefCell<Option<L>>);
 
 type StoreOf<P> = <P as Plugin>::Store;
 
@@ -58,7 +58,7 @@ impl<S: Store> wit::GuestStore for StoreAdapter<S> {
 
     fn read(&self, key: String, range: Option<ByteRange>) -> Result<wit::Reader> {
         let reader = self.0.read(checked_key(&key)?, range)?;
-        Ok(wit::Reader::new(ReaderAdapter(RefCell::new(reader))))
+        Ok(wit::Reader::new(ReaderAdapter(RefCell::new(Some(reader)))))
     }
 
     fn write(&self, key: String, options: WriteOptions) -> Result<wit::Writer> {
@@ -79,7 +79,7 @@ impl<S: Store> wit::GuestStore for StoreAdapter<S> {
             )));
         }
         let lister = self.0.list(&prefix, delimiter.as_deref())?;
-        Ok(wit::Lister::new(ListerAdapter(RefCell::new(lister))))
+        Ok(wit::Lister::new(ListerAdapter(RefCell::new(Some(lister)))))
     }
 
     fn copy(&self, source: String, destination: String) -> Result<ObjectMeta> {
@@ -161,9 +161,19 @@ impl<S: Store> wit::GuestStore for StoreAdapter<S> {
     }
 }
 
+// `close` drops the backend's reader or lister there and then, which lets
+// go of what it holds (an HTTP response, a connection's data channel);
+// calls after it see the end.
 impl<R: Reader> wit::GuestReader for ReaderAdapter<R> {
     fn read(&self, max_bytes: u32) -> Result<Vec<u8>> {
-        self.0.borrow_mut().read(max_bytes as usize)
+        match self.0.borrow_mut().as_mut() {
+            Some(reader) => reader.read(max_bytes.max(1) as usize),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn close(&self) {
+        self.0.borrow_mut().take();
     }
 }
 
@@ -209,6 +219,13 @@ impl<W: Writer> Drop for WriterAdapter<W> {
 
 impl<L: Lister> wit::GuestLister for ListerAdapter<L> {
     fn next(&self, max_entries: u32) -> Result<Vec<Entry>> {
-        self.0.borrow_mut().next(max_entries.max(1) as usize)
+        match self.0.borrow_mut().as_mut() {
+            Some(lister) => lister.next(max_entries.max(1) as usize),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn close(&self) {
+        self.0.borrow_mut().take();
     }
 }

@@ -75,6 +75,11 @@ impl BelowReader {
         self.0.read(max_bytes)
     }
 
+    /// Ends the read below now (dropping it does too).
+    pub fn close(self) {
+        self.0.close()
+    }
+
     /// Exactly `n` bytes, fewer only at the end of the object.
     pub fn read_exact(&self, n: usize) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(n);

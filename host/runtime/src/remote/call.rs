@@ -107,7 +107,7 @@ impl Remote {
         key: &str,
         call: impl AsyncFnOnce(&PluginApi, &mut Store<HostState>, ResourceAny) -> Call<T>,
     ) -> Result<T> {
-        self.drop_orphans(held).await;
+        held.drop_orphans().await;
         let state = &mut *held.state;
         let current = state.generation;
         let live = match state.live.as_mut() {
@@ -141,30 +141,6 @@ impl Remote {
         let mut held = handle.slot.lock().await;
         self.run(&mut held, Some(handle.generation), op, key, call)
             .await
-    }
-
-    /// Drops, in the guest, the resources of this instance whose handles
-    /// went away since its last call.
-    pub(crate) async fn drop_orphans(&self, held: &mut Held) {
-        let state = &mut *held.state;
-        let orphans = held.slot.take_orphans(state.generation);
-        let Some(live) = state.live.as_mut() else {
-            return;
-        };
-        for orphan in orphans {
-            arm_deadline(&mut live.instance.store, &self.limits);
-            let dropped = tokio::time::timeout(
-                self.timer(),
-                orphan.resource_drop_async(&mut live.instance.store),
-            )
-            .await;
-            if !matches!(dropped, Ok(Ok(()))) {
-                // Its destructor trapped or never returned: the instance is
-                // not to be trusted.
-                state.live = None;
-                return;
-            }
-        }
     }
 
     /// Judges a finished call: a trap or a timeout throws the instance away.

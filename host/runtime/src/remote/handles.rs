@@ -3,7 +3,7 @@
 //! its resource to be dropped in the guest at that instance's next call.
 
 use super::bounds::{CHUNK_SIZE, LIST_PAGE};
-use super::pool::Handle;
+use super::pool::{Farewell, Handle, Slot};
 use super::Remote;
 use crate::bindings::types::{Entry, ObjectMeta};
 use crate::{Error, ErrorKind, Result};
@@ -30,11 +30,21 @@ impl std::ops::Deref for RemoteRef<'_> {
 }
 
 /// Gives a handle's resource back to its instance, to be dropped in the
-/// guest at that instance's next call (`Drop` cannot call into it).
+/// guest after its farewell call (`Drop` cannot call into it; see
+/// [`Slot::let_go`]).
 fn release(handle: &mut Option<Handle>) {
     if let Some(handle) = handle.take() {
-        handle.slot.clone().orphan(handle);
+        Slot::let_go(handle);
     }
+}
+
+/// Gives a handle's resource back with nothing to tell the plugin: it is
+/// done with (finished, aborted, or read to its end).
+fn done_with(handle: Handle) {
+    Slot::let_go(Handle {
+        farewell: Farewell::None,
+        ..handle
+    });
 }
 
 /// A read in progress, pulled a chunk at a time.
@@ -51,21 +61,25 @@ impl ObjectReader<'_> {
             return Ok(Vec::new());
         };
         let resource = handle.resource;
-        self.remote
+        let chunk = self
+            .remote
             .run_on(handle, "read", &self.key, async |api, store, _| {
                 api.reader_read(store, resource, CHUNK_SIZE as u32).await
             })
-            .await
+            .await?;
+        if chunk.is_empty() {
+            // At the end the plugin has let go of the read itself.
+            if let Some(handle) = self.handle.take() {
+                done_with(handle);
+            }
+        }
+        Ok(chunk)
     }
 
-    /// Ends the read and releases it in the plugin.
+    /// Ends the read (telling the plugin with `reader.close` when it
+    /// stopped before the end) and releases it in the plugin.
     pub async fn close(mut self) {
-        if let Some(handle) = self.handle.take() {
-            let slot = handle.slot.clone();
-            slot.orphan(handle);
-            let mut held = slot.lock().await;
-            self.remote.drop_orphans(&mut held).await;
-        }
+        close_now(self.handle.take()).await;
     }
 }
 
@@ -134,9 +148,10 @@ impl ObjectWriter<'_> {
             )
             .await;
         drop(held);
-        // Finished or failed, the resource is done with.
+        // Finished or failed, the resource is done with: after an error the
+        // contract has the plugin clean up itself.
         self.handle = None;
-        handle.slot.clone().orphan(handle);
+        done_with(handle);
         result
     }
 
@@ -166,7 +181,7 @@ impl ObjectWriter<'_> {
             )
             .await;
         drop(held);
-        handle.slot.clone().orphan(handle);
+        done_with(handle);
         result
     }
 }
@@ -210,10 +225,26 @@ impl ObjectLister<'_> {
             .await?;
         if page.is_empty() {
             if let Some(handle) = self.handle.take() {
-                handle.slot.clone().orphan(handle);
+                done_with(handle);
             }
         }
         Ok(page)
+    }
+
+    /// Ends the listing (telling the plugin with `lister.close` when it
+    /// stopped before the end) and releases it in the plugin.
+    pub async fn close(mut self) {
+        close_now(self.handle.take()).await;
+    }
+}
+
+/// Releases `handle` in the plugin now, after its farewell, rather than
+/// in a task of its own.
+async fn close_now(handle: Option<Handle>) {
+    if let Some(handle) = handle {
+        let slot = handle.slot.clone();
+        slot.orphan(handle);
+        slot.lock().await.drop_orphans().await;
     }
 }
 

@@ -29,7 +29,7 @@ use crate::{Error, ErrorKind, Result};
 pub use bounds::{CHUNK_SIZE, LIST_PAGE};
 use call::{Intent, Ready};
 pub use handles::{ObjectLister, ObjectReader, ObjectWriter};
-use pool::Pool;
+use pool::{Farewell, Pool};
 
 /// How many keys the host passes to one `store.delete-many` call. The
 /// contract allows 1,000 (S3's DeleteObjects limit); the host sends 100 so
@@ -110,7 +110,7 @@ impl Remote {
         let options: Vec<(String, String)> = options.into_iter().collect();
         let (grant, guest_options) =
             grant::compute(plugin.info(), &options, base).map_err(|e| e.with_remote(name))?;
-        let instances = instances_for(&grant, &limits);
+        let pool = Pool::new(instances_for(&grant, &limits), limits.clone());
         Ok(Remote {
             name: name.to_owned(),
             plugin,
@@ -118,7 +118,7 @@ impl Remote {
             guest_options,
             limits,
             check_keys: true,
-            pool: Pool::new(instances),
+            pool,
             instances_started: AtomicU64::new(0),
             notes,
             description: tokio::sync::OnceCell::new(),
@@ -141,7 +141,10 @@ impl Remote {
             }
         }
         // Nothing ran yet, so the pool can still be sized for the grant.
-        self.pool = Pool::new(instances_for(&self.grant, &self.limits));
+        self.pool = Pool::new(
+            instances_for(&self.grant, &self.limits),
+            self.limits.clone(),
+        );
         self
     }
 
@@ -150,7 +153,10 @@ impl Remote {
     pub fn with_below(mut self, below: crate::overlay::Below) -> Self {
         self.grant.below = Some(below);
         // Nothing ran yet, so the pool can still be sized for the grant.
-        self.pool = Pool::new(instances_for(&self.grant, &self.limits));
+        self.pool = Pool::new(
+            instances_for(&self.grant, &self.limits),
+            self.limits.clone(),
+        );
         self
     }
 
@@ -217,6 +223,18 @@ impl Remote {
     /// The plugin behind it.
     pub fn plugin(&self) -> &Plugin {
         &self.plugin
+    }
+
+    /// Tells the plugin about every read, write and listing its callers
+    /// let go of unfinished (`abort`, `close`) and drops them, and returns
+    /// once it has: a front end calls it before it exits, so an abandoned
+    /// write's temporary data is gone when the command ends. (It happens
+    /// anyway, in a task started when a handle is let go, or at the
+    /// instance's next call.)
+    pub async fn release_abandoned(&self) {
+        for slot in self.pool.slots() {
+            slot.lock().await.drop_orphans().await;
+        }
     }
 
     /// Exactly what the plugin may reach for this remote.
@@ -496,7 +514,7 @@ impl Remote {
         Ok(ObjectReader {
             remote: handles::RemoteRef::Borrowed(self),
             key: key.to_owned(),
-            handle: Some(held.handle(resource)),
+            handle: Some(held.handle(resource, Farewell::CloseReader)),
         })
     }
 
@@ -566,7 +584,7 @@ impl Remote {
         Ok(ObjectWriter {
             remote: handles::RemoteRef::Borrowed(self),
             key: key.to_owned(),
-            handle: Some(held.handle(resource)),
+            handle: Some(held.handle(resource, Farewell::Abort)),
         })
     }
 
@@ -651,7 +669,7 @@ impl Remote {
                         api.list(store, this, prefix, delimiter).await
                     })
                     .await?;
-                Some(held.handle(resource))
+                Some(held.handle(resource, Farewell::CloseLister))
             }
         };
         Ok(ObjectLister {
