@@ -74,9 +74,15 @@ impl Report {
         self.count(|o| matches!(o, Outcome::Passed(_)))
     }
 
-    /// Cases that failed, plus one if the clean-up failed.
+    /// Cases that failed. The clean-up is not a case: see
+    /// [`Report::succeeded`].
     pub fn failed(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Failed(_))) + usize::from(self.cleanup.is_err())
+        self.count(|o| matches!(o, Outcome::Failed(_)))
+    }
+
+    /// Whether no case failed and the run's prefix was removed.
+    pub fn succeeded(&self) -> bool {
+        self.failed() == 0 && self.cleanup.is_ok()
     }
 
     /// Cases that were not applicable, or excepted.
@@ -88,13 +94,19 @@ impl Report {
         self.results.iter().filter(|r| pick(&r.outcome)).count()
     }
 
-    /// `N passed, N failed, N skipped`.
+    /// `N passed, N failed, N skipped` (the three add up to the cases
+    /// run), then `; the clean-up failed` when it did.
     pub fn summary(&self) -> String {
         format!(
-            "{} passed, {} failed, {} skipped",
+            "{} passed, {} failed, {} skipped{}",
             self.passed(),
             self.failed(),
-            self.skipped()
+            self.skipped(),
+            if self.cleanup.is_err() {
+                "; the clean-up failed"
+            } else {
+                ""
+            }
         )
     }
 
@@ -155,6 +167,7 @@ impl Report {
             "contract": wharf::CONTRACT_VERSION,
             "passed": self.passed(),
             "failed": self.failed(),
+            "succeeded": self.succeeded(),
             "skipped": self.skipped(),
             "elapsed_ms": self.elapsed.as_millis() as u64,
             "cleanup": match &self.cleanup { Ok(()) => Value::Null, Err(e) => json!(e) },
@@ -210,5 +223,33 @@ mod tests {
             ["1 passed, 1 failed, 1 skipped", "3 cases in 12.3 s"],
             "{table}"
         );
+    }
+
+    #[test]
+    fn a_failed_clean_up_is_said_and_is_not_counted_as_a_case() {
+        let results = vec![CaseResult {
+            group: Group::Objects,
+            name: "passes",
+            outcome: Outcome::Passed(Duration::from_millis(3)),
+        }];
+        let report = Report::new(
+            "memory".into(),
+            "1.0.0".into(),
+            results,
+            Err("cannot delete x".into()),
+            Duration::from_millis(100),
+        );
+        assert!(!report.succeeded());
+        let table = report.table();
+        let last: Vec<&str> = table.lines().rev().take(2).collect();
+        assert_eq!(
+            last,
+            [
+                "1 passed, 0 failed, 0 skipped; the clean-up failed",
+                "1 cases in 0.1 s"
+            ],
+            "{table}"
+        );
+        assert!(table.contains("FAILED clean-up: cannot delete x"), "{table}");
     }
 }

