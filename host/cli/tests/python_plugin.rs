@@ -1,33 +1,164 @@
-//! A plugin written in Python (`examples/python-memory`, built here with
-//! componentize-py) passes the conformance suite through `wharf
-//! conformance`, as an outside author would run it.
+//! Plugins written in Python (`examples/`, built here with componentize-py)
+//! pass the conformance suite through `wharf conformance`, as an outside
+//! author would run it: one that needs nothing (objects in memory) and one
+//! that does real network I/O (WebDAV over `wasi:http`, against `rclone
+//! serve webdav`), which must also leave nothing behind on the server.
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Scratch;
+use wharf::{Limits, Remote, Runtime};
+use wharf_test_servers::RcloneWebdav;
 
-#[test]
-fn the_python_example_plugin_passes_the_conformance_suite() {
-    let s = Scratch::new();
+/// Builds the example in `examples/{name}` with its build.sh into `out`.
+fn build_example(name: &str, out: &Path) {
     // The checkout being tested (cargo sets this when it runs a test; the
     // compiled-in path could be another checkout's with a shared cache).
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
+        .map(PathBuf::from)
         .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
-    let example = manifest_dir.join("../../examples/python-memory");
-    let wasm = s.path().join("memory_py.wasm");
+    let example = manifest_dir.join("../../examples").join(name);
     let built = Command::new("bash")
         .arg(example.join("build.sh"))
-        .arg(&wasm)
+        .arg(out)
         .output()
         .unwrap();
     assert!(
         built.status.success(),
-        "building the Python plugin failed (is componentize-py installed? `bash scripts/test.sh` \
-         installs it with examples/python-memory/install.sh): {}",
+        "building the Python plugin {name} failed (is componentize-py installed? `bash \
+         scripts/test.sh` installs it with examples/python-memory/install.sh): {}",
         String::from_utf8_lossy(&built.stderr)
     );
+}
+
+/// Every path under `root`, relative, directories with a trailing `/`.
+fn everything_under(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(root).unwrap().display().to_string();
+            if path.is_dir() {
+                found.push(format!("{relative}/"));
+                pending.push(path);
+            } else {
+                found.push(relative);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn the_python_example_plugin_passes_the_conformance_suite() {
+    let s = Scratch::new();
+    let wasm = s.path().join("memory_py.wasm");
+    build_example("python-memory", &wasm);
     s.assert_conforms(&wasm);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_webdav_plugin_conforms_and_leaves_nothing_on_the_server() {
+    let s = Scratch::new();
+    let wasm = s.path().join("webdav_py.wasm");
+    build_example("python-webdav", &wasm);
+    let served = s.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let server = RcloneWebdav::start(&served);
+    let url = format!("{}/backups", server.url);
+
+    // As an author runs it: the whole suite through the CLI.
+    let out = s
+        .wharf()
+        .args(["conformance", "--json"])
+        .arg(&wasm)
+        .args(["-o", &format!("url={url}")])
+        .args(["-o", &format!("user={}", server.user)])
+        .args(["-o", &format!("password={}", server.password)])
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["succeeded"], true, "{report}");
+    assert!(report["passed"].as_u64().unwrap() >= 80, "{report}");
+
+    // The suite aborted and dropped writes of several MiB and removed what
+    // it wrote: on the server there is only the plugin's empty folder for
+    // uploads in progress.
+    assert_eq!(
+        everything_under(&served),
+        ["backups/", "backups/.wharf-partial/"],
+        "what the conformance run left on the server"
+    );
+
+    // An abandoned write on its own, through the library: a writer dropped
+    // halfway through 3 MiB, which the plugin (Python never sees the host
+    // drop it) cleans up only because the host calls abort.
+    let runtime = Runtime::builder()
+        .cache_dir(common::cache_dir())
+        .build()
+        .unwrap();
+    let plugin = runtime.load_file(&wasm).await.unwrap();
+    let remote = Remote::new(
+        "dav",
+        plugin,
+        vec![
+            ("url".to_owned(), url.clone()),
+            ("user".to_owned(), server.user.clone()),
+            ("password".to_owned(), server.password.clone()),
+        ],
+        Limits::default(),
+    )
+    .unwrap();
+    let mut writer = remote
+        .open_write("deep/in/folders/abandoned.bin", Default::default())
+        .await
+        .unwrap();
+    let mib = vec![0x5au8; 1 << 20];
+    for _ in 0..3 {
+        writer.write(&mib).await.unwrap();
+    }
+    // The server creates the file as the upload reaches it: wait for it.
+    let partial_on_server = || {
+        everything_under(&served)
+            .iter()
+            .any(|p| p.starts_with("backups/.wharf-partial/") && !p.ends_with('/'))
+    };
+    let waited = std::time::Instant::now();
+    while !partial_on_server() && waited.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        partial_on_server(),
+        "the upload in progress is not on the server: {:?}",
+        everything_under(&served)
+    );
+    drop(writer);
+    remote.release_abandoned().await;
+    assert_eq!(
+        everything_under(&served),
+        ["backups/", "backups/.wharf-partial/"],
+        "what an abandoned write left on the server"
+    );
+
+    // A read stopped early is closed (its response let go of), and the
+    // remote keeps working after it.
+    remote
+        .put(
+            "kept.bin",
+            &mut vec![1u8; 3 << 20].as_slice(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let mut reader = remote.open_read("kept.bin", None).await.unwrap();
+    assert!(!reader.read().await.unwrap().is_empty());
+    reader.close().await;
+    assert_eq!(remote.stat("kept.bin").await.unwrap().size, 3 << 20);
+    drop(server);
 }
