@@ -250,6 +250,9 @@ mod tests {
             ],
             "{table}"
         );
-        assert!(table.contains("FAILED clean-up: cannot delete x"), "{table}");
+        assert!(
+            table.contains("FAILED clean-up: cannot delete x"),
+            "{table}"
+        );
     }
 }

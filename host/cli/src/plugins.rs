@@ -22,6 +22,24 @@ pub fn access_text(access: &Access) -> String {
     }
 }
 
+/// What one network grant covers, in words: an HTTP grant of a URL with
+/// a path covers that path and what is below it; any other, the host and
+/// port.
+fn scope_text(grant: &wharf::grant::NetworkGrant) -> String {
+    let endpoint = &grant.endpoint;
+    let path = endpoint
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|slash| &rest[slash..]))
+        .filter(|path| !path.trim_end_matches('/').is_empty());
+    match (grant.protocol, path) {
+        (NetworkProtocol::Http, Some(path)) => {
+            format!("{endpoint} (only {path} and what is below it)")
+        }
+        (NetworkProtocol::Http, None) => format!("{endpoint} (any path)"),
+        (NetworkProtocol::Tcp, _) => endpoint.clone(),
+    }
+}
+
 fn protocol_text(protocol: NetworkProtocol) -> &'static str {
     match protocol {
         NetworkProtocol::Http => "HTTP(S) requests",
@@ -251,7 +269,7 @@ pub async fn inspect(
                 println!("    directory {} (read and write)", dir.host_path.display());
             }
             for net in &grant.network {
-                println!("    {} {}", protocol_text(net.protocol), net.endpoint);
+                println!("    {} to {}", protocol_text(net.protocol), scope_text(net));
             }
             if grant.directories.is_empty() && grant.network.is_empty() {
                 println!("    nothing");

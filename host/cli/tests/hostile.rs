@@ -326,6 +326,35 @@ async fn a_plugin_cannot_send_http_to_a_host_it_was_not_granted() {
     sandbox.assert_survived(&remote).await;
 }
 
+/// A grant of a URL with a path is for that path and what is below it: a
+/// plugin granted `http://h:p/sub/dir` cannot send a request to `/` there.
+#[tokio::test]
+async fn a_grant_with_a_path_does_not_let_other_paths_through() {
+    let sandbox = Sandbox::new().await;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let options = [
+        ("url", format!("http://{addr}/sub/dir")),
+        ("target", addr.clone()),
+    ];
+    let remote = sandbox.hostile("http", &options, Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied);
+    assert!(
+        err.to_string().contains(&format!(
+            "when it tried to send an HTTP request to {addr}: the path / is outside /sub/dir, \
+             the path the grant covers (with what is below it)"
+        )),
+        "{err}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "the listener must see no connection"
+    );
+    sandbox.assert_survived(&remote).await;
+}
+
 /// A grant is for its scheme: a plugin granted `https://h:p` cannot send
 /// cleartext HTTP to the same host and port.
 #[tokio::test]
@@ -716,6 +745,7 @@ fn inspect_shows_the_access_a_plugin_asks_for() {
             "root=data",
         ])
         .args(["-o", "host=ftp.example.com", "-o", "port=21"])
+        .args(["-o", "url=https://dav.example.com/remote.php/dav"])
         .assert()
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
@@ -725,7 +755,9 @@ fn inspect_shows_the_access_a_plugin_asks_for() {
         "  - one local directory, read and write: the one named by option 'root'",
         "  - TCP connections to {host}:{port} (the server it was configured with)",
         "  - HTTP(S) requests to {url} (the API it was configured with)",
-        "    TCP connections ftp.example.com:21",
+        "    TCP connections to ftp.example.com:21",
+        "    HTTP(S) requests to https://dav.example.com/remote.php/dav (only /remote.php/dav \
+         and what is below it)",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
@@ -1236,6 +1268,26 @@ async fn a_remote_root_is_not_reached_through_a_symlink() {
     }
     assert_eq!(entries(&outside), ["private.txt"]);
     sandbox.assert_contained().await;
+}
+
+/// A crash while the store opens shows what the plugin printed, as a
+/// crash in any later call does.
+#[tokio::test]
+async fn a_crash_while_opening_shows_what_the_plugin_printed() {
+    let sandbox = Sandbox::new().await;
+    let remote = sandbox.hostile("panic-on-open", &[], Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PluginFailed, "{err}");
+    let message = err.to_string();
+    assert!(message.contains("; it printed: "), "{message}");
+    assert!(
+        message.contains("hostile: the configuration looks wrong to me"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("hostile plugin panicked while opening"),
+        "{message}"
+    );
 }
 
 /// A plugin's standard error is kept as its *last* 64 KiB, so the panic

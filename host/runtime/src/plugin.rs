@@ -232,10 +232,17 @@ async fn instantiate(
         Ok(wasmtime::UpdateDeadline::Continue(1))
     });
     arm_deadline(&mut store, limits);
-    let api = pre
-        .instantiate(&mut store)
-        .await
-        .map_err(|e| classify_failure(e, limits))?;
+    let api = match pre.instantiate(&mut store).await {
+        Ok(api) => api,
+        // A crash while starting (a Python plugin's module failing to
+        // import) shows what it printed too.
+        Err(e) => {
+            return Err(with_printed(
+                classify_failure(e, limits),
+                store.data().stderr_tail(),
+            ))
+        }
+    };
     Ok(Instance { store, api })
 }
 
@@ -302,6 +309,18 @@ pub(crate) fn arm_deadline(store: &mut Store<HostState>, limits: &Limits) {
 
 /// Turns a failure of the plugin itself (not an error it returned) into an
 /// error that says which bound it hit, or that it crashed.
+/// A crash, with the last lines the plugin wrote to stderr when it wrote
+/// any (a limit that stopped it is its own explanation).
+pub(crate) fn with_printed(error: Error, printed: Option<String>) -> Error {
+    match printed {
+        Some(printed) if *error.kind() == ErrorKind::PluginFailed => Error::new(
+            ErrorKind::PluginFailed,
+            format!("{}; it printed: {printed}", error.message()),
+        ),
+        _ => error,
+    }
+}
+
 pub(crate) fn classify_failure(error: wasmtime::Error, limits: &Limits) -> Error {
     if let Some(hit) = error.downcast_ref::<crate::limits::HostMemoryHit>() {
         return Error::new(

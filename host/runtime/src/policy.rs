@@ -99,6 +99,10 @@ struct Endpoint {
     scheme: Option<String>,
     host: String,
     port: Option<u16>,
+    /// For an HTTP grant of a URL with a path (`https://h/dav/backups`):
+    /// that path, percent-decoded and without a trailing `/`. Requests go
+    /// only to it and below it.
+    path: Option<String>,
     /// The user's configuration named the host (see
     /// [`NetworkGrant::named_by_user`]).
     named_by_user: bool,
@@ -174,6 +178,12 @@ fn parse_endpoint(text: &str) -> Option<Endpoint> {
         None => (None, text),
     };
     let authority = rest.split(['/', '?', '#']).next()?;
+    let path = rest[authority.len()..]
+        .split(['?', '#'])
+        .next()
+        .map(percent_decode)
+        .map(|p| p.trim_end_matches('/').to_owned())
+        .filter(|p| !p.is_empty());
     let authority = authority.rsplit('@').next()?;
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6.split_once(']')?;
@@ -200,7 +210,56 @@ fn parse_endpoint(text: &str) -> Option<Endpoint> {
         scheme,
         host: host.trim_end_matches('.').to_ascii_lowercase(),
         port,
+        path,
         named_by_user: false,
+    })
+}
+
+/// `text` with its `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Why a request to `path` is outside a grant of `granted` (a path and
+/// everything below it), or `None` when it is inside. Both are compared
+/// percent-decoded, and a `.` or `..` segment is refused outright: a
+/// server would resolve it to somewhere else.
+fn outside_path(path: &str, granted: &str) -> Option<String> {
+    let decoded = percent_decode(path);
+    if decoded
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Some(format!(
+            "the path {path} holds a '.' or '..' segment, and the grant covers only {granted}              and what is below it"
+        ));
+    }
+    let inside = decoded == granted
+        || decoded
+            .strip_prefix(granted)
+            .is_some_and(|rest| rest.starts_with('/'));
+    (!inside).then(|| {
+        format!("the path {path} is outside {granted}, the path the grant covers (with what is below it)")
     })
 }
 
@@ -422,13 +481,30 @@ impl NetworkPolicy {
         });
         let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
         let host = host.trim_end_matches('.').to_owned();
-        let granted: Vec<&Endpoint> = self
+        let reaching: Vec<&Endpoint> = self
             .http
             .iter()
             .filter(|e| {
                 e.host == host
                     && (e.port.is_none() || e.port == port)
                     && (e.scheme.is_none() || e.scheme == scheme)
+            })
+            .collect();
+        // A grant of a URL with a path covers that path and what is below
+        // it; the first grant of the host that the path is outside of says
+        // why, when none covers it.
+        let mut outside = None;
+        let granted: Vec<&Endpoint> = reaching
+            .into_iter()
+            .filter(|e| match &e.path {
+                None => true,
+                Some(granted) => match outside_path(uri.path(), granted) {
+                    None => true,
+                    Some(why) => {
+                        outside.get_or_insert(why);
+                        false
+                    }
+                },
             })
             .collect();
         // An address written in the URL reaches no resolver, so it is
@@ -440,6 +516,7 @@ impl NetworkPolicy {
             (Some(kind), false) if !granted.iter().any(|e| e.named_by_user) => Some(format!(
                 "{host} is {kind}, and the plugin chose it (your configuration does not name it)"
             )),
+            (_, true) => outside,
             _ => None,
         };
         let allowed = !granted.is_empty() && reason.is_none();
@@ -529,5 +606,47 @@ mod tests {
         assert!(local.check_http(&"http://127.0.0.1:9000/b".parse().unwrap()));
         assert!(!local.check_http(&"http://127.0.0.1:9001/b".parse().unwrap()));
         assert!(!local.check_http(&"https://127.0.0.1:9000/b".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_http_grant_with_a_path_covers_that_path_and_below_only() {
+        let policy = NetworkPolicy::new(&grant(
+            NetworkProtocol::Http,
+            "http://127.0.0.1:18082/sub/path%20test/",
+        ));
+        let allows = |url: &str| policy.check_http(&url.parse().unwrap());
+        assert!(allows("http://127.0.0.1:18082/sub/path%20test"));
+        assert!(allows("http://127.0.0.1:18082/sub/path%20test/"));
+        assert!(allows("http://127.0.0.1:18082/sub/path%20test/a/b?x=1"));
+        assert!(allows("http://127.0.0.1:18082/sub/path%20test/.hidden"));
+        assert!(!allows("http://127.0.0.1:18082/"));
+        assert!(!allows("http://127.0.0.1:18082/sub"));
+        assert!(!allows("http://127.0.0.1:18082/sub/path%20testing"));
+        assert!(!allows("http://127.0.0.1:18082/sub/path%20test/../secret"));
+        assert!(!allows(
+            "http://127.0.0.1:18082/sub/path%20test/%2e%2E/secret"
+        ));
+        assert!(!allows(
+            "http://127.0.0.1:18082/sub/path%20test%2f..%2fsecret"
+        ));
+        let refused = policy.refusals().take_refusals();
+        assert_eq!(refused.len(), 6);
+        assert_eq!(refused[0].endpoint, "127.0.0.1:18082");
+        assert_eq!(
+            refused[0].reason.as_deref(),
+            Some(
+                "the path / is outside /sub/path test, the path the grant covers (with what is \
+                 below it)"
+            )
+        );
+        assert!(
+            refused[3]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("'.' or '..' segment"),
+            "{:?}",
+            refused[3]
+        );
     }
 }

@@ -13,7 +13,7 @@ use super::bounds::Answer;
 use super::pool::{Handle, Held, Live};
 use super::Remote;
 use crate::bindings::{Call, PluginApi};
-use crate::plugin::{arm_deadline, classify_failure, HOST_TIMER_GRACE};
+use crate::plugin::{arm_deadline, classify_failure, with_printed, HOST_TIMER_GRACE};
 use crate::sandbox::HostState;
 use crate::{Error, ErrorKind, Result};
 
@@ -84,8 +84,13 @@ impl Remote {
             Some(blamed) => self.blamed(blamed, &error),
             None => error,
         };
-        let opened =
-            opened.map_err(|e| self.context(blame(classify_failure(e, &self.limits)), op, key))?;
+        // A crash while opening shows what the plugin printed, as a crash
+        // in any other call does.
+        let printed = instance.store.data().stderr_tail();
+        let opened = opened.map_err(|e| {
+            let failure = with_printed(classify_failure(e, &self.limits), printed);
+            self.context(blame(failure), op, key)
+        })?;
         let store = opened.map_err(|e| {
             blame(Error::from(e))
                 .with_remote(&self.name)
@@ -166,14 +171,7 @@ impl Remote {
             Ok(Ok(Err(guest))) => Error::from(guest),
             Ok(Err(failure)) => {
                 state.live = None;
-                let error = classify_failure(failure, &self.limits);
-                match printed {
-                    Some(printed) if *error.kind() == ErrorKind::PluginFailed => Error::new(
-                        ErrorKind::PluginFailed,
-                        format!("{}; it printed: {printed}", error.message()),
-                    ),
-                    _ => error,
-                }
+                with_printed(classify_failure(failure, &self.limits), printed)
             }
             Err(_elapsed) => {
                 state.live = None;
