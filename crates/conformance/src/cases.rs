@@ -101,8 +101,9 @@ pub enum Need {
     ExpiringUrls,
     /// `describe` says the store makes public URLs.
     PublicUrls,
-    /// The remote is granted a directory, which the suite can look into
-    /// for what the plugin left behind where no listing shows it.
+    /// The remote (or, for an overlay, a remote below it) is granted a
+    /// directory, which the suite can look into for what the plugin left
+    /// behind where no listing shows it.
     GrantedDirectory,
 }
 

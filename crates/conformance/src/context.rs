@@ -179,13 +179,28 @@ impl<'r> Ctx<'r> {
             .map_err(|e| format!("stat {key:?}: {e}"))
     }
 
-    /// Every file and directory in the directories the remote is granted,
-    /// as paths relative to the directory, with a trailing `/` on
-    /// directories: what the plugin could still see, listed or not.
+    /// The directories the remote is granted, and for an overlay those of
+    /// the remotes below it.
+    pub fn granted_directories(&self) -> Vec<&std::path::Path> {
+        let mut directories = Vec::new();
+        let mut remote = self.remote;
+        loop {
+            let grant = remote.grant();
+            directories.extend(grant.directories.iter().map(|d| d.host_path.as_path()));
+            match &grant.below {
+                Some(below) => remote = &below.remote,
+                None => return directories,
+            }
+        }
+    }
+
+    /// Every file and directory in [`Ctx::granted_directories`], as paths
+    /// relative to the directory, with a trailing `/` on directories: what
+    /// the plugin could still see, listed or not.
     pub fn granted_files(&self) -> Result<std::collections::BTreeSet<String>, String> {
         let mut found = std::collections::BTreeSet::new();
-        for dir in &self.remote.grant().directories {
-            let mut pending = vec![dir.host_path.clone()];
+        for root in self.granted_directories() {
+            let mut pending = vec![root.to_path_buf()];
             while let Some(at) = pending.pop() {
                 let entries = std::fs::read_dir(&at)
                     .map_err(|e| format!("cannot list {}: {e}", at.display()))?;
@@ -193,7 +208,7 @@ impl<'r> Ctx<'r> {
                     let entry = entry.map_err(|e| format!("cannot list {}: {e}", at.display()))?;
                     let path = entry.path();
                     let relative = path
-                        .strip_prefix(&dir.host_path)
+                        .strip_prefix(root)
                         .unwrap_or(&path)
                         .to_string_lossy()
                         .into_owned();

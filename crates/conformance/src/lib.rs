@@ -89,7 +89,7 @@ async fn run_cases(remote: &Remote, selection: &Selection, exceptions: &[Excepti
             caps: &caps,
             contract: &contract,
             description: None,
-            granted_directory: !remote.grant().directories.is_empty(),
+            granted_directory: !cx.granted_directories().is_empty(),
         };
         let description = if Need::Describe.met_by(&now) {
             remote.describe().await.ok().flatten()

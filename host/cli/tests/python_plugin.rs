@@ -162,3 +162,69 @@ async fn the_python_webdav_plugin_conforms_and_leaves_nothing_on_the_server() {
     assert_eq!(remote.stat("kept.bin").await.unwrap().size, 3 << 20);
     drop(server);
 }
+
+/// A Python overlay (`examples/python-checksum`, the `overlay` world)
+/// passes the suite over a directory, abandoned writes included (which it
+/// cleans up only because the host calls abort), and a whole read of an
+/// object changed below fails, naming it, instead of returning the bytes.
+#[test]
+fn the_python_checksum_overlay_conforms_and_catches_a_changed_object() {
+    let s = Scratch::new();
+    let wasm = s.path().join("checksum_py.wasm");
+    build_example("python-checksum", &wasm);
+    let below = s.path().join("below");
+    let out = s
+        .wharf()
+        .args(["conformance", "--json"])
+        .arg(&wasm)
+        .args(["-o", &format!("remote={}", below.display())])
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["succeeded"], true, "{report}");
+    assert!(report["passed"].as_u64().unwrap() >= 75, "{report}");
+    let abandoned = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "abandoned writes leave nothing in the directory")
+        .unwrap();
+    assert_eq!(abandoned["result"], "passed", "{abandoned}");
+
+    s.write_config(&format!(
+        "[remotes.sum]\nplugin = {:?}\nremote = {:?}\n",
+        wasm.display().to_string(),
+        below.display().to_string()
+    ));
+    let photo: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(s.path().join("photo.jpg"), &photo).unwrap();
+    s.wharf()
+        .args(["put", "photo.jpg", "sum:2026/photo.jpg"])
+        .assert()
+        .success();
+    let stored = std::fs::read(below.join("2026/photo.jpg")).unwrap();
+    assert_eq!(stored.len(), photo.len() + 40);
+    assert_eq!(&stored[..photo.len()], &photo[..]);
+    assert!(stored.ends_with(b"wharfsum"));
+    let read = s
+        .wharf()
+        .args(["cat", "sum:2026/photo.jpg"])
+        .assert()
+        .success();
+    assert_eq!(read.get_output().stdout, photo);
+
+    // One byte changed below: the read fails and says why.
+    let mut damaged = stored.clone();
+    damaged[1234] ^= 0x40;
+    std::fs::write(below.join("2026/photo.jpg"), &damaged).unwrap();
+    let failed = s
+        .wharf()
+        .args(["cat", "sum:2026/photo.jpg"])
+        .assert()
+        .failure();
+    let message = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+    assert!(
+        message.contains("'2026/photo.jpg': its SHA-256 does not match the one stored with it"),
+        "{message}"
+    );
+}

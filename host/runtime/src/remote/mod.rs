@@ -235,6 +235,10 @@ impl Remote {
         for slot in self.pool.slots() {
             slot.lock().await.drop_orphans().await;
         }
+        // An overlay's writes below were abandoned with its own.
+        if let Some(below) = &self.grant.below {
+            Box::pin(below.remote.release_abandoned()).await;
+        }
     }
 
     /// Exactly what the plugin may reach for this remote.
