@@ -19,9 +19,11 @@ bash tests/servers/ftp/install.sh
 # The official Dropbox SDK (pip, in a venv), which proves the local fake of
 # the Dropbox API that the Dropbox tests run against.
 bash tests/servers/dropbox/install.sh
-# componentize-py (pip, in a venv), which builds the Python example plugin
-# that a test runs the conformance suite on.
+# componentize-py (pip, in a venv) and componentize-js (npm, in the
+# example's node_modules), which build the example plugins in Python and
+# JavaScript that tests run the conformance suite on.
 bash examples/python-memory/install.sh
+bash examples/js-memory/install.sh
 
 echo "== format and lints"
 cargo fmt --all -- --check

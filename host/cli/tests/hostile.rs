@@ -1279,6 +1279,10 @@ async fn a_crash_while_opening_shows_what_the_plugin_printed() {
     let err = remote.stat("x").await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::PluginFailed, "{err}");
     let message = err.to_string();
+    assert!(
+        message.starts_with("open on remote 'hostile-panic-on-open': the plugin crashed"),
+        "{message}"
+    );
     assert!(message.contains("; it printed: "), "{message}");
     assert!(
         message.contains("hostile: the configuration looks wrong to me"),

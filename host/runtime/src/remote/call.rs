@@ -87,9 +87,13 @@ impl Remote {
         // A crash while opening shows what the plugin printed, as a crash
         // in any other call does.
         let printed = instance.store.data().stderr_tail();
+        // Named as a failure to open, whichever call started the instance:
+        // the crash is in `open`, and the author should look there.
         let opened = opened.map_err(|e| {
-            let failure = with_printed(classify_failure(e, &self.limits), printed);
-            self.context(blame(failure), op, key)
+            opening(blame(with_printed(
+                classify_failure(e, &self.limits),
+                printed,
+            )))
         })?;
         let store = opened.map_err(|e| {
             blame(Error::from(e))

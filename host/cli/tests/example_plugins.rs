@@ -1,8 +1,10 @@
-//! Plugins written in Python (`examples/`, built here with componentize-py)
-//! pass the conformance suite through `wharf conformance`, as an outside
-//! author would run it: one that needs nothing (objects in memory) and one
+//! The example plugins in other languages (`examples/`, built here with
+//! their own toolchains: componentize-py, componentize-js) pass the
+//! conformance suite through `wharf conformance`, as an outside author
+//! would run it: in Python, one that needs nothing (objects in memory), one
 //! that does real network I/O (WebDAV over `wasi:http`, against `rclone
-//! serve webdav`), which must also leave nothing behind on the server.
+//! serve webdav`), which must also leave nothing behind on the server, and
+//! an overlay; in JavaScript, objects in memory.
 
 mod common;
 
@@ -28,8 +30,10 @@ fn build_example(name: &str, out: &Path) {
         .unwrap();
     assert!(
         built.status.success(),
-        "building the Python plugin {name} failed (is componentize-py installed? `bash \
-         scripts/test.sh` installs it with examples/python-memory/install.sh): {}",
+        "building the example plugin {name} failed (is its toolchain installed? `bash \
+         scripts/test.sh` installs it with examples/python-memory/install.sh and \
+         examples/js-memory/install.sh): {}{}",
+        String::from_utf8_lossy(&built.stdout),
         String::from_utf8_lossy(&built.stderr)
     );
 }
@@ -59,6 +63,14 @@ fn the_python_example_plugin_passes_the_conformance_suite() {
     let s = Scratch::new();
     let wasm = s.path().join("memory_py.wasm");
     build_example("python-memory", &wasm);
+    s.assert_conforms(&wasm);
+}
+
+#[test]
+fn the_javascript_example_plugin_passes_the_conformance_suite() {
+    let s = Scratch::new();
+    let wasm = s.path().join("memory_js.wasm");
+    build_example("js-memory", &wasm);
     s.assert_conforms(&wasm);
 }
 
