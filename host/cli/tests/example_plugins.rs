@@ -13,7 +13,7 @@ use std::process::Command;
 
 use common::Scratch;
 use wharf::{Limits, Remote, Runtime};
-use wharf_test_servers::RcloneWebdav;
+use wharf_test_servers::{everything_under, RcloneWebdav};
 
 /// Builds the example in `examples/{name}` with its build.sh into `out`.
 fn build_example(name: &str, out: &Path) {
@@ -36,26 +36,6 @@ fn build_example(name: &str, out: &Path) {
         String::from_utf8_lossy(&built.stdout),
         String::from_utf8_lossy(&built.stderr)
     );
-}
-
-/// Every path under `root`, relative, directories with a trailing `/`.
-fn everything_under(root: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let relative = path.strip_prefix(root).unwrap().display().to_string();
-            if path.is_dir() {
-                found.push(format!("{relative}/"));
-                pending.push(path);
-            } else {
-                found.push(relative);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use wharf::{Limits, Remote, Runtime, TlsTrust};
 use wharf_conformance::Exception;
-use wharf_test_servers::{FtpServer, TestCerts};
+use wharf_test_servers::{everything_under, FtpServer, TestCerts};
 
 async fn remote(server: &FtpServer, extra: &[(&str, &str)], trust: TlsTrust) -> Remote {
     let runtime = Runtime::new().unwrap();
@@ -40,6 +40,14 @@ async fn ftp_passes_the_conformance_suite_on_vsftpd() {
     let server = FtpServer::vsftpd(dir.path());
     let mut remote = remote(&server, &[], TlsTrust::default()).await;
     wharf_conformance::assert_conforms_except(&mut remote, NO_EXCEPTIONS).await;
+    // The suite aborted and dropped uploads and removed what it wrote: on
+    // the server there is nothing left, not even an emptied folder.
+    remote.release_abandoned().await;
+    assert_eq!(
+        everything_under(&server.root),
+        Vec::<String>::new(),
+        "what the conformance run left on the FTP server"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

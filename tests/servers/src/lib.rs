@@ -16,6 +16,38 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Every file and directory under `root`, relative, in order, directories
+/// with a trailing `/`: what a server keeps on disk, for the tests that
+/// check a plugin left nothing there (temporary files of abandoned writes).
+pub fn everything_under(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(root).unwrap().display().to_string();
+            if path.is_dir() {
+                found.push(format!("{relative}/"));
+                pending.push(path);
+            } else {
+                found.push(relative);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The files of [`everything_under`] (no directories).
+pub fn files_under(root: &Path) -> Vec<String> {
+    everything_under(root)
+        .into_iter()
+        .filter(|p| !p.ends_with('/'))
+        .collect()
+}
+
 /// A free TCP port on 127.0.0.1 (free when this returns).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
