@@ -40,14 +40,6 @@ pub fn everything_under(root: &Path) -> Vec<String> {
     found
 }
 
-/// The files of [`everything_under`] (no directories).
-pub fn files_under(root: &Path) -> Vec<String> {
-    everything_under(root)
-        .into_iter()
-        .filter(|p| !p.ends_with('/'))
-        .collect()
-}
-
 /// A free TCP port on 127.0.0.1 (free when this returns).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
