@@ -220,3 +220,65 @@ fn the_python_checksum_overlay_conforms_and_catches_a_changed_object() {
         "{message}"
     );
 }
+
+/// Every world in `wit/` resolves from that one folder (its `deps/` holds
+/// the WASI they import), as an author's toolchain reads it: componentize-py
+/// generates each world's bindings, with the modules its imports need.
+#[test]
+fn every_world_in_wit_resolves_from_wit_alone() {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let wit = manifest_dir.join("../../wit");
+    let tools = std::env::var_os("COMPONENTIZE_PY_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/opt/componentize-py".into());
+    let s = Scratch::new();
+    for (world, features, modules) in [
+        ("plugin", None, &["types.py"][..]),
+        (
+            "http-plugin",
+            None,
+            &[
+                "outgoing_handler.py",
+                "wasi_http_types.py",
+                "wharf_storage_types.py",
+            ][..],
+        ),
+        (
+            "tcp-plugin",
+            None,
+            &["tcp.py", "ip_name_lookup.py", "types.py"][..],
+        ),
+        (
+            "tcp-plugin",
+            Some("tls"),
+            &["tcp.py", "wasi_tls_types.py", "wharf_storage_types.py"][..],
+        ),
+        ("overlay", None, &["below.py", "types.py"][..]),
+    ] {
+        let out = s
+            .path()
+            .join(format!("{world}-{}", features.unwrap_or("none")));
+        let mut command = Command::new(tools.join("venv/bin/componentize-py"));
+        command
+            .arg("-d")
+            .arg(&wit)
+            .args(["-w", &format!("wharf:storage/{world}")]);
+        if let Some(features) = features {
+            command.args(["--features", features]);
+        }
+        let made = command.arg("bindings").arg(&out).output().unwrap();
+        assert!(
+            made.status.success(),
+            "the world {world} (features {features:?}) does not resolve from wit/: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        for module in modules {
+            assert!(
+                out.join("wit_world/imports").join(module).is_file(),
+                "the world {world} (features {features:?}) has no module {module}"
+            );
+        }
+    }
+}
