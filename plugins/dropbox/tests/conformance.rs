@@ -35,4 +35,15 @@ async fn dropbox_passes_the_conformance_suite_on_the_fake() {
             fake.stats()
         );
     }
+    // The suite aborted and dropped writes and removed what it wrote: the
+    // account holds no file. (An upload session cannot be cancelled in
+    // Dropbox's API; an abandoned one holds nothing anyone can see, and
+    // expires.)
+    remote.release_abandoned().await;
+    assert_eq!(
+        fake.files(),
+        0,
+        "files left in the account: {}",
+        fake.stats()
+    );
 }

@@ -163,6 +163,16 @@ impl DropboxFake {
         number_after(&self.stats(), &format!("\"{endpoint}\":"))
     }
 
+    /// How many files the account holds.
+    pub fn files(&self) -> u64 {
+        let stats = self.stats();
+        assert!(
+            stats.contains("\"files\":"),
+            "the fake's stats do not count files: {stats}"
+        );
+        number_after(&stats, "\"files\":")
+    }
+
     /// How many access tokens the fake has issued.
     pub fn tokens_issued(&self) -> u64 {
         number_after(&self.stats(), "\"tokens_issued\":")
