@@ -154,6 +154,13 @@ def main():
                         help="skip wharf-rclone against rclone (rcat and lsjson -R through crypt over S3)")
     parser.add_argument("--s3-server", choices=["seaweedfs", "s3s-fs"], default="seaweedfs",
                         help="the S3 server on loopback (both verify SigV4)")
+    parser.add_argument("--profile", choices=["loopback", "far", "both"], default="both",
+                        help="the S3 rows on loopback, over a far link (a delaying, rate-capping proxy "
+                             "with HTTPS in front of the server), or both")
+    parser.add_argument("--far-rtt-ms", type=int, default=40, help="the far link's round trip")
+    parser.add_argument("--far-mbit", type=int, default=200, help="the far link's rate, each way")
+    parser.add_argument("--far-size-mib", type=int, default=256, help="the big file over the far link")
+    parser.add_argument("--far-files", type=int, default=500, help="files of 64 KiB over the far link")
     parser.add_argument("--json", metavar="FILE",
                         help="also write every row (wall and CPU seconds, peak RSS, ratios) to FILE as JSON")
     args = parser.parse_args()
@@ -202,8 +209,10 @@ def main():
             bench_crypt(args, work, env, wharf, rclone, clean)
         if not args.no_compress:
             bench_compress(args, work, env, wharf, rclone, clean)
-        if not args.no_s3:
+        if not args.no_s3 and args.profile in ("loopback", "both"):
             bench_s3(args, work, env, wharf, rclone, clean)
+        if not args.no_s3 and args.profile in ("far", "both"):
+            bench_s3_far(args, work, env, wharf, rclone, clean)
         if not args.no_ftp:
             bench_ftp(args, work, env, wharf, rclone, clean)
         if not args.no_rclone_surface:
@@ -487,6 +496,97 @@ def bench_s3(args, work, env, wharf, rclone, clean):
               f"({many_up['wharf'][0]:.2f} s against {one[0]:.2f} s)")
 
     finally:
+        server.terminate()
+        server.wait()
+
+
+def make_test_certs(directory):
+    """A certificate authority and a certificate for 127.0.0.1 signed by it
+    (openssl), for the far link's HTTPS endpoint: (ca, cert, key)."""
+    os.makedirs(directory, exist_ok=True)
+    ca, ca_key = os.path.join(directory, "ca.pem"), os.path.join(directory, "ca.key")
+    cert, key = os.path.join(directory, "server.pem"), os.path.join(directory, "server.key")
+    csr, ext = os.path.join(directory, "server.csr"), os.path.join(directory, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
+                    "-days", "2", "-subj", "/CN=wharf bench CA"], **quiet)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", "/CN=127.0.0.1"], **quiet)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                    "-out", cert, "-days", "2", "-extfile", ext], **quiet)
+    return ca, cert, key
+
+
+def bench_s3_far(args, work, env, wharf, rclone, clean):
+    """The S3 rows over a far link (farlink.py): the server behind HTTPS,
+    a fixed round trip and a rate cap, as R2 is from a server elsewhere.
+    Both tools go through the same link; a smaller big file, since the
+    link caps the rate."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from farlink import FarLink
+    server, plain = start_s3_server(args, work, name="s3-far-root")
+    ca, cert, key = make_test_certs(os.path.join(work, "far-certs"))
+    link = FarLink(int(plain.rsplit(":", 1)[1]), one_way_s=args.far_rtt_ms / 2000,
+                   rate_bps=args.far_mbit * 1e6, tls=(cert, key)).start()
+    endpoint = f"https://127.0.0.1:{link.port}"
+    where = f"S3 far ({args.far_rtt_ms} ms round trip, {args.far_mbit} Mbit/s, HTTPS)"
+    try:
+        s3env = dict(env)
+        s3env.update({
+            "WHARF_REMOTE_S3_PLUGIN": "s3", "WHARF_REMOTE_S3_ACCESS_KEY_ID": "AKBENCH",
+            "WHARF_REMOTE_S3_SECRET_ACCESS_KEY": "SKBENCH", "WHARF_REMOTE_S3_BUCKET": "bench",
+            "WHARF_REMOTE_S3_ENDPOINT": endpoint, "WHARF_REMOTE_S3_TLS_CA_FILE": ca,
+            "RCLONE_CONFIG_SRV_TYPE": "s3", "RCLONE_CONFIG_SRV_PROVIDER": "Other",
+            "RCLONE_CONFIG_SRV_ACCESS_KEY_ID": "AKBENCH", "RCLONE_CONFIG_SRV_SECRET_ACCESS_KEY": "SKBENCH",
+            "RCLONE_CONFIG_SRV_ENDPOINT": endpoint, "RCLONE_CONFIG_SRV_FORCE_PATH_STYLE": "true",
+            "RCLONE_CA_CERT": ca,
+        })
+        s3env.pop("AWS_CA_BUNDLE", None)
+        far_big = os.path.join(work, "far.bin")
+        write_random(far_big, args.far_size_mib << 20)
+        small = os.path.join(work, "farsmall")
+        os.makedirs(small)
+        for i in range(args.far_files):
+            write_random(os.path.join(small, f"f{i:05}.bin"), 64 << 10)
+        run([wharf, "ls", "s3:"], work, s3env)
+
+        def s3clean(*keys):
+            def go():
+                for key in keys:
+                    subprocess.run([rclone, "purge", f"srv:bench/{key}"], env=s3env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    subprocess.run([rclone, "deletefile", f"srv:bench/{key}"], env=s3env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                clean("out.bin", "rout.bin", "down", "rdown")()
+            return go
+
+        print(f"\n{where}: 1 file of {args.far_size_mib} MiB up")
+        up = {
+            "wharf": measure("wharf", [wharf, "cp", "far.bin", "s3:far.bin"], work, s3env, args.runs, s3clean("far.bin")),
+            "rclone": measure("rclone", [rclone, "copyto", "far.bin", "srv:bench/far.bin"], work, s3env, args.runs,
+                              s3clean("far.bin")),
+        }
+        s3_ratio(f"S3 far {args.far_size_mib} MiB up", up)
+        print(f"{where}: the same file down")
+        down = {
+            "wharf": measure("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
+            "rclone": measure("rclone", [rclone, "copyto", "srv:bench/far.bin", "rout.bin"], work, s3env, args.runs,
+                              clean("rout.bin")),
+        }
+        s3_ratio(f"S3 far {args.far_size_mib} MiB down", down)
+        bench_tree("S3 far", work, s3env, wharf, rclone, "farsmall", "s3:farmany", "srv:bench/farmany",
+                   s3clean("farmany"), s3clean("farmany"), args.runs)
+        print(f"{where}: {args.far_files} files of 64 KiB down")
+        many_down = {
+            "wharf": measure("wharf", [wharf, "cp", "-R", "s3:farmany", "down"], work, s3env, args.runs, clean("down")),
+            "rclone": measure("rclone", [rclone, "copy", "srv:bench/farmany", "rdown"], work, s3env, args.runs,
+                              clean("rdown")),
+        }
+        s3_ratio(f"S3 far {args.far_files} x 64 KiB down", many_down)
+    finally:
+        link.stop()
         server.terminate()
         server.wait()
 

@@ -1,0 +1,178 @@
+"""A far link on loopback: a TCP proxy that delays each direction by a fixed
+time and caps its rate, optionally ending TLS for the server behind it.
+
+This machine's kernel has no netem, so the benchmark brings its own link.
+Bytes are forwarded in order, each chunk at its arrival time plus the
+one-way delay, so the delay is per round trip, not per chunk; the rate cap
+is one per direction, shared by every connection through the link, as a
+real link's is. Both tools under test go through the same link.
+
+    link = FarLink(target_port, one_way_s=0.020, rate_bps=200e6, tls=(cert, key))
+    link.start()          # link.port is where clients connect
+    ...
+    link.stop()
+"""
+
+import asyncio
+import collections
+import socket
+import ssl
+import threading
+import time
+
+CHUNK = 64 * 1024
+
+
+class Direction:
+    """One direction of the link: its delay, and when its wire is free."""
+
+    def __init__(self, one_way_s, rate_bps):
+        self.one_way_s = one_way_s
+        self.rate_bps = rate_bps
+        self.free_at = 0.0
+
+    def departure(self, due, size):
+        """When `size` bytes due at `due` have left the wire."""
+        start = max(due, self.free_at)
+        self.free_at = start + size * 8 / self.rate_bps
+        return self.free_at
+
+
+class FarLink:
+    def __init__(self, target_port, one_way_s=0.020, rate_bps=200e6, tls=None):
+        self.target_port = target_port
+        self.up = Direction(one_way_s, rate_bps)
+        self.down = Direction(one_way_s, rate_bps)
+        self.tls = tls
+        self.port = None
+        self._loop = None
+        self._thread = None
+        self._ready = threading.Event()
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self.port is None:
+            raise RuntimeError("the far link did not start")
+        return self
+
+    def stop(self):
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._shut_down)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _shut_down(self):
+        # Connections cut by the shutdown are expected: say nothing of them.
+        self._loop.set_exception_handler(lambda loop, context: None)
+
+        async def close_all():
+            tasks = [t for t in asyncio.all_tasks(self._loop) if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._loop.stop()
+        self._loop.create_task(close_all())
+
+    def _run(self):
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        servers = []
+        target = self.target_port
+        if self.tls:
+            # TLS ends behind the link, as at a far endpoint: the handshake's
+            # round trips cross the delay like every other byte.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            terminator, target = self._listen(self._forward(self.target_port, None), context)
+            servers.append(terminator)
+        link, self.port = self._listen(self._forward(target, (self.up, self.down)), None)
+        servers.append(link)
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            for server in servers:
+                server.close()
+            self._loop.close()
+
+    def _listen(self, handler, context):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = self._loop.run_until_complete(
+            asyncio.start_server(handler, sock=sock, ssl=context, backlog=256))
+        return server, sock.getsockname()[1]
+
+    def _forward(self, port, directions):
+        """A handler that connects each client to `port`, through the two
+        directions of the link, or straight."""
+        async def serve(client_reader, client_writer):
+            try:
+                server_reader, server_writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                client_writer.close()
+                return
+            up, down = directions or (None, None)
+            await asyncio.gather(
+                self._pump(client_reader, server_writer, up),
+                self._pump(server_reader, client_writer, down),
+                return_exceptions=True,
+            )
+        return serve
+
+    async def _pump(self, reader, writer, direction):
+        """Forwards what `reader` gives to `writer`, each chunk delayed and
+        paced by `direction`; a sender task keeps the order."""
+        queue = collections.deque()
+        arrived = asyncio.Event()
+        done = False
+
+        async def send():
+            while True:
+                while not queue:
+                    if done:
+                        return
+                    arrived.clear()
+                    await arrived.wait()
+                leave_at, data = queue.popleft()
+                wait = leave_at - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if data is None:
+                    break
+                writer.write(data)
+                await writer.drain()
+            try:
+                writer.write_eof()
+            except (OSError, RuntimeError, AttributeError):
+                writer.close()
+
+        sender = asyncio.ensure_future(send())
+        try:
+            while True:
+                data = await reader.read(CHUNK)
+                now = time.monotonic()
+                due = now + direction.one_way_s if direction else now
+                if not data:
+                    queue.append((due, None))
+                    arrived.set()
+                    break
+                leave_at = direction.departure(due, len(data)) if direction else now
+                queue.append((leave_at, data))
+                arrived.set()
+        except (OSError, ConnectionError):
+            queue.append((0, None))
+            arrived.set()
+        finally:
+            done = True
+            arrived.set()
+        try:
+            await sender
+        except (OSError, ConnectionError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except RuntimeError:
+                pass  # the loop is shutting down
