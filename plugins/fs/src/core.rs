@@ -10,7 +10,9 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasip2::filesystem::preopens::get_directories;
-use wasip2::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
+use wasip2::filesystem::types::{
+    Descriptor, DescriptorFlags, DescriptorStat, ErrorCode, OpenFlags, PathFlags,
+};
 use wharf_plugin::{read_chunk, Error, ObjectMeta, Result, Timestamp};
 
 use crate::config::check_key;
@@ -132,20 +134,26 @@ impl FsCore {
                 offset += chunk.len() as u64;
             }
         });
+        // Closed before the rename (which some systems refuse on an open
+        // file), after asking it what was written.
+        let written = target.stat().ok();
         drop(target);
         if let Err(e) = copied {
             let _ = fs::remove_file(&staged);
             return Err(parse_error(Op::Copy, source, e));
         }
-        self.commit(&staged, destination, false)
+        self.commit(&staged, destination, false, written)
     }
 
     /// Creates a new, empty staging file for a write to `key`; the first
     /// one of this store first removes stale ones.
     pub fn stage(&self, key: &str) -> Result<(PathBuf, Descriptor)> {
-        fs::create_dir_all(self.root.join(STAGING_DIR))
-            .map_err(|e| parse_error(Op::Write, key, e))?;
+        let make_staging_dir = || {
+            fs::create_dir_all(self.root.join(STAGING_DIR))
+                .map_err(|e| parse_error(Op::Write, key, e))
+        };
         if !self.swept.replace(true) {
+            make_staging_dir()?;
             self.remove_stale_staging_files();
         }
         loop {
@@ -163,6 +171,10 @@ impl FsCore {
             match opened {
                 Ok(file) => return Ok((self.root.join(name), file)),
                 Err(ErrorCode::Exist) => continue,
+                // Made by this store's first write; made again if someone
+                // removed it since (not on every write: each check costs
+                // system calls, thousands of them for a tree of files).
+                Err(ErrorCode::NoEntry) => make_staging_dir()?,
                 Err(code) => return Err(parse_error(Op::Write, key, io_error(code))),
             }
         }
@@ -202,8 +214,25 @@ impl FsCore {
         path: &Path,
         key: &str,
         only_new: bool,
+        written: Option<&DescriptorStat>,
     ) -> std::result::Result<ObjectMeta, Retry> {
-        if let Some(parent) = path.parent() {
+        // A rename replaces what is there; a link fails if anything is, in
+        // the same step (the staged name then goes).
+        let link_or_rename = || {
+            if only_new {
+                fs::hard_link(staged, path)
+            } else {
+                fs::rename(staged, path)
+            }
+        };
+        // Most writes go into a directory that is there already: try that
+        // first, and make the parents only when it is not.
+        let mut placed = link_or_rename();
+        let missing_parent = matches!(&placed, Err(e) if matches!(
+            e.kind(),
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+        ));
+        if let (true, Some(parent)) = (missing_parent, path.parent()) {
             fs::create_dir_all(parent).map_err(|e| match e.kind() {
                 io::ErrorKind::NotFound => Retry::ParentGone,
                 // A symbolic link that leaves the root exists but cannot
@@ -227,14 +256,8 @@ impl FsCore {
                 }
                 _ => Retry::Failed(parse_error(Op::Write, key, e)),
             })?;
+            placed = link_or_rename();
         }
-        // A rename replaces what is there; a link fails if anything is, in
-        // the same step (the staged name then goes).
-        let placed = if only_new {
-            fs::hard_link(staged, path)
-        } else {
-            fs::rename(staged, path)
-        };
         match placed {
             Err(e) if e.kind() == io::ErrorKind::NotFound && staged.exists() => {
                 return Err(Retry::ParentGone)
@@ -251,6 +274,11 @@ impl FsCore {
             }
             Ok(()) => {}
         }
+        // The written file's own descriptor said what was stored: no need
+        // to look the path up again.
+        if let Some(stat) = written {
+            return Ok(stat_meta(key, stat));
+        }
         let metadata =
             fs::metadata(path).map_err(|e| Retry::Failed(parse_error(Op::Write, key, e)))?;
         Ok(object_meta(key, &metadata))
@@ -258,7 +286,13 @@ impl FsCore {
 
     /// Moves a staged file to `key` in one rename, creating the parent
     /// directories, and removes the staged file if that fails.
-    pub fn commit(&self, staged: &Path, key: &str, only_new: bool) -> Result<ObjectMeta> {
+    pub fn commit(
+        &self,
+        staged: &Path,
+        key: &str,
+        only_new: bool,
+        written: Option<DescriptorStat>,
+    ) -> Result<ObjectMeta> {
         let path = self.path(key)?;
         // A delete elsewhere prunes directories it leaves empty, so a
         // parent made here may be gone again before the rename: make it
@@ -268,7 +302,7 @@ impl FsCore {
         let result =
             loop {
                 attempts += 1;
-                match self.place(staged, &path, key, only_new) {
+                match self.place(staged, &path, key, only_new, written.as_ref()) {
                     Err(Retry::ParentGone) if attempts < 8 => continue,
                     Err(Retry::ParentGone) => break Err(parse_error(
                         Op::Write,
@@ -319,6 +353,22 @@ pub fn object_meta(key: &str, metadata: &Metadata) -> ObjectMeta {
         key: key.to_owned(),
         size: metadata.len(),
         last_modified,
+        etag: None,
+        content_type: None,
+        metadata: Vec::new(),
+    }
+}
+
+/// What the descriptor of a file just written says of it, as
+/// [`object_meta`] says it from a path's metadata.
+fn stat_meta(key: &str, stat: &DescriptorStat) -> ObjectMeta {
+    ObjectMeta {
+        key: key.to_owned(),
+        size: stat.size,
+        last_modified: stat.data_modification_timestamp.map(|t| Timestamp {
+            seconds: t.seconds as i64,
+            nanoseconds: t.nanoseconds,
+        }),
         etag: None,
         content_type: None,
         metadata: Vec::new(),

@@ -44,8 +44,12 @@ impl Writer for FsWriter {
     }
 
     fn finish(self) -> Result<ObjectMeta> {
+        // Closed before the rename (which some systems refuse on an open
+        // file), after asking it what was written.
+        let written = self.file.stat().ok();
         drop(self.file);
-        self.core.commit(&self.staged, &self.key, self.only_new)
+        self.core
+            .commit(&self.staged, &self.key, self.only_new, written)
     }
 
     fn abort(self) -> Result<()> {
