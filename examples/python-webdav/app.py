@@ -31,6 +31,9 @@ MAX_KEY = 1024
 # Not beside the key: rclone's listing of a folder breaks off while a file
 # in it is being uploaded.
 PARTIAL = ".wharf-partial"
+# How long a request answered 423 Locked is sent again before the answer
+# stands (seconds).
+LOCKED_PATIENCE = 5.0
 
 # ------------------------------------------------------------------ keys
 
@@ -92,6 +95,10 @@ def failure(status: int, what: str, body: bytes = b"") -> Err:
         return Err(types.Error_RateLimited(types.RateLimit(retry_after_ms=None, message=message)))
     if status in (502, 503, 504):
         return Err(types.Error_Unavailable(message))
+    if status == 423:
+        # Still locked after LOCKED_PATIENCE seconds of asking again.
+        return Err(types.Error_Unavailable(
+            f"{message}; another request held the path for {LOCKED_PATIENCE:g} s, try again"))
     return Err(types.Error_Other(message))
 
 
@@ -213,7 +220,22 @@ class Dav:
         return request
 
     def send(self, method, path: str, what: str, headers=(), body: bytes = b"") -> Tuple[int, Body]:
-        """One request with a small body; the status and the body to read."""
+        """One request with a small body; the status and the body to read.
+        A server that locks each path while a request changes it (rclone's
+        does) answers 423 Locked to a second request on that path meanwhile,
+        say two writers making the same folder: such a request is sent
+        again, for up to about LOCKED_PATIENCE seconds."""
+        waited, pause = 0.0, 0.01
+        while True:
+            status, answer = self.send_once(method, path, what, headers, body)
+            if status != 423 or waited >= LOCKED_PATIENCE:
+                return status, answer
+            answer.read_all()
+            time.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 0.25)
+
+    def send_once(self, method, path: str, what: str, headers, body: bytes) -> Tuple[int, Body]:
         request = self.request(method, path, list(headers))
         if not body:
             # No body at all (a GET must not send one).
@@ -497,16 +519,9 @@ class Writer:
                 pass  # the cut-off upload failed, as it should
             self.future = None
         # The server may still hold the cut-off upload open for a moment
-        # (rclone answers 423 Locked until it has let go).
-        for attempt in range(100):
-            status, answer = self.dav.send(http.Method_Delete(), self.dav.path(self.partial),
-                                           f"remove the partial upload of {self.key!r}")
-            data = answer.read_all()
-            if status in (200, 204, 404):
-                break
-            if status != 423 or attempt == 99:
-                raise failure(status, f"remove the partial upload of {self.key!r}", data)
-            time.sleep(0.02)
+        # (rclone answers 423 Locked until it has let go; `send` waits).
+        self.dav.call(http.Method_Delete(), self.dav.path(self.partial),
+                      f"remove the partial upload of {self.key!r}", ok=(200, 204, 404))
         self.dav.prune_folders(self.key)
         # Its own folder stays: another write may be using it.
 

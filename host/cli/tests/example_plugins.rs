@@ -165,6 +165,25 @@ async fn the_python_webdav_plugin_conforms_and_leaves_nothing_on_the_server() {
     assert!(!reader.read().await.unwrap().is_empty());
     reader.close().await;
     assert_eq!(remote.stat("kept.bin").await.unwrap().size, 3 << 20);
+
+    // rclone locks a path while a request changes it, and answers 423 to
+    // a second request on it meanwhile (two writers making one folder at
+    // once): a write whose folder is held for a moment waits, then works.
+    remote
+        .put("held/first.bin", &mut &b"one"[..], Default::default())
+        .await
+        .unwrap();
+    server.lock("/backups/held/", 2);
+    let started = std::time::Instant::now();
+    remote
+        .put("held/second.bin", &mut &b"two"[..], Default::default())
+        .await
+        .expect("a write into a folder locked for 2 s waits for the lock");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "it did not meet the lock"
+    );
+    assert_eq!(remote.stat("held/second.bin").await.unwrap().size, 3);
     drop(server);
 }
 

@@ -316,6 +316,38 @@ impl RcloneWebdav {
             password,
         }
     }
+
+    /// Takes a WebDAV write lock on `path` (below the served root, a
+    /// folder ends in `/`) for `seconds`: meanwhile the server answers
+    /// `423 Locked` to any request that would change that path, as it
+    /// does for a moment while another client's request changes it.
+    pub fn lock(&self, path: &str, seconds: u32) {
+        use base64::Engine as _;
+        use std::io::{Read as _, Write as _};
+        let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+            <D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>\
+            <D:locktype><D:write/></D:locktype></D:lockinfo>";
+        let authority = self.url.trim_start_matches("http://");
+        let credentials = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.user, self.password));
+        let request = format!(
+            "LOCK {path} HTTP/1.1\r\nhost: {authority}\r\nauthorization: Basic {credentials}\r\n\
+             depth: 0\r\ntimeout: Second-{seconds}\r\ncontent-type: application/xml\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream =
+            std::net::TcpStream::connect(authority).expect("connect to rclone serve webdav");
+        stream.write_all(request.as_bytes()).expect("send LOCK");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("read the answer to LOCK");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "rclone serve webdav refused to LOCK {path}: {answer}"
+        );
+    }
 }
 
 /// An S3 server that verifies SigV4: SeaweedFS's all-in-one `weed mini`
