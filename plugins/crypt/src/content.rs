@@ -4,8 +4,7 @@
 //! the nonce plus the block's number (a 192-bit little-endian counter),
 //! each stored as its 16-byte tag followed by its ciphertext.
 
-use crypto_secretbox::aead::{AeadInPlace, KeyInit};
-use crypto_secretbox::{Tag, XSalsa20Poly1305};
+use crate::secretbox;
 
 /// The header's first bytes.
 pub const MAGIC: &[u8; 8] = b"RCLONE\0\0";
@@ -86,7 +85,7 @@ pub fn parse_header(header: &[u8]) -> Result<Nonce, &'static str> {
 
 /// Seals and opens the blocks of one object.
 pub struct Blocks {
-    cipher: XSalsa20Poly1305,
+    key: [u8; 32],
     nonce: Nonce,
     next: u64,
 }
@@ -95,7 +94,7 @@ impl Blocks {
     /// Blocks from `first` on, of an object whose header has `nonce`.
     pub fn new(key: &[u8; 32], nonce: Nonce, first: u64) -> Blocks {
         Blocks {
-            cipher: XSalsa20Poly1305::new(key.into()),
+            key: *key,
             nonce,
             next: first,
         }
@@ -108,10 +107,7 @@ impl Blocks {
         let start = out.len();
         out.extend_from_slice(&[0u8; BLOCK_OVERHEAD]);
         out.extend_from_slice(plain);
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(&nonce.0.into(), b"", &mut out[start + BLOCK_OVERHEAD..])
-            .expect("a block is far below secretbox's limit");
+        let tag = secretbox::seal(&self.key, &nonce.0, &mut out[start + BLOCK_OVERHEAD..]);
         out[start..start + BLOCK_OVERHEAD].copy_from_slice(&tag);
     }
 
@@ -124,10 +120,12 @@ impl Blocks {
             return Err("file has truncated block header");
         }
         let (tag, body) = block.split_at_mut(BLOCK_OVERHEAD);
-        let tag = Tag::clone_from_slice(tag);
-        self.cipher
-            .decrypt_in_place_detached(&nonce.0.into(), b"", body, &tag)
-            .map_err(|_| "failed to authenticate decrypted block - bad password?")
+        let tag: &[u8; BLOCK_OVERHEAD] = (&*tag).try_into().expect("16 bytes");
+        if secretbox::open(&self.key, &nonce.0, body, tag) {
+            Ok(())
+        } else {
+            Err("failed to authenticate decrypted block - bad password?")
+        }
     }
 }
 

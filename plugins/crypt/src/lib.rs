@@ -14,6 +14,7 @@ pub mod keys;
 mod lister;
 pub mod names;
 mod reader;
+pub mod secretbox;
 mod writer;
 
 use std::rc::Rc;
