@@ -7,20 +7,20 @@ use wharf_plugin::{ByteRange, Reader, Result, Span};
 use crate::content::{self, Blocks, BLOCK, BLOCK_DATA, BLOCK_OVERHEAD, HEADER};
 use crate::error::undecryptable;
 
-/// How many sealed blocks are read from below at once: under the 1 MiB a
-/// chunk may hold. Fewer, larger calls are most of the speed.
+/// At most this many sealed blocks are read from below at once: their
+/// plaintext fits in the 1 MiB a chunk may hold. Fewer, larger calls are
+/// most of the speed.
 const BATCH: usize = 15;
 
 /// A read in progress.
 pub struct CryptReader {
     key: String,
     below: Option<BelowReader>,
-    /// Sealed bytes read from below and not yet opened, from `sealed_at`.
-    sealed: Vec<u8>,
-    sealed_at: usize,
-    blocks: Option<Blocks>,
-    /// The current block, opened: plaintext from `at` to the end.
-    block: Vec<u8>,
+    blocks: Blocks,
+    /// Plaintext opened and not yet returned, from `at`: the batch read
+    /// from below, opened in place with the tags squeezed out, so a batch
+    /// costs one buffer.
+    plain: Vec<u8>,
     at: usize,
     /// Plaintext still to skip (the start of the range in its block).
     skip: usize,
@@ -78,83 +78,74 @@ impl CryptReader {
         Ok(CryptReader {
             key: key.to_owned(),
             below: Some(reader),
-            sealed: Vec::new(),
-            sealed_at: 0,
-            blocks: Some(Blocks::new(data_key, nonce, first)),
-            block: Vec::new(),
+            blocks: Blocks::new(data_key, nonce, first),
+            plain: Vec::new(),
             at: 0,
             skip,
             left: length,
         })
     }
 
-    /// The next sealed block (at most [`BLOCK`] bytes), read from below a
-    /// batch at a time; empty at the end.
-    fn next_sealed(&mut self) -> Result<Vec<u8>> {
-        if self.sealed.len() - self.sealed_at < BLOCK {
-            if let Some(reader) = &self.below {
-                self.sealed.drain(..self.sealed_at);
-                self.sealed_at = 0;
-                let more = reader.read_exact(BATCH * BLOCK)?;
-                if more.len() < BATCH * BLOCK {
-                    self.below = None;
-                }
-                self.sealed.extend_from_slice(&more);
-            }
+    /// Reads the next batch of blocks from below (as many as `want`
+    /// bytes of plaintext need, at least one), opens them and makes their
+    /// plaintext the next to return; empty at the end of the object.
+    fn next_batch(&mut self, want: usize) -> Result<()> {
+        self.plain = Vec::new();
+        self.at = 0;
+        let Some(reader) = &self.below else {
+            return Ok(());
+        };
+        let count = want.div_ceil(BLOCK_DATA).clamp(1, BATCH);
+        let mut batch = reader.read_exact(count * BLOCK)?;
+        if batch.len() < count * BLOCK {
+            self.below = None;
         }
-        let n = BLOCK.min(self.sealed.len() - self.sealed_at);
-        let block = self.sealed[self.sealed_at..self.sealed_at + n].to_vec();
-        self.sealed_at += n;
-        Ok(block)
-    }
-
-    /// Opens the next block; false at the end of the object.
-    fn next_block(&mut self) -> Result<bool> {
-        let mut sealed = self.next_sealed()?;
-        if sealed.is_empty() {
-            return Ok(false);
+        let mut kept = 0;
+        for start in (0..batch.len()).step_by(BLOCK) {
+            let end = (start + BLOCK).min(batch.len());
+            self.blocks
+                .open(&mut batch[start..end])
+                .map_err(|e| undecryptable(&self.key, e))?;
+            let mut from = start + BLOCK_OVERHEAD;
+            // Only a range's first block has bytes to skip; past the end of
+            // the last one, the range is past the end of the object.
+            let skip = std::mem::take(&mut self.skip).min(end - from);
+            from += skip;
+            batch.copy_within(from..end, kept);
+            kept += end - from;
         }
-        let blocks = self.blocks.as_mut().expect("set while reading");
-        blocks
-            .open(&mut sealed)
-            .map_err(|e| undecryptable(&self.key, e))?;
-        self.block = sealed;
-        self.at = BLOCK_OVERHEAD;
-        if self.skip > 0 {
-            let plain = self.block.len() - BLOCK_OVERHEAD;
-            if self.skip > plain {
-                self.skip = 0;
-                self.block.clear();
-                self.at = 0;
-                self.below = None;
-                self.sealed.clear();
-                self.sealed_at = 0;
-                return Ok(false);
-            }
-            self.at += self.skip;
-            self.skip = 0;
-        }
-        Ok(true)
+        batch.truncate(kept);
+        self.plain = batch;
+        Ok(())
     }
 }
 
 impl Reader for CryptReader {
-    /// As many opened blocks as fit in `max_bytes`: one call per chunk the
-    /// host asks for, not one per 64 KiB block.
+    /// The opened blocks of one batch, as many as fit in `max_bytes`: one
+    /// call per chunk the host asks for, not one per 64 KiB block.
     fn read(&mut self, max_bytes: usize) -> Result<Vec<u8>> {
         let mut want = max_bytes.max(1);
         if let Some(left) = self.left {
-            want = want.min(left as usize);
+            want = want.min(usize::try_from(left).unwrap_or(usize::MAX));
         }
-        let mut out = Vec::with_capacity(want);
-        while out.len() < want {
-            if self.at >= self.block.len() && !self.next_block()? {
-                break;
+        if want == 0 {
+            return Ok(Vec::new());
+        }
+        while self.at >= self.plain.len() {
+            if self.below.is_none() {
+                return Ok(Vec::new());
             }
-            let n = (self.block.len() - self.at).min(want - out.len());
-            out.extend_from_slice(&self.block[self.at..self.at + n]);
-            self.at += n;
+            self.next_batch(want)?;
         }
+        let available = self.plain.len() - self.at;
+        let out = if self.at == 0 && available <= want {
+            // The whole batch: handed over, not copied.
+            std::mem::take(&mut self.plain)
+        } else {
+            let n = available.min(want);
+            self.at += n;
+            self.plain[self.at - n..self.at].to_vec()
+        };
         if let Some(left) = self.left.as_mut() {
             *left -= out.len() as u64;
         }

@@ -61,9 +61,9 @@ impl CryptWriter {
         Ok(())
     }
 
-    fn seal_pending(&mut self) -> Result<()> {
-        self.blocks.seal(&self.pending, &mut self.sealed);
-        self.pending.clear();
+    /// Seals one block of plaintext, sending the batch below when full.
+    fn seal(&mut self, plain: &[u8]) -> Result<()> {
+        self.blocks.seal(plain, &mut self.sealed);
         if self.sealed.len() >= BATCH * BLOCK {
             self.flush()?;
         }
@@ -75,20 +75,33 @@ impl Writer for CryptWriter {
     fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
         self.size += chunk.len() as u64;
         let mut rest = &chunk[..];
-        while !rest.is_empty() {
+        // A block begun by an earlier chunk is completed first; whole
+        // blocks are then sealed from the chunk itself, and what is left
+        // waits for the next chunk.
+        if !self.pending.is_empty() {
             let take = (BLOCK_DATA - self.pending.len()).min(rest.len());
             self.pending.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
             if self.pending.len() == BLOCK_DATA {
-                self.seal_pending()?;
+                let pending = std::mem::take(&mut self.pending);
+                self.seal(&pending)?;
+                // Its buffer is kept for the next partial block.
+                self.pending = pending;
+                self.pending.clear();
             }
         }
+        while rest.len() >= BLOCK_DATA {
+            self.seal(&rest[..BLOCK_DATA])?;
+            rest = &rest[BLOCK_DATA..];
+        }
+        self.pending.extend_from_slice(rest);
         Ok(())
     }
 
     fn finish(mut self) -> Result<ObjectMeta> {
         if !self.pending.is_empty() {
-            self.seal_pending()?;
+            let pending = std::mem::take(&mut self.pending);
+            self.seal(&pending)?;
         }
         self.flush()?;
         let mut meta = self.below.finish()?;

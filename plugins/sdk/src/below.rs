@@ -82,9 +82,19 @@ impl BelowReader {
 
     /// Exactly `n` bytes, fewer only at the end of the object.
     pub fn read_exact(&self, n: usize) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(n);
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let ask = |want: usize| want.min(u32::MAX as usize) as u32;
+        // Mostly the first read brings it all: then it is the answer, not
+        // copied into a second buffer of the same size.
+        let mut out = self.0.read(ask(n))?;
+        if out.len() >= n || out.is_empty() {
+            return Ok(out);
+        }
+        out.reserve_exact(n - out.len());
         while out.len() < n {
-            let chunk = self.0.read((n - out.len()).min(u32::MAX as usize) as u32)?;
+            let chunk = self.0.read(ask(n - out.len()))?;
             if chunk.is_empty() {
                 break;
             }
