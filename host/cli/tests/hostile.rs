@@ -1233,6 +1233,27 @@ async fn host_memory_held_for_a_plugin_is_bounded() {
     sandbox.assert_survived(&remote).await;
 }
 
+/// Key derivation the host does for a plugin (`kdf`) is bounded by the
+/// remote's host memory limit: a scrypt needing 1 GiB is refused before
+/// any memory is taken, naming the bound and the option that raises it.
+#[tokio::test]
+async fn key_derivation_past_the_host_memory_limit_is_refused() {
+    let sandbox = Sandbox::new().await;
+    let remote = sandbox.hostile("scrypt", &[], Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::InvalidConfig, "{err}");
+    assert!(
+        err.to_string().ends_with(
+            "the host refused scrypt: it needs 1024 MiB, past the remote's host memory limit \
+             of 64 MiB; raise host_memory_limit_mib in the remote's configuration"
+        ),
+        "{err}"
+    );
+    let peak = peak_rss();
+    assert!(peak < 512 << 20, "peak RSS {} MiB", peak >> 20);
+    sandbox.assert_survived(&remote).await;
+}
+
 /// A remote's directory is not reached through a symbolic link: a plugin
 /// can make one inside its own root (pointing anywhere), and a remote
 /// whose root lies inside that root would open where it points.

@@ -28,6 +28,7 @@ mod error;
 pub mod grant;
 mod http_client;
 pub mod install;
+mod kdf;
 mod limits;
 mod name_lookup;
 mod notices;

@@ -119,6 +119,13 @@ impl RuntimeBuilder {
                     crate::overlay::BelowData,
                 >(&mut linker, HostState::below)
             })
+            .and_then(|()| {
+                // Key derivation for overlays (see `kdf.rs`).
+                crate::bindings::overlay::wharf::storage::kdf::add_to_linker::<
+                    _,
+                    crate::kdf::KdfData,
+                >(&mut linker, HostState::kdf)
+            })
             .map_err(|e| {
                 Error::new(
                     ErrorKind::Other,

@@ -211,6 +211,13 @@ impl HostState {
         }
     }
 
+    /// What the `wharf:storage/kdf` functions work on.
+    pub fn kdf(&mut self) -> crate::kdf::KdfView {
+        crate::kdf::KdfView {
+            host_memory: self.host_memory,
+        }
+    }
+
     /// What the bounded `wasi:sockets/tcp-create-socket` works on.
     pub fn socket_bound(&mut self) -> crate::socket_bound::SocketBound<'_> {
         crate::socket_bound::SocketBound {

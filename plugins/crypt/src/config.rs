@@ -96,7 +96,7 @@ impl CryptConfig {
             None | Some("") => true,
             Some(_) => boolean(options, DIRECTORY_NAME_ENCRYPTION)?,
         };
-        let keys = Keys::derive(&password, &password2);
+        let keys = Keys::derive(&password, &password2)?;
         let names = Names::new(&keys, mode, encoding, directories, &suffix);
         Ok(CryptConfig {
             keys,

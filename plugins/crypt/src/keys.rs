@@ -3,10 +3,19 @@
 //! with `password2` (rclone's fixed salt when that is empty), 80 bytes
 //! split into the data key, the name key and the name tweak.
 
+use wharf_plugin::{Error, Result};
+
 /// rclone's salt when `password2` is empty.
 const DEFAULT_SALT: [u8; 16] = [
     0xA8, 0x0D, 0xF4, 0x3A, 0x8F, 0xBD, 0x03, 0x08, 0xA7, 0xCA, 0xB8, 0x3E, 0x58, 0x1F, 0x86, 0xB1,
 ];
+
+/// rclone's scrypt parameters: N = 2^14, r = 8, p = 1.
+const LOG_N: u8 = 14;
+const R: u32 = 8;
+const P: u32 = 1;
+/// The bytes derived: the data key, the name key and the name tweak.
+const KEY_BYTES: usize = 80;
 
 /// The keys, from the plaintext (revealed) passwords.
 #[derive(Clone)]
@@ -20,21 +29,37 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Derives the keys. An empty password gives all-zero keys, as rclone
-    /// does (its test vectors rely on it; configuration refuses one).
-    pub fn derive(password: &str, password2: &str) -> Keys {
-        let mut key = [0u8; 80];
+    /// Derives the keys, scrypt computed by the host (see
+    /// [`wharf_plugin::kdf`]: inside the sandbox its 16 MiB would stay
+    /// with every instance). An empty password gives all-zero keys, as
+    /// rclone does (its test vectors rely on it; configuration refuses one).
+    pub fn derive(password: &str, password2: &str) -> Result<Keys> {
+        Self::derive_with(password, password2, |password, salt| {
+            wharf_plugin::kdf::scrypt(password, salt, LOG_N, R, P, KEY_BYTES as u32)
+        })
+    }
+
+    /// [`Keys::derive`] with scrypt (N = 2^14, r = 8, p = 1, 80 bytes)
+    /// computed by `scrypt(password, salt)`.
+    pub fn derive_with(
+        password: &str,
+        password2: &str,
+        scrypt: impl FnOnce(&[u8], &[u8]) -> Result<Vec<u8>>,
+    ) -> Result<Keys> {
+        let mut key = [0u8; KEY_BYTES];
         if !password.is_empty() {
             let salt = if password2.is_empty() {
                 &DEFAULT_SALT[..]
             } else {
                 password2.as_bytes()
             };
-            // log2(N) = 14, r = 8, p = 1; the fourth parameter is only for
-            // the PHC string format, which is not used.
-            let params = scrypt::Params::new(14, 8, 1, 32).expect("rclone's scrypt parameters");
-            scrypt::scrypt(password.as_bytes(), salt, &params, &mut key)
-                .expect("80 bytes is a valid scrypt output length");
+            let derived = scrypt(password.as_bytes(), salt)?;
+            key = derived.try_into().map_err(|derived: Vec<u8>| {
+                Error::other(format!(
+                    "scrypt gave {} bytes of key, not {KEY_BYTES}",
+                    derived.len()
+                ))
+            })?;
         }
         let mut keys = Keys {
             data: [0; 32],
@@ -44,8 +69,18 @@ impl Keys {
         keys.data.copy_from_slice(&key[..32]);
         keys.name.copy_from_slice(&key[32..64]);
         keys.tweak.copy_from_slice(&key[64..]);
-        keys
+        Ok(keys)
     }
+}
+
+/// scrypt as the host computes it, in the test's own process (native
+/// tests have no host to ask).
+#[cfg(test)]
+pub(crate) fn native_scrypt(password: &[u8], salt: &[u8]) -> Result<Vec<u8>> {
+    let params = scrypt::Params::new(LOG_N, R, P, 32).expect("rclone's parameters");
+    let mut key = vec![0u8; KEY_BYTES];
+    scrypt::scrypt(password, salt, &params, &mut key).expect("80 bytes");
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -90,12 +125,12 @@ mod tests {
             ),
         ];
         for (password, salt, data, name, tweak) in cases {
-            let keys = Keys::derive(password, salt);
+            let keys = Keys::derive_with(password, salt, native_scrypt).unwrap();
             assert_eq!(hex(&keys.data), data, "{password}/{salt}");
             assert_eq!(hex(&keys.name), name, "{password}/{salt}");
             assert_eq!(hex(&keys.tweak), tweak, "{password}/{salt}");
         }
-        let zero = Keys::derive("", "");
+        let zero = Keys::derive("", "").unwrap();
         assert_eq!(zero.data, [0; 32]);
         assert_eq!(zero.tweak, [0; 16]);
     }

@@ -391,7 +391,8 @@ mod tests {
     use super::*;
 
     fn names(password: &str, mode: Mode, encoding: Encoding) -> Names {
-        Names::new(&Keys::derive(password, ""), mode, encoding, true, ".bin")
+        let keys = Keys::derive_with(password, "", crate::keys::native_scrypt).unwrap();
+        Names::new(&keys, mode, encoding, true, ".bin")
     }
 
     /// rclone's `TestEncryptSegment*` vectors (zero key).
@@ -478,7 +479,7 @@ mod tests {
             "p0e52nreeaj0a5ea7s64m4j72s/l42g6771hnv3an9cgc8cr2n1ng/qgm4avr35m5loi1th53ato71v0"
         );
         let flat = Names::new(
-            &Keys::derive("", ""),
+            &Keys::derive("", "").unwrap(),
             Mode::Standard,
             Encoding::Base32,
             false,

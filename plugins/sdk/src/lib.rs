@@ -29,6 +29,7 @@ mod chunk;
 mod error;
 pub mod hash;
 pub mod http;
+pub mod kdf;
 pub mod net;
 mod options;
 pub mod time;
