@@ -726,8 +726,10 @@ impl Remote {
         Ok(self.list(prefix, delimiter).await?.shared(self.clone()))
     }
 
-    /// Stores everything `source` yields at `key`, a chunk at a time. If
-    /// `source` fails, the write is aborted and nothing is stored.
+    /// Stores everything `source` yields at `key`, a chunk at a time, the
+    /// next chunk read while the last is written (a pipe, or a cipher in
+    /// the sandbox, then never waits for the other). If `source` fails,
+    /// the write is aborted and nothing is stored.
     pub async fn put(
         &self,
         key: &str,
@@ -735,26 +737,33 @@ impl Remote {
         options: WriteOptions,
     ) -> Result<ObjectMeta> {
         let mut writer = self.open_write(key, options).await?;
-        let mut chunk = vec![0; CHUNK_SIZE];
-        loop {
-            let filled = match read_full(&mut source, &mut chunk).await {
-                Ok(filled) => filled,
-                Err(e) => {
-                    let _ = writer.abort_in_place().await;
-                    return Err(self.context(
-                        Error::io("reading the source failed", e),
-                        "write",
-                        key,
-                    ));
+        let source_failed =
+            |e| self.context(Error::io("reading the source failed", e), "write", key);
+        let mut current = vec![0; CHUNK_SIZE];
+        let mut next = vec![0; CHUNK_SIZE];
+        let mut filled = match read_full(&mut source, &mut current).await {
+            Ok(filled) => filled,
+            Err(e) => {
+                let _ = writer.abort_in_place().await;
+                return Err(source_failed(e));
+            }
+        };
+        while filled > 0 {
+            let (written, read) = tokio::join!(
+                writer.write(&current[..filled]),
+                read_full(&mut source, &mut next)
+            );
+            let failed = match (written, read) {
+                (Err(e), _) => e,
+                (Ok(()), Err(e)) => source_failed(e),
+                (Ok(()), Ok(n)) => {
+                    filled = n;
+                    std::mem::swap(&mut current, &mut next);
+                    continue;
                 }
             };
-            if filled == 0 {
-                break;
-            }
-            if let Err(e) = writer.write(&chunk[..filled]).await {
-                let _ = writer.abort_in_place().await;
-                return Err(e);
-            }
+            let _ = writer.abort_in_place().await;
+            return Err(failed);
         }
         writer.finish().await
     }
