@@ -63,6 +63,15 @@ where
     Ok(py.detach(|| global.tokio.block_on(future)))
 }
 
+/// Starts `future` on the I/O threads; it runs while Python goes on.
+pub fn spawn<F>(future: F) -> PyResult<tokio::task::JoinHandle<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Ok(global()?.tokio.spawn(future))
+}
+
 /// [`wait`] for a future that ends in a Wharf result.
 pub fn run<T: Send>(
     py: Python<'_>,

@@ -144,11 +144,7 @@ impl Remote {
             run(py, self.remote.open_write_shared(&key, options))?
         };
         Ok(Writer {
-            state: Mutex::new(State {
-                writer: Some(writer),
-                pending: Vec::new(),
-                key,
-            }),
+            state: Mutex::new(State::new(writer, key)?),
         })
     }
 

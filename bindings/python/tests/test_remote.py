@@ -5,6 +5,7 @@ import io
 import os
 import resource
 import threading
+import uuid
 import warnings
 
 import pytest
@@ -42,6 +43,27 @@ def test_a_source_that_fails_leaves_nothing(remote):
         remote.put("half.bin", failing())
     assert not remote.exists("half.bin")
     assert [e for e in remote.walk("")] == []
+
+
+def test_a_write_the_backend_refuses_midway_raises_and_leaves_nothing():
+    # The chunks are written while Python reads the next ones: a refusal
+    # of an earlier chunk comes out of a later write() or of finish(),
+    # the write aborted. Here S3 refuses every part (a wrong secret key).
+    from conftest import s3_options
+
+    options = s3_options()
+    options["location"] = f"t-{uuid.uuid4().hex[:12]}"
+    good = wharf.Remote.from_options("s3", options, name="s3")
+    bad = wharf.Remote.from_options("s3", dict(options, secret_key="not-the-secret"), name="s3")
+
+    def chunks():
+        for _ in range(12):
+            yield b"z" * MIB
+
+    with pytest.raises(errors.PermissionDenied):
+        bad.put("refused.bin", chunks())
+    assert not good.exists("refused.bin")
+    assert list(good.walk("")) == []
 
 
 def test_open_streams_and_seeks(remote):
