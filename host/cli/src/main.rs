@@ -269,8 +269,8 @@ struct TransferArgs {
     copy_links: bool,
     /// A file of 256 MiB or more from a remote that reads ranges is
     /// downloaded in this many ranges at once, each on a plugin instance of
-    /// its own (rclone's flag); 0 or 1 downloads it in one. By default as
-    /// many as there are cores, up to 4.
+    /// its own (rclone's flag); 0 or 1 downloads it in one. By default 4,
+    /// as rclone.
     #[arg(long, value_name = "N")]
     multi_thread_streams: Option<usize>,
     #[command(flatten)]
