@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use wharf::{Error, ObjectMeta, ObjectReader, ObjectWriter, Result, WriteOptions, CHUNK_SIZE};
 
 use crate::endpoint::Endpoint;
@@ -13,8 +13,11 @@ use crate::endpoint::Endpoint;
 /// Reads one object.
 pub(crate) enum Source<'r> {
     Local {
-        file: tokio::fs::File,
+        /// `None` once the end was reached.
+        file: Option<std::fs::File>,
         path: PathBuf,
+        /// The first chunk, read when the file was opened.
+        first: Option<Vec<u8>>,
         /// A chunk handed back after use, read into again: a local copy
         /// allocates one buffer, not one per chunk.
         spare: Option<Vec<u8>>,
@@ -22,16 +25,52 @@ pub(crate) enum Source<'r> {
     Remote(ObjectReader<'r>),
 }
 
+/// Reads `file` into `chunk` until it holds [`CHUNK_SIZE`] bytes or the
+/// file ends (then it holds fewer), without zero-filling it first (a
+/// small file would otherwise cost a 1 MiB memset per read).
+fn fill(file: &mut std::fs::File, mut chunk: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    chunk.clear();
+    chunk.reserve_exact(CHUNK_SIZE);
+    // Reads until the chunk is full or a read finds the end.
+    file.take(CHUNK_SIZE as u64).read_to_end(&mut chunk)?;
+    Ok(chunk)
+}
+
+/// Runs blocking file work on the blocking threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::new(wharf::ErrorKind::Other, format!("a file task stopped: {e}")))
+}
+
 impl<'r> Source<'r> {
+    /// Opens the object. A local file is opened and its first chunk read
+    /// in one trip to the blocking threads: a small file then costs one
+    /// hand-off instead of one per call (open, read, the read that finds
+    /// the end).
     pub async fn open(at: &'r Endpoint) -> Result<Source<'r>> {
         match at {
-            Endpoint::Local(path) => Ok(Source::Local {
-                file: tokio::fs::File::open(path)
-                    .await
-                    .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?,
-                path: path.clone(),
-                spare: None,
-            }),
+            Endpoint::Local(path) => {
+                let opening = path.clone();
+                let (mut file, first) = blocking(move || {
+                    let mut file = std::fs::File::open(&opening)
+                        .map_err(|e| Error::io(format!("cannot open {}", opening.display()), e))?;
+                    let first = fill(&mut file, Vec::new())
+                        .map_err(|e| Error::io(format!("cannot read {}", opening.display()), e))?;
+                    Ok::<_, Error>((Some(file), first))
+                })
+                .await??;
+                if first.len() < CHUNK_SIZE {
+                    file = None;
+                }
+                Ok(Source::Local {
+                    file,
+                    path: path.clone(),
+                    first: Some(first),
+                    spare: None,
+                })
+            }
             Endpoint::Remote { remote, key } => {
                 Ok(Source::Remote(remote.open_read(key, None).await?))
             }
@@ -41,23 +80,29 @@ impl<'r> Source<'r> {
     /// The next chunk, empty at the end.
     pub async fn read(&mut self) -> Result<Vec<u8>> {
         match self {
-            Source::Local { file, path, spare } => {
-                // Read into the buffer's spare room, never zero-filling it
-                // first: a small file would otherwise cost a 1 MiB memset
-                // per read.
-                let mut chunk = spare.take().unwrap_or_default();
-                chunk.clear();
-                chunk.reserve_exact(CHUNK_SIZE);
-                while chunk.len() < CHUNK_SIZE {
-                    let room = (CHUNK_SIZE - chunk.len()) as u64;
-                    let n = (&mut *file)
-                        .take(room)
-                        .read_buf(&mut chunk)
-                        .await
-                        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-                    if n == 0 {
-                        break;
-                    }
+            Source::Local {
+                file,
+                path,
+                first,
+                spare,
+            } => {
+                if let Some(chunk) = first.take() {
+                    return Ok(chunk);
+                }
+                let Some(mut open) = file.take() else {
+                    return Ok(Vec::new());
+                };
+                let chunk = spare.take().unwrap_or_default();
+                let (open, chunk) = blocking(move || {
+                    let chunk = fill(&mut open, chunk);
+                    (open, chunk)
+                })
+                .await?;
+                let chunk =
+                    chunk.map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                // A short chunk is the end: no call to find it again.
+                if chunk.len() == CHUNK_SIZE {
+                    *file = Some(open);
                 }
                 Ok(chunk)
             }
