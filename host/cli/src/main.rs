@@ -202,32 +202,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Connect an account of a service that needs OAuth: prints a link,
-    /// reads the code the service shows, and stores a refresh token in the
-    /// remote's configuration (owner-only).
+    /// Connect an account of a service that needs OAuth (the plugin
+    /// declares how): prints a link, reads the code the service shows, and
+    /// stores a refresh token in the remote's configuration (owner-only).
     ///
-    /// wharf authorize dropbox --app-key KEY [--app-secret SECRET] [--remote NAME]
+    /// wharf authorize dropbox --client-id APP_KEY [--client-secret SECRET] [--remote NAME]
     Authorize {
-        /// The service: dropbox.
-        service: String,
-        /// The remote to create or update.
-        #[arg(long, default_value = "dropbox")]
-        remote: String,
-        /// Your Dropbox app's key (App Console → Settings).
+        /// The plugin: a built-in or installed name, or a .wasm path.
+        plugin: String,
+        /// More options of the remote, as KEY=VALUE (stored with it).
+        #[arg(value_name = "KEY=VALUE")]
+        options: Vec<String>,
+        /// The remote to create or update (default: the plugin's name).
         #[arg(long)]
-        app_key: Option<String>,
-        /// Your app's secret; without it the link uses PKCE.
-        #[arg(long)]
-        app_secret: Option<String>,
-        /// Another authorization page (for tests).
-        #[arg(long, hide = true)]
-        authorize_url: Option<String>,
-        /// Another API host, also stored in the remote (for tests).
-        #[arg(long, hide = true)]
-        api_url: Option<String>,
-        /// Another content host, stored in the remote (for tests).
-        #[arg(long, hide = true)]
-        content_url: Option<String>,
+        remote: Option<String>,
+        /// Your app's client id (Dropbox: the app key, App Console → Settings).
+        #[arg(long, alias = "app-key", value_name = "ID")]
+        client_id: Option<String>,
+        /// Your app's client secret; without it the link uses PKCE and no
+        /// secret is stored.
+        #[arg(long, alias = "app-secret", value_name = "SECRET")]
+        client_secret: Option<String>,
         /// A CA certificate file to trust, also stored in the remote.
         #[arg(long, value_name = "PATH")]
         tls_ca_file: Option<PathBuf>,
@@ -659,30 +654,22 @@ async fn run_command(app: &App, cli: Cli) -> Result<()> {
             println!("{}", wharf_obscure::obscure(&password, iv));
         }
         Command::Authorize {
-            service,
+            plugin,
+            options,
             remote,
-            app_key,
-            app_secret,
-            authorize_url,
-            api_url,
-            content_url,
+            client_id,
+            client_secret,
             tls_ca_file,
         } => {
-            if service != "dropbox" {
-                bail!(UsageError(format!(
-                    "cannot authorize '{service}': the services that need it are: dropbox"
-                )));
-            }
-            let args = authorize::DropboxAuthorize {
+            let args = authorize::Authorize {
+                plugin,
                 remote,
-                app_key,
-                app_secret,
-                authorize_url,
-                api_url,
-                content_url,
+                options: parse_options(&options)?,
+                client_id,
+                client_secret,
                 tls_ca_file,
             };
-            authorize::dropbox(&app.config, cli.config.clone(), args).await?;
+            authorize::authorize(app, cli.config.clone(), args).await?;
         }
         Command::Put {
             local,

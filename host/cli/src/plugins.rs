@@ -211,11 +211,25 @@ pub async fn inspect(
         Some(wharf::grant::compute(info, options, &base).map(|(grant, _)| grant)?)
     };
     let installed = app.catalog.installed(&info.name);
+    let flow = loaded.oauth_flow().await?;
     if json {
         let mut value = plugin_json(&loaded);
         if let Some(grant) = &grant {
             value["grant"] = grant_json(grant);
         }
+        value["oauth_flow"] = match &flow {
+            Some(flow) => json!({
+                "service": flow.service,
+                "authorize_url": flow.authorize_url,
+                "token_url": flow.token_url,
+                "authorize_parameters": flow.authorize_parameters,
+                "client_id_option": flow.client_id_option,
+                "client_secret_option": flow.client_secret_option,
+                "refresh_token_option": flow.refresh_token_option,
+                "console_url": flow.console_url,
+            }),
+            None => Value::Null,
+        };
         value["installed"] = match &installed {
             Some((path, entry)) => {
                 json!({ "path": path.display().to_string(), "sha256": entry.sha256 })
@@ -243,6 +257,13 @@ pub async fn inspect(
             "a different file"
         };
         println!("installed     {} ({state})", path.display());
+    }
+    if let Some(flow) = &flow {
+        println!(
+            "account       connect one with `wharf authorize {}` (OAuth 2 with {}; the token \
+             goes in '{}')",
+            info.name, flow.service, flow.refresh_token_option
+        );
     }
     println!();
     println!("ACCESS: everything it can reach; the sandbox refuses the rest");

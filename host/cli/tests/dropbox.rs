@@ -23,16 +23,14 @@ fn authorize(
         "dropbox",
         "--remote",
         "dbx",
-        "--app-key",
+        "--client-id",
         APP_KEY,
     ])
     .args(extra)
-    .arg("--authorize-url")
-    .arg(format!("{}/oauth2/authorize", fake.api_url()))
-    .arg("--api-url")
-    .arg(fake.api_url())
-    .arg("--content-url")
-    .arg(fake.content_url())
+    // The fake's hosts, as the plugin's own options: the token URL the
+    // plugin declares (`{api_url}/oauth2/token`) follows them.
+    .arg(format!("api_url={}", fake.api_url()))
+    .arg(format!("content_url={}", fake.content_url()))
     .arg("--tls-ca-file")
     .arg(&fake.certs.ca)
     .write_stdin(format!("{code}\n"));
@@ -49,9 +47,14 @@ fn authorize_dropbox_stores_a_refresh_token_that_works() {
     let fake = DropboxFake::start(&s.path().join("fake"));
     // A config with something else in it, which must survive.
     s.write_config("# my remotes\n[remotes.backup]\nplugin = \"fs\"\nroot = \"backup\"\n");
-    let out = authorize(&s, &fake, &["--app-secret", APP_SECRET], AUTH_CODE).success();
+    let out = authorize(&s, &fake, &["--client-secret", APP_SECRET], AUTH_CODE).success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(stderr.contains(&format!("client_id={APP_KEY}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "https://www.dropbox.com/oauth2/authorize?client_id={APP_KEY}&response_type=code"
+        )),
+        "{stderr}"
+    );
     assert!(stderr.contains("token_access_type=offline"), "{stderr}");
     assert!(!stderr.contains("code_challenge"), "{stderr}");
 
@@ -92,10 +95,26 @@ fn authorize_dropbox_without_a_secret_uses_pkce() {
     s.wharf().args(["ls", "dbx:"]).assert().success();
 }
 
+/// A plugin that declares no OAuth flow has nothing to authorize, and the
+/// message says how to configure it instead.
+#[test]
+fn authorizing_a_plugin_without_a_flow_says_how_to_configure_it() {
+    let s = Scratch::new();
+    s.write_config("");
+    let out = s.wharf().args(["authorize", "fs"]).assert().failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("plugin 'fs' declares no account to connect"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("wharf config create REMOTE fs"), "{stderr}");
+}
+
 #[test]
 fn a_wrong_code_is_refused_with_what_to_do() {
     let s = Scratch::new();
     let fake = DropboxFake::start(&s.path().join("fake"));
+    // `--app-secret` is kept as another name of `--client-secret`.
     let out = authorize(&s, &fake, &["--app-secret", APP_SECRET], "not-the-code").failure();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("Dropbox refused the code"), "{stderr}");

@@ -36,6 +36,22 @@ pub(crate) mod overlay {
     });
 }
 
+/// The optional `authorization` export (contract 0.3): how a plugin's
+/// service connects an account. Bound on its own, since a plugin may leave
+/// it out; the host looks for it only when asked to authorize.
+pub(crate) mod authorization {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        inline: "package wharf:host-view;
+                 world authorizing {
+                     export wharf:storage/authorization@0.3.0;
+                 }",
+        world: "wharf:host-view/authorizing",
+        exports: { default: async },
+        with: { "wharf:storage/types": crate::bindings::types },
+    });
+}
+
 /// Contract 0.2.0, as released (`wit/released/0.2.0`). Later versions only
 /// added types and calls, so its types are the current ones; only the set
 /// of calls differs.

@@ -45,8 +45,8 @@ mod tls;
 
 pub use bindings::types::{
     Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind, HttpMethod,
-    NetworkAccess, NetworkProtocol, ObjectMeta, OptionAlias, OptionSpec, PluginInfo, Span,
-    StoreDescription, Timestamp, UrlSupport, WriteOptions,
+    NetworkAccess, NetworkProtocol, OauthFlow, ObjectMeta, OptionAlias, OptionSpec, PluginInfo,
+    Span, StoreDescription, Timestamp, UrlSupport, WriteOptions,
 };
 pub use catalog::{Available, Catalog};
 pub use error::{printable, Context, Error, ErrorKind, Result};

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 use wasmtime::Store;
 
-use crate::bindings::types::{OptionAlias, PluginInfo};
+use crate::bindings::authorization::AuthorizingIndices;
+use crate::bindings::types::{OauthFlow, OptionAlias, PluginInfo};
 use crate::bindings::{PluginApi, PluginApiPre, LOADABLE_MINORS};
 use crate::grant::Grant;
 use crate::limits::{Limits, MemoryLimitHit};
@@ -196,6 +197,67 @@ impl Plugin {
         &self.inner.source
     }
 
+    /// How a user connects an account of the plugin's service with OAuth 2
+    /// (`authorization.flow`, contract 0.3), every text made printable;
+    /// `None` for a plugin that declares no flow, exports no
+    /// `authorization`, or was built before 0.3. It runs the plugin once,
+    /// with nothing granted and the usual time bound; `wharf authorize`
+    /// asks, nothing else.
+    pub async fn oauth_flow(&self) -> Result<Option<OauthFlow>> {
+        let PluginApiPre::Current(pre) = &self.inner.pre else {
+            return Ok(None);
+        };
+        // Not exported: this plugin needs no account connected.
+        let Ok(indices) = AuthorizingIndices::new(pre.instance_pre()) else {
+            return Ok(None);
+        };
+        let source = &self.inner.source;
+        let limits = Limits::default();
+        let deadline = tokio::time::Instant::now() + limits.call_timeout + HOST_TIMER_GRACE;
+        let failed = |e: wasmtime::Error| {
+            let e = classify_failure(e, &limits);
+            Error::new(
+                e.kind().clone(),
+                format!(
+                    "{source}: its authorization.flow() call failed: {}",
+                    e.message()
+                ),
+            )
+        };
+        let call = async {
+            let mut store = new_store(
+                &self.inner.runtime,
+                &Grant::default(),
+                &limits,
+                &Notices::default(),
+            )?;
+            let instance = pre
+                .instance_pre()
+                .instantiate_async(&mut store)
+                .await
+                .map_err(failed)?;
+            let exports = indices.load(&mut store, &instance).map_err(failed)?;
+            exports
+                .wharf_storage_authorization()
+                .call_flow(&mut store)
+                .await
+                .map_err(failed)
+        };
+        let flow = tokio::time::timeout_at(deadline, call)
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidPlugin,
+                    format!(
+                    "{source}: its authorization.flow() call did not finish within {} s; it is \
+                     a fault in the plugin, to report to its author",
+                    limits.call_timeout.as_secs()
+                ),
+                )
+            })??;
+        Ok(flow.map(printable_flow))
+    }
+
     /// A new instance in a new store that can reach only `grant`, whose
     /// notices go to `notices`.
     pub(crate) async fn instantiate(
@@ -215,6 +277,28 @@ async fn instantiate(
     limits: &Limits,
     notices: &Notices,
 ) -> Result<Instance> {
+    let mut store = new_store(runtime, grant, limits, notices)?;
+    let api = match pre.instantiate(&mut store).await {
+        Ok(api) => api,
+        // A crash while starting (a Python plugin's module failing to
+        // import) shows what it printed too.
+        Err(e) => {
+            return Err(with_printed(
+                classify_failure(e, limits),
+                store.data().stderr_tail(),
+            ))
+        }
+    };
+    Ok(Instance { store, api })
+}
+
+/// A store for one instance: its memory limiter, its deadline ticking.
+fn new_store(
+    runtime: &Runtime,
+    grant: &Grant,
+    limits: &Limits,
+    notices: &Notices,
+) -> Result<Store<HostState>> {
     let state = HostState::new(grant, limits, notices.clone())?;
     let mut store = Store::new(&runtime.inner().engine, state);
     store.limiter(|state| &mut state.limiter);
@@ -232,18 +316,7 @@ async fn instantiate(
         Ok(wasmtime::UpdateDeadline::Continue(1))
     });
     arm_deadline(&mut store, limits);
-    let api = match pre.instantiate(&mut store).await {
-        Ok(api) => api,
-        // A crash while starting (a Python plugin's module failing to
-        // import) shows what it printed too.
-        Err(e) => {
-            return Err(with_printed(
-                classify_failure(e, limits),
-                store.data().stderr_tail(),
-            ))
-        }
-    };
-    Ok(Instance { store, api })
+    Ok(store)
 }
 
 /// `info` with every text meant for people made printable (see
@@ -271,6 +344,26 @@ fn printable_info(mut info: PluginInfo) -> PluginInfo {
         }
     }
     info
+}
+
+/// An OAuth flow with every text made printable: `wharf authorize` prints
+/// its link and service name on a terminal.
+fn printable_flow(mut flow: OauthFlow) -> OauthFlow {
+    let clean = |text: &mut String| *text = crate::printable(text).into_owned();
+    clean(&mut flow.service);
+    clean(&mut flow.authorize_url);
+    clean(&mut flow.token_url);
+    clean(&mut flow.console_url);
+    clean(&mut flow.client_id_option);
+    clean(&mut flow.refresh_token_option);
+    if let Some(option) = &mut flow.client_secret_option {
+        clean(option);
+    }
+    for (name, value) in &mut flow.authorize_parameters {
+        clean(name);
+        clean(value);
+    }
+    flow
 }
 
 /// `access` in words, for a message.

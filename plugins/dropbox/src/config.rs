@@ -1,7 +1,9 @@
 //! The Dropbox plugin's options, declared once, and how keys become
 //! Dropbox paths.
 
-use wharf_plugin::{option as spec, AliasMeaning, Error, OptionAlias, OptionSpec, Options, Result};
+use wharf_plugin::{
+    option as spec, AliasMeaning, Error, OauthFlow, OptionAlias, OptionSpec, Options, Result,
+};
 
 /// Dropbox's RPC host (metadata, listing, OAuth).
 pub const API_URL: &str = "https://api.dropboxapi.com";
@@ -104,6 +106,22 @@ impl DropboxConfig {
             alias("client_id", "rclone", same("app_key")),
             alias("client_secret", "rclone", same("app_secret")),
         ]
+    }
+
+    /// How `wharf authorize dropbox` connects an account: Dropbox's OAuth 2
+    /// code flow, asking for a refresh token (`token_access_type=offline`);
+    /// PKCE when the user gives no app secret.
+    pub fn oauth_flow() -> OauthFlow {
+        OauthFlow {
+            service: "Dropbox".into(),
+            authorize_url: "https://www.dropbox.com/oauth2/authorize".into(),
+            token_url: "{api_url}/oauth2/token".into(),
+            authorize_parameters: vec![("token_access_type".into(), "offline".into())],
+            client_id_option: "app_key".into(),
+            client_secret_option: Some("app_secret".into()),
+            refresh_token_option: "refresh_token".into(),
+            console_url: "https://www.dropbox.com/developers/apps (then Settings → App key)".into(),
+        }
     }
 
     /// The options, for `info`.

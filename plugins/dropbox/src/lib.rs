@@ -17,7 +17,7 @@ use std::rc::Rc;
 use serde_json::{json, Value};
 use wharf_plugin::{
     Access, ByteRange, Capabilities, Error, EtagKind, HttpMethod, NetworkAccess, NetworkProtocol,
-    ObjectMeta, OptionAlias, Options, Plugin, PluginInfo, PresignedUrl, Result, Store,
+    OauthFlow, ObjectMeta, OptionAlias, Options, Plugin, PluginInfo, PresignedUrl, Result, Store,
     StoreDescription, UrlSupport, WriteOptions,
 };
 
@@ -76,6 +76,10 @@ impl Plugin for DropboxPlugin {
 
     fn option_aliases() -> Vec<OptionAlias> {
         DropboxConfig::aliases()
+    }
+
+    fn oauth_flow() -> Option<OauthFlow> {
+        Some(DropboxConfig::oauth_flow())
     }
 
     fn open(options: Options) -> Result<DropboxBackend> {

@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 
 use crate::bindings::exports::wharf::storage::storage as wit;
 use crate::{
-    ByteRange, Entry, Error, Lister, ObjectMeta, OptionAlias, Options, Plugin, PluginInfo, Reader,
-    Result, Store, StoreDescription, WriteOptions, Writer,
+    ByteRange, Entry, Error, Lister, OauthFlow, ObjectMeta, OptionAlias, Options, Plugin,
+    PluginInfo, Reader, Result, Store, StoreDescription, WriteOptions, Writer,
 };
 
 /// Implements the generated `Guest` traits for a [`Plugin`]; used by
@@ -48,6 +48,14 @@ impl<P: Plugin> wit::Guest for PluginAdapter<P> {
     fn open(options: Vec<(String, String)>) -> Result<wit::Store> {
         let options = Options::resolve(options, &P::info().options)?;
         Ok(wit::Store::new(StoreAdapter(P::open(options)?)))
+    }
+}
+
+impl<P: Plugin> crate::bindings::exports::wharf::storage::authorization::Guest
+    for PluginAdapter<P>
+{
+    fn flow() -> Option<OauthFlow> {
+        P::oauth_flow()
     }
 }
 

@@ -3,7 +3,7 @@
 //! crate adds.
 
 use crate::{
-    ByteRange, Entry, EtagKind, ObjectMeta, OptionAlias, Options, PluginInfo, Result,
+    ByteRange, Entry, EtagKind, OauthFlow, ObjectMeta, OptionAlias, Options, PluginInfo, Result,
     StoreDescription, WriteOptions,
 };
 
@@ -24,6 +24,14 @@ pub trait Plugin: 'static {
     /// none. Each alias must name an option of [`Plugin::info`].
     fn option_aliases() -> Vec<OptionAlias> {
         Vec::new()
+    }
+
+    /// How a user connects an account of the plugin's service with OAuth 2
+    /// (`wharf authorize PLUGIN`); see `oauth-flow` in the WIT. The default
+    /// is none: the plugin needs no account connected. Each option it names
+    /// must be one of [`Plugin::info`]'s.
+    fn oauth_flow() -> Option<OauthFlow> {
+        None
     }
 }
 

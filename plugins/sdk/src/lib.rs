@@ -44,8 +44,17 @@ pub mod bindings {
     wit_bindgen::generate!({
         path: "contract",
         // The overlay world is the plugin world plus the store below: a
-        // plugin that never calls `below` does not import it.
-        world: "wharf:storage/overlay",
+        // plugin that never calls `below` does not import it. Every plugin
+        // also exports `authorization`, which says "none" unless the plugin
+        // declares an OAuth flow ([`crate::Plugin::oauth_flow`]).
+        inline: "package wharf:sdk-world;
+                 world sdk {
+                     include wharf:storage/overlay@0.3.0;
+                     export wharf:storage/authorization@0.3.0;
+                 }",
+        world: "wharf:sdk-world/sdk",
+        // The contract is the inline world's dependency: bind all of it.
+        generate_all,
         pub_export_macro: true,
         default_bindings_module: "wharf_plugin::bindings",
     });
@@ -77,8 +86,8 @@ pub use wharf_key as key;
 
 pub use bindings::wharf::storage::types::{
     Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind, HttpMethod,
-    NetworkAccess, NetworkProtocol, ObjectMeta, OptionAlias, OptionSpec, PluginInfo, PresignedUrl,
-    RateLimit, Span, StoreDescription, Timestamp, UrlSupport, WriteOptions,
+    NetworkAccess, NetworkProtocol, OauthFlow, ObjectMeta, OptionAlias, OptionSpec, PluginInfo,
+    PresignedUrl, RateLimit, Span, StoreDescription, Timestamp, UrlSupport, WriteOptions,
 };
 
 /// Exports `$plugin`, a type that implements [`Plugin`], as the component's
