@@ -95,6 +95,31 @@ fn authorize_dropbox_without_a_secret_uses_pkce() {
     s.wharf().args(["ls", "dbx:"]).assert().success();
 }
 
+/// Reconnecting an existing remote needs no flags: its app key, secret,
+/// hosts and CA come from what is stored.
+#[test]
+fn reauthorizing_an_existing_remote_reuses_its_options() {
+    let s = Scratch::new();
+    let fake = DropboxFake::start(&s.path().join("fake"));
+    s.write_config("");
+    authorize(&s, &fake, &["--client-secret", APP_SECRET], AUTH_CODE).success();
+    // The code works once; the fake's reset makes it usable again.
+    fake.control("POST", "/reset", "");
+    let out = s
+        .wharf()
+        .args(["authorize", "dropbox", "--remote", "dbx"])
+        .write_stdin(format!("{AUTH_CODE}\n"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains(&format!("client_id={APP_KEY}")), "{stderr}");
+    assert!(
+        !stderr.contains("code_challenge"),
+        "the stored secret is used: {stderr}"
+    );
+    s.wharf().args(["ls", "dbx:"]).assert().success();
+}
+
 /// A plugin that declares no OAuth flow has nothing to authorize, and the
 /// message says how to configure it instead.
 #[test]
