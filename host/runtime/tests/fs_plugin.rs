@@ -86,11 +86,20 @@ async fn an_aborted_write_leaves_nothing() {
         .await
         .unwrap();
     writer.write(b"partial").await.unwrap();
-    assert_eq!(
-        files(&root.join(".wharf-tmp")).len(),
-        1,
-        "the write is staged"
+    let staged = files(&root);
+    assert!(
+        staged.len() == 1 && staged[0].starts_with(".wharf-tmp-"),
+        "the write is staged beside its key: {staged:?}"
     );
+    // Staged, but never a key.
+    assert!(remote
+        .list("", None)
+        .await
+        .unwrap()
+        .next_page()
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(
         *remote.stat("k").await.unwrap_err().kind(),
         ErrorKind::NotFound,
@@ -101,8 +110,7 @@ async fn an_aborted_write_leaves_nothing() {
         *remote.stat("k").await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
-    assert_eq!(files(&root.join(".wharf-tmp")), Vec::<String>::new());
-    assert_eq!(files(&root), vec![".wharf-tmp".to_owned()]);
+    assert_eq!(files(&root), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -124,7 +132,7 @@ async fn a_dropped_writer_leaves_nothing_and_keeps_the_old_object() {
     let mut back = Vec::new();
     remote.get("k", None, &mut back).await.unwrap();
     assert_eq!(back, b"old");
-    assert_eq!(files(&root.join(".wharf-tmp")), Vec::<String>::new());
+    assert_eq!(files(&root), vec!["k".to_owned()]);
 }
 
 /// A source that fails after some bytes, like a disk error mid-upload.
@@ -170,7 +178,7 @@ async fn a_put_whose_source_fails_leaves_nothing() {
         *remote.stat("big").await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
-    assert_eq!(files(&root.join(".wharf-tmp")), Vec::<String>::new());
+    assert_eq!(files(&root), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -192,6 +200,10 @@ async fn invalid_keys_are_refused_by_the_host_and_by_the_plugin() {
         "./a",
         "nul\0key",
         &"k".repeat(1025),
+        // The fs plugin's own: the names of writes in progress.
+        ".wharf-tmp/x",
+        ".wharf-tmp-0123456789abcdef.part",
+        "a/.wharf-tmp-x",
     ];
     for checks in [true, false] {
         remote.set_host_key_checks(checks);
@@ -226,8 +238,7 @@ async fn invalid_keys_are_refused_by_the_host_and_by_the_plugin() {
             "host checks {checks}: {err}"
         );
     }
-    assert_eq!(files(&root), vec![".wharf-tmp".to_owned(), "ok".to_owned()]);
-    assert_eq!(files(&root.join(".wharf-tmp")), Vec::<String>::new());
+    assert_eq!(files(&root), vec!["ok".to_owned()]);
 }
 
 #[tokio::test]
@@ -263,21 +274,72 @@ async fn listing_is_in_byte_order_and_paged() {
     assert_eq!(seen, keys);
 }
 
+/// Sets the modification time of `path` two hours back: a write that
+/// stopped long ago.
+fn age(path: &Path) {
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 60 * 60);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_listing_removes_staging_files_of_stopped_writes_and_shows_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("m");
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    std::fs::write(root.join("a/b/k"), b"object").unwrap();
+    let stale = root.join("a/b/.wharf-tmp-0123456789abcdef.part");
+    std::fs::write(&stale, b"left by a killed write").unwrap();
+    age(&stale);
+    let live = root.join("a/.wharf-tmp-fedcba9876543210.part");
+    std::fs::write(&live, b"a write in progress elsewhere").unwrap();
+    let remote = media(&root).await;
+    let page = remote
+        .list("", None)
+        .await
+        .unwrap()
+        .next_page()
+        .await
+        .unwrap();
+    let keys: Vec<String> = page
+        .into_iter()
+        .map(|entry| match entry {
+            wharf::Entry::Object(meta) => meta.key,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(keys, vec!["a/b/k".to_owned()]);
+    assert!(!stale.exists(), "the stale staging file is removed");
+    assert!(live.exists(), "a recent staging file is kept");
+    // A directory that holds only a write in progress is no prefix.
+    std::fs::create_dir(root.join("c")).unwrap();
+    std::fs::write(root.join("c/.wharf-tmp-00000000000000aa.part"), b"x").unwrap();
+    let page = remote
+        .list("", Some("/"))
+        .await
+        .unwrap()
+        .next_page()
+        .await
+        .unwrap();
+    assert!(
+        matches!(page.as_slice(), [wharf::Entry::CommonPrefix(p)] if p == "a/"),
+        "{page:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_first_write_removes_staging_files_left_by_stopped_writes() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("m");
     let staging = root.join(".wharf-tmp");
     std::fs::create_dir_all(&staging).unwrap();
-    let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 60 * 60);
     let stale = staging.join("0123456789abcdef.part");
     std::fs::write(&stale, b"left by a killed write").unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&stale)
-        .unwrap()
-        .set_modified(two_hours_ago)
-        .unwrap();
+    age(&stale);
     let live = staging.join("fedcba9876543210.part");
     std::fs::write(&live, b"a write in progress elsewhere").unwrap();
 
@@ -293,7 +355,7 @@ async fn the_first_write_removes_staging_files_left_by_stopped_writes() {
     assert_eq!(
         files(&staging),
         vec!["fedcba9876543210.part".to_owned()],
-        "the write's own staging file was renamed into place"
+        "the old staging directory stays while a write of an earlier version may use it"
     );
     assert_eq!(std::fs::read(root.join("k")).unwrap(), b"new");
 }

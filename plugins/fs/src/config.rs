@@ -2,7 +2,7 @@
 
 use wharf_plugin::{Error, OptionSpec, Options, Result};
 
-use crate::core::STAGING_DIR;
+use crate::core::{STAGING_DIR, TEMP_PREFIX};
 
 /// The option that names the directory; the host grants exactly it.
 pub const ROOT: &str = "root";
@@ -76,13 +76,23 @@ impl FsConfig {
     }
 }
 
-/// What the fs plugin reserves beyond the contract's key rules: its
-/// staging directory, where writes in progress go.
+/// What the fs plugin reserves beyond the contract's key rules: the names
+/// of writes in progress (`.wharf-tmp-…` in any directory), and the
+/// staging directory of earlier versions (`.wharf-tmp/` in the root).
 pub fn check_key(key: &str) -> Result<()> {
     if key == STAGING_DIR || key.starts_with(&format!("{STAGING_DIR}/")) {
         return Err(Error::invalid_key(format!(
             "key {key:?} is under {STAGING_DIR}/, which the fs plugin reserves for writes in \
              progress; choose another key"
+        )));
+    }
+    if key
+        .split('/')
+        .any(|segment| segment.starts_with(TEMP_PREFIX))
+    {
+        return Err(Error::invalid_key(format!(
+            "key {key:?} has a name that starts with {TEMP_PREFIX}, which the fs plugin \
+             reserves for writes in progress; choose another name"
         )));
     }
     Ok(())

@@ -19,19 +19,28 @@ use crate::config::check_key;
 use crate::error::{io_error, not_an_object, parse_error, Op};
 use crate::FsConfig;
 
-/// Where writes are staged before they are renamed into place. It sits in
-/// the root so the rename never crosses file systems, and it is hidden from
-/// listings; keys under it are refused.
+/// How the name of a write in progress starts: `.wharf-tmp-<random>.part`,
+/// in the directory of the key it is for, so that `finish` is a rename
+/// within one directory. (A rename from one directory into another takes
+/// the file system's rename lock and both directories' locks, and every
+/// writer staging in one shared directory made them all wait on each
+/// other.) Such names are hidden from listings, and no key may use them,
+/// as in the FTP plugin.
+pub const TEMP_PREFIX: &str = ".wharf-tmp-";
+
+/// Where earlier versions staged writes (`<root>/.wharf-tmp/`): still
+/// reserved and hidden, and its stale files still removed, so an upgrade
+/// leaves nothing behind.
 pub const STAGING_DIR: &str = ".wharf-tmp";
 
 /// A staging file untouched for this long belongs to a write that will
 /// never finish. A live writer writes its file at every chunk, which
 /// renews its modification time, so only a writer whose instance was
 /// stopped mid-write (a trap, the call time limit, a killed process) leaves
-/// one this old: nothing in the plugin is left to remove it, so the next
-/// store that writes to the root does. An hour is far beyond any pause
-/// between two chunks of a live write and short enough that leftovers do
-/// not pile up.
+/// one this old: nothing in the plugin is left to remove it, so a listing
+/// that comes across it does (and the first write of a store empties the
+/// old staging directory). An hour is far beyond any pause between two
+/// chunks of a live write and short enough that leftovers do not pile up.
 pub const STALE_STAGING_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// The root directory and the operations on paths below it.
@@ -102,6 +111,18 @@ impl FsCore {
         Ok(())
     }
 
+    /// Removes the staging file of a write to `key` that will not finish,
+    /// and the directories it leaves empty (a write into a new directory
+    /// made them for its staging file).
+    pub fn discard(&self, staged: &Path, key: &str) -> io::Result<()> {
+        let removed = match fs::remove_file(staged) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+        self.prune_empty_parents(key);
+        removed
+    }
+
     /// Removes the directories that deleting `key` left empty, up to (not
     /// including) the root, so deleted trees do not linger as empty
     /// directories. A directory that is not empty stops the walk.
@@ -139,27 +160,26 @@ impl FsCore {
         let written = target.stat().ok();
         drop(target);
         if let Err(e) = copied {
-            let _ = fs::remove_file(&staged);
+            let _ = self.discard(&staged, destination);
             return Err(parse_error(Op::Copy, source, e));
         }
         self.commit(&staged, destination, false, written)
     }
 
-    /// Creates a new, empty staging file for a write to `key`; the first
-    /// one of this store first removes stale ones.
+    /// Creates a new, empty staging file for a write to `key`, beside it
+    /// (see [`TEMP_PREFIX`]), making its directory if need be; the first
+    /// one of this store first empties the old staging directory.
     pub fn stage(&self, key: &str) -> Result<(PathBuf, Descriptor)> {
-        let make_staging_dir = || {
-            fs::create_dir_all(self.root.join(STAGING_DIR))
-                .map_err(|e| parse_error(Op::Write, key, e))
-        };
         if !self.swept.replace(true) {
-            make_staging_dir()?;
             self.remove_stale_staging_files();
         }
+        let parent = wharf_plugin::key::split_parent(key).0;
+        let dir = parent.map(|p| format!("{p}/")).unwrap_or_default();
+        let mut made = 0;
         loop {
             // RandomState draws from the WASI random source: no extra crate.
             let name = format!(
-                "{STAGING_DIR}/{:016x}.part",
+                "{dir}{TEMP_PREFIX}{:016x}.part",
                 RandomState::new().hash_one(key)
             );
             let opened = self.dir.open_at(
@@ -171,20 +191,49 @@ impl FsCore {
             match opened {
                 Ok(file) => return Ok((self.root.join(name), file)),
                 Err(ErrorCode::Exist) => continue,
-                // Made by this store's first write; made again if someone
-                // removed it since (not on every write: each check costs
-                // system calls, thousands of them for a tree of files).
-                Err(ErrorCode::NoEntry) => make_staging_dir()?,
+                // Most writes go into a directory that is there already:
+                // it is made only when it is not. A delete elsewhere prunes
+                // directories it empties, so one made here may be gone
+                // again before the open: make it again, a bounded number
+                // of times. (Once the staging file is in it, no prune can
+                // remove it.)
+                Err(ErrorCode::NoEntry | ErrorCode::NotDirectory) if made < 8 => {
+                    made += 1;
+                    let path = self.root.join(parent.unwrap_or(""));
+                    match fs::create_dir_all(&path) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(parent_error(key, &path, e)),
+                    }
+                }
                 Err(code) => return Err(parse_error(Op::Write, key, io_error(code))),
             }
         }
     }
 
-    /// Removes the staging files older than [`STALE_STAGING_AGE`]. A failure
-    /// only leaves a file for a later sweep, so it is not reported: it must
-    /// not fail the write that triggered the sweep.
+    /// Removes `path`, the staging file of some write, if it is older than
+    /// [`STALE_STAGING_AGE`]: a listing that comes across one calls this.
+    /// A failure only leaves the file for a later listing; it is not
+    /// reported, since it must not fail the listing.
+    pub fn remove_if_stale(&self, path: &Path, metadata: &Metadata) {
+        let now = SystemTime::now();
+        let stale = metadata.modified().is_ok_and(|modified| {
+            // A time in the future (a clock set back) is not stale.
+            now.duration_since(modified)
+                .is_ok_and(|age| age > STALE_STAGING_AGE)
+        });
+        if stale && metadata.is_file() {
+            let _ = fs::remove_file(path);
+        }
+    }
+
+    /// Removes the files older than [`STALE_STAGING_AGE`] from the staging
+    /// directory of earlier versions, and the directory once it is empty.
+    /// A failure only leaves a file for a later sweep, so it is not
+    /// reported: it must not fail the write that triggered the sweep.
     fn remove_stale_staging_files(&self) {
-        let Ok(entries) = fs::read_dir(self.root.join(STAGING_DIR)) else {
+        let staging = self.root.join(STAGING_DIR);
+        let Ok(entries) = fs::read_dir(&staging) else {
             return;
         };
         let now = SystemTime::now();
@@ -205,6 +254,9 @@ impl FsCore {
                 let _ = fs::remove_file(&path);
             }
         }
+        // Only if nothing is left in it: a write of an earlier version may
+        // still be running.
+        let _ = fs::remove_dir(&staging);
     }
 
     /// One try at [`FsCore::commit`]'s rename.
@@ -235,26 +287,7 @@ impl FsCore {
         if let (true, Some(parent)) = (missing_parent, path.parent()) {
             fs::create_dir_all(parent).map_err(|e| match e.kind() {
                 io::ErrorKind::NotFound => Retry::ParentGone,
-                // A symbolic link that leaves the root exists but cannot
-                // be followed: the sandbox's refusal, not a conflict.
-                io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
-                    if fs::metadata(parent)
-                        .is_err_and(|m| m.kind() == io::ErrorKind::PermissionDenied) =>
-                {
-                    Retry::Failed(parse_error(
-                        Op::Write,
-                        key,
-                        io::ErrorKind::PermissionDenied.into(),
-                    ))
-                }
-                io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
-                    Retry::Failed(Error::already_exists(format!(
-                        "cannot write {key:?}: part of its path is already an object, and \
-                         on a file system an object cannot also hold other keys; \
-                         delete that object or choose another key"
-                    )))
-                }
-                _ => Retry::Failed(parse_error(Op::Write, key, e)),
+                _ => Retry::Failed(parent_error(key, parent, e)),
             })?;
             placed = link_or_rename();
         }
@@ -317,9 +350,30 @@ impl FsCore {
                 }
             };
         if result.is_err() {
-            let _ = fs::remove_file(staged);
+            let _ = self.discard(staged, key);
         }
         result
+    }
+}
+
+/// Why the directory `parent` of `key` could not be made.
+fn parent_error(key: &str, parent: &Path, e: io::Error) -> Error {
+    match e.kind() {
+        // A symbolic link that leaves the root exists but cannot be
+        // followed: the sandbox's refusal, not a conflict.
+        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+            if fs::metadata(parent).is_err_and(|m| m.kind() == io::ErrorKind::PermissionDenied) =>
+        {
+            parse_error(Op::Write, key, io::ErrorKind::PermissionDenied.into())
+        }
+        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
+            Error::already_exists(format!(
+                "cannot write {key:?}: part of its path is already an object, and on a file \
+                 system an object cannot also hold other keys; delete that object or choose \
+                 another key"
+            ))
+        }
+        _ => parse_error(Op::Write, key, e),
     }
 }
 

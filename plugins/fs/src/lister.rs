@@ -7,7 +7,7 @@ use std::io;
 
 use wharf_plugin::{Entry, Lister, Result};
 
-use crate::core::{object_meta, FsCore, STAGING_DIR};
+use crate::core::{object_meta, FsCore, STAGING_DIR, TEMP_PREFIX};
 use crate::error::{parse_error, Op};
 
 /// A listing in progress: a stack of open directories, deepest last.
@@ -78,6 +78,15 @@ impl FsLister {
                 continue; // Not UTF-8, so it cannot be a key.
             };
             if !name.starts_with(name_start) || (dir_key.is_empty() && name == STAGING_DIR) {
+                continue;
+            }
+            // A write in progress, or one that was stopped midway: never a
+            // key; removed once it is old enough that no write can be
+            // using it.
+            if name.starts_with(TEMP_PREFIX) {
+                if let Ok(metadata) = fs::symlink_metadata(item.path()) {
+                    self.core.remove_if_stale(&item.path(), &metadata);
+                }
                 continue;
             }
             // Follow symbolic links that stay inside the root; the sandbox

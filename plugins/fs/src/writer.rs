@@ -1,6 +1,5 @@
 //! Writes stage into a hidden file and become visible in one rename.
 
-use std::fs;
 use std::path::PathBuf;
 
 use wasip2::filesystem::types::Descriptor;
@@ -9,7 +8,8 @@ use wharf_plugin::{ObjectMeta, Result, Writer};
 use crate::core::{write_all_at, FsCore};
 use crate::error::{parse_error, Op};
 
-/// A write in progress: bytes go to a staging file under `.wharf-tmp/`.
+/// A write in progress: bytes go to a staging file beside the key
+/// (`.wharf-tmp-<random>.part`).
 pub struct FsWriter {
     key: String,
     staged: PathBuf,
@@ -54,10 +54,8 @@ impl Writer for FsWriter {
 
     fn abort(self) -> Result<()> {
         drop(self.file);
-        match fs::remove_file(&self.staged) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(parse_error(Op::Write, &self.key, e)),
-        }
+        self.core
+            .discard(&self.staged, &self.key)
+            .map_err(|e| parse_error(Op::Write, &self.key, e))
     }
 }
