@@ -294,6 +294,39 @@ fn check_finds_changed_missing_and_extra_objects() {
     );
 }
 
+/// Between a local tree and `media:` both sides are hashed, with the
+/// cheapest hash both compute (XXH3-128), and a changed byte that keeps
+/// the size is found.
+#[test]
+fn check_of_a_local_tree_and_media_compares_contents_by_xxh128() {
+    let s = Scratch::new();
+    make_tree(&s, "src", 10);
+    s.wharf()
+        .args(["cp", "-R", "src", "media:m"])
+        .assert()
+        .success();
+    let out = s
+        .wharf()
+        .args(["check", "src", "media:m", "--json"])
+        .assert()
+        .success();
+    let seen = events(&out);
+    assert!(
+        seen.iter()
+            .filter(|e| e["event"] == "same")
+            .all(|e| e["by"] == "xxh128"),
+        "{seen:?}"
+    );
+    assert_eq!(summary(&seen)["same"], 11);
+    flip_a_byte(&s.path().join("media/m/big.bin"));
+    let out = s.wharf().args(["check", "src", "media:m"]).assert().code(1);
+    assert!(
+        stderr(&out).contains("differs: big.bin: xxh128 differs"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_checksum_mismatch_fails_the_object_and_names_it() {
     let s = Scratch::new();

@@ -73,7 +73,14 @@ impl FsLister {
         };
         let mut entries = Vec::new();
         for item in read {
-            let item = item.map_err(|e| parse_error(Op::List, &self.prefix, e))?;
+            let item = match item {
+                Ok(item) => item,
+                // Removed while it was read: an aborted write pruning the
+                // directory it made for its staging file, or a delete.
+                // What is gone holds no keys.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) => return Err(parse_error(Op::List, &self.prefix, e)),
+            };
             let Ok(name) = item.file_name().into_string() else {
                 continue; // Not UTF-8, so it cannot be a key.
             };
