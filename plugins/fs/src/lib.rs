@@ -128,6 +128,10 @@ impl Store for FsBackend {
         self.core.delete(key)
     }
 
+    fn delete_many(&self, keys: &[&str]) -> Vec<Result<()>> {
+        self.core.delete_many(keys)
+    }
+
     fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<FsLister> {
         FsLister::new(&self.core, prefix, delimiter.is_some())
     }
