@@ -80,9 +80,8 @@ impl RuntimeBuilder {
         config.epoch_interruption(true);
         // 64 x 64 -> 128-bit multiplication in one instruction (the
         // wide-arithmetic proposal, which Cranelift compiles to the CPU's
-        // own): the bundled plugins are built with it, and crypt's
-        // Poly1305 needs it to be fast. A plugin that does not use it is
-        // unaffected.
+        // own): the crypt plugin is built with it, for its Poly1305. A
+        // plugin that does not use it is unaffected.
         config.wasm_wide_arithmetic(true);
         let engine = Engine::new(&config).map_err(|e| {
             Error::new(
