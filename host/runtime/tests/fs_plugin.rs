@@ -35,6 +35,17 @@ fn files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The first page of a listing of the whole remote.
+async fn first_page(remote: &Remote, delimiter: Option<&str>) -> Vec<wharf::Entry> {
+    remote
+        .list("", delimiter)
+        .await
+        .unwrap()
+        .next_page()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn put_and_get_stream_through_the_plugin() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,14 +70,7 @@ async fn reads_of_a_remote_whose_directory_is_missing_find_nothing() {
     let err = remote.stat("x").await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("does not exist yet"), "{err}");
-    assert!(remote
-        .list("", None)
-        .await
-        .unwrap()
-        .next_page()
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(first_page(&remote, None).await.is_empty());
     remote.delete("x").await.unwrap();
     assert!(!root.exists(), "reads must not create the directory");
     remote
@@ -92,14 +96,7 @@ async fn an_aborted_write_leaves_nothing() {
         "the write is staged beside its key: {staged:?}"
     );
     // Staged, but never a key.
-    assert!(remote
-        .list("", None)
-        .await
-        .unwrap()
-        .next_page()
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(first_page(&remote, None).await.is_empty());
     assert_eq!(
         *remote.stat("k").await.unwrap_err().kind(),
         ErrorKind::NotFound,
@@ -298,13 +295,7 @@ async fn a_listing_removes_staging_files_of_stopped_writes_and_shows_none() {
     let live = root.join("a/.wharf-tmp-fedcba9876543210.part");
     std::fs::write(&live, b"a write in progress elsewhere").unwrap();
     let remote = media(&root).await;
-    let page = remote
-        .list("", None)
-        .await
-        .unwrap()
-        .next_page()
-        .await
-        .unwrap();
+    let page = first_page(&remote, None).await;
     let keys: Vec<String> = page
         .into_iter()
         .map(|entry| match entry {
@@ -318,13 +309,7 @@ async fn a_listing_removes_staging_files_of_stopped_writes_and_shows_none() {
     // A directory that holds only a write in progress is no prefix.
     std::fs::create_dir(root.join("c")).unwrap();
     std::fs::write(root.join("c/.wharf-tmp-00000000000000aa.part"), b"x").unwrap();
-    let page = remote
-        .list("", Some("/"))
-        .await
-        .unwrap()
-        .next_page()
-        .await
-        .unwrap();
+    let page = first_page(&remote, Some("/")).await;
     assert!(
         matches!(page.as_slice(), [wharf::Entry::CommonPrefix(p)] if p == "a/"),
         "{page:?}"

@@ -56,29 +56,20 @@ pub fn tag(key: &[u8; 32], message: &[u8]) -> [u8; TAG] {
         block(&last, 0);
     }
 
-    // Carry fully, then reduce modulo p = 2^130 - 5.
-    let mut carry = h1 >> 44;
-    h1 &= MASK44;
-    h2 += carry;
-    carry = h2 >> 42;
-    h2 &= MASK42;
-    h0 += carry * 5;
-    carry = h0 >> 44;
-    h0 &= MASK44;
-    h1 += carry;
-    carry = h1 >> 44;
-    h1 &= MASK44;
-    h2 += carry;
-    carry = h2 >> 42;
-    h2 &= MASK42;
-    h0 += carry * 5;
-    carry = h0 >> 44;
-    h0 &= MASK44;
-    h1 += carry;
+    // Carry fully (two passes: the first one's wrap-around into h0 can
+    // carry once more), then reduce modulo p = 2^130 - 5.
+    for _ in 0..2 {
+        h2 += h1 >> 44;
+        h1 &= MASK44;
+        h0 += (h2 >> 42) * 5;
+        h2 &= MASK42;
+        h1 += h0 >> 44;
+        h0 &= MASK44;
+    }
     // g = h + 5 - 2^130: h itself if that borrows, else g (in constant
     // time: a mask, not a branch).
     let mut g0 = h0 + 5;
-    carry = g0 >> 44;
+    let mut carry = g0 >> 44;
     g0 &= MASK44;
     let mut g1 = h1 + carry;
     carry = g1 >> 44;
