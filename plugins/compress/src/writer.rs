@@ -21,7 +21,7 @@
 //! metadata is read only by stat and read, which find both or report the
 //! half that is missing.
 
-use md5::{Digest, Md5};
+use wharf_md5::Md5;
 use wharf_plugin::below::{self, BelowWriter};
 use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
 

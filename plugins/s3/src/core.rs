@@ -8,7 +8,6 @@ use aws_sigv4::http_request::{
     SignatureLocation, SigningInstructions, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
-use md5::Md5;
 use sha2::{Digest, Sha256};
 
 /// Bodies of at least this many bytes are signed through their Content-MD5
@@ -146,7 +145,7 @@ impl S3Core {
             // refuses a body that does not match it, so the body cannot be
             // changed on the way either; MD5 costs half of SHA-256 here
             // (in WebAssembly, without the CPU's SHA instructions).
-            let md5 = crate::delete::base64(&Md5::digest(body));
+            let md5 = crate::delete::base64(&wharf_md5::digest(body));
             headers.push(("content-md5".to_owned(), md5));
             SignableBody::UnsignedPayload
         } else {

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use md5::{Digest, Md5};
 use wharf_plugin::{Error, Result};
 
 use crate::core::{S3Core, MAX_XML};
@@ -99,7 +98,7 @@ fn delete_objects(
         ("content-type".to_owned(), "application/xml".to_owned()),
         // S3 requires an integrity check on this call, Content-MD5 being
         // the one every S3-compatible knows.
-        ("content-md5".to_owned(), base64(&Md5::digest(&body))),
+        ("content-md5".to_owned(), base64(&wharf_md5::digest(&body))),
     ];
     let mut response = core
         .send(

@@ -1,7 +1,7 @@
 //! Hashes of an object's content, for `store.hash` where the backend keeps
 //! none and the plugin reads the object to compute one.
 
-use md5::Digest;
+use sha2::Digest;
 
 use crate::{Error, Reader, Result};
 
@@ -18,7 +18,11 @@ const CHUNK: usize = 1 << 20;
 /// in lower-case hex. `kind` is one of [`KINDS`].
 pub fn of_reader(reader: &mut impl Reader, kind: &str) -> Result<String> {
     match kind {
-        "md5" => digest::<md5::Md5>(reader),
+        "md5" => {
+            let mut md5 = wharf_md5::Md5::new();
+            read_all(reader, |chunk| md5.update(chunk))?;
+            Ok(hex(&md5.finalize()))
+        }
         "sha1" => digest::<sha1::Sha1>(reader),
         "sha256" => digest::<sha2::Sha256>(reader),
         "xxh128" => xxh128(reader),
@@ -33,28 +37,27 @@ pub fn of_reader(reader: &mut impl Reader, kind: &str) -> Result<String> {
 /// big-endian (as `xxhsum -H2` and rclone print it).
 fn xxh128(reader: &mut impl Reader) -> Result<String> {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    loop {
-        let chunk = reader.read(CHUNK)?;
-        if chunk.is_empty() {
-            break;
-        }
-        hasher.update(&chunk);
-    }
+    read_all(reader, |chunk| hasher.update(chunk))?;
     Ok(format!("{:032x}", hasher.digest128()))
 }
 
 fn digest<D: Digest>(reader: &mut impl Reader) -> Result<String> {
     let mut hasher = D::new();
+    read_all(reader, |chunk| hasher.update(chunk))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Feeds everything `reader` gives to `each`, a chunk at a time.
+fn read_all(reader: &mut impl Reader, mut each: impl FnMut(&[u8])) -> Result<()> {
     loop {
         let chunk = reader.read(CHUNK)?;
         if chunk.is_empty() {
-            break;
+            return Ok(());
         }
-        hasher.update(&chunk);
+        each(&chunk);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
