@@ -319,6 +319,7 @@ class Store {
       hashes: [],
       urls: { tag: "unsupported" },
       createOnly: false,
+      checkedWrites: false,
     };
   }
 

@@ -211,7 +211,8 @@ class Store:
         # Its etags are those of the objects below (with their trailers),
         # and the SHA-256 of every object is stored with it.
         return types.StoreDescription(etag=types.EtagKind_Opaque(), hashes=["sha256"],
-                                      urls=types.UrlSupport_Unsupported(), create_only=False)
+                                      urls=types.UrlSupport_Unsupported(), create_only=False,
+                                      checked_writes=False)
 
     def hash(self, key: str, kind: str) -> str:
         if kind != "sha256":

@@ -188,6 +188,7 @@ class Store:
             # URL could reach, and nothing another writer could race.
             urls=types.UrlSupport_Unsupported(),
             create_only=False,
+            checked_writes=False,
         )
 
     def presign(self, key: str, method: types.HttpMethod, expires_in: int) -> types.PresignedUrl:

@@ -675,7 +675,8 @@ class Store:
         # WebDAV etags are the server's own (rclone's come from the
         # modification time and size), and it keeps no hashes.
         return types.StoreDescription(etag=types.EtagKind_Opaque(), hashes=[],
-                                      urls=types.UrlSupport_Unsupported(), create_only=False)
+                                      urls=types.UrlSupport_Unsupported(), create_only=False,
+                                      checked_writes=False)
 
     def hash(self, key: str, kind: str) -> str:
         raise Err(types.Error_Unsupported(f"no {kind!r} hash: a WebDAV server keeps none"))

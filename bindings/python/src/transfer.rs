@@ -74,6 +74,7 @@ fn event_dict<'py>(py: Python<'py>, event: &Event) -> PyResult<Option<Bound<'py,
             let verified = match verified {
                 Verified::ServerSide => "server-side".to_owned(),
                 Verified::Hash(kind) => kind.clone(),
+                Verified::Backend => "backend".to_owned(),
                 Verified::Size => "size".to_owned(),
             };
             dict.set_item("verified", verified)?;

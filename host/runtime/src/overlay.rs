@@ -214,6 +214,7 @@ impl Host for BelowView<'_> {
             hashes: Vec::new(),
             urls: wit::UrlSupport::Unsupported,
             create_only: false,
+            checked_writes: false,
         };
         let Ok(below) = self.below() else {
             return Ok(none);

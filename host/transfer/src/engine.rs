@@ -40,6 +40,10 @@ pub(crate) struct Side {
     /// The hash kinds it gives on request (a local side: those the host
     /// computes).
     pub hashes: Vec<String>,
+    /// Whether its backend checks each write against the plugin's hash of
+    /// the bytes (contract 0.3, `checked-writes`): then what is written
+    /// there is not hashed a second time to compare with the etag.
+    pub checked_writes: bool,
     /// For a remote whose plugin declares nothing about its etags (built
     /// before contract 0.3): what to tell the user.
     pub undeclared: Option<String>,
@@ -56,10 +60,20 @@ impl Side {
         follow_links: bool,
         filter: Option<Arc<Filter>>,
     ) -> Result<Side> {
-        let (kind, hashes, undeclared) = match base.remote_ref() {
-            None => (None, COMPUTED.iter().map(|k| k.to_string()).collect(), None),
+        let (kind, hashes, checked_writes, undeclared) = match base.remote_ref() {
+            None => (
+                None,
+                COMPUTED.iter().map(|k| k.to_string()).collect(),
+                false,
+                None,
+            ),
             Some(remote) => match remote.describe().await? {
-                Some(description) => (Kind::of_etag(&description.etag), description.hashes, None),
+                Some(description) => (
+                    Kind::of_etag(&description.etag),
+                    description.hashes,
+                    description.checked_writes,
+                    None,
+                ),
                 None => {
                     let plugin = remote.plugin();
                     let contract = plugin.contract_version();
@@ -73,7 +87,7 @@ impl Side {
                             plugin.info().name
                         )
                     });
-                    (None, Vec::new(), note)
+                    (None, Vec::new(), false, note)
                 }
             },
         };
@@ -82,6 +96,7 @@ impl Side {
             tree,
             kind,
             hashes,
+            checked_writes,
             undeclared,
             follow_links,
             filter,

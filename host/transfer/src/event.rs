@@ -119,6 +119,9 @@ pub enum Verified {
     ServerSide,
     /// By a hash of the content, named.
     Hash(String),
+    /// By the backend as it stored it, against the hash the plugin sent
+    /// with the bytes (a store with `checked-writes`), and its size.
+    Backend,
     /// By its size only: no hash both sides know.
     Size,
 }

@@ -153,6 +153,7 @@ impl Store for CompressStore {
             hashes: vec!["md5".into()],
             urls: wharf_plugin::UrlSupport::Unsupported,
             create_only: false,
+            checked_writes: false,
         }
     }
 

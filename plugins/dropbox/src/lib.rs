@@ -193,6 +193,7 @@ impl Store for DropboxBackend {
             // upload with mode add and strict_conflict: Dropbox checks as
             // it commits.
             create_only: true,
+            checked_writes: false,
         }
     }
 

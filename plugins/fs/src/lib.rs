@@ -116,6 +116,7 @@ impl Store for FsBackend {
                 UrlSupport::Unsupported
             },
             create_only: true,
+            checked_writes: false,
         }
     }
 

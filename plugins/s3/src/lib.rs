@@ -129,6 +129,10 @@ impl Store for S3Backend {
             urls: UrlSupport::Expiring(MAX_URL_EXPIRY),
             // If-None-Match: *, once the server was seen to honour it.
             create_only: true,
+            // Every body goes with its Content-MD5 or its SHA-256 in the
+            // signature (S3Core::signed), which the server checks, unless
+            // the user chose UNSIGNED-PAYLOAD.
+            checked_writes: !self.core.config.unsigned_payload,
         }
     }
 

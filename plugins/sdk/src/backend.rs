@@ -80,6 +80,7 @@ pub trait Store: 'static {
             hashes: Vec::new(),
             urls: crate::UrlSupport::Unsupported,
             create_only: false,
+            checked_writes: false,
         }
     }
     /// See `store.hash` in the WIT. `kind` is one that

@@ -78,6 +78,7 @@ impl Reporter {
                 let how = match verified {
                     Verified::ServerSide => "server-side".to_owned(),
                     Verified::Hash(kind) => kind.clone(),
+                    Verified::Backend => "backend".to_owned(),
                     Verified::Size => "size".to_owned(),
                 };
                 (
