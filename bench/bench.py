@@ -22,10 +22,12 @@ For each of local disk, S3 and FTP, the tree workloads (bench_tree): the
 2,000 files of 64 KiB up, a sync after 10% of them changed, a check, and
 deleting them all (wharf rm -R against rclone purge).
 Each command runs once to warm up (not counted), then --runs times
-(default 3); the median wall time, the median CPU seconds (user + system,
-from the kernel's rusage: steadier than wall time on a shared machine) and
-the peak RSS (as GNU time reports it: started from this script directly,
-a command's peak would include the script's own size) are reported, with
+(default 3), the tools of a row taking turns (wharf, rclone, then rclone,
+wharf) so that writeback and the server's state fall on each alike. The
+median wall time, the median CPU seconds (user + system, from the
+kernel's rusage: steadier than wall time on a shared machine) and the
+peak RSS (as GNU time reports it: started from this script directly, a
+command's peak would include the script's own size) are reported, with
 the ratios wharf/rclone and wharf/cp. --json FILE writes every row as JSON
 too. Run from the repository root:
 
@@ -93,6 +95,17 @@ def run(cmd, cwd, env, stdin=None):
 
 # Every row measured, for --json: its name and each tool's figures.
 ROWS = []
+# How long each part of the run took, in seconds.
+SECTIONS = {}
+
+
+def timed(name, bench, *args):
+    """Runs one part of the benchmark, noting how long it took."""
+    start = time.perf_counter()
+    try:
+        return bench(*args)
+    finally:
+        SECTIONS[name] = time.perf_counter() - start
 
 
 def figures(result):
@@ -101,25 +114,47 @@ def figures(result):
 
 
 def measure(label, cmd, cwd, env, runs, clean, stdin=None):
-    """Median wall time, highest peak RSS and median CPU seconds of `runs`
-    runs, after one warm-up run that is not counted (it fills the page
-    cache and the compile cache the way a second run finds them)."""
-    times, peaks, cpus = [], [], []
-    clean()
-    run(cmd, cwd, env, stdin)
-    for _ in range(runs):
-        clean()
-        subprocess.run(["sync"], check=True)
-        t, rss, cpu = run(cmd, cwd, env, stdin)
-        times.append(t)
-        peaks.append(rss)
-        cpus.append(cpu)
-    result = (statistics.median(times), max(peaks), statistics.median(cpus))
-    print(
-        f"  {label:<8} {result[0]:8.3f} s  {result[2]:7.2f} s CPU  {result[1]:7.1f} MiB   ({' '.join(cmd)})",
-        flush=True,
-    )
-    return result
+    """One command alone: see `interleave`."""
+    return interleave((job(label, cmd, cwd, env, runs, clean, stdin),))[0]
+
+
+def job(label, cmd, cwd, env, runs, clean, stdin=None):
+    """One tool's command in a row, for `interleave`; `clean` runs before
+    each of its runs."""
+    return {"label": label, "cmd": cmd, "cwd": cwd, "env": env, "runs": runs, "clean": clean,
+            "stdin": stdin}
+
+
+def interleave(jobs):
+    """Runs the jobs of one row (a dict or a tuple of `job`s) in turns:
+    each once to warm up, not counted (it fills the page cache and the
+    compile cache the way a second run finds them), then run 1 of each,
+    run 2 of each in the reverse order, and so on, so that what the disk
+    and the server carry over from one run to the next (writeback, a
+    server's compactions) falls on every tool alike, not on whichever
+    came first. Returns, in the same shape, each job's median wall time,
+    highest peak RSS and median CPU seconds."""
+    named = list(jobs.items()) if isinstance(jobs, dict) else list(enumerate(jobs))
+    for _, j in named:
+        j["clean"]()
+        run(j["cmd"], j["cwd"], j["env"], j["stdin"])
+    samples = {key: [] for key, _ in named}
+    for turn in range(named[0][1]["runs"]):
+        for key, j in (named if turn % 2 == 0 else named[::-1]):
+            j["clean"]()
+            subprocess.run(["sync"], check=True)
+            samples[key].append(run(j["cmd"], j["cwd"], j["env"], j["stdin"]))
+    results = {}
+    for key, j in named:
+        times, peaks, cpus = zip(*samples[key])
+        result = (statistics.median(times), max(peaks), statistics.median(cpus))
+        print(
+            f"  {j['label']:<8} {result[0]:8.3f} s  {result[2]:7.2f} s CPU  {result[1]:7.1f} MiB   "
+            f"({' '.join(j['cmd'])})",
+            flush=True,
+        )
+        results[key] = result
+    return results if isinstance(jobs, dict) else tuple(results[i] for i in range(len(named)))
 
 
 def pair_line(name, w, r):
@@ -224,20 +259,22 @@ def main():
 
         local_up = None
         if not args.no_local:
-            local_up = bench_local(args, work, env, wharf, rclone, big, clean)
+            local_up = timed("local", bench_local, args, work, env, wharf, rclone, big, clean)
         if not args.no_crypt:
-            bench_crypt(args, work, env, wharf, rclone, clean)
+            timed("crypt", bench_crypt, args, work, env, wharf, rclone, clean)
         if not args.no_compress:
-            bench_compress(args, work, env, wharf, rclone, clean)
+            timed("compress", bench_compress, args, work, env, wharf, rclone, clean)
         if not args.no_s3 and args.profile in ("loopback", "both"):
-            bench_s3(args, work, env, wharf, rclone, clean)
+            timed("S3", bench_s3, args, work, env, wharf, rclone, clean)
         if not args.no_s3 and args.profile in ("far", "both"):
-            bench_s3_far(args, work, env, wharf, rclone, clean)
+            timed("S3 far", bench_s3_far, args, work, env, wharf, rclone, clean)
         if not args.no_ftp:
-            bench_ftp(args, work, env, wharf, rclone, clean)
+            timed("FTP", bench_ftp, args, work, env, wharf, rclone, clean)
         if not args.no_rclone_surface:
-            bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean)
+            timed("rclone surface", bench_rclone_surface, args, work, env, wharf_rclone, rclone, clean)
         print_goals(local_up, args.size_mib)
+        print("\nSeconds per part of this run: "
+              + ", ".join(f"{name} {seconds:.0f}" for name, seconds in SECTIONS.items()))
         if args.json:
             write_json(args, rclone_version)
     finally:
@@ -258,6 +295,7 @@ def write_json(args, rclone_version):
         "runs": args.runs,
         "warm_up_runs": 1,
         "rows": ROWS,
+        "seconds_per_part": {name: round(seconds, 1) for name, seconds in SECTIONS.items()},
     }
     with open(args.json, "w") as f:
         json.dump(report, f, indent=2)
@@ -267,29 +305,29 @@ def write_json(args, rclone_version):
 def bench_local(args, work, env, wharf, rclone, big, clean):
     """The fs plugin on media: against rclone's local backend and cp."""
     print(f"\n1 file of {args.size_mib} MiB, local disk -> media: (fs plugin)")
-    up = {
-        "wharf": measure("wharf", [wharf, "cp", "big.bin", "media:big.bin"], work, env, args.runs, clean("media")),
-        "rclone": measure("rclone", [rclone, "copyto", "big.bin", "dst/big.bin"], work, env, args.runs, clean("dst")),
-        "cp": measure("cp", ["cp", "big.bin", "cpdst.bin"], work, env, args.runs, clean("cpdst.bin")),
-    }
+    up = interleave({
+        "wharf": job("wharf", [wharf, "cp", "big.bin", "media:big.bin"], work, env, args.runs, clean("media")),
+        "rclone": job("rclone", [rclone, "copyto", "big.bin", "dst/big.bin"], work, env, args.runs, clean("dst")),
+        "cp": job("cp", ["cp", "big.bin", "cpdst.bin"], work, env, args.runs, clean("cpdst.bin")),
+    })
     ratio_line(f"local {args.size_mib} MiB up", up)
 
     print(f"\nthe same file, media: -> local disk")
     subprocess.run([wharf, "cp", "big.bin", "media:big.bin"], cwd=work, env=env, check=True)
-    down = {
-        "wharf": measure("wharf", [wharf, "cp", "media:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
-        "rclone": measure("rclone", [rclone, "copyto", "media/big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")),
-        "cp": measure("cp", ["cp", "media/big.bin", "cpout.bin"], work, env, args.runs, clean("cpout.bin")),
-    }
+    down = interleave({
+        "wharf": job("wharf", [wharf, "cp", "media:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
+        "rclone": job("rclone", [rclone, "copyto", "media/big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")),
+        "cp": job("cp", ["cp", "media/big.bin", "cpout.bin"], work, env, args.runs, clean("cpout.bin")),
+    })
     ratio_line(f"local {args.size_mib} MiB down", down)
 
     print(f"\n{args.small_files} files of 64 KiB, local disk -> media:")
-    many = {
-        "wharf": measure("wharf", [wharf, "cp", "-R", "small", "media:small"], work, env, args.runs, clean("media")),
-        "rclone": measure("rclone", [rclone, "copy", "small", "dst/small"], work, env, args.runs, clean("dst")),
-        "cp": measure("cp", ["cp", "-r", "small", "cpsmall"], work, env, args.runs, clean("cpsmall")),
-    }
-    ratio_line(f"{args.small_files} x 64 KiB", many)
+    many = interleave({
+        "wharf": job("wharf", [wharf, "cp", "-R", "small", "media:small"], work, env, args.runs, clean("media")),
+        "rclone": job("rclone", [rclone, "copy", "small", "dst/small"], work, env, args.runs, clean("dst")),
+        "cp": job("cp", ["cp", "-r", "small", "cpsmall"], work, env, args.runs, clean("cpsmall")),
+    })
+    ratio_line(f"local {args.small_files} x 64 KiB up, with cp", many)
     print()
     bench_tree("local", work, env, wharf, rclone, "small", "media:tree", "dst/tree",
                clean("media/tree"), clean("dst/tree"), args.runs)
@@ -310,23 +348,23 @@ def bench_crypt(args, work, env, wharf, rclone, clean):
     run([wharf, "ls", "secure:"], work, env)
 
     print(f"\n1 file of {args.size_mib} MiB, local disk -> crypt over a local directory")
-    up = (measure("wharf", [wharf, "cp", "big.bin", "secure:big.bin"], work, env, args.runs, clean("wvault")),
-          measure("rclone", [rclone, "copyto", "big.bin", "rsecure:big.bin"], work, env, args.runs, clean("rvault")))
+    up = interleave((job("wharf", [wharf, "cp", "big.bin", "secure:big.bin"], work, env, args.runs, clean("wvault")),
+                     job("rclone", [rclone, "copyto", "big.bin", "rsecure:big.bin"], work, env, args.runs, clean("rvault"))))
     pair_line("crypt 1 GiB in", *up)
 
     print(f"\nthe same file, crypt -> local disk")
-    down = (measure("wharf", [wharf, "cp", "secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
-            measure("rclone", [rclone, "copyto", "rsecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")))
+    down = interleave((job("wharf", [wharf, "cp", "secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
+                       job("rclone", [rclone, "copyto", "rsecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"))))
     pair_line("crypt 1 GiB out", *down)
 
     print(f"\n{args.small_files} files of 64 KiB, local disk -> crypt")
-    many = (measure("wharf", [wharf, "cp", "-R", "small", "secure:small"], work, env, args.runs, clean("wvault")),
-            measure("rclone", [rclone, "copy", "small", "rsecure:small"], work, env, args.runs, clean("rvault")))
+    many = interleave((job("wharf", [wharf, "cp", "-R", "small", "secure:small"], work, env, args.runs, clean("wvault")),
+                       job("rclone", [rclone, "copy", "small", "rsecure:small"], work, env, args.runs, clean("rvault"))))
     pair_line(f"crypt {args.small_files} x 64 KiB in", *many)
 
     print(f"\nthe same files, crypt -> local disk")
-    back = (measure("wharf", [wharf, "cp", "-R", "secure:small", "wsmall"], work, env, args.runs, clean("wsmall")),
-            measure("rclone", [rclone, "copy", "rsecure:small", "rsmall"], work, env, args.runs, clean("rsmall")))
+    back = interleave((job("wharf", [wharf, "cp", "-R", "secure:small", "wsmall"], work, env, args.runs, clean("wsmall")),
+                       job("rclone", [rclone, "copy", "rsecure:small", "rsmall"], work, env, args.runs, clean("rsmall"))))
     pair_line(f"crypt {args.small_files} x 64 KiB out", *back)
     clean("wvault", "rvault", "out.bin", "rout.bin", "wsmall", "rsmall")()
 
@@ -441,12 +479,12 @@ def bench_compress(args, work, env, wharf, rclone, clean):
         f.write(f"\n[rpacked]\ntype = compress\nremote = {work}/rzip\nmode = gzip\nlevel = -1\n")
     run([wharf, "ls", "packed:"], work, env)
     print(f"\n{size_mib} MiB of text, local disk -> compress over a local directory")
-    up = (measure("wharf", [wharf, "cp", "log.txt", "packed:log.txt"], work, env, args.runs, clean("wzip")),
-          measure("rclone", [rclone, "copyto", "log.txt", "rpacked:log.txt"], work, env, args.runs, clean("rzip")))
+    up = interleave((job("wharf", [wharf, "cp", "log.txt", "packed:log.txt"], work, env, args.runs, clean("wzip")),
+                     job("rclone", [rclone, "copyto", "log.txt", "rpacked:log.txt"], work, env, args.runs, clean("rzip"))))
     pair_line(f"compress {size_mib} MiB in", *up)
     print("the same file, compress -> local disk")
-    down = (measure("wharf", [wharf, "cp", "packed:log.txt", "zout.txt"], work, env, args.runs, clean("zout.txt")),
-            measure("rclone", [rclone, "copyto", "rpacked:log.txt", "rzout.txt"], work, env, args.runs, clean("rzout.txt")))
+    down = interleave((job("wharf", [wharf, "cp", "packed:log.txt", "zout.txt"], work, env, args.runs, clean("zout.txt")),
+                       job("rclone", [rclone, "copyto", "rpacked:log.txt", "rzout.txt"], work, env, args.runs, clean("rzout.txt"))))
     pair_line(f"compress {size_mib} MiB out", *down)
     clean("wzip", "rzip", "zout.txt", "rzout.txt", "log.txt")()
 
@@ -486,24 +524,24 @@ def bench_s3(args, work, env, wharf, rclone, clean):
             return go
 
         print(f"\nS3 ({args.s3_server} on loopback): 1 file of {args.size_mib} MiB up")
-        up = {
-            "wharf": measure("wharf", [wharf, "cp", "big.bin", "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin")),
-            "rclone": measure("rclone", [rclone, "copyto", "big.bin", "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin")),
-        }
+        up = interleave({
+            "wharf": job("wharf", [wharf, "cp", "big.bin", "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin")),
+            "rclone": job("rclone", [rclone, "copyto", "big.bin", "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin")),
+        })
         s3_ratio(f"S3 {args.size_mib} MiB up", up)
         print("S3: the same file down")
-        down = {
-            "wharf": measure("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
-            "rclone": measure("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin")),
-        }
+        down = interleave({
+            "wharf": job("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
+            "rclone": job("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin")),
+        })
         s3_ratio(f"S3 {args.size_mib} MiB down", down)
         many_up = bench_tree("S3", work, s3env, wharf, rclone, "s3small", "s3:many", "srv:bench/many",
                              s3clean("many"), s3clean("many"), args.runs)
         print(f"S3: {args.s3_files} files of 64 KiB down")
-        many_down = {
-            "wharf": measure("wharf", [wharf, "cp", "-R", "s3:many", "down"], work, s3env, args.runs, clean("down")),
-            "rclone": measure("rclone", [rclone, "copy", "srv:bench/many", "rdown"], work, s3env, args.runs, clean("rdown")),
-        }
+        many_down = interleave({
+            "wharf": job("wharf", [wharf, "cp", "-R", "s3:many", "down"], work, s3env, args.runs, clean("down")),
+            "rclone": job("rclone", [rclone, "copy", "srv:bench/many", "rdown"], work, s3env, args.runs, clean("rdown")),
+        })
         s3_ratio(f"{args.s3_files} x 64 KiB down", many_down)
 
         if not args.no_crypt:
@@ -583,27 +621,27 @@ def bench_s3_far(args, work, env, wharf, rclone, clean):
             return go
 
         print(f"\n{where}: 1 file of {args.far_size_mib} MiB up")
-        up = {
-            "wharf": measure("wharf", [wharf, "cp", "far.bin", "s3:far.bin"], work, s3env, args.runs, s3clean("far.bin")),
-            "rclone": measure("rclone", [rclone, "copyto", "far.bin", "srv:bench/far.bin"], work, s3env, args.runs,
+        up = interleave({
+            "wharf": job("wharf", [wharf, "cp", "far.bin", "s3:far.bin"], work, s3env, args.runs, s3clean("far.bin")),
+            "rclone": job("rclone", [rclone, "copyto", "far.bin", "srv:bench/far.bin"], work, s3env, args.runs,
                               s3clean("far.bin")),
-        }
+        })
         s3_ratio(f"S3 far {args.far_size_mib} MiB up", up)
         print(f"{where}: the same file down")
-        down = {
-            "wharf": measure("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
-            "rclone": measure("rclone", [rclone, "copyto", "srv:bench/far.bin", "rout.bin"], work, s3env, args.runs,
+        down = interleave({
+            "wharf": job("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
+            "rclone": job("rclone", [rclone, "copyto", "srv:bench/far.bin", "rout.bin"], work, s3env, args.runs,
                               clean("rout.bin")),
-        }
+        })
         s3_ratio(f"S3 far {args.far_size_mib} MiB down", down)
         bench_tree("S3 far", work, s3env, wharf, rclone, "farsmall", "s3:farmany", "srv:bench/farmany",
                    s3clean("farmany"), s3clean("farmany"), args.runs)
         print(f"{where}: {args.far_files} files of 64 KiB down")
-        many_down = {
-            "wharf": measure("wharf", [wharf, "cp", "-R", "s3:farmany", "down"], work, s3env, args.runs, clean("down")),
-            "rclone": measure("rclone", [rclone, "copy", "srv:bench/farmany", "rdown"], work, s3env, args.runs,
+        many_down = interleave({
+            "wharf": job("wharf", [wharf, "cp", "-R", "s3:farmany", "down"], work, s3env, args.runs, clean("down")),
+            "rclone": job("rclone", [rclone, "copy", "srv:bench/farmany", "rdown"], work, s3env, args.runs,
                               clean("rdown")),
-        }
+        })
         s3_ratio(f"S3 far {args.far_files} x 64 KiB down", many_down)
     finally:
         link.stop()
@@ -627,20 +665,20 @@ def bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean):
     run([wharf, "ls", "s3secure:"], work, env)
 
     print(f"\nS3: 1 file of {args.size_mib} MiB up into crypt over S3")
-    up = (measure("wharf", [wharf, "cp", "big.bin", "s3secure:big.bin"], work, env, args.runs, s3clean("wvault")),
-          measure("rclone", [rclone, "copyto", "big.bin", "ssecure:big.bin"], work, env, args.runs, s3clean("rvault")))
+    up = interleave((job("wharf", [wharf, "cp", "big.bin", "s3secure:big.bin"], work, env, args.runs, s3clean("wvault")),
+                     job("rclone", [rclone, "copyto", "big.bin", "ssecure:big.bin"], work, env, args.runs, s3clean("rvault"))))
     pair_line("crypt over S3 1 GiB up", *up)
     print("S3: the same file down through crypt")
-    down = (measure("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
-            measure("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin")))
+    down = interleave((job("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
+                       job("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"))))
     pair_line("crypt over S3 1 GiB down", *down)
     print(f"S3: {args.s3_files} files of 64 KiB up into crypt over S3")
-    many = (measure("wharf", [wharf, "cp", "-R", "s3small", "s3secure:many"], work, env, args.runs, s3clean("wvault")),
-            measure("rclone", [rclone, "copy", "s3small", "ssecure:many"], work, env, args.runs, s3clean("rvault")))
+    many = interleave((job("wharf", [wharf, "cp", "-R", "s3small", "s3secure:many"], work, env, args.runs, s3clean("wvault")),
+                       job("rclone", [rclone, "copy", "s3small", "ssecure:many"], work, env, args.runs, s3clean("rvault"))))
     pair_line(f"crypt over S3 {args.s3_files} x 64 KiB up", *many)
     print("S3: the same files down through crypt")
-    back = (measure("wharf", [wharf, "cp", "-R", "s3secure:many", "down"], work, env, args.runs, clean("down")),
-            measure("rclone", [rclone, "copy", "ssecure:many", "rdown"], work, env, args.runs, clean("rdown")))
+    back = interleave((job("wharf", [wharf, "cp", "-R", "s3secure:many", "down"], work, env, args.runs, clean("down")),
+                       job("rclone", [rclone, "copy", "ssecure:many", "rdown"], work, env, args.runs, clean("rdown"))))
     pair_line(f"crypt over S3 {args.s3_files} x 64 KiB down", *back)
     s3clean("wvault", "rvault")()
 
@@ -672,17 +710,17 @@ def bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean):
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         print(f"\nrclone's commands, crypt over S3 ({args.s3_server}): rcat of a {args.size_mib} MiB stream")
-        rcat = (measure("wharf-rclone", [wharf_rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
-                        args.runs, gone("stream.bin"), stdin="big.bin"),
-                measure("rclone", [rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
-                        args.runs, gone("stream.bin"), stdin="big.bin"))
+        rcat = interleave((job("wharf-rclone", [wharf_rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
+                                   args.runs, gone("stream.bin"), stdin="big.bin"),
+                           job("rclone", [rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
+                                   args.runs, gone("stream.bin"), stdin="big.bin")))
         pair_line(f"rcat {args.size_mib} MiB through crypt over S3", *rcat)
         subprocess.run([rclone, "--config", conf, "copy", small, "sec:many"], env=senv, check=True)
         print(f"rclone's commands: lsjson -R of {args.s3_files} objects through crypt over S3")
-        listing = (measure("wharf-rclone", [wharf_rclone, "--config", conf, "lsjson", "-R", "sec:many"], work,
-                           senv, args.runs, lambda: None),
-                   measure("rclone", [rclone, "--config", conf, "lsjson", "-R", "sec:many"], work, senv,
-                           args.runs, lambda: None))
+        listing = interleave((job("wharf-rclone", [wharf_rclone, "--config", conf, "lsjson", "-R", "sec:many"], work,
+                                      senv, args.runs, lambda: None),
+                              job("rclone", [rclone, "--config", conf, "lsjson", "-R", "sec:many"], work, senv,
+                                      args.runs, lambda: None)))
         pair_line(f"lsjson -R of {args.s3_files} through crypt over S3", *listing)
     finally:
         server.terminate()
@@ -736,16 +774,16 @@ def bench_ftp(args, work, env, wharf, rclone, clean):
             return go
 
         print(f"\nFTP (pure-ftpd on loopback): 1 file of {args.size_mib} MiB up")
-        up = {
-            "wharf": measure("wharf", [wharf, "cp", "big.bin", "ftp:big.bin"], work, fenv, args.runs, ftpclean("big.bin")),
-            "rclone": measure("rclone", [rclone, "copyto", "big.bin", "fsrv:big.bin"], work, fenv, args.runs, ftpclean("big.bin")),
-        }
+        up = interleave({
+            "wharf": job("wharf", [wharf, "cp", "big.bin", "ftp:big.bin"], work, fenv, args.runs, ftpclean("big.bin")),
+            "rclone": job("rclone", [rclone, "copyto", "big.bin", "fsrv:big.bin"], work, fenv, args.runs, ftpclean("big.bin")),
+        })
         s3_ratio("FTP 1 GiB up", up)
         print("FTP: the same file down")
-        down = {
-            "wharf": measure("wharf", [wharf, "cp", "ftp:big.bin", "out.bin"], work, fenv, args.runs, clean("out.bin")),
-            "rclone": measure("rclone", [rclone, "copyto", "fsrv:big.bin", "rout.bin"], work, fenv, args.runs, clean("rout.bin")),
-        }
+        down = interleave({
+            "wharf": job("wharf", [wharf, "cp", "ftp:big.bin", "out.bin"], work, fenv, args.runs, clean("out.bin")),
+            "rclone": job("rclone", [rclone, "copyto", "fsrv:big.bin", "rout.bin"], work, fenv, args.runs, clean("rout.bin")),
+        })
         s3_ratio("FTP 1 GiB down", down)
         size = args.size_mib << 20
         for name, results in (("up", up), ("down", down)):
@@ -768,10 +806,10 @@ def bench_tree(name, work, env, wharf, rclone, source, wdst, rdst, wclean, rclea
     up, a sync after 10% of them changed, and a check."""
     count = len(os.listdir(os.path.join(work, source)))
     print(f"{name}: {count} files of 64 KiB up")
-    up = {
-        "wharf": measure("wharf", [wharf, "cp", "-R", source, wdst], work, env, runs, wclean),
-        "rclone": measure("rclone", [rclone, "copy", source, rdst], work, env, runs, rclean),
-    }
+    up = interleave({
+        "wharf": job("wharf", [wharf, "cp", "-R", source, wdst], work, env, runs, wclean),
+        "rclone": job("rclone", [rclone, "copy", source, rdst], work, env, runs, rclean),
+    })
     s3_ratio(f"{name} {count} x 64 KiB up", up)
 
     # Both destinations start in step with the source; before each timed
@@ -792,19 +830,19 @@ def bench_tree(name, work, env, wharf, rclone, source, wdst, rdst, wclean, rclea
     wsync = [wharf, "sync", source, wdst]
     rsync = [rclone, "sync", source, rdst]
     print(f"{name}: sync of {count} files of which 10% changed")
-    syncs = {
-        "wharf": measure("wharf", wsync, work, env, runs, change_tenth(wsync)),
-        "rclone": measure("rclone", rsync, work, env, runs, change_tenth(rsync)),
-    }
+    syncs = interleave({
+        "wharf": job("wharf", wsync, work, env, runs, change_tenth(wsync)),
+        "rclone": job("rclone", rsync, work, env, runs, change_tenth(rsync)),
+    })
     s3_ratio(f"{name} sync, 10% of {count} changed", syncs)
 
     print(f"{name}: check of {count} files")
     for cmd in (wsync, rsync):
         subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    checks = {
-        "wharf": measure("wharf", [wharf, "check", source, wdst], work, env, runs, lambda: None),
-        "rclone": measure("rclone", [rclone, "check", source, rdst], work, env, runs, lambda: None),
-    }
+    checks = interleave({
+        "wharf": job("wharf", [wharf, "check", source, wdst], work, env, runs, lambda: None),
+        "rclone": job("rclone", [rclone, "check", source, rdst], work, env, runs, lambda: None),
+    })
     s3_ratio(f"{name} check of {count}", checks)
 
     # Each timed delete starts from a full copy, made untimed.
@@ -815,12 +853,12 @@ def bench_tree(name, work, env, wharf, rclone, source, wdst, rdst, wclean, rclea
         return go
 
     print(f"{name}: delete of {count} files (wharf rm -R, rclone purge)")
-    deletes = {
-        "wharf": measure("wharf", [wharf, "rm", "-R", wdst], work, env, runs,
+    deletes = interleave({
+        "wharf": job("wharf", [wharf, "rm", "-R", wdst], work, env, runs,
                          refill([wharf, "cp", "-R", source, wdst])),
-        "rclone": measure("rclone", [rclone, "purge", rdst], work, env, runs,
+        "rclone": job("rclone", [rclone, "purge", rdst], work, env, runs,
                           refill([rclone, "copy", source, rdst])),
-    }
+    })
     s3_ratio(f"{name} delete of {count}", deletes)
     # Later workloads read the copies back.
     refill([wharf, "cp", "-R", source, wdst])()
