@@ -113,21 +113,24 @@ def figures(result):
     return {"wall_s": round(result[0], 4), "peak_rss_mib": round(result[1], 1), "cpu_s": round(result[2], 4)}
 
 
-def measure(label, cmd, cwd, env, runs, clean, stdin=None):
+def measure(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True):
     """One command alone: see `interleave`."""
-    return interleave((job(label, cmd, cwd, env, runs, clean, stdin),))[0]
+    return interleave((job(label, cmd, cwd, env, runs, clean, stdin, warm_up),))[0]
 
 
-def job(label, cmd, cwd, env, runs, clean, stdin=None):
+def job(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True):
     """One tool's command in a row, for `interleave`; `clean` runs before
-    each of its runs."""
+    each of its runs. `warm_up=False` for a row whose warm-up an earlier
+    one already did (the plugin compiled, the source in the page cache):
+    the big transfers over S3 take a minute a row, and the benchmark
+    should finish in under 15."""
     return {"label": label, "cmd": cmd, "cwd": cwd, "env": env, "runs": runs, "clean": clean,
-            "stdin": stdin}
+            "stdin": stdin, "warm_up": warm_up}
 
 
 def interleave(jobs):
     """Runs the jobs of one row (a dict or a tuple of `job`s) in turns:
-    each once to warm up, not counted (it fills the page cache and the
+    each once to warm up (unless its job says not to), not counted (it fills the page cache and the
     compile cache the way a second run finds them), then run 1 of each,
     run 2 of each in the reverse order, and so on, so that what the disk
     and the server carry over from one run to the next (writeback, a
@@ -136,8 +139,9 @@ def interleave(jobs):
     highest peak RSS and median CPU seconds."""
     named = list(jobs.items()) if isinstance(jobs, dict) else list(enumerate(jobs))
     for _, j in named:
-        j["clean"]()
-        run(j["cmd"], j["cwd"], j["env"], j["stdin"])
+        if j["warm_up"]:
+            j["clean"]()
+            run(j["cmd"], j["cwd"], j["env"], j["stdin"])
     samples = {key: [] for key, _ in named}
     for turn in range(named[0][1]["runs"]):
         for key, j in (named if turn % 2 == 0 else named[::-1]):
@@ -214,8 +218,8 @@ def main():
                              "with HTTPS in front of the server), or both")
     parser.add_argument("--far-rtt-ms", type=int, default=40, help="the far link's round trip")
     parser.add_argument("--far-mbit", type=int, default=200, help="the far link's rate, each way")
-    parser.add_argument("--far-size-mib", type=int, default=256, help="the big file over the far link")
-    parser.add_argument("--far-files", type=int, default=500, help="files of 64 KiB over the far link")
+    parser.add_argument("--far-size-mib", type=int, default=128, help="the big file over the far link")
+    parser.add_argument("--far-files", type=int, default=300, help="files of 64 KiB over the far link")
     parser.add_argument("--json", metavar="FILE",
                         help="also write every row (wall and CPU seconds, peak RSS, ratios) to FILE as JSON")
     args = parser.parse_args()
@@ -293,7 +297,8 @@ def write_json(args, rclone_version):
         "wharf_commit": commit,
         "rclone": rclone_version,
         "runs": args.runs,
-        "warm_up_runs": 1,
+        "warm_up": "one run per tool and row, not counted; none for the big transfers over S3, "
+                   "which earlier rows warm",
         "rows": ROWS,
         "seconds_per_part": {name: round(seconds, 1) for name, seconds in SECTIONS.items()},
     }
@@ -525,14 +530,14 @@ def bench_s3(args, work, env, wharf, rclone, clean):
 
         print(f"\nS3 ({args.s3_server} on loopback): 1 file of {args.size_mib} MiB up")
         up = interleave({
-            "wharf": job("wharf", [wharf, "cp", "big.bin", "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin")),
-            "rclone": job("rclone", [rclone, "copyto", "big.bin", "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin")),
+            "wharf": job("wharf", [wharf, "cp", "big.bin", "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin"), warm_up=False),
+            "rclone": job("rclone", [rclone, "copyto", "big.bin", "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin"), warm_up=False),
         })
         s3_ratio(f"S3 {args.size_mib} MiB up", up)
         print("S3: the same file down")
         down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
-            "rclone": job("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin")),
+            "wharf": job("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False),
+            "rclone": job("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin"), warm_up=False),
         })
         s3_ratio(f"S3 {args.size_mib} MiB down", down)
         many_up = bench_tree("S3", work, s3env, wharf, rclone, "s3small", "s3:many", "srv:bench/many",
@@ -542,14 +547,14 @@ def bench_s3(args, work, env, wharf, rclone, clean):
             "wharf": job("wharf", [wharf, "cp", "-R", "s3:many", "down"], work, s3env, args.runs, clean("down")),
             "rclone": job("rclone", [rclone, "copy", "srv:bench/many", "rdown"], work, s3env, args.runs, clean("rdown")),
         })
-        s3_ratio(f"{args.s3_files} x 64 KiB down", many_down)
+        s3_ratio(f"S3 {args.s3_files} x 64 KiB down", many_down)
 
         if not args.no_crypt:
             bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean)
 
         print(f"S3: {args.s3_files} files of 64 KiB up, wharf with 1 transfer against its default 4")
         one = measure("wharf -1", [wharf, "cp", "-R", "s3small", "s3:many1", "--transfers", "1"], work, s3env,
-                      args.runs, s3clean("many1"))
+                      args.runs, s3clean("many1"), warm_up=False)
         print(f"  => --transfers 4 is {one[0] / many_up['wharf'][0]:.2f}x as fast as --transfers 1 "
               f"({many_up['wharf'][0]:.2f} s against {one[0]:.2f} s)")
 
@@ -622,16 +627,16 @@ def bench_s3_far(args, work, env, wharf, rclone, clean):
 
         print(f"\n{where}: 1 file of {args.far_size_mib} MiB up")
         up = interleave({
-            "wharf": job("wharf", [wharf, "cp", "far.bin", "s3:far.bin"], work, s3env, args.runs, s3clean("far.bin")),
+            "wharf": job("wharf", [wharf, "cp", "far.bin", "s3:far.bin"], work, s3env, args.runs, s3clean("far.bin"), warm_up=False),
             "rclone": job("rclone", [rclone, "copyto", "far.bin", "srv:bench/far.bin"], work, s3env, args.runs,
-                              s3clean("far.bin")),
+                              s3clean("far.bin"), warm_up=False),
         })
         s3_ratio(f"S3 far {args.far_size_mib} MiB up", up)
         print(f"{where}: the same file down")
         down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
+            "wharf": job("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False),
             "rclone": job("rclone", [rclone, "copyto", "srv:bench/far.bin", "rout.bin"], work, s3env, args.runs,
-                              clean("rout.bin")),
+                              clean("rout.bin"), warm_up=False),
         })
         s3_ratio(f"S3 far {args.far_size_mib} MiB down", down)
         bench_tree("S3 far", work, s3env, wharf, rclone, "farsmall", "s3:farmany", "srv:bench/farmany",
@@ -665,12 +670,12 @@ def bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean):
     run([wharf, "ls", "s3secure:"], work, env)
 
     print(f"\nS3: 1 file of {args.size_mib} MiB up into crypt over S3")
-    up = interleave((job("wharf", [wharf, "cp", "big.bin", "s3secure:big.bin"], work, env, args.runs, s3clean("wvault")),
-                     job("rclone", [rclone, "copyto", "big.bin", "ssecure:big.bin"], work, env, args.runs, s3clean("rvault"))))
+    up = interleave((job("wharf", [wharf, "cp", "big.bin", "s3secure:big.bin"], work, env, args.runs, s3clean("wvault"), warm_up=False),
+                     job("rclone", [rclone, "copyto", "big.bin", "ssecure:big.bin"], work, env, args.runs, s3clean("rvault"), warm_up=False)))
     pair_line("crypt over S3 1 GiB up", *up)
     print("S3: the same file down through crypt")
-    down = interleave((job("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
-                       job("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"))))
+    down = interleave((job("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin"), warm_up=False),
+                       job("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"), warm_up=False)))
     pair_line("crypt over S3 1 GiB down", *down)
     print(f"S3: {args.s3_files} files of 64 KiB up into crypt over S3")
     many = interleave((job("wharf", [wharf, "cp", "-R", "s3small", "s3secure:many"], work, env, args.runs, s3clean("wvault")),
@@ -711,9 +716,9 @@ def bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean):
 
         print(f"\nrclone's commands, crypt over S3 ({args.s3_server}): rcat of a {args.size_mib} MiB stream")
         rcat = interleave((job("wharf-rclone", [wharf_rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
-                                   args.runs, gone("stream.bin"), stdin="big.bin"),
+                                   args.runs, gone("stream.bin"), stdin="big.bin", warm_up=False),
                            job("rclone", [rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
-                                   args.runs, gone("stream.bin"), stdin="big.bin")))
+                                   args.runs, gone("stream.bin"), stdin="big.bin", warm_up=False)))
         pair_line(f"rcat {args.size_mib} MiB through crypt over S3", *rcat)
         subprocess.run([rclone, "--config", conf, "copy", small, "sec:many"], env=senv, check=True)
         print(f"rclone's commands: lsjson -R of {args.s3_files} objects through crypt over S3")

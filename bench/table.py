@@ -22,8 +22,10 @@ def main():
     parts = report.get("seconds_per_part", {})
     total = sum(parts.values())
     print(f"Run of {report['date']}: {report['machine']['system']}, {report['machine']['cpus']} cores; "
-          f"wharf {report['wharf_commit']}, {report['rclone']}; median of {report['runs']} runs after "
-          f"{report['warm_up_runs']} warm-up, the tools taking turns"
+          f"wharf {report['wharf_commit']}, {report['rclone']}; median of {report['runs']} runs "
+          + (f"after {report['warm_up_runs']} warm-up" if "warm_up_runs" in report
+             else f"(warm-up: {report['warm_up']})")
+          + ", the tools taking turns"
           + (f"; the run took {total / 60:.0f} minutes." if total else "."))
     print()
     print("| workload | wall wharf / rclone | ratio | CPU s wharf / rclone | ratio | peak RSS MiB wharf / rclone |")
