@@ -110,7 +110,7 @@ impl S3Config {
             spec("prefix", "A root inside the bucket: keys are stored under it, e.g. media/.", false, false, Some("")),
             spec("part_size", "Size of each multipart upload part in bytes (at least 5 MiB); objects up to this size go in one PUT.", false, false, Some("5242880")),
             spec("copy_cutoff", "Server-side copies of objects above this size in bytes go in parts (CopyObject stops at 5 GiB).", false, false, Some("4999610368")),
-            spec("upload_concurrency", "How many parts of one upload may be in memory at once: the one being filled and those sent but not yet answered.", false, false, Some("2")),
+            spec("upload_concurrency", "How many parts of one upload may be in memory at once: the one being filled and those sent but not yet answered (3: 15 MiB at the default part size).", false, false, Some("3")),
             spec("storage_class", "A storage class for new objects, e.g. STANDARD_IA.", false, false, None),
             spec("acl", "A canned ACL for new objects, e.g. private or public-read.", false, false, None),
             spec("unsigned_payload", "Sign requests with UNSIGNED-PAYLOAD instead of the body's SHA-256 (only over https).", false, false, Some("false")),
@@ -273,7 +273,11 @@ impl S3Config {
             prefix,
             part_size,
             copy_cutoff: options.parse("copy_cutoff")?.unwrap_or(4_999_610_368),
-            upload_concurrency: options.parse("upload_concurrency")?.unwrap_or(2).max(1),
+            // Three: while one part is answered the next is already on its way,
+            // so the link never waits a round trip between parts (1 GiB to
+            // SeaweedFS on loopback: 8.9-12.0 s against 10.1-15.7 s with two,
+            // in alternating runs), for 5 MiB more than two.
+            upload_concurrency: options.parse("upload_concurrency")?.unwrap_or(3).max(1),
             storage_class: options
                 .get("storage_class")
                 .filter(|s| !s.is_empty())
