@@ -37,7 +37,7 @@ echo "== the Python package: the wheel (maturin), and the test environments (CPy
 bash bindings/python/install-test-env.sh
 
 echo "== the plugin SDK packages on its own (built from the packaged files alone)"
-cargo package --allow-dirty -p wharf-key -p wharf-plugin
+cargo package --allow-dirty -p wharf-key -p wharf-md5 -p wharf-plugin
 
 echo "== tests"
 cargo test --release --workspace --no-fail-fast

@@ -1,5 +1,5 @@
 //! Gathers the files `wharf plugins new` writes into a new plugin crate: the
-//! guest SDK, the key rules and the contract, copied as they are in this
+//! guest SDK, the key rules, its MD5 and the contract, copied as they are in this
 //! repository (so a new plugin builds with nothing but crates.io), and the
 //! workspace's Cargo.lock (so it builds with the versions Wharf is tested
 //! with).
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Folders copied, relative to the workspace.
 /// The SDK carries the contract through its `contract` link to `wit/`.
-const SOURCES: &[&str] = &["crates/key", "plugins/sdk"];
+const SOURCES: &[&str] = &["crates/key", "crates/md5", "plugins/sdk"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());

@@ -133,6 +133,7 @@ mod tests {
             "wharf/plugins/sdk/Cargo.toml",
             "wharf/plugins/sdk/src/lib.rs",
             "wharf/crates/key/src/lib.rs",
+            "wharf/crates/md5/src/lib.rs",
         ] {
             assert!(
                 paths.contains(&expected),
