@@ -10,8 +10,10 @@ request's worth, sequential):
   - reading them back: open().read() of each small file, and the big one
     in reads of 64 KiB (as a view streams protected media);
   - exists() x 1,000; url() x 1,000 (a presigned URL each).
-For each: the median wall time and CPU seconds (user + system, from
-rusage) of --runs runs, the highest peak RSS, and the ratios
+The two storages take turns within a row (a warm-up of each, then one
+run of each, alternating which goes first). For each: the median wall
+time and CPU seconds (user + system, from rusage) of --runs runs, the
+highest peak RSS, and the ratios
 Wharf/django-storages. Run from the repository root, after
 `bash bindings/python/install-test-env.sh` (its CPython 3.12 environment
 has both storages):
@@ -31,7 +33,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, measure, start_s3_server, write_random  # noqa: E402
+from bench import ROOT, interleave, job, start_s3_server, write_random  # noqa: E402
 
 WORKLOADS = ["save-small", "save-big", "read-small", "read-big", "exists", "url"]
 STORAGES = {"wharf": "wharf.django.WharfStorage", "boto3": "storages.backends.s3.S3Storage"}
@@ -79,10 +81,12 @@ def main():
         rows = []
         for workload in WORKLOADS:
             print(f"\n{workload}")
-            results = {}
-            for side in STORAGES:
-                cmd = [python, script, workload, small, big]
-                results[side] = measure(side, cmd, work, envs[side], args.runs, lambda: None)
+            # The two storages take turns, so what the server carries over
+            # from one run to the next (its volumes filling, compactions)
+            # falls on both alike.
+            cmd = [python, script, workload, small, big]
+            results = interleave({side: job(side, cmd, work, envs[side], args.runs, lambda: None)
+                                  for side in STORAGES})
             w, b = results["wharf"], results["boto3"]
             print(f"  => {workload}: Wharf/django-storages wall {w[0] / b[0]:.2f}x, CPU {w[2] / b[2]:.2f}x; "
                   f"peak RSS Wharf {w[1]:.0f} MiB, django-storages {b[1]:.0f} MiB")
