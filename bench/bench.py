@@ -118,14 +118,38 @@ def measure(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True):
     return interleave((job(label, cmd, cwd, env, runs, clean, stdin, warm_up),))[0]
 
 
-def job(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True):
+def job(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True, fresh_memory=False):
     """One tool's command in a row, for `interleave`; `clean` runs before
     each of its runs. `warm_up=False` for a row whose warm-up an earlier
     one already did (the plugin compiled, the source in the page cache):
     the big transfers over S3 take a minute a row, and the benchmark
-    should finish in under 15."""
+    should finish in under 15. `fresh_memory=True` empties the page cache
+    before each run (see `drop_page_cache`), for the rows that write 1 GiB
+    of new file after the server has filled the cache."""
     return {"label": label, "cmd": cmd, "cwd": cwd, "env": env, "runs": runs, "clean": clean,
-            "stdin": stdin, "warm_up": warm_up}
+            "stdin": stdin, "warm_up": warm_up, "fresh_memory": fresh_memory}
+
+
+def drop_page_cache():
+    """Empties the kernel's page cache, where this user may (root). Once
+    the S3 server's volumes fill the cache (13 GB of 23 after the upload
+    rows), each page a 1 GiB download writes costs the kernel a reclaim,
+    charged to the writer as system time: by hand, one `wharf cp` of 1 GiB
+    from SeaweedFS took 0.6 to 3.8 s of system time and `rclone copyto`
+    0.6 to 5.8 s, run to run, and 0.6 to 0.8 s each after
+    `echo 3 > /proc/sys/vm/drop_caches`. Both tools then write into the
+    same empty cache."""
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError as e:
+        if not DROP_REFUSED:
+            DROP_REFUSED.append(e)
+            print(f"note: cannot empty the page cache ({e}); the big download rows may carry "
+                  "the kernel's reclaim in their system time", flush=True)
+
+
+DROP_REFUSED = []
 
 
 def interleave(jobs):
@@ -147,6 +171,8 @@ def interleave(jobs):
         for key, j in (named if turn % 2 == 0 else named[::-1]):
             j["clean"]()
             subprocess.run(["sync"], check=True)
+            if j["fresh_memory"]:
+                drop_page_cache()
             samples[key].append(run(j["cmd"], j["cwd"], j["env"], j["stdin"]))
     results = {}
     for key, j in named:
@@ -202,6 +228,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--s3-size-mib", type=int, default=512,
+                        help="the big file of the S3 rows on loopback (crypt over S3 and rcat too): "
+                             "smaller than --size-mib so that the benchmark ends within 15 minutes, "
+                             "and above the 256 MiB where both tools download in parallel ranges")
     parser.add_argument("--small-files", type=int, default=2000)
     parser.add_argument("--s3-files", type=int, default=2000)
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 workloads")
@@ -219,7 +249,7 @@ def main():
     parser.add_argument("--far-rtt-ms", type=int, default=40, help="the far link's round trip")
     parser.add_argument("--far-mbit", type=int, default=200, help="the far link's rate, each way")
     parser.add_argument("--far-size-mib", type=int, default=128, help="the big file over the far link")
-    parser.add_argument("--far-files", type=int, default=300, help="files of 64 KiB over the far link")
+    parser.add_argument("--far-files", type=int, default=200, help="files of 64 KiB over the far link")
     parser.add_argument("--json", metavar="FILE",
                         help="also write every row (wall and CPU seconds, peak RSS, ratios) to FILE as JSON")
     args = parser.parse_args()
@@ -243,6 +273,10 @@ def main():
     try:
         big = os.path.join(work, "big.bin")
         write_random(big, args.size_mib << 20)
+        args.s3_big = "big.bin"
+        if args.s3_size_mib != args.size_mib:
+            args.s3_big = "s3big.bin"
+            write_random(os.path.join(work, args.s3_big), args.s3_size_mib << 20)
         small = os.path.join(work, "small")
         os.makedirs(small)
         for i in range(args.small_files):
@@ -528,18 +562,18 @@ def bench_s3(args, work, env, wharf, rclone, clean):
                 clean("out.bin", "rout.bin", "down", "rdown")()
             return go
 
-        print(f"\nS3 ({args.s3_server} on loopback): 1 file of {args.size_mib} MiB up")
+        print(f"\nS3 ({args.s3_server} on loopback): 1 file of {args.s3_size_mib} MiB up")
         up = interleave({
-            "wharf": job("wharf", [wharf, "cp", "big.bin", "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin"), warm_up=False),
-            "rclone": job("rclone", [rclone, "copyto", "big.bin", "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin"), warm_up=False),
+            "wharf": job("wharf", [wharf, "cp", args.s3_big, "s3:big.bin"], work, s3env, args.runs, s3clean("big.bin"), warm_up=False),
+            "rclone": job("rclone", [rclone, "copyto", args.s3_big, "srv:bench/big.bin"], work, s3env, args.runs, s3clean("big.bin"), warm_up=False),
         })
-        s3_ratio(f"S3 {args.size_mib} MiB up", up)
+        s3_ratio(f"S3 {args.s3_size_mib} MiB up", up)
         print("S3: the same file down")
         down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False),
-            "rclone": job("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin"), warm_up=False),
+            "wharf": job("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False, fresh_memory=True),
+            "rclone": job("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin"), warm_up=False, fresh_memory=True),
         })
-        s3_ratio(f"S3 {args.size_mib} MiB down", down)
+        s3_ratio(f"S3 {args.s3_size_mib} MiB down", down)
         many_up = bench_tree("S3", work, s3env, wharf, rclone, "s3small", "s3:many", "srv:bench/many",
                              s3clean("many"), s3clean("many"), args.runs)
         print(f"S3: {args.s3_files} files of 64 KiB down")
@@ -634,9 +668,9 @@ def bench_s3_far(args, work, env, wharf, rclone, clean):
         s3_ratio(f"S3 far {args.far_size_mib} MiB up", up)
         print(f"{where}: the same file down")
         down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False),
+            "wharf": job("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False, fresh_memory=True),
             "rclone": job("rclone", [rclone, "copyto", "srv:bench/far.bin", "rout.bin"], work, s3env, args.runs,
-                              clean("rout.bin"), warm_up=False),
+                              clean("rout.bin"), warm_up=False, fresh_memory=True),
         })
         s3_ratio(f"S3 far {args.far_size_mib} MiB down", down)
         bench_tree("S3 far", work, s3env, wharf, rclone, "farsmall", "s3:farmany", "srv:bench/farmany",
@@ -669,14 +703,14 @@ def bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean):
     })
     run([wharf, "ls", "s3secure:"], work, env)
 
-    print(f"\nS3: 1 file of {args.size_mib} MiB up into crypt over S3")
-    up = interleave((job("wharf", [wharf, "cp", "big.bin", "s3secure:big.bin"], work, env, args.runs, s3clean("wvault"), warm_up=False),
-                     job("rclone", [rclone, "copyto", "big.bin", "ssecure:big.bin"], work, env, args.runs, s3clean("rvault"), warm_up=False)))
-    pair_line("crypt over S3 1 GiB up", *up)
+    print(f"\nS3: 1 file of {args.s3_size_mib} MiB up into crypt over S3")
+    up = interleave((job("wharf", [wharf, "cp", args.s3_big, "s3secure:big.bin"], work, env, args.runs, s3clean("wvault"), warm_up=False),
+                     job("rclone", [rclone, "copyto", args.s3_big, "ssecure:big.bin"], work, env, args.runs, s3clean("rvault"), warm_up=False)))
+    pair_line(f"crypt over S3 {args.s3_size_mib} MiB up", *up)
     print("S3: the same file down through crypt")
-    down = interleave((job("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin"), warm_up=False),
-                       job("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"), warm_up=False)))
-    pair_line("crypt over S3 1 GiB down", *down)
+    down = interleave((job("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin"), warm_up=False, fresh_memory=True),
+                       job("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"), warm_up=False, fresh_memory=True)))
+    pair_line(f"crypt over S3 {args.s3_size_mib} MiB down", *down)
     print(f"S3: {args.s3_files} files of 64 KiB up into crypt over S3")
     many = interleave((job("wharf", [wharf, "cp", "-R", "s3small", "s3secure:many"], work, env, args.runs, s3clean("wvault")),
                        job("rclone", [rclone, "copy", "s3small", "ssecure:many"], work, env, args.runs, s3clean("rvault"))))
@@ -714,12 +748,12 @@ def bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean):
             return lambda: subprocess.run([rclone, "--config", conf, "deletefile", f"sec:{key}"], env=senv,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        print(f"\nrclone's commands, crypt over S3 ({args.s3_server}): rcat of a {args.size_mib} MiB stream")
+        print(f"\nrclone's commands, crypt over S3 ({args.s3_server}): rcat of a {args.s3_size_mib} MiB stream")
         rcat = interleave((job("wharf-rclone", [wharf_rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
-                                   args.runs, gone("stream.bin"), stdin="big.bin", warm_up=False),
+                                   args.runs, gone("stream.bin"), stdin=args.s3_big, warm_up=False),
                            job("rclone", [rclone, "--config", conf, "rcat", "sec:stream.bin"], work, senv,
-                                   args.runs, gone("stream.bin"), stdin="big.bin", warm_up=False)))
-        pair_line(f"rcat {args.size_mib} MiB through crypt over S3", *rcat)
+                                   args.runs, gone("stream.bin"), stdin=args.s3_big, warm_up=False)))
+        pair_line(f"rcat {args.s3_size_mib} MiB through crypt over S3", *rcat)
         subprocess.run([rclone, "--config", conf, "copy", small, "sec:many"], env=senv, check=True)
         print(f"rclone's commands: lsjson -R of {args.s3_files} objects through crypt over S3")
         listing = interleave((job("wharf-rclone", [wharf_rclone, "--config", conf, "lsjson", "-R", "sec:many"], work,
