@@ -52,7 +52,8 @@ pub fn check_level(level: i32) -> Result<(), String> {
 
 /// Compresses blocks, each on its own.
 pub struct Deflater {
-    stream: zlib_rs::Deflate,
+    // Boxed: the stream's state is a few hundred bytes inline.
+    stream: Box<zlib_rs::Deflate>,
 }
 
 impl Deflater {
@@ -76,7 +77,7 @@ impl Deflater {
             strategy,
         };
         Deflater {
-            stream: zlib_rs::Deflate::new_with_config(config),
+            stream: Box::new(zlib_rs::Deflate::new_with_config(config)),
         }
     }
 
@@ -129,13 +130,13 @@ pub enum Inflated {
 
 /// Inflates a raw deflate stream fed in pieces.
 pub struct Inflater {
-    stream: zlib_rs::Inflate,
+    stream: Box<zlib_rs::Inflate>,
 }
 
 impl Default for Inflater {
     fn default() -> Self {
         Inflater {
-            stream: zlib_rs::Inflate::new(false, 15),
+            stream: Box::new(zlib_rs::Inflate::new(false, 15)),
         }
     }
 }
