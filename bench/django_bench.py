@@ -44,6 +44,10 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help=f"which rows, comma-separated (default: all of {','.join(WORKLOADS)})")
+    parser.add_argument("--wharf-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="an option for Wharf's storage only (e.g. upload_concurrency=5), to try one")
     args = parser.parse_args()
     args.s3_server = "seaweedfs"
     python = os.path.join(ROOT, "target", "python", "venv-3.12", "bin", "python")
@@ -71,7 +75,10 @@ def main():
             side_env = dict(env)
             side_env["MEDIA_STORAGE"] = backend
             # Each side under a prefix of its own, so it reads what it saved.
-            side_env["MEDIA_STORAGE_OPTIONS"] = json.dumps({**options, "location": side})
+            side_options = {**options, "location": side}
+            if side == "wharf":
+                side_options.update(option.split("=", 1) for option in args.wharf_option)
+            side_env["MEDIA_STORAGE_OPTIONS"] = json.dumps(side_options)
             envs[side] = side_env
         # Warm Wharf's compile cache, as a site's first request would.
         subprocess.run([python, script, "exists", small, big], env=envs["wharf"],
@@ -79,7 +86,7 @@ def main():
         print(f"SeaweedFS on loopback; {args.files} files of 64 KiB, one of {args.size_mib} MiB; "
               f"median of {args.runs}")
         rows = []
-        for workload in WORKLOADS:
+        for workload in args.workloads.split(","):
             print(f"\n{workload}")
             # The two storages take turns, so what the server carries over
             # from one run to the next (its volumes filling, compactions)

@@ -314,11 +314,15 @@ class WharfStorage(Storage):
     def _send(self, name: str, content: Any, content_type: str, size: int | None, only_new: bool) -> None:
         if hasattr(content, "seekable") and content.seekable():
             content.seek(0)
-        chunks = (
-            content.chunks()
-            if hasattr(content, "chunks")
-            else iter(lambda: content.read(wharf.CHUNK_SIZE), b"")
-        )
+        if hasattr(content, "chunks"):
+            # Django's File reads 64 KiB at a time by default: a 1 GiB
+            # upload would then cross into the library 16,384 times.
+            try:
+                chunks = content.chunks(chunk_size=wharf.CHUNK_SIZE)
+            except TypeError:
+                chunks = content.chunks()
+        else:
+            chunks = iter(lambda: content.read(wharf.CHUNK_SIZE), b"")
         self.remote.put(
             self._key(name),
             (c.encode() if isinstance(c, str) else c for c in chunks),
