@@ -101,6 +101,9 @@ SECTIONS = {}
 
 def timed(name, bench, *args):
     """Runs one part of the benchmark, noting how long it took."""
+    # Each part starts from an empty page cache, whatever the parts
+    # before it left there (see `drop_page_cache`).
+    drop_page_cache()
     start = time.perf_counter()
     try:
         return bench(*args)
@@ -440,6 +443,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_s3_server(server, work, name="s3-root"):
+    """Stops a server `start_s3_server` started and removes its data: a
+    SeaweedFS keeps the space of what was deleted, gigabytes after the big
+    rows, which would fill the disk and the page cache for the sections
+    after it."""
+    server.terminate()
+    server.wait()
+    shutil.rmtree(os.path.join(work, name), ignore_errors=True)
+
+
 def start_s3_server(args, work, name="s3-root"):
     """Starts the chosen S3 server on loopback with bucket "bench", its data
     in `name` under `work`; returns (process, endpoint)."""
@@ -593,8 +606,7 @@ def bench_s3(args, work, env, wharf, rclone, clean):
               f"({many_up['wharf'][0]:.2f} s against {one[0]:.2f} s)")
 
     finally:
-        server.terminate()
-        server.wait()
+        stop_s3_server(server, work)
 
 
 def make_test_certs(directory):
@@ -684,8 +696,7 @@ def bench_s3_far(args, work, env, wharf, rclone, clean):
         s3_ratio(f"S3 far {args.far_files} x 64 KiB down", many_down)
     finally:
         link.stop()
-        server.terminate()
-        server.wait()
+        stop_s3_server(server, work, "s3-far-root")
 
 
 def bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean):
@@ -762,8 +773,7 @@ def bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean):
                                       args.runs, lambda: None)))
         pair_line(f"lsjson -R of {args.s3_files} through crypt over S3", *listing)
     finally:
-        server.terminate()
-        server.wait()
+        stop_s3_server(server, work, "surface-root")
 
 
 def bench_ftp(args, work, env, wharf, rclone, clean):
