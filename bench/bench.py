@@ -101,9 +101,6 @@ SECTIONS = {}
 
 def timed(name, bench, *args):
     """Runs one part of the benchmark, noting how long it took."""
-    # Each part starts from an empty page cache, whatever the parts
-    # before it left there (see `drop_page_cache`).
-    drop_page_cache()
     start = time.perf_counter()
     try:
         return bench(*args)
@@ -121,38 +118,14 @@ def measure(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True):
     return interleave((job(label, cmd, cwd, env, runs, clean, stdin, warm_up),))[0]
 
 
-def job(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True, fresh_memory=False):
+def job(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True):
     """One tool's command in a row, for `interleave`; `clean` runs before
     each of its runs. `warm_up=False` for a row whose warm-up an earlier
     one already did (the plugin compiled, the source in the page cache):
     the big transfers over S3 take a minute a row, and the benchmark
-    should finish in under 15. `fresh_memory=True` empties the page cache
-    before each run (see `drop_page_cache`), for the rows that write 1 GiB
-    of new file after the server has filled the cache."""
+    should finish in under 15."""
     return {"label": label, "cmd": cmd, "cwd": cwd, "env": env, "runs": runs, "clean": clean,
-            "stdin": stdin, "warm_up": warm_up, "fresh_memory": fresh_memory}
-
-
-def drop_page_cache():
-    """Empties the kernel's page cache, where this user may (root). Once
-    the S3 server's volumes fill the cache (13 GB of 23 after the upload
-    rows), each page a 1 GiB download writes costs the kernel a reclaim,
-    charged to the writer as system time: by hand, one `wharf cp` of 1 GiB
-    from SeaweedFS took 0.6 to 3.8 s of system time and `rclone copyto`
-    0.6 to 5.8 s, run to run, and 0.6 to 0.8 s each after
-    `echo 3 > /proc/sys/vm/drop_caches`. Both tools then write into the
-    same empty cache."""
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-    except OSError as e:
-        if not DROP_REFUSED:
-            DROP_REFUSED.append(e)
-            print(f"note: cannot empty the page cache ({e}); the big download rows may carry "
-                  "the kernel's reclaim in their system time", flush=True)
-
-
-DROP_REFUSED = []
+            "stdin": stdin, "warm_up": warm_up}
 
 
 def interleave(jobs):
@@ -174,8 +147,6 @@ def interleave(jobs):
         for key, j in (named if turn % 2 == 0 else named[::-1]):
             j["clean"]()
             subprocess.run(["sync"], check=True)
-            if j["fresh_memory"]:
-                drop_page_cache()
             samples[key].append(run(j["cmd"], j["cwd"], j["env"], j["stdin"]))
     results = {}
     for key, j in named:
@@ -583,8 +554,8 @@ def bench_s3(args, work, env, wharf, rclone, clean):
         s3_ratio(f"S3 {args.s3_size_mib} MiB up", up)
         print("S3: the same file down")
         down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False, fresh_memory=True),
-            "rclone": job("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin"), warm_up=False, fresh_memory=True),
+            "wharf": job("wharf", [wharf, "cp", "s3:big.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False),
+            "rclone": job("rclone", [rclone, "copyto", "srv:bench/big.bin", "rout.bin"], work, s3env, args.runs, clean("rout.bin"), warm_up=False),
         })
         s3_ratio(f"S3 {args.s3_size_mib} MiB down", down)
         many_up = bench_tree("S3", work, s3env, wharf, rclone, "s3small", "s3:many", "srv:bench/many",
@@ -680,9 +651,9 @@ def bench_s3_far(args, work, env, wharf, rclone, clean):
         s3_ratio(f"S3 far {args.far_size_mib} MiB up", up)
         print(f"{where}: the same file down")
         down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False, fresh_memory=True),
+            "wharf": job("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin"), warm_up=False),
             "rclone": job("rclone", [rclone, "copyto", "srv:bench/far.bin", "rout.bin"], work, s3env, args.runs,
-                              clean("rout.bin"), warm_up=False, fresh_memory=True),
+                              clean("rout.bin"), warm_up=False),
         })
         s3_ratio(f"S3 far {args.far_size_mib} MiB down", down)
         bench_tree("S3 far", work, s3env, wharf, rclone, "farsmall", "s3:farmany", "srv:bench/farmany",
@@ -719,8 +690,8 @@ def bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean):
                      job("rclone", [rclone, "copyto", args.s3_big, "ssecure:big.bin"], work, env, args.runs, s3clean("rvault"), warm_up=False)))
     pair_line(f"crypt over S3 {args.s3_size_mib} MiB up", *up)
     print("S3: the same file down through crypt")
-    down = interleave((job("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin"), warm_up=False, fresh_memory=True),
-                       job("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"), warm_up=False, fresh_memory=True)))
+    down = interleave((job("wharf", [wharf, "cp", "s3secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin"), warm_up=False),
+                       job("rclone", [rclone, "copyto", "ssecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"), warm_up=False)))
     pair_line(f"crypt over S3 {args.s3_size_mib} MiB down", *down)
     print(f"S3: {args.s3_files} files of 64 KiB up into crypt over S3")
     many = interleave((job("wharf", [wharf, "cp", "-R", "s3small", "s3secure:many"], work, env, args.runs, s3clean("wvault")),
