@@ -94,9 +94,9 @@ impl Deflater {
         };
         let mut input = data;
         loop {
-            // Room for the whole block stored, plus the flush's markers,
-            // so one call nearly always finishes it.
-            out.reserve(input.len() + (input.len() >> 10) + 64);
+            // zlib's own bound for what `input` can deflate to, so one
+            // call nearly always finishes the block.
+            out.reserve(zlib_rs::compress_bound(input.len()));
             let (used_before, wrote_before) = (self.stream.total_in(), self.stream.total_out());
             let status = self
                 .stream
