@@ -19,6 +19,7 @@ use context::Context;
 use fail::Failure;
 
 fn main() {
+    wharf::limit_allocator_arenas();
     let code = match Args::parse(std::env::args().skip(1)) {
         Err(failure) => report(None, failure),
         Ok(args) => run(args),

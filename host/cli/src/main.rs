@@ -535,6 +535,7 @@ fn parse_options(options: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 fn main() -> ExitCode {
+    wharf::limit_allocator_arenas();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

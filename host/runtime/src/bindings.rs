@@ -32,6 +32,7 @@ pub(crate) mod overlay {
             "wharf:storage/below.below-reader": crate::overlay::BelowReader,
             "wharf:storage/below.below-writer": crate::overlay::BelowWriter,
             "wharf:storage/below.below-lister": crate::overlay::BelowLister,
+            "wharf:storage/deflate.deflation": crate::deflate::Deflation,
         },
     });
 }

@@ -83,6 +83,12 @@ impl RuntimeBuilder {
         // own): the crypt plugin is built with it, for its Poly1305. A
         // plugin that does not use it is unaffected.
         config.wasm_wide_arithmetic(true);
+        // `WHARF_PROFILE=perfmap` names plugin code for `perf` (in
+        // /tmp/perf-<pid>.map), so a plugin's own functions show in a
+        // profile instead of bare addresses.
+        if std::env::var_os("WHARF_PROFILE").is_some_and(|v| v == "perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| {
             Error::new(
                 ErrorKind::Other,
@@ -130,6 +136,13 @@ impl RuntimeBuilder {
                     _,
                     crate::kdf::KdfData,
                 >(&mut linker, HostState::kdf)
+            })
+            .and_then(|()| {
+                // Compression for overlays (see `deflate.rs`).
+                crate::bindings::overlay::wharf::storage::deflate::add_to_linker::<
+                    _,
+                    crate::deflate::DeflateData,
+                >(&mut linker, HostState::deflate)
             })
             .map_err(|e| {
                 Error::new(

@@ -52,6 +52,8 @@ pub(crate) struct HostState {
     host_memory: usize,
     /// For an overlay, the store below it.
     below: Option<crate::overlay::Below>,
+    /// The blocks this instance has in the host's hands to compress.
+    deflate_load: Arc<crate::deflate::DeflateLoad>,
     /// Where what the plugin tells the user goes.
     notices: crate::Notices,
     /// Epoch ticks left before the current call's deadline.
@@ -197,6 +199,7 @@ impl HostState {
             max_sockets: limits.max_sockets,
             host_memory: limits.host_memory,
             below: grant.below.clone(),
+            deflate_load: Arc::default(),
             notices,
             ticks_left: 0,
         })
@@ -218,6 +221,15 @@ impl HostState {
         }
     }
 
+    /// What the `wharf:storage/deflate` functions work on.
+    pub fn deflate(&mut self) -> crate::deflate::DeflateView<'_> {
+        crate::deflate::DeflateView {
+            table: &mut self.table,
+            load: &self.deflate_load,
+            host_memory: self.host_memory,
+        }
+    }
+
     /// What the bounded `wasi:sockets/tcp-create-socket` works on.
     pub fn socket_bound(&mut self) -> crate::socket_bound::SocketBound<'_> {
         crate::socket_bound::SocketBound {
@@ -232,7 +244,8 @@ impl HostState {
 
     /// The memory the host holds for this instance, when it is more than
     /// its bound: header fields by their content, each request body by the
-    /// buffer it may fill, every other handle by a small fixed cost.
+    /// buffer it may fill, blocks being compressed by what they hold,
+    /// every other handle by a small fixed cost.
     pub fn host_memory_over(&mut self) -> Option<HostMemoryHit> {
         use wasmtime_wasi_http::p2::body::HostOutgoingBody;
         use wasmtime_wasi_http::p2::types::HostOutgoingRequest;
@@ -258,7 +271,8 @@ impl HostState {
                     HANDLE_COST
                 }
             })
-            .sum();
+            .sum::<usize>()
+            + self.deflate_load.bytes();
         (held > self.host_memory).then_some(HostMemoryHit { held })
     }
 

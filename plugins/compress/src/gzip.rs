@@ -4,7 +4,7 @@
 //! its own from where it starts. Where each block starts is kept in the
 //! metadata object, not in the gzip data.
 
-use zlib_rs::{DeflateConfig, DeflateFlush, InflateFlush, Method, Status as ZStatus, Strategy};
+use zlib_rs::{InflateFlush, Status as ZStatus};
 
 /// Content bytes per block.
 pub const BLOCK: usize = 1 << 20;
@@ -50,72 +50,19 @@ pub fn check_level(level: i32) -> Result<(), String> {
     }
 }
 
-/// Compresses blocks, each on its own.
-pub struct Deflater {
-    // Boxed: the stream's state is a few hundred bytes inline.
-    stream: Box<zlib_rs::Deflate>,
-}
-
-impl Deflater {
-    /// A compressor at `level` (checked by [`check_level`]).
-    pub fn new(level: i32) -> Self {
-        let (level, strategy) = match level {
-            -2 => (1, Strategy::HuffmanOnly),
-            // rclone's default (level 6 of klauspost's flate) stores 256 MiB
-            // of the benchmark's logs in 47.2 MB; zlib's level 3 in 48.1 MB,
-            // at twice the speed of its level 6 (167 against 80 MiB/s,
-            // natively) and of miniz's level 3.
-            -1 => (3, Strategy::Default),
-            level => (level, Strategy::Default),
-        };
-        let config = DeflateConfig {
-            level,
-            method: Method::Deflated,
-            // Negative window bits: raw deflate, the gzip framing is ours.
-            window_bits: -15,
-            mem_level: 8,
-            strategy,
-        };
-        Deflater {
-            stream: Box::new(zlib_rs::Deflate::new_with_config(config)),
-        }
-    }
-
-    /// Appends `data` compressed as one block to `out`, from a fresh
-    /// state: ended by a sync flush, or, for the `last` block, by the
-    /// final deflate block. Returns how many bytes it appended.
-    pub fn block(&mut self, data: &[u8], last: bool, out: &mut Vec<u8>) -> usize {
-        self.stream.reset();
-        let before = out.len();
-        let flush = if last {
-            DeflateFlush::Finish
-        } else {
-            DeflateFlush::SyncFlush
-        };
-        let mut input = data;
-        loop {
-            // zlib's own bound for what `input` can deflate to, so one
-            // call nearly always finishes the block.
-            out.reserve(zlib_rs::compress_bound(input.len()));
-            let (used_before, wrote_before) = (self.stream.total_in(), self.stream.total_out());
-            let status = self
-                .stream
-                .compress_uninit(input, out.spare_capacity_mut(), flush);
-            let used = (self.stream.total_in() - used_before) as usize;
-            let wrote = (self.stream.total_out() - wrote_before) as usize;
-            // SAFETY: zlib-rs initialised the `wrote` bytes after the end.
-            unsafe { out.set_len(out.len() + wrote) };
-            input = &input[used..];
-            let room_left = out.capacity() > out.len();
-            match status {
-                Ok(ZStatus::StreamEnd) => break,
-                // With input used up and room left over, the flush is out.
-                Ok(_) if input.is_empty() && room_left && !last => break,
-                Ok(_) => continue,
-                Err(e) => unreachable!("deflate refused its own state: {}", e.as_str()),
-            }
-        }
-        out.len() - before
+/// How the host deflates a block at one of rclone's gzip levels (checked
+/// by [`check_level`]): zlib's level, and whether by Huffman coding alone.
+/// The blocks are compressed by the host (`wharf_plugin::deflate`),
+/// natively and several at a time.
+pub fn host_level(level: i32) -> (u8, bool) {
+    match level {
+        -2 => (1, true),
+        // rclone's default (level 6 of klauspost's flate) stores 256 MiB
+        // of the benchmark's logs in 47.2 MB; zlib's level 3 in 48.1 MB,
+        // at twice the speed of its level 6 (208 against 101 MiB/s,
+        // natively).
+        -1 => (3, false),
+        level => (level.clamp(0, 9) as u8, false),
     }
 }
 
@@ -178,7 +125,12 @@ mod tests {
     fn sgzip(content: &[u8], level: i32) -> (Vec<u8>, Vec<u32>) {
         let mut out = header(level).to_vec();
         let mut index = vec![HEADER_LEN as u32];
-        let mut deflater = Deflater::new(level);
+        let (level_number, huffman_only) = host_level(level);
+        let mut deflater = wharf_deflate::Deflater::new(wharf_deflate::Level {
+            level: level_number,
+            huffman_only,
+        })
+        .unwrap();
         let mut blocks = content.chunks(BLOCK).peekable();
         let mut ended = false;
         while let Some(block) = blocks.next() {

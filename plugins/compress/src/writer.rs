@@ -1,8 +1,9 @@
 //! Writing through compress. The first MiB decides, as rclone decides:
 //! content that the remote's mode (gzip or zstd) shrinks by more than 1.1
 //! times is stored compressed in 1 MiB blocks, anything else as it is
-//! (`.bin`). The MD5 (and for gzip the CRC-32) of the content are taken on
-//! the way through.
+//! (`.bin`). The MD5 of the content is taken on the way through. gzip
+//! blocks are compressed by the host, natively, a few at a time while the
+//! next block is gathered; the CRC-32 gzip keeps comes back with each.
 //!
 //! One object above is two below, and the order keeps a failed write
 //! invisible:
@@ -21,11 +22,14 @@
 //! metadata is read only by stat and read, which find both or report the
 //! half that is missing.
 
+use std::collections::VecDeque;
+
 use wharf_md5::Md5;
 use wharf_plugin::below::{self, BelowWriter};
+use wharf_plugin::deflate::{self, Deflation};
 use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
 
-use crate::gzip::{self, Deflater, BLOCK, HEADER_LEN};
+use crate::gzip::{self, BLOCK, HEADER_LEN};
 use crate::metadata::{Blocks, Metadata};
 use crate::names::{self, Mode};
 use crate::objects;
@@ -38,12 +42,24 @@ const BATCH: usize = 1 << 20;
 /// rclone's test: compressed, the first MiB must shrink by more than this.
 const MIN_RATIO: f64 = 1.1;
 
+/// How many gzip blocks may be in the host's hands at a time: two cores
+/// compress while this instance gathers the next block.
+const DEPTH: usize = 3;
+
 /// How blocks are compressed.
+#[derive(Clone, Copy)]
 pub enum Codec {
-    /// gzip at this level: blocks of one deflate stream.
-    Gzip(Deflater),
+    /// gzip, by the host at zlib's level (and Huffman coding alone if
+    /// set): blocks of one deflate stream.
+    Gzip { level: u8, huffman_only: bool },
     /// zstd: each block an independent frame.
     Zstd,
+}
+
+/// One compressed block: its bytes, and for gzip the CRC-32 of its content.
+struct Compressed {
+    data: Vec<u8>,
+    crc32: Option<u32>,
 }
 
 impl Codec {
@@ -51,32 +67,52 @@ impl Codec {
     pub fn new(mode: Mode, level: i32) -> Codec {
         match mode {
             Mode::Zstd => Codec::Zstd,
-            _ => Codec::Gzip(Deflater::new(level)),
+            _ => {
+                let (level, huffman_only) = gzip::host_level(level);
+                Codec::Gzip {
+                    level,
+                    huffman_only,
+                }
+            }
         }
     }
 
     fn mode(&self) -> Mode {
         match self {
-            Codec::Gzip(_) => Mode::Gzip,
+            Codec::Gzip { .. } => Mode::Gzip,
             Codec::Zstd => Mode::Zstd,
         }
     }
 
-    /// Appends `data` compressed as the next block to `out` (the `last`
-    /// one ends the stream); returns its length.
-    fn block(&mut self, data: &[u8], last: bool, out: &mut Vec<u8>) -> usize {
-        match self {
-            Codec::Gzip(deflater) => deflater.block(data, last, out),
-            // zstd frames end themselves; no empty one is needed at the end.
-            Codec::Zstd if data.is_empty() => 0,
-            Codec::Zstd => zstd::compress_frame(data, out),
+    /// Compresses `data` as one block now (the `last` one ends the
+    /// stream).
+    fn block_now(&self, data: &[u8], last: bool) -> Result<Compressed> {
+        match *self {
+            Codec::Gzip {
+                level,
+                huffman_only,
+            } => {
+                let block = deflate::start(data, level, huffman_only, last)?.finish()?;
+                Ok(Compressed {
+                    data: block.data,
+                    crc32: Some(block.crc32),
+                })
+            }
+            Codec::Zstd => {
+                let mut out = Vec::new();
+                zstd::compress_frame(data, &mut out);
+                Ok(Compressed {
+                    data: out,
+                    crc32: None,
+                })
+            }
         }
     }
 
     /// What goes before the first block.
     fn header(&self, level: i32) -> Vec<u8> {
         match self {
-            Codec::Gzip(_) => gzip::header(level).to_vec(),
+            Codec::Gzip { .. } => gzip::header(level).to_vec(),
             Codec::Zstd => Vec::new(),
         }
     }
@@ -85,7 +121,7 @@ impl Codec {
     /// the last if `!ended`) would be.
     fn whole_len(&self, compressed: usize, ended: bool) -> usize {
         match self {
-            Codec::Gzip(_) => {
+            Codec::Gzip { .. } => {
                 HEADER_LEN + compressed + gzip::TRAILER_LEN + if ended { 0 } else { 2 }
             }
             Codec::Zstd => {
@@ -100,6 +136,90 @@ impl Codec {
     }
 }
 
+/// The compressed blocks of one object, in order: zstd's made here,
+/// gzip's by the host, up to [`DEPTH`] of them at a time.
+struct Pipeline {
+    codec: Codec,
+    /// Compressed output not yet sent below.
+    out: Vec<u8>,
+    /// The compressed length of each block.
+    lengths: Vec<u32>,
+    /// gzip blocks in the host's hands, oldest first, with their content's
+    /// length.
+    started: VecDeque<(Deflation, u64)>,
+    /// The CRC-32 of the content of the gzip blocks taken so far.
+    crc: crc32fast::Hasher,
+}
+
+impl Pipeline {
+    fn new(codec: Codec, header: Vec<u8>) -> Pipeline {
+        Pipeline {
+            codec,
+            out: header,
+            lengths: Vec::new(),
+            started: VecDeque::new(),
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+
+    /// Adds `data` as the next block (the `last` one ends the stream).
+    fn push(&mut self, data: &[u8], last: bool) -> Result<()> {
+        match self.codec {
+            Codec::Gzip {
+                level,
+                huffman_only,
+            } => {
+                if self.started.len() >= DEPTH {
+                    self.take_oldest()?;
+                }
+                let deflation = deflate::start(data, level, huffman_only, last)?;
+                self.started.push_back((deflation, data.len() as u64));
+                Ok(())
+            }
+            // zstd frames end themselves; no empty one is needed at the end.
+            Codec::Zstd if data.is_empty() => Ok(()),
+            Codec::Zstd => {
+                let compressed = self.codec.block_now(data, last)?;
+                self.add(compressed, data.len() as u64);
+                Ok(())
+            }
+        }
+    }
+
+    /// Appends a block compressed elsewhere (the sample) after those before.
+    fn add(&mut self, block: Compressed, content: u64) {
+        if let Some(crc32) = block.crc32 {
+            self.crc
+                .combine(&crc32fast::Hasher::new_with_initial_len(crc32, content));
+        }
+        self.lengths.push(block.data.len() as u32);
+        self.out.extend_from_slice(&block.data);
+    }
+
+    /// Waits for the oldest block in the host's hands and appends it.
+    fn take_oldest(&mut self) -> Result<()> {
+        if let Some((deflation, content)) = self.started.pop_front() {
+            let block = deflation.finish()?;
+            self.add(
+                Compressed {
+                    data: block.data,
+                    crc32: Some(block.crc32),
+                },
+                content,
+            );
+        }
+        Ok(())
+    }
+
+    /// Waits for every block in the host's hands.
+    fn take_all(&mut self) -> Result<()> {
+        while !self.started.is_empty() {
+            self.take_oldest()?;
+        }
+        Ok(())
+    }
+}
+
 enum State {
     /// The first MiB is being gathered (in `pending`).
     Sampling,
@@ -107,11 +227,7 @@ enum State {
         below: BelowWriter,
         /// The name written below: final, or staging.
         name: String,
-        codec: Codec,
-        /// Compressed output not yet sent below.
-        out: Vec<u8>,
-        /// The compressed length of each block.
-        lengths: Vec<u32>,
+        blocks: Pipeline,
         /// Whether the final block has been compressed.
         ended: bool,
     },
@@ -130,7 +246,6 @@ pub struct CompressWriter {
     /// The data objects of what is being replaced.
     previous: Vec<String>,
     md5: Md5,
-    crc: crc32fast::Hasher,
     size: u64,
     /// Content not yet compressed: the sample, then the current block.
     pending: Vec<u8>,
@@ -163,7 +278,6 @@ impl CompressWriter {
             size_hint: options.size_hint,
             previous: objects::data_objects(key)?,
             md5: Md5::new(),
-            crc: crc32fast::Hasher::new(),
             size: 0,
             pending: Vec::with_capacity(BLOCK),
             mime: String::new(),
@@ -179,10 +293,9 @@ impl CompressWriter {
             None => sniff::content_type(&self.pending).to_owned(),
         };
         // rclone compresses the sample at the mode's default level.
-        let mut first = Vec::new();
-        let mut sampler = Codec::new(self.mode, gzip::DEFAULT_LEVEL);
-        let compressed = sampler.block(&self.pending, ended, &mut first);
-        let total = sampler.whole_len(compressed, ended);
+        let sampler = Codec::new(self.mode, gzip::DEFAULT_LEVEL);
+        let first = sampler.block_now(&self.pending, ended)?;
+        let total = sampler.whole_len(first.data.len(), ended);
         let ratio = self.pending.len() as f64 / total as f64;
         if ratio <= MIN_RATIO {
             let below = below::write(
@@ -206,24 +319,21 @@ impl CompressWriter {
             None => staging_name(&self.key),
         };
         let below = below::write(&name, &below_options(None))?;
-        let mut codec = Codec::new(self.mode, self.level);
-        let mut out = codec.header(self.level);
+        let codec = Codec::new(self.mode, self.level);
+        let mut blocks = Pipeline::new(codec, codec.header(self.level));
         // The sample is the first block: compressed again only at another
         // level than the test's.
         let same = matches!(codec, Codec::Zstd) || self.level == gzip::DEFAULT_LEVEL;
-        let block = if same {
-            out.extend_from_slice(&first);
-            compressed
+        if same {
+            blocks.add(first, self.pending.len() as u64);
         } else {
-            codec.block(&self.pending, ended, &mut out)
-        };
+            blocks.push(&self.pending, ended)?;
+        }
         self.pending.clear();
         self.state = State::Compressed {
             below,
             name,
-            codec,
-            out,
-            lengths: vec![block as u32],
+            blocks,
             ended,
         };
         Ok(())
@@ -250,17 +360,11 @@ impl CompressWriter {
     fn full_block(&mut self) -> Result<()> {
         match &mut self.state {
             State::Sampling => self.decide(false),
-            State::Compressed {
-                below,
-                codec,
-                out,
-                lengths,
-                ..
-            } => {
-                lengths.push(codec.block(&self.pending, false, out) as u32);
+            State::Compressed { below, blocks, .. } => {
+                blocks.push(&self.pending, false)?;
                 self.pending.clear();
-                if out.len() >= BATCH {
-                    send(below, out)?;
+                if blocks.out.len() >= BATCH {
+                    send(below, &mut blocks.out)?;
                 }
                 Ok(())
             }
@@ -363,9 +467,6 @@ fn with_context(e: Error, context: &str) -> Error {
 impl Writer for CompressWriter {
     fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
         self.md5.update(&chunk);
-        if self.mode == Mode::Gzip {
-            self.crc.update(&chunk);
-        }
         self.size += chunk.len() as u64;
         self.take(&chunk)
     }
@@ -403,17 +504,20 @@ impl Writer for CompressWriter {
             State::Compressed {
                 below,
                 name,
-                mut codec,
-                mut out,
-                mut lengths,
+                mut blocks,
                 ended,
             } => {
                 if !ended {
-                    let last = codec.block(&self.pending, true, &mut out);
-                    if last > 0 {
-                        lengths.push(last as u32);
-                    }
+                    blocks.push(&self.pending, true)?;
                 }
+                blocks.take_all()?;
+                let Pipeline {
+                    codec,
+                    mut out,
+                    lengths,
+                    crc,
+                    ..
+                } = blocks;
                 let mode = codec.mode();
                 let blocks = match mode {
                     Mode::Zstd => {
@@ -428,8 +532,7 @@ impl Writer for CompressWriter {
                         ends
                     }
                     _ => {
-                        let crc = self.crc.clone().finalize();
-                        out.extend_from_slice(&gzip::trailer(crc, self.size));
+                        out.extend_from_slice(&gzip::trailer(crc.finalize(), self.size));
                         // rclone's index: the header's length, then each
                         // block's.
                         std::iter::once(HEADER_LEN as u32).chain(lengths).collect()

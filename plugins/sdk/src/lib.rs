@@ -26,6 +26,7 @@ mod adapter;
 mod backend;
 pub mod below;
 mod chunk;
+pub mod deflate;
 mod error;
 pub mod hash;
 pub mod http;
