@@ -95,6 +95,37 @@ def run(cmd, cwd, env, stdin=None):
 
 # Every row measured, for --json: its name and each tool's figures.
 ROWS = []
+# The servers running now (their process ids): the CPU they spend during
+# each run is counted with it, so a row the server limits says so.
+SERVERS = []
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def servers_cpu():
+    """CPU seconds spent so far by the servers in SERVERS and everything
+    they started: each process's own time, and that of the children it
+    has reaped (pure-ftpd forks a process per session). None without a
+    server."""
+    if not SERVERS:
+        return None
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # After the name: state, ppid, ..., utime (14th field of the
+            # whole line), stime, cutime, cstime.
+            parents[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+    total, todo = 0, list(SERVERS)
+    while todo:
+        pid = todo.pop()
+        if pid in parents:
+            total += parents[pid][1]
+            todo.extend(child for child, (ppid, _) in parents.items() if ppid == pid)
+    return total / CLOCK_TICKS
 # How long each part of the run took, in seconds.
 SECTIONS = {}
 
@@ -109,8 +140,12 @@ def timed(name, bench, *args):
 
 
 def figures(result):
-    """One tool's result as JSON: wall and CPU seconds, peak RSS in MiB."""
-    return {"wall_s": round(result[0], 4), "peak_rss_mib": round(result[1], 1), "cpu_s": round(result[2], 4)}
+    """One tool's result as JSON: wall and CPU seconds, peak RSS in MiB,
+    and the CPU seconds the server spent meanwhile, where there is one."""
+    out = {"wall_s": round(result[0], 4), "peak_rss_mib": round(result[1], 1), "cpu_s": round(result[2], 4)}
+    if len(result) > 3 and result[3] is not None:
+        out["server_cpu_s"] = round(result[3], 3)
+    return out
 
 
 def measure(label, cmd, cwd, env, runs, clean, stdin=None, warm_up=True):
@@ -147,13 +182,19 @@ def interleave(jobs):
         for key, j in (named if turn % 2 == 0 else named[::-1]):
             j["clean"]()
             subprocess.run(["sync"], check=True)
-            samples[key].append(run(j["cmd"], j["cwd"], j["env"], j["stdin"]))
+            before = servers_cpu()
+            sample = run(j["cmd"], j["cwd"], j["env"], j["stdin"])
+            after = servers_cpu()
+            server = after - before if before is not None and after is not None else None
+            samples[key].append(sample + (server,))
     results = {}
     for key, j in named:
-        times, peaks, cpus = zip(*samples[key])
-        result = (statistics.median(times), max(peaks), statistics.median(cpus))
+        times, peaks, cpus, servers = zip(*samples[key])
+        server = statistics.median(servers) if None not in servers else None
+        result = (statistics.median(times), max(peaks), statistics.median(cpus), server)
+        served = f"  server {server:6.2f} s CPU" if server is not None else ""
         print(
-            f"  {j['label']:<8} {result[0]:8.3f} s  {result[2]:7.2f} s CPU  {result[1]:7.1f} MiB   "
+            f"  {j['label']:<8} {result[0]:8.3f} s  {result[2]:7.2f} s CPU  {result[1]:7.1f} MiB{served}   "
             f"({' '.join(j['cmd'])})",
             flush=True,
         )
@@ -166,9 +207,13 @@ def pair_line(name, w, r):
     ROWS.append({"row": name, "wharf": figures(w), "rclone": figures(r),
                  "ratios": {"wall": round(w[0] / r[0], 3), "cpu": round(w[2] / r[2], 3),
                             "peak_rss": round(w[1] / r[1], 3)}})
+    served = ""
+    if len(w) > 3 and w[3] is not None and r[3] is not None:
+        served = f"; the server's CPU: {w[3]:.2f} s for wharf, {r[3]:.2f} s for rclone"
     print(
         f"  => {name}: wharf/rclone wall {w[0] / r[0]:.2f}x, CPU {w[2] / r[2]:.2f}x "
         f"(wharf {w[2]:.2f} s, rclone {r[2]:.2f} s); peak RSS wharf {w[1]:.0f} MiB, rclone {r[1]:.0f} MiB"
+        + served
     )
 
 
@@ -419,6 +464,8 @@ def stop_s3_server(server, work, name="s3-root"):
     SeaweedFS keeps the space of what was deleted, gigabytes after the big
     rows, which would fill the disk and the page cache for the sections
     after it."""
+    if server.pid in SERVERS:
+        SERVERS.remove(server.pid)
     server.terminate()
     server.wait()
     shutil.rmtree(os.path.join(work, name), ignore_errors=True)
@@ -471,6 +518,7 @@ def start_s3_server(args, work, name="s3-root"):
         if server.poll() is not None or time.time() > deadline:
             sys.exit(f"{args.s3_server} did not start: {' '.join(cmd)}")
         time.sleep(0.2)
+    SERVERS.append(server.pid)
     return server, f"http://127.0.0.1:{port}"
 
 
@@ -770,6 +818,7 @@ def bench_ftp(args, work, env, wharf, rclone, clean):
                 time.sleep(0.1)
         else:
             sys.exit("pure-ftpd did not start: run tests/servers/ftp/install.sh first")
+        SERVERS.append(server.pid)
         obscured = subprocess.run([rclone, "obscure", "bench-pass"], capture_output=True, text=True,
                                   check=True).stdout.strip()
         fenv = dict(env)
@@ -817,6 +866,8 @@ def bench_ftp(args, work, env, wharf, rclone, clean):
         bench_tree("FTP", work, fenv, wharf, rclone, "small", "ftp:many", "fsrv:many",
                    ftptree("many"), ftptree("many"), args.runs)
     finally:
+        if server.pid in SERVERS:
+            SERVERS.remove(server.pid)
         server.kill()
         server.wait()
 

@@ -5,9 +5,11 @@
 
 Prints Markdown: when, where and with what the run was made, then one line
 per row with wall time, CPU seconds (user + system) and peak RSS of both
-tools and the ratios wharf/rclone. A ratio above 1 (wharf slower, or
-heavier than half of rclone's memory) is in bold, so the rows still to win
-stand out.
+tools and the ratios wharf/rclone, and for rows against a server (S3,
+FTP) the CPU seconds the server spent during each tool's run: where the
+server spends several times what the client does, the server sets the
+pace. A ratio above 1 (wharf slower, or heavier than half of rclone's
+memory) is in bold, so the rows still to win stand out.
 """
 
 import json
@@ -28,8 +30,9 @@ def main():
           + ", the tools taking turns"
           + (f"; the run took {total / 60:.0f} minutes." if total else "."))
     print()
-    print("| workload | wall wharf / rclone | ratio | CPU s wharf / rclone | ratio | peak RSS MiB wharf / rclone |")
-    print("|---|---|---|---|---|---|")
+    print("| workload | wall wharf / rclone | ratio | CPU s wharf / rclone | ratio | peak RSS MiB wharf / rclone "
+          "| server CPU s wharf / rclone |")
+    print("|---|---|---|---|---|---|---|")
     for row in report["rows"]:
         w, r, ratios = row["wharf"], row["rclone"], row["ratios"]
         wall = mark(ratios["wall"], 1.0)
@@ -37,8 +40,11 @@ def main():
         rss = f"{w['peak_rss_mib']:.0f} / {r['peak_rss_mib']:.0f}"
         if ratios["peak_rss"] > 0.5:
             rss = f"**{rss}**"
+        server = "—"
+        if "server_cpu_s" in w and "server_cpu_s" in r:
+            server = f"{w['server_cpu_s']:.2f} / {r['server_cpu_s']:.2f}"
         print(f"| {row['row']} | {w['wall_s']:.2f} / {r['wall_s']:.2f} s | {wall} "
-              f"| {w['cpu_s']:.2f} / {r['cpu_s']:.2f} | {cpu} | {rss} |")
+              f"| {w['cpu_s']:.2f} / {r['cpu_s']:.2f} | {cpu} | {rss} | {server} |")
 
 
 def mark(ratio, bound):
