@@ -509,14 +509,29 @@ class Writer:
         if self.done:
             return  # after finish, or twice: nothing to do
         self.done = True
+        # The upload is ended, not cut, when it still can be: the server
+        # then answers once it has the file, and the DELETE below is sure
+        # to come after it. Cut off, the PUT could reach the server after
+        # the DELETE (another connection) and leave the file behind.
+        if self.stream is not None and self.outgoing is not None:
+            try:
+                self.stream.blocking_flush()
+                release(self.stream)
+                self.stream = None
+                http.OutgoingBody.finish(self.outgoing, None)
+                self.outgoing = None
+            except Err:
+                pass  # cut off after all, below
         # Dropping the body unfinished tells the host to cut the upload.
         release(self.stream, self.outgoing)
         self.stream = self.outgoing = None
         if self.future is not None:
             try:
-                release(Body(wait_for(self.future, "abort")).response)
+                # The server's answer: read to its end, so the connection
+                # goes back to the pool (a child before its parent).
+                Body(wait_for(self.future, "abort")).read_all()
             except Err:
-                pass  # the cut-off upload failed, as it should
+                pass  # a cut-off upload fails, as it should
             self.future = None
         # The server may still hold the cut-off upload open for a moment
         # (rclone answers 423 Locked until it has let go; `send` waits).
