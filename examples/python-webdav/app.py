@@ -467,15 +467,20 @@ class Writer:
             return self.dav.conflict(self.key)
         return failure(status, f"write {self.key!r}", data)
 
+    def end_body(self) -> None:
+        """Ends the upload: what was written is all of it (the stream, a
+        child, goes before its body)."""
+        self.stream.blocking_flush()
+        release(self.stream)
+        self.stream = None
+        http.OutgoingBody.finish(self.outgoing, None)
+        self.outgoing = None
+
     def finish(self) -> types.ObjectMeta:
         if self.done:
             raise Err(types.Error_Other("this write was already finished or aborted"))
         try:
-            self.stream.blocking_flush()
-            release(self.stream)
-            self.stream = None
-            http.OutgoingBody.finish(self.outgoing, None)
-            self.outgoing = None
+            self.end_body()
             refusal = self.answer()
             if refusal is not None:
                 raise refusal
@@ -515,11 +520,7 @@ class Writer:
         # the DELETE (another connection) and leave the file behind.
         if self.stream is not None and self.outgoing is not None:
             try:
-                self.stream.blocking_flush()
-                release(self.stream)
-                self.stream = None
-                http.OutgoingBody.finish(self.outgoing, None)
-                self.outgoing = None
+                self.end_body()
             except Err:
                 pass  # cut off after all, below
         # Dropping the body unfinished tells the host to cut the upload.
