@@ -2,7 +2,7 @@
 """Side-by-side benchmark: wharf against rclone and cp, in one run.
 
 Also, against a local S3 server (SeaweedFS's weed mini, or s3s-fs with
---s3-server s3s-fs; both verify SigV4): the 1 GiB file up and down,
+--s3-server s3s-fs; both verify SigV4): a 384 MiB file up and down,
 2,000 x 64 KiB up and down (and up with --transfers 1, to show what
 parallel transfers give), sync of those 2,000 after 10% changed, and check
 of the 2,000 (local MD5s against the ETags), wharf's s3 plugin against
@@ -15,6 +15,9 @@ plugin against rclone's ftp backend, with throughputs.
 Workloads (local disk, the fs plugin on media:):
   - one 1 GiB file copied into media: and back out;
   - 2,000 files of 64 KiB copied into media:.
+And crypt over a local directory (a 512 MiB file and the 2,000 small
+ones, in and out), compress over one (256 MiB of text), and S3 over a far
+link (64 MiB and 200 small files).
 And wharf-rclone in rclone's place (bench_rclone_surface): rcat of a
 stream of the big file and lsjson -R of the small files, through crypt over
 S3, with the same rclone.conf for both.
@@ -243,14 +246,28 @@ def ratio_line(name, results):
     )
 
 
+def big_file(work, size_mib, main_size_mib):
+    """The name (in `work`) of a file of random bytes of `size_mib` MiB:
+    big.bin when that is its size, else one written now (once per size)."""
+    if size_mib == main_size_mib:
+        return "big.bin"
+    name = f"big{size_mib}.bin"
+    if not os.path.exists(os.path.join(work, name)):
+        write_random(os.path.join(work, name), size_mib << 20)
+    return name
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--s3-size-mib", type=int, default=512,
+    parser.add_argument("--s3-size-mib", type=int, default=384,
                         help="the big file of the S3 rows on loopback (crypt over S3 and rcat too): "
                              "smaller than --size-mib so that the benchmark ends within 15 minutes, "
                              "and above the 256 MiB where both tools download in parallel ranges")
+    parser.add_argument("--crypt-size-mib", type=int, default=512,
+                        help="the big file of the crypt rows (over a local directory): smaller than "
+                             "--size-mib so that the benchmark ends within 15 minutes")
     parser.add_argument("--small-files", type=int, default=2000)
     parser.add_argument("--s3-files", type=int, default=2000)
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 workloads")
@@ -267,7 +284,7 @@ def main():
                              "with HTTPS in front of the server), or both")
     parser.add_argument("--far-rtt-ms", type=int, default=40, help="the far link's round trip")
     parser.add_argument("--far-mbit", type=int, default=200, help="the far link's rate, each way")
-    parser.add_argument("--far-size-mib", type=int, default=128, help="the big file over the far link")
+    parser.add_argument("--far-size-mib", type=int, default=64, help="the big file over the far link")
     parser.add_argument("--far-files", type=int, default=200, help="files of 64 KiB over the far link")
     parser.add_argument("--json", metavar="FILE",
                         help="also write every row (wall and CPU seconds, peak RSS, ratios) to FILE as JSON")
@@ -292,10 +309,8 @@ def main():
     try:
         big = os.path.join(work, "big.bin")
         write_random(big, args.size_mib << 20)
-        args.s3_big = "big.bin"
-        if args.s3_size_mib != args.size_mib:
-            args.s3_big = "s3big.bin"
-            write_random(os.path.join(work, args.s3_big), args.s3_size_mib << 20)
+        args.s3_big = big_file(work, args.s3_size_mib, args.size_mib)
+        args.crypt_big = big_file(work, args.crypt_size_mib, args.size_mib)
         small = os.path.join(work, "small")
         os.makedirs(small)
         for i in range(args.small_files):
@@ -405,15 +420,15 @@ def bench_crypt(args, work, env, wharf, rclone, clean):
         f.write(f"\n[rsecure]\ntype = crypt\nremote = {work}/rvault\npassword = {password}\n")
     run([wharf, "ls", "secure:"], work, env)
 
-    print(f"\n1 file of {args.size_mib} MiB, local disk -> crypt over a local directory")
-    up = interleave((job("wharf", [wharf, "cp", "big.bin", "secure:big.bin"], work, env, args.runs, clean("wvault")),
-                     job("rclone", [rclone, "copyto", "big.bin", "rsecure:big.bin"], work, env, args.runs, clean("rvault"))))
-    pair_line("crypt 1 GiB in", *up)
+    print(f"\n1 file of {args.crypt_size_mib} MiB, local disk -> crypt over a local directory")
+    up = interleave((job("wharf", [wharf, "cp", args.crypt_big, "secure:big.bin"], work, env, args.runs, clean("wvault")),
+                     job("rclone", [rclone, "copyto", args.crypt_big, "rsecure:big.bin"], work, env, args.runs, clean("rvault"))))
+    pair_line(f"crypt {args.crypt_size_mib} MiB in", *up)
 
     print(f"\nthe same file, crypt -> local disk")
     down = interleave((job("wharf", [wharf, "cp", "secure:big.bin", "out.bin"], work, env, args.runs, clean("out.bin")),
                        job("rclone", [rclone, "copyto", "rsecure:big.bin", "rout.bin"], work, env, args.runs, clean("rout.bin"))))
-    pair_line("crypt 1 GiB out", *down)
+    pair_line(f"crypt {args.crypt_size_mib} MiB out", *down)
 
     print(f"\n{args.small_files} files of 64 KiB, local disk -> crypt")
     many = interleave((job("wharf", [wharf, "cp", "-R", "small", "secure:small"], work, env, args.runs, clean("wvault")),
@@ -847,13 +862,13 @@ def bench_ftp(args, work, env, wharf, rclone, clean):
             "wharf": job("wharf", [wharf, "cp", "big.bin", "ftp:big.bin"], work, fenv, args.runs, ftpclean("big.bin")),
             "rclone": job("rclone", [rclone, "copyto", "big.bin", "fsrv:big.bin"], work, fenv, args.runs, ftpclean("big.bin")),
         })
-        s3_ratio("FTP 1 GiB up", up)
+        s3_ratio(f"FTP {args.size_mib} MiB up", up)
         print("FTP: the same file down")
         down = interleave({
             "wharf": job("wharf", [wharf, "cp", "ftp:big.bin", "out.bin"], work, fenv, args.runs, clean("out.bin")),
             "rclone": job("rclone", [rclone, "copyto", "fsrv:big.bin", "rout.bin"], work, fenv, args.runs, clean("rout.bin")),
         })
-        s3_ratio("FTP 1 GiB down", down)
+        s3_ratio(f"FTP {args.size_mib} MiB down", down)
         size = args.size_mib << 20
         for name, results in (("up", up), ("down", down)):
             w, r = results["wharf"][0], results["rclone"][0]
