@@ -135,6 +135,14 @@ class Reader {
     this.blocks = [];
     this.left = 0;
   }
+
+  // Contract 0.3: no stream to hand the host; every byte comes through read().
+  takeStream() {
+    return undefined;
+  }
+
+  // Never called: takeStream hands nothing over.
+  streamEnded(received, failure) {}
 }
 
 class Writer {
@@ -194,6 +202,11 @@ class Writer {
     this.done = true;
     this.blocks = [];
     this.pending = null;
+  }
+
+  // Contract 0.3: no stream to hand the host; every chunk comes through write().
+  takeStream() {
+    return undefined;
   }
 }
 

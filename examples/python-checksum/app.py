@@ -90,6 +90,15 @@ class CheckedReader:
             self.source.close()
             self.source = None
 
+    def take_stream(self) -> None:
+        # Contract 0.3: no stream to hand the host; every byte comes
+        # through read().
+        return None
+
+    def stream_ended(self, received: int, failure: Optional[str]) -> None:
+        # Never called: take_stream hands nothing over.
+        pass
+
 
 class PassReader:
     """A range, read below as it is (unchecked), or nothing."""
@@ -104,6 +113,15 @@ class PassReader:
         if self.source is not None:
             self.source.close()
             self.source = None
+
+    def take_stream(self) -> None:
+        # Contract 0.3: no stream to hand the host; every byte comes
+        # through read().
+        return None
+
+    def stream_ended(self, received: int, failure: Optional[str]) -> None:
+        # Never called: take_stream hands nothing over.
+        pass
 
 
 class Writer:
@@ -137,6 +155,11 @@ class Writer:
         if self.target is not None:
             target, self.target = self.target, None
             target.abort()
+
+    def take_stream(self) -> None:
+        # Contract 0.3: no stream to hand the host; every chunk comes
+        # through write().
+        return None
 
 
 class Lister:

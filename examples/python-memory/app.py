@@ -77,6 +77,15 @@ class Reader:
         self.data = b""
         self.offset = 0
 
+    def take_stream(self) -> None:
+        # Contract 0.3: no stream to hand the host; every byte comes
+        # through read().
+        return None
+
+    def stream_ended(self, received: int, failure: Optional[str]) -> None:
+        # Never called: take_stream hands nothing over.
+        pass
+
 
 class Writer:
     def __init__(self, store: "Store", key: str, options: types.WriteOptions):
@@ -101,6 +110,11 @@ class Writer:
     def abort(self) -> None:
         self.done = True
         self.parts = []
+
+    def take_stream(self) -> None:
+        # Contract 0.3: no stream to hand the host; every chunk comes
+        # through write().
+        return None
 
 
 class Lister:

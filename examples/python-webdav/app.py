@@ -417,6 +417,15 @@ class Reader:
         # let go of now, not when the collector gets to it.
         self.body.close()
 
+    def take_stream(self) -> None:
+        # Contract 0.3: no stream to hand the host; every byte comes
+        # through read().
+        return None
+
+    def stream_ended(self, received: int, failure: Optional[str]) -> None:
+        # Never called: take_stream hands nothing over.
+        pass
+
 
 class Writer:
     """A PUT into a temporary file, streamed as the chunks come, then a
@@ -540,6 +549,11 @@ class Writer:
                       f"remove the partial upload of {self.key!r}", ok=(200, 204, 404))
         self.dav.prune_folders(self.key)
         # Its own folder stays: another write may be using it.
+
+    def take_stream(self) -> None:
+        # Contract 0.3: no stream to hand the host; every chunk comes
+        # through write().
+        return None
 
 
 class Lister:

@@ -1,8 +1,9 @@
 //! The `bindgen!` calls: host-side types for `wit/`, and the calls of each
 //! earlier contract version this host still loads, behind one [`PluginApi`].
 
-use wasmtime::component::{InstancePre, ResourceAny};
+use wasmtime::component::{InstancePre, Resource, ResourceAny};
 use wasmtime::Store;
+use wasmtime_wasi::p2::DynOutputStream;
 
 use crate::sandbox::HostState;
 
@@ -10,8 +11,13 @@ wasmtime::component::bindgen!({
     path: "../../wit",
     world: "wharf:storage/plugin",
     exports: { default: async },
+    // The streams a plugin hands over (`take-stream`) are wasmtime-wasi's
+    // own, so the host reads and writes them where the plugin's WASI
+    // calls would.
+    with: { "wasi:io": wasmtime_wasi::p2::bindings::io },
 });
 
+pub use self::exports::wharf::storage::storage::HandedStream;
 pub use self::wharf::storage::types;
 use types::{
     ByteRange, Entry, Error, HttpMethod, ObjectMeta, OptionAlias, PluginInfo, PresignedUrl,
@@ -33,6 +39,7 @@ pub(crate) mod overlay {
             "wharf:storage/below.below-writer": crate::overlay::BelowWriter,
             "wharf:storage/below.below-lister": crate::overlay::BelowLister,
             "wharf:storage/deflate.deflation": crate::deflate::Deflation,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
         },
     });
 }
@@ -99,7 +106,9 @@ impl PluginApiPre {
 
     pub async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginApi> {
         Ok(match self {
-            PluginApiPre::Current(pre) => PluginApi::Current(pre.instantiate_async(store).await?),
+            PluginApiPre::Current(pre) => {
+                PluginApi::Current(Box::new(pre.instantiate_async(store).await?))
+            }
             PluginApiPre::V0_2(pre) => PluginApi::V0_2(pre.instantiate_async(store).await?),
             PluginApiPre::V0_1(pre) => PluginApi::V0_1(pre.instantiate_async(store).await?),
         })
@@ -109,7 +118,8 @@ impl PluginApiPre {
 /// A running plugin's exports. Each method is the WIT call of the same name;
 /// a call the plugin's contract version does not have returns `None`.
 pub(crate) enum PluginApi {
-    Current(Plugin),
+    // Boxed: the current contract's export table is the largest by far.
+    Current(Box<Plugin>),
     V0_2(v0_2::Plugin),
     V0_1(v0_1::Plugin),
 }
@@ -362,6 +372,46 @@ impl PluginApi {
         }
     }
 
+    /// `reader.take-stream`; a plugin built before 0.3 has no such call
+    /// (its reads are all `read`s).
+    pub async fn reader_take_stream(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+    ) -> wasmtime::Result<Option<HandedStream>> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .reader()
+                    .call_take_stream(store, this)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(None),
+        }
+    }
+
+    /// `reader.stream-ended`: only ever called after `take-stream` handed
+    /// a stream over, which a plugin built before 0.3 never does.
+    pub async fn reader_stream_ended(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+        received: u64,
+        failure: Option<&str>,
+    ) -> Call<()> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .reader()
+                    .call_stream_ended(store, this, received, failure)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(Ok(())),
+        }
+    }
+
     pub async fn writer_write(
         &self,
         store: &mut Store<HostState>,
@@ -377,6 +427,24 @@ impl PluginApi {
         this: ResourceAny,
     ) -> Call<ObjectMeta> {
         on_every_version!(self, s => s.writer().call_finish(store, this).await)
+    }
+
+    /// `writer.take-stream`; a plugin built before 0.3 has no such call.
+    pub async fn writer_take_stream(
+        &self,
+        store: &mut Store<HostState>,
+        this: ResourceAny,
+    ) -> wasmtime::Result<Option<Resource<DynOutputStream>>> {
+        match self {
+            PluginApi::Current(plugin) => {
+                plugin
+                    .wharf_storage_storage()
+                    .writer()
+                    .call_take_stream(store, this)
+                    .await
+            }
+            PluginApi::V0_2(_) | PluginApi::V0_1(_) => Ok(None),
+        }
     }
 
     pub async fn writer_abort(&self, store: &mut Store<HostState>, this: ResourceAny) -> Call<()> {

@@ -134,6 +134,22 @@ impl WasiHttpHooks for HttpHooks {
 }
 
 impl HostState {
+    /// Takes a resource the plugin handed over (a stream from
+    /// `take-stream`) out of its table: from now on the host holds it, and
+    /// the plugin has nothing left of it. Fails, as a broken contract,
+    /// when the plugin still holds a child of it (a pollable).
+    pub(crate) fn take_handed<T: 'static>(
+        &mut self,
+        resource: wasmtime::component::Resource<T>,
+    ) -> wasmtime::Result<T> {
+        self.table.delete(resource).map_err(|e| {
+            wasmtime::format_err!(
+                "the plugin handed over a stream it still uses ({e}), which breaks the \
+                 contract of take-stream"
+            )
+        })
+    }
+
     /// A state whose WASI context grants exactly `grant`, whose notices
     /// go to `notices`.
     pub fn new(grant: &Grant, limits: &Limits, notices: crate::Notices) -> Result<Self> {

@@ -5,8 +5,8 @@
 
 use std::rc::Rc;
 
-use wharf_plugin::net::Connection;
-use wharf_plugin::{ByteRange, Reader, Result};
+use wharf_plugin::net::{Connection, NetError};
+use wharf_plugin::{ByteRange, HandedStream, Reader, Result};
 
 use crate::error::{FtpError, FtpResult};
 use crate::pool::{Lease, Pool};
@@ -186,6 +186,47 @@ impl Reader for FtpReader {
             }
         }
         Ok(chunk)
+    }
+
+    /// The data connection goes to the host as it is: its bytes are the
+    /// file's, from the position on. For a span the host stops at the
+    /// span's end.
+    fn take_stream(&mut self) -> Option<HandedStream> {
+        let length = self.end.map(|end| end - self.position);
+        let bytes = self.data.as_mut()?.take_input()?;
+        Some(HandedStream { bytes, length })
+    }
+
+    /// The host read the data connection to its close: the same check as
+    /// when `read` sees it close (the transfer's reply, the size, a resume
+    /// from where it stopped).
+    fn stream_ended(&mut self, received: u64, failure: Option<String>) -> Result<()> {
+        self.position += received;
+        if let Some(why) = failure {
+            let error = FtpError::net(&self.what, NetError::Unreachable(why));
+            return Err(self.fail(error));
+        }
+        if self.end == Some(self.position) {
+            // The span is read; the rest of the file is not wanted. The
+            // connection is mid-transfer, so it is not reused.
+            self.data = None;
+            if let Some(mut lease) = self.lease.take() {
+                lease.discard();
+            }
+            return Ok(());
+        }
+        self.data = None;
+        match self.transfer_ended() {
+            // Resumed: the next data connection is handed over in turn.
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                // Done: the connection goes back to the pool, and `read`
+                // returns the end.
+                self.lease = None;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 use std::rc::Rc;
 
+use wasip2::io::streams::OutputStream;
 use wharf_plugin::net::Connection;
 use wharf_plugin::{ObjectMeta, Result, Writer};
 
@@ -216,6 +217,13 @@ impl Writer for FtpWriter {
             return Err(FtpError::net(&what, e).into());
         }
         Ok(())
+    }
+
+    /// The data connection takes the object's bytes as they are: the host
+    /// writes them into it itself (plain connections only; see
+    /// `Connection::take_output`). `finish` then ends the upload as ever.
+    fn take_stream(&mut self) -> Option<OutputStream> {
+        self.data.as_mut()?.take_output()
     }
 
     fn finish(mut self) -> Result<ObjectMeta> {

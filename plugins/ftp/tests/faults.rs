@@ -1,6 +1,7 @@
 //! A server that goes away in the middle of an upload: the put fails with a
 //! clear error, and once the server is back there is no object under the
-//! key (the partial upload only ever had its temporary name).
+//! key (the partial upload only ever had its temporary name). One that goes
+//! away in the middle of a download: the read fails, it does not end short.
 
 use wharf::{ErrorKind, Limits, Remote, Runtime, WriteOptions};
 use wharf_test_servers::FtpServer;
@@ -38,9 +39,11 @@ async fn a_server_stopped_mid_upload_leaves_no_object_under_the_key() {
         None => writer.finish().await.unwrap_err(),
     };
     assert_eq!(*err.kind(), ErrorKind::Unavailable, "{err}");
+    // The host writes the data connection the plugin handed over, so the
+    // failure is the host's to tell, on the write it was.
     let text = err.to_string();
     assert!(
-        text.starts_with("write box:backups/big.bin: write \"backups/big.bin\": "),
+        text.starts_with("write box:backups/big.bin: ") && text.contains("connection"),
         "{text}"
     );
 
@@ -80,4 +83,36 @@ async fn a_connection_the_server_dropped_while_idle_is_replaced() {
     let mut back = Vec::new();
     remote.get("b.txt", None, &mut back).await.unwrap();
     assert_eq!(back, b"second");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_mid_download_fails_the_read_instead_of_ending_it_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("served");
+    std::fs::create_dir_all(&root).unwrap();
+    let size = 64usize << 20;
+    std::fs::write(root.join("big.bin"), vec![9u8; size]).unwrap();
+    let mut server = FtpServer::rclone(&root);
+    let plugin = Runtime::new().unwrap().load_bundled("ftp").await.unwrap();
+    let mut options = server.options();
+    options.push(("timeout".into(), "5".into()));
+    let remote = Remote::new("box", plugin, options, Limits::default()).unwrap();
+
+    // A whole read: the plugin hands its data connection to the host.
+    let mut reader = remote.open_read("big.bin", None).await.unwrap();
+    let mut received = reader.read().await.unwrap().len();
+    assert!(received > 0);
+    server.server.stop();
+    let err = loop {
+        match reader.read().await {
+            Ok(chunk) if chunk.is_empty() => {
+                panic!("the read ended after {received} of {size} bytes without an error")
+            }
+            Ok(chunk) => received += chunk.len(),
+            Err(e) => break e,
+        }
+    };
+    assert!(received < size, "all {size} bytes came before the stop");
+    assert_eq!(*err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.to_string().starts_with("read box:big.bin: "), "{err}");
 }

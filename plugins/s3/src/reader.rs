@@ -1,7 +1,7 @@
 //! Ranged GETs, streamed a chunk at a time.
 
 use wharf_plugin::http::{RangeRequest, Response};
-use wharf_plugin::{ByteRange, Reader, Result};
+use wharf_plugin::{ByteRange, HandedStream, Reader, Result};
 
 use crate::core::S3Core;
 
@@ -44,6 +44,29 @@ impl Reader for S3Reader {
         match self.response.as_mut() {
             Some(response) => response.read(max_bytes),
             None => Ok(Vec::new()),
+        }
+    }
+
+    /// The response body is the object's bytes (or its range's) as they
+    /// are: the host reads it itself.
+    fn take_stream(&mut self) -> Option<HandedStream> {
+        let bytes = self.response.as_mut()?.take_stream()?;
+        Some(HandedStream {
+            bytes,
+            length: None,
+        })
+    }
+
+    /// The body ended: a short one shows as a failure of the stream (the
+    /// host's HTTP client checks the length the server announced). Either
+    /// way the response goes now, and its connection with it.
+    fn stream_ended(&mut self, _received: u64, failure: Option<String>) -> Result<()> {
+        self.response = None;
+        match failure {
+            None => Ok(()),
+            Some(why) => Err(wharf_plugin::Error::unavailable(format!(
+                "reading the object failed: {why}"
+            ))),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::{
     ByteRange, Entry, Error, Lister, OauthFlow, ObjectMeta, OptionAlias, Options, Plugin,
     PluginInfo, Reader, Result, Store, StoreDescription, WriteOptions, Writer,
 };
+use wasip2::io::streams::OutputStream;
 
 /// Implements the generated `Guest` traits for a [`Plugin`]; used by
 /// [`crate::export_plugin!`].
@@ -183,6 +184,17 @@ impl<R: Reader> wit::GuestReader for ReaderAdapter<R> {
     fn close(&self) {
         self.0.borrow_mut().take();
     }
+
+    fn take_stream(&self) -> Option<wit::HandedStream> {
+        self.0.borrow_mut().as_mut()?.take_stream()
+    }
+
+    fn stream_ended(&self, received: u64, failure: Option<String>) -> Result<()> {
+        match self.0.borrow_mut().as_mut() {
+            Some(reader) => reader.stream_ended(received, failure),
+            None => Ok(()),
+        }
+    }
 }
 
 fn finished() -> Error {
@@ -214,6 +226,10 @@ impl<W: Writer> wit::GuestWriter for WriterAdapter<W> {
             Some(writer) => writer.abort(),
             None => Ok(()),
         }
+    }
+
+    fn take_stream(&self) -> Option<OutputStream> {
+        self.0.borrow_mut().as_mut()?.take_stream()
     }
 }
 

@@ -3,9 +3,10 @@
 //! crate adds.
 
 use crate::{
-    ByteRange, Entry, EtagKind, OauthFlow, ObjectMeta, OptionAlias, Options, PluginInfo, Result,
-    StoreDescription, WriteOptions,
+    ByteRange, Entry, EtagKind, HandedStream, OauthFlow, ObjectMeta, OptionAlias, Options,
+    PluginInfo, Result, StoreDescription, WriteOptions,
 };
+use wasip2::io::streams::OutputStream;
 
 /// A storage backend: describes itself and opens stores.
 pub trait Plugin: 'static {
@@ -125,6 +126,30 @@ pub trait Store: 'static {
 pub trait Reader: 'static {
     /// Returns up to `max_bytes` next bytes; an empty vector at the end.
     fn read(&mut self, max_bytes: usize) -> Result<Vec<u8>>;
+
+    /// Hands the host the next bytes as a stream it reads itself, with no
+    /// call per chunk (contract 0.3 `take-stream`): a data connection
+    /// whose bytes are the object's as they are. The stream must carry
+    /// exactly what [`Reader::read`] would return next (up to
+    /// [`HandedStream::length`] of them, when it carries more), and the
+    /// reader must keep no pollable of it. The default keeps every byte on
+    /// `read`.
+    fn take_stream(&mut self) -> Option<HandedStream> {
+        None
+    }
+
+    /// The stream from [`Reader::take_stream`] ended after the host read
+    /// `received` bytes of it: closed by the other side (`failure` is
+    /// `None`) or failing. Check the transfer: an error fails the read;
+    /// `Ok` goes on from there (`take_stream` is asked again, then `read`,
+    /// which returns the end when nothing is left).
+    fn stream_ended(&mut self, received: u64, failure: Option<String>) -> Result<()> {
+        let _ = received;
+        match failure {
+            None => Ok(()),
+            Some(why) => Err(crate::Error::unavailable(why)),
+        }
+    }
 }
 
 /// A write in progress. If it is dropped without [`Writer::finish`] or
@@ -137,6 +162,17 @@ pub trait Writer: 'static {
     fn finish(self) -> Result<ObjectMeta>;
     /// Throws the write away.
     fn abort(self) -> Result<()>;
+
+    /// Hands the host a stream it writes the rest of the object into
+    /// itself, with no call per chunk (contract 0.3 `take-stream`): an
+    /// upload's data connection that takes the object's bytes as they are.
+    /// Asked once, before the first non-empty chunk; the host flushes and
+    /// drops the stream before [`Writer::finish`] (or [`Writer::abort`]).
+    /// The writer must keep no pollable of it. The default keeps every
+    /// chunk on `write`.
+    fn take_stream(&mut self) -> Option<OutputStream> {
+        None
+    }
 }
 
 /// A listing in progress.

@@ -381,6 +381,14 @@ impl Response {
         Ok(chunk)
     }
 
+    /// Hands the body's stream over (for [`crate::Reader::take_stream`]):
+    /// the host reads the rest of the body itself, and [`Response::read`]
+    /// here then sees the end. The body stays open until the response is
+    /// dropped.
+    pub fn take_stream(&mut self) -> Option<InputStream> {
+        self.stream.take()
+    }
+
     /// Reads the whole body, refusing more than `limit` bytes (error bodies
     /// and XML listings are small; this keeps a hostile server from
     /// filling memory).

@@ -54,8 +54,15 @@ pub mod bindings {
                      export wharf:storage/authorization@0.3.0;
                  }",
         world: "wharf:sdk-world/sdk",
-        // The contract is the inline world's dependency: bind all of it.
+        // The contract is the inline world's dependency: bind all of it,
+        // but for the WASI streams a reader or writer hands over
+        // (`take-stream`), which are `wasip2`'s own.
         generate_all,
+        with: {
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/error@0.2.12": wasip2::io::error,
+        },
         pub_export_macro: true,
         default_bindings_module: "wharf_plugin::bindings",
     });
@@ -85,6 +92,7 @@ pub use error::{Error, Result};
 pub use options::{option, Options};
 pub use wharf_key as key;
 
+pub use bindings::exports::wharf::storage::storage::HandedStream;
 pub use bindings::wharf::storage::types::{
     Access, AliasMeaning, AliasTranslation, ByteRange, Capabilities, Entry, EtagKind, HttpMethod,
     NetworkAccess, NetworkProtocol, OauthFlow, ObjectMeta, OptionAlias, OptionSpec, PluginInfo,

@@ -71,9 +71,10 @@ pub type NetResult<T> = std::result::Result<T, NetError>;
 /// One TCP connection, plain or TLS. Dropping it closes it.
 pub struct Connection {
     // Fields drop in this order: a stream before the TLS connection it
-    // belongs to, both before the socket.
-    input: InputStream,
-    output: OutputStream,
+    // belongs to, both before the socket. A stream handed to the host
+    // (`take_input`, `take_output`) is gone.
+    input: Option<InputStream>,
+    output: Option<OutputStream>,
     tls: Option<ClientConnection>,
     socket: TcpSocket,
     peer: SocketAddr,
@@ -129,8 +130,8 @@ impl Connection {
         };
         drop(ready);
         Ok(Connection {
-            input,
-            output,
+            input: Some(input),
+            output: Some(output),
             tls: None,
             socket,
             peer,
@@ -171,6 +172,11 @@ impl Connection {
                 "TLS with {peer}: the connection is already encrypted"
             )));
         }
+        let (Some(input), Some(output)) = (input, output) else {
+            return Err(NetError::Other(format!(
+                "TLS with {peer}: the connection's streams were handed to the host"
+            )));
+        };
         let handshake = ClientHandshake::new(server_name, input, output);
         let future = ClientHandshake::finish(handshake);
         let ready = future.subscribe();
@@ -179,8 +185,8 @@ impl Connection {
                 Some(Ok(Ok((tls, input, output)))) => {
                     drop(ready);
                     return Ok(Connection {
-                        input,
-                        output,
+                        input: Some(input),
+                        output: Some(output),
                         tls: Some(tls),
                         socket,
                         peer,
@@ -213,11 +219,14 @@ impl Connection {
     /// Reads up to `max` bytes, waiting for at least one; an empty result
     /// means the peer closed the connection.
     pub fn read(&mut self, max: usize) -> NetResult<Vec<u8>> {
+        let Some(input) = self.input.as_ref() else {
+            return Ok(Vec::new());
+        };
         loop {
-            match self.input.read(max as u64) {
+            match input.read(max as u64) {
                 Ok(bytes) if !bytes.is_empty() => return Ok(bytes),
                 Ok(_) => {
-                    let ready = self.input.subscribe();
+                    let ready = input.subscribe();
                     if !wait(&ready, self.timeout) {
                         return Err(NetError::Timeout(format!(
                             "{}: nothing received within {}",
@@ -243,7 +252,7 @@ impl Connection {
         while !bytes.is_empty() {
             let permitted = self.writable()?;
             let n = bytes.len().min(permitted);
-            self.output
+            self.output()?
                 .write(&bytes[..n])
                 .map_err(|e| self.write_error(e))?;
             bytes = &bytes[n..];
@@ -253,16 +262,54 @@ impl Connection {
 
     /// Waits until everything written has been handed to the network.
     pub fn flush(&mut self) -> NetResult<()> {
-        self.output.flush().map_err(|e| self.write_error(e))?;
+        // A handed-over stream is the host's to flush, and it does before
+        // it gives the write back.
+        let Some(output) = self.output.as_ref() else {
+            return Ok(());
+        };
+        output.flush().map_err(|e| self.write_error(e))?;
         self.writable().map(drop)
+    }
+
+    /// The sending stream, unless it was handed to the host.
+    fn output(&self) -> NetResult<&OutputStream> {
+        self.output.as_ref().ok_or_else(|| {
+            NetError::Other(format!(
+                "{}: the sending side was handed to the host, which writes it now",
+                self.peer
+            ))
+        })
+    }
+
+    /// Hands the receiving stream to the host (for
+    /// [`crate::Reader::take_stream`]); reads here then see the end. Only a
+    /// plain connection's: over TLS the host's TLS session and the plugin
+    /// would share the stream, so it stays here (`None`).
+    pub fn take_input(&mut self) -> Option<InputStream> {
+        if self.tls.is_some() {
+            return None;
+        }
+        self.input.take()
+    }
+
+    /// Hands the sending stream to the host (for
+    /// [`crate::Writer::take_stream`]); [`Connection::shutdown_send`] still
+    /// ends the sending side once the host has flushed it. Only a plain
+    /// connection's, as with [`Connection::take_input`].
+    pub fn take_output(&mut self) -> Option<OutputStream> {
+        if self.tls.is_some() {
+            return None;
+        }
+        self.output.take()
     }
 
     /// Waits until the stream takes more bytes; returns how many.
     fn writable(&mut self) -> NetResult<usize> {
         loop {
-            match self.output.check_write() {
+            let output = self.output()?;
+            match output.check_write() {
                 Ok(0) => {
-                    let ready = self.output.subscribe();
+                    let ready = output.subscribe();
                     if !wait(&ready, self.timeout) {
                         return Err(NetError::Timeout(format!(
                             "{}: the peer took nothing within {}",

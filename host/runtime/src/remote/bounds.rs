@@ -36,6 +36,8 @@ pub(crate) trait Answer {
 
 impl Answer for () {}
 impl Answer for ResourceAny {}
+impl Answer for Option<super::handed::HandedInput> {}
+impl Answer for Option<super::handed::HandedOutput> {}
 impl Answer for Vec<std::result::Result<(), types::Error>> {}
 
 impl Answer for ObjectMeta {

@@ -3,11 +3,16 @@
 //! its resource to be dropped in the guest at that instance's next call.
 
 use super::bounds::{CHUNK_SIZE, LIST_PAGE};
+use super::handed::{HandedInput, HandedOutput, InputEnd};
 use super::pool::{Farewell, Handle, Slot};
 use super::Remote;
 use crate::bindings::types::{Entry, ObjectMeta};
+use crate::bindings::{Call, PluginApi};
+use crate::sandbox::HostState;
 use crate::{Error, ErrorKind, Result};
 use std::sync::Arc;
+use wasmtime::component::ResourceAny;
+use wasmtime::Store;
 
 /// The remote a handle makes its calls on: borrowed by a caller that holds
 /// the remote, or shared when the handle must outlive any borrow (an
@@ -47,40 +52,90 @@ fn done_with(handle: Handle) {
     });
 }
 
-/// A read in progress, pulled a chunk at a time.
+/// A read in progress, pulled a chunk at a time: from the plugin, or from
+/// the stream it handed over.
 pub struct ObjectReader<'r> {
     pub(super) remote: RemoteRef<'r>,
     pub(super) key: String,
     pub(super) handle: Option<Handle>,
+    pub(super) stream: Option<HandedInput>,
 }
 
 impl ObjectReader<'_> {
     /// The next chunk of at most [`CHUNK_SIZE`] bytes; empty at the end.
     pub async fn read(&mut self) -> Result<Vec<u8>> {
-        let Some(handle) = &self.handle else {
-            return Ok(Vec::new());
-        };
-        let resource = handle.resource;
-        let chunk = self
-            .remote
-            .run_on(handle, "read", &self.key, async |api, store, _| {
-                api.reader_read(store, resource, CHUNK_SIZE as u32).await
-            })
-            .await?;
-        if chunk.is_empty() {
-            // At the end the plugin has let go of the read itself.
-            if let Some(handle) = self.handle.take() {
-                done_with(handle);
+        loop {
+            let Some(handle) = &self.handle else {
+                return Ok(Vec::new());
+            };
+            let resource = handle.resource;
+            if let Some(stream) = self.stream.as_mut() {
+                let timeout = self.remote.limits.call_timeout;
+                let (chunk, end) = stream.fill(CHUNK_SIZE, timeout).await;
+                let Some(end) = end else {
+                    return Ok(chunk);
+                };
+                let received = stream.received;
+                // The plugin judges the end, and may go on with another
+                // stream (a resumed transfer).
+                self.stream = None;
+                let failure = match end {
+                    InputEnd::Closed => None,
+                    InputEnd::Failed(why) => Some(why),
+                };
+                self.stream = self
+                    .remote
+                    .run_on(handle, "read", &self.key, async |api, store, _| {
+                        let ended = api
+                            .reader_stream_ended(store, resource, received, failure.as_deref())
+                            .await?;
+                        if let Err(e) = ended {
+                            return Ok(Err(e));
+                        }
+                        take_input(api, store, resource).await
+                    })
+                    .await?;
+                if !chunk.is_empty() {
+                    return Ok(chunk);
+                }
+                continue;
             }
+            let chunk = self
+                .remote
+                .run_on(handle, "read", &self.key, async |api, store, _| {
+                    api.reader_read(store, resource, CHUNK_SIZE as u32).await
+                })
+                .await?;
+            if chunk.is_empty() {
+                // At the end the plugin has let go of the read itself.
+                if let Some(handle) = self.handle.take() {
+                    done_with(handle);
+                }
+            }
+            return Ok(chunk);
         }
-        Ok(chunk)
     }
 
     /// Ends the read (telling the plugin with `reader.close` when it
     /// stopped before the end) and releases it in the plugin.
     pub async fn close(mut self) {
+        self.stream = None;
         close_now(self.handle.take()).await;
     }
+}
+
+/// Asks the plugin for the stream of the read `resource`
+/// (`reader.take-stream`) and takes it out of the instance.
+pub(super) async fn take_input(
+    api: &PluginApi,
+    store: &mut Store<HostState>,
+    resource: ResourceAny,
+) -> Call<Option<HandedInput>> {
+    let Some(handed) = api.reader_take_stream(store, resource).await? else {
+        return Ok(Ok(None));
+    };
+    let stream = store.data_mut().take_handed(handed.bytes)?;
+    Ok(Ok(Some(HandedInput::new(stream, handed.length))))
 }
 
 impl ObjectReader<'_> {
@@ -90,6 +145,7 @@ impl ObjectReader<'_> {
             remote: RemoteRef::Shared(remote),
             key: std::mem::take(&mut self.key),
             handle: self.handle.take(),
+            stream: self.stream.take(),
         }
     }
 }
@@ -106,6 +162,9 @@ pub struct ObjectWriter<'r> {
     pub(super) remote: RemoteRef<'r>,
     pub(super) key: String,
     pub(super) handle: Option<Handle>,
+    /// The stream the plugin handed over, which the host writes itself.
+    pub(super) stream: Option<HandedOutput>,
+    pub(super) asked_for_stream: bool,
 }
 
 impl ObjectWriter<'_> {
@@ -124,6 +183,32 @@ impl ObjectWriter<'_> {
 
     /// Appends `chunk` to the object.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.handle("write")?;
+        if let (false, false, Some(handle)) = (
+            self.asked_for_stream,
+            chunk.is_empty(),
+            self.handle.as_ref(),
+        ) {
+            self.asked_for_stream = true;
+            let resource = handle.resource;
+            self.stream = self
+                .remote
+                .run_on(handle, "write", &self.key, async |api, store, _| {
+                    let Some(stream) = api.writer_take_stream(store, resource).await? else {
+                        return Ok(Ok(None));
+                    };
+                    let stream = store.data_mut().take_handed(stream)?;
+                    Ok(Ok(Some(HandedOutput::new(stream))))
+                })
+                .await?;
+        }
+        if let Some(stream) = self.stream.as_mut() {
+            let timeout = self.remote.limits.call_timeout;
+            return stream
+                .write(chunk, timeout)
+                .await
+                .map_err(|e| self.remote.context(e, "write", &self.key));
+        }
         let handle = self.handle("write")?;
         let resource = handle.resource;
         self.remote
@@ -135,6 +220,17 @@ impl ObjectWriter<'_> {
 
     /// Makes the object visible at its key.
     pub async fn finish(mut self) -> Result<ObjectMeta> {
+        self.handle("write")?;
+        if let Some(mut stream) = self.stream.take() {
+            // Everything written reaches the stream's far side before the
+            // plugin is told to finish; a failure there is the write's.
+            let flushed = stream.flush(self.remote.limits.call_timeout).await;
+            drop(stream);
+            if let Err(e) = flushed {
+                let _ = self.abort_in_place().await;
+                return Err(self.remote.context(e, "write", &self.key));
+            }
+        }
         let handle = self.handle("write")?.clone();
         let mut held = handle.slot.lock().await;
         let result = self
@@ -161,6 +257,7 @@ impl ObjectWriter<'_> {
     }
 
     pub(super) async fn abort_in_place(&mut self) -> Result<()> {
+        self.stream = None;
         let Some(handle) = self.handle.take() else {
             return Ok(());
         };
@@ -193,6 +290,8 @@ impl ObjectWriter<'_> {
             remote: RemoteRef::Shared(remote),
             key: std::mem::take(&mut self.key),
             handle: self.handle.take(),
+            stream: self.stream.take(),
+            asked_for_stream: self.asked_for_stream,
         }
     }
 }

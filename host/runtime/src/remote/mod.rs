@@ -9,6 +9,7 @@
 
 mod bounds;
 mod call;
+mod handed;
 mod handles;
 mod pool;
 
@@ -515,11 +516,24 @@ impl Remote {
                 api.read(store, this, key, range).await
             })
             .await?;
-        Ok(ObjectReader {
+        let handle = held.handle(resource, Farewell::CloseReader);
+        // A plugin that hands the read over as a stream does so now, in
+        // the same turn on the instance.
+        let stream = self
+            .run(&mut held, None, OP, key, async |api, store, _| {
+                handles::take_input(api, store, resource).await
+            })
+            .await;
+        let mut reader = ObjectReader {
             remote: handles::RemoteRef::Borrowed(self),
             key: key.to_owned(),
-            handle: Some(held.handle(resource, Farewell::CloseReader)),
-        })
+            handle: Some(handle),
+            stream: None,
+        };
+        // On an error the reader goes (its drop releases the plugin's).
+        drop(held);
+        reader.stream = stream?;
+        Ok(reader)
     }
 
     /// Starts writing an object at `key`; nothing is visible until
@@ -589,6 +603,8 @@ impl Remote {
             remote: handles::RemoteRef::Borrowed(self),
             key: key.to_owned(),
             handle: Some(held.handle(resource, Farewell::Abort)),
+            stream: None,
+            asked_for_stream: false,
         })
     }
 
