@@ -22,6 +22,14 @@ use crate::walk::Item;
 /// formats (crypt's 64 KiB, compress's 1 MiB).
 const ALIGN: u64 = 1 << 20;
 
+/// The most bytes one write into the file takes. The ranges write into one
+/// file at once, and each buffered write holds the file's lock while it
+/// copies into the page cache: at 1 MiB a write, a 1 GiB download from
+/// FTP on loopback took 0.8 to 4.9 s of system time (the other ranges'
+/// threads spinning on the lock), at 128 KiB (rclone's multi-thread write
+/// buffer) a steady 0.7 s, as rclone's.
+const WRITE_PIECE: usize = 128 << 10;
+
 /// The ranges `size` bytes are read in by `streams` readers.
 fn ranges(size: u64, streams: usize) -> Vec<(u64, u64)> {
     let each = size.div_ceil(streams.max(1) as u64).div_ceil(ALIGN) * ALIGN;
@@ -73,8 +81,10 @@ impl Engine {
                     if chunk.is_empty() {
                         break;
                     }
-                    file.write_at(&chunk, at)
-                        .map_err(|e| Error::io(format!("cannot write {shown}"), e))?;
+                    for (i, piece) in chunk.chunks(WRITE_PIECE).enumerate() {
+                        file.write_at(piece, at + (i * WRITE_PIECE) as u64)
+                            .map_err(|e| Error::io(format!("cannot write {shown}"), e))?;
+                    }
                     at += chunk.len() as u64;
                     let _ = progress.send(chunk.len() as u64);
                 }
