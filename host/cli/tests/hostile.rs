@@ -509,6 +509,25 @@ async fn a_chunk_larger_than_asked_is_refused() {
 }
 
 #[tokio::test]
+async fn a_stream_handed_over_while_the_plugin_still_polls_it_is_refused() {
+    let sandbox = Sandbox::new().await;
+    let remote = sandbox.hostile("polled-stream", &[], Limits::default());
+    let err = match remote.open_read("x", None).await {
+        Ok(_) => panic!("the host took a stream the plugin still polls"),
+        Err(err) => err,
+    };
+    assert_eq!(*err.kind(), ErrorKind::PluginFailed, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("read hostile-polled-stream:x: the plugin crashed and will be restarted")
+            && text.contains("a stream it still uses")
+            && text.contains("take-stream"),
+        "{text}"
+    );
+    sandbox.assert_survived(&remote).await;
+}
+
+#[tokio::test]
 async fn the_call_after_a_failure_gets_a_fresh_instance() {
     let sandbox = Sandbox::new().await;
     let limits = Limits {
