@@ -21,39 +21,14 @@ pub fn build_components(workspace: &Path, packages: &[&str]) -> PathBuf {
     }
     let target_dir = plugin_target_dir(workspace);
     let out = target_dir.join("wasm32-wasip2").join("release");
-    let (wide, plain): (Vec<&str>, Vec<&str>) = packages
-        .iter()
-        .partition(|package| WIDE_ARITHMETIC.contains(package));
     // WebAssembly SIMD (which wasmtime runs natively) lets the compiler
-    // vectorise ciphers and checksums: crypt's XSalsa20-Poly1305 runs
-    // twice as fast with it (1 GiB out of a crypt remote: 7.3 s -> 4.4 s).
-    if !plain.is_empty() {
-        cargo_build(workspace, &target_dir, &plain, "-Ctarget-feature=+simd128");
-    }
-    if !wide.is_empty() {
-        // Wide arithmetic (64 x 64 -> 128-bit multiplication, which the
-        // host enables) makes crypt's Poly1305 one instruction per limb
-        // product. Only the packages that need it get it, in a target
-        // directory of their own (so the two flag sets never rebuild each
-        // other's dependencies): with it, XXH3-128 of 4 to 8 bytes came
-        // out wrong in the fs plugin, while Poly1305 is checked by every
-        // crypt test and by rclone reading what it sealed. rustc calls the
-        // target feature unstable and says so once per crate.
-        let wide_dir = target_dir.with_file_name("wasm-plugins-wide");
-        cargo_build(
-            workspace,
-            &wide_dir,
-            &wide,
-            "-Ctarget-feature=+simd128,+wide-arithmetic",
-        );
-        for package in &wide {
-            let name = package.replace('-', "_") + ".wasm";
-            let built = wide_dir.join("wasm32-wasip2").join("release").join(&name);
-            std::fs::create_dir_all(&out).expect("cannot make the components' directory");
-            std::fs::copy(&built, out.join(&name))
-                .unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
-        }
-    }
+    // vectorise checksums and hashes in the plugins.
+    cargo_build(
+        workspace,
+        &target_dir,
+        packages,
+        "-Ctarget-feature=+simd128",
+    );
     for package in packages {
         let file = out.join(package.replace('-', "_") + ".wasm");
         assert!(
@@ -64,9 +39,6 @@ pub fn build_components(workspace: &Path, packages: &[&str]) -> PathBuf {
     }
     out
 }
-
-/// The packages built with WebAssembly's wide arithmetic.
-const WIDE_ARITHMETIC: &[&str] = &["wharf-plugin-crypt"];
 
 /// One nested `cargo build` of `packages` into `target_dir` with `flags`.
 fn cargo_build(workspace: &Path, target_dir: &Path, packages: &[&str], flags: &str) {

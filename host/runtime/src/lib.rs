@@ -40,6 +40,7 @@ mod remote;
 pub mod remotes;
 mod runtime;
 mod sandbox;
+mod secretbox;
 mod socket_bound;
 mod stderr_tail;
 mod tls;

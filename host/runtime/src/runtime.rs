@@ -78,11 +78,6 @@ impl RuntimeBuilder {
     pub fn build(self) -> Result<Runtime> {
         let mut config = Config::new();
         config.epoch_interruption(true);
-        // 64 x 64 -> 128-bit multiplication in one instruction (the
-        // wide-arithmetic proposal, which Cranelift compiles to the CPU's
-        // own): the crypt plugin is built with it, for its Poly1305. A
-        // plugin that does not use it is unaffected.
-        config.wasm_wide_arithmetic(true);
         // `WHARF_PROFILE=perfmap` names plugin code for `perf` (in
         // /tmp/perf-<pid>.map), so a plugin's own functions show in a
         // profile instead of bare addresses.
@@ -136,6 +131,13 @@ impl RuntimeBuilder {
                     _,
                     crate::kdf::KdfData,
                 >(&mut linker, HostState::kdf)
+            })
+            .and_then(|()| {
+                // Encryption for overlays (see `secretbox.rs`).
+                crate::bindings::overlay::wharf::storage::secretbox::add_to_linker::<
+                    _,
+                    crate::secretbox::SecretboxData,
+                >(&mut linker, HostState::secretbox)
             })
             .and_then(|()| {
                 // Compression for overlays (see `deflate.rs`).

@@ -237,6 +237,11 @@ impl HostState {
         }
     }
 
+    /// What the `wharf:storage/secretbox` functions work on.
+    pub fn secretbox(&mut self) -> crate::secretbox::SecretboxView {
+        crate::secretbox::SecretboxView
+    }
+
     /// What the `wharf:storage/deflate` functions work on.
     pub fn deflate(&mut self) -> crate::deflate::DeflateView<'_> {
         crate::deflate::DeflateView {

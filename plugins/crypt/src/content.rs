@@ -4,7 +4,9 @@
 //! the nonce plus the block's number (a 192-bit little-endian counter),
 //! each stored as its 16-byte tag followed by its ciphertext.
 
-use crate::secretbox;
+use wharf_plugin::Result;
+
+use crate::error::undecryptable;
 
 /// The header's first bytes.
 pub const MAGIC: &[u8; 8] = b"RCLONE\0\0";
@@ -100,32 +102,58 @@ impl Blocks {
         }
     }
 
-    /// Seals the next block (at most [`BLOCK_DATA`] bytes) into `out`.
-    pub fn seal(&mut self, plain: &[u8], out: &mut Vec<u8>) {
+    /// Seals the next block (at most [`BLOCK_DATA`] bytes), appending it
+    /// (tag, then ciphertext) to `out`.
+    pub fn seal(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let nonce = self.nonce.plus(self.next);
         self.next += 1;
-        let start = out.len();
-        out.extend_from_slice(&[0u8; BLOCK_OVERHEAD]);
-        out.extend_from_slice(plain);
-        let tag = secretbox::seal(&self.key, &nonce.0, &mut out[start + BLOCK_OVERHEAD..]);
-        out[start..start + BLOCK_OVERHEAD].copy_from_slice(&tag);
+        out.extend_from_slice(&cipher::seal(&self.key, &nonce.0, plain)?);
+        Ok(())
     }
 
-    /// Opens the next block (tag and ciphertext), in place: `block` keeps
-    /// its plaintext, from byte [`BLOCK_OVERHEAD`] on.
-    pub fn open(&mut self, block: &mut [u8]) -> Result<(), &'static str> {
+    /// Opens the next block (tag and ciphertext) of the object `key`: its
+    /// plaintext, or why it does not open, in rclone's words.
+    pub fn open(&mut self, key: &str, block: &[u8]) -> Result<Vec<u8>> {
         let nonce = self.nonce.plus(self.next);
         self.next += 1;
         if block.len() <= BLOCK_OVERHEAD {
-            return Err("file has truncated block header");
+            return Err(undecryptable(key, "file has truncated block header"));
         }
-        let (tag, body) = block.split_at_mut(BLOCK_OVERHEAD);
-        let tag: &[u8; BLOCK_OVERHEAD] = (&*tag).try_into().expect("16 bytes");
-        if secretbox::open(&self.key, &nonce.0, body, tag) {
-            Ok(())
-        } else {
-            Err("failed to authenticate decrypted block - bad password?")
-        }
+        cipher::open(&self.key, &nonce.0, block)?.ok_or_else(|| {
+            undecryptable(
+                key,
+                "failed to authenticate decrypted block - bad password?",
+            )
+        })
+    }
+}
+
+/// The cipher: in the sandbox the host's (`wharf_plugin::secretbox`, native
+/// and several times faster than WebAssembly); built natively, for this
+/// crate's own tests, the same code the host runs.
+mod cipher {
+    #[cfg(target_arch = "wasm32")]
+    pub use wharf_plugin::secretbox::{open, seal};
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn seal(key: &[u8; 32], nonce: &[u8; 24], plain: &[u8]) -> wharf_plugin::Result<Vec<u8>> {
+        let mut boxed = vec![0u8; wharf_secretbox::TAG];
+        boxed.extend_from_slice(plain);
+        let tag = wharf_secretbox::seal(key, nonce, &mut boxed[wharf_secretbox::TAG..]);
+        boxed[..wharf_secretbox::TAG].copy_from_slice(&tag);
+        Ok(boxed)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(
+        key: &[u8; 32],
+        nonce: &[u8; 24],
+        sealed: &[u8],
+    ) -> wharf_plugin::Result<Option<Vec<u8>>> {
+        let (tag, body) = sealed.split_at(wharf_secretbox::TAG);
+        let mut plain = body.to_vec();
+        let tag = tag.try_into().expect("16 bytes");
+        Ok(wharf_secretbox::open(key, nonce, &mut plain, tag).then_some(plain))
     }
 }
 
@@ -181,21 +209,34 @@ mod tests {
     fn seals_as_rclone() {
         let nonce = Nonce(core::array::from_fn(|i| i as u8 + 1));
         let mut out = Vec::new();
-        Blocks::new(&[0; 32], nonce, 0).seal(&[1], &mut out);
+        Blocks::new(&[0; 32], nonce, 0)
+            .seal(&[1], &mut out)
+            .unwrap();
         assert_eq!(hex(&out), "095b446cd6237bbcb08d09fb524ce565aa");
         let mut out = Vec::new();
         let sixteen: Vec<u8> = (1..=16).collect();
-        Blocks::new(&[0; 32], nonce, 0).seal(&sixteen, &mut out);
+        Blocks::new(&[0; 32], nonce, 0)
+            .seal(&sixteen, &mut out)
+            .unwrap();
         assert_eq!(
             hex(&out),
             "b9c4552a2710062918960a3e608c29b9aa8a5e1e165b6d075de4e9bb367fd6d4"
         );
-        let mut opened = out.clone();
-        Blocks::new(&[0; 32], nonce, 0).open(&mut opened).unwrap();
-        assert_eq!(&opened[16..], &sixteen[..]);
+        let opened = Blocks::new(&[0; 32], nonce, 0).open("x", &out).unwrap();
+        assert_eq!(opened, sixteen);
         let mut corrupt = out;
         corrupt[20] ^= 1;
-        assert!(Blocks::new(&[0; 32], nonce, 0).open(&mut corrupt).is_err());
+        let failed = Blocks::new(&[0; 32], nonce, 0)
+            .open("x", &corrupt)
+            .unwrap_err();
+        assert!(failed.to_string().contains("bad password?"), "{failed}");
+        let short = Blocks::new(&[0; 32], nonce, 0)
+            .open("x", &corrupt[..16])
+            .unwrap_err();
+        assert!(
+            short.to_string().contains("truncated block header"),
+            "{short}"
+        );
         assert_eq!(
             hex(&header(&nonce)),
             "52434c4f4e4500000102030405060708090a0b0c0d0e0f101112131415161718"

@@ -13,9 +13,7 @@ mod error;
 pub mod keys;
 mod lister;
 pub mod names;
-pub mod poly1305;
 mod reader;
-pub mod secretbox;
 mod writer;
 
 use std::rc::Rc;

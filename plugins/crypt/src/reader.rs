@@ -4,7 +4,7 @@
 use wharf_plugin::below::{self, BelowReader};
 use wharf_plugin::{ByteRange, Reader, Result, Span};
 
-use crate::content::{self, Blocks, BLOCK, BLOCK_DATA, BLOCK_OVERHEAD, HEADER};
+use crate::content::{self, Blocks, BLOCK, BLOCK_DATA, HEADER};
 use crate::error::undecryptable;
 
 /// At most this many sealed blocks are read from below at once: their
@@ -100,19 +100,18 @@ impl CryptReader {
         if batch.len() < count * BLOCK {
             self.below = None;
         }
+        // Each block's plaintext goes back into the batch, over its own
+        // start (the tags squeezed out), so a batch costs one buffer.
         let mut kept = 0;
         for start in (0..batch.len()).step_by(BLOCK) {
             let end = (start + BLOCK).min(batch.len());
-            self.blocks
-                .open(&mut batch[start..end])
-                .map_err(|e| undecryptable(&self.key, e))?;
-            let mut from = start + BLOCK_OVERHEAD;
+            let plain = self.blocks.open(&self.key, &batch[start..end])?;
             // Only a range's first block has bytes to skip; past the end of
             // the last one, the range is past the end of the object.
-            let skip = std::mem::take(&mut self.skip).min(end - from);
-            from += skip;
-            batch.copy_within(from..end, kept);
-            kept += end - from;
+            let skip = std::mem::take(&mut self.skip).min(plain.len());
+            let kept_here = plain.len() - skip;
+            batch[kept..kept + kept_here].copy_from_slice(&plain[skip..]);
+            kept += kept_here;
         }
         batch.truncate(kept);
         self.plain = batch;

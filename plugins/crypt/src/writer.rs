@@ -63,7 +63,7 @@ impl CryptWriter {
 
     /// Seals one block of plaintext, sending the batch below when full.
     fn seal(&mut self, plain: &[u8]) -> Result<()> {
-        self.blocks.seal(plain, &mut self.sealed);
+        self.blocks.seal(plain, &mut self.sealed)?;
         if self.sealed.len() >= BATCH * BLOCK {
             self.flush()?;
         }

@@ -33,6 +33,7 @@ pub mod http;
 pub mod kdf;
 pub mod net;
 mod options;
+pub mod secretbox;
 pub mod time;
 pub mod tree;
 
