@@ -434,17 +434,26 @@ pub fn write_all_at(file: &Descriptor, chunk: &[u8], mut offset: u64) -> io::Res
 }
 
 pub fn object_meta(key: &str, metadata: &Metadata) -> ObjectMeta {
-    let last_modified = metadata
+    file_meta(key, metadata.len(), modified(metadata))
+}
+
+/// A file's modification time, as the contract gives it.
+pub fn modified(metadata: &Metadata) -> Option<Timestamp> {
+    metadata
         .modified()
         .ok()
         .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
         .map(|since| Timestamp {
             seconds: since.as_secs() as i64,
             nanoseconds: since.subsec_nanos(),
-        });
+        })
+}
+
+/// The object at `key`: a file of `size` bytes modified at `last_modified`.
+pub fn file_meta(key: &str, size: u64, last_modified: Option<Timestamp>) -> ObjectMeta {
     ObjectMeta {
         key: key.to_owned(),
-        size: metadata.len(),
+        size,
         last_modified,
         etag: None,
         content_type: None,
@@ -455,17 +464,11 @@ pub fn object_meta(key: &str, metadata: &Metadata) -> ObjectMeta {
 /// What the descriptor of a file just written says of it, as
 /// [`object_meta`] says it from a path's metadata.
 fn stat_meta(key: &str, stat: &DescriptorStat) -> ObjectMeta {
-    ObjectMeta {
-        key: key.to_owned(),
-        size: stat.size,
-        last_modified: stat.data_modification_timestamp.map(|t| Timestamp {
-            seconds: t.seconds as i64,
-            nanoseconds: t.nanoseconds,
-        }),
-        etag: None,
-        content_type: None,
-        metadata: Vec::new(),
-    }
+    let last_modified = stat.data_modification_timestamp.map(|t| Timestamp {
+        seconds: t.seconds as i64,
+        nanoseconds: t.nanoseconds,
+    });
+    file_meta(key, stat.size, last_modified)
 }
 
 /// Why one try at placing a staged file failed.
