@@ -528,6 +528,35 @@ async fn a_stream_handed_over_while_the_plugin_still_polls_it_is_refused() {
 }
 
 #[tokio::test]
+async fn deletes_that_leave_their_keys_end_rm_r_after_a_bounded_number_of_passes() {
+    let sandbox = Sandbox::new().await;
+    let remote = std::sync::Arc::new(sandbox.hostile("undeletable", &[], Limits::default()));
+    let deleted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = deleted.clone();
+    let observer = std::sync::Arc::new(move |event: &wharf_transfer::Event| {
+        if matches!(event, wharf_transfer::Event::Deleted { .. }) {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let err = wharf_transfer::delete_prefix(
+        &remote,
+        "p/",
+        &wharf_transfer::DeleteOptions::default(),
+        observer,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "hostile-undeletable:p/: keys deleted without error were still listed after 64 \
+         passes; the plugin's deletes may not take effect"
+    );
+    // Three keys "deleted" in each of the 64 passes, and then it stopped.
+    assert_eq!(deleted.load(std::sync::atomic::Ordering::Relaxed), 3 * 64);
+    sandbox.assert_survived(&remote).await;
+}
+
+#[tokio::test]
 async fn the_call_after_a_failure_gets_a_fresh_instance() {
     let sandbox = Sandbox::new().await;
     let limits = Limits {
