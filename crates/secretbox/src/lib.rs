@@ -76,6 +76,33 @@ pub fn open(key: &[u8; 32], nonce: &[u8; 24], data: &mut [u8], tag: &[u8; TAG]) 
     open_with(Backend::fastest(), key, nonce, data, tag)
 }
 
+/// NaCl's combined form of [`seal`] (`crypto_secretbox_easy`, and each
+/// block of rclone's crypt): the box of `plaintext`, its tag then its
+/// ciphertext.
+pub fn seal_box(key: &[u8; 32], nonce: &[u8; 24], plaintext: &[u8]) -> Vec<u8> {
+    let mut boxed = Vec::with_capacity(TAG + plaintext.len());
+    boxed.extend_from_slice(&[0; TAG]);
+    boxed.extend_from_slice(plaintext);
+    let tag = seal(key, nonce, &mut boxed[TAG..]);
+    boxed[..TAG].copy_from_slice(&tag);
+    boxed
+}
+
+/// Opens a box [`seal_box`] made, in place: its plaintext, or `None` if
+/// the tag does not match or the box is shorter than a tag.
+pub fn open_box(key: &[u8; 32], nonce: &[u8; 24], mut sealed: Vec<u8>) -> Option<Vec<u8>> {
+    if sealed.len() < TAG {
+        return None;
+    }
+    let (tag, body) = sealed.split_at_mut(TAG);
+    let tag: [u8; TAG] = (&*tag).try_into().expect("16 bytes");
+    if !open(key, nonce, body, &tag) {
+        return None;
+    }
+    sealed.drain(..TAG);
+    Some(sealed)
+}
+
 /// [`seal`] with the given backend, which the CPU must run.
 pub fn seal_with(backend: Backend, key: &[u8; 32], nonce: &[u8; 24], data: &mut [u8]) -> [u8; TAG] {
     let mut stream = Keystream::new(key, nonce);

@@ -69,7 +69,7 @@ impl Host for SecretboxView {
             Ok(checked) => checked,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(Ok(seal(&key, &nonce, &plaintext)))
+        Ok(Ok(wharf_secretbox::seal_box(&key, &nonce, &plaintext)))
     }
 
     async fn open(
@@ -83,34 +83,8 @@ impl Host for SecretboxView {
             Ok(checked) => checked,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(Ok(open(&key, &nonce, sealed)))
+        Ok(Ok(wharf_secretbox::open_box(&key, &nonce, sealed)))
     }
-}
-
-/// The box of `plaintext`: its tag, then its ciphertext.
-fn seal(key: &[u8; 32], nonce: &[u8; 24], plaintext: &[u8]) -> Vec<u8> {
-    use wharf_secretbox::TAG;
-    let mut boxed = Vec::with_capacity(TAG + plaintext.len());
-    boxed.extend_from_slice(&[0; TAG]);
-    boxed.extend_from_slice(plaintext);
-    let tag = wharf_secretbox::seal(key, nonce, &mut boxed[TAG..]);
-    boxed[..TAG].copy_from_slice(&tag);
-    boxed
-}
-
-/// The plaintext of the box `sealed`, opened in place, or `None`.
-fn open(key: &[u8; 32], nonce: &[u8; 24], mut sealed: Vec<u8>) -> Option<Vec<u8>> {
-    use wharf_secretbox::TAG;
-    if sealed.len() < TAG {
-        return None;
-    }
-    let (tag, body) = sealed.split_at_mut(TAG);
-    let tag: [u8; TAG] = (&*tag).try_into().expect("16 bytes");
-    if !wharf_secretbox::open(key, nonce, body, &tag) {
-        return None;
-    }
-    sealed.drain(..TAG);
-    Some(sealed)
 }
 
 #[cfg(test)]

@@ -137,11 +137,7 @@ mod cipher {
 
     #[cfg(not(target_arch = "wasm32"))]
     pub fn seal(key: &[u8; 32], nonce: &[u8; 24], plain: &[u8]) -> wharf_plugin::Result<Vec<u8>> {
-        let mut boxed = vec![0u8; wharf_secretbox::TAG];
-        boxed.extend_from_slice(plain);
-        let tag = wharf_secretbox::seal(key, nonce, &mut boxed[wharf_secretbox::TAG..]);
-        boxed[..wharf_secretbox::TAG].copy_from_slice(&tag);
-        Ok(boxed)
+        Ok(wharf_secretbox::seal_box(key, nonce, plain))
     }
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -150,10 +146,7 @@ mod cipher {
         nonce: &[u8; 24],
         sealed: &[u8],
     ) -> wharf_plugin::Result<Option<Vec<u8>>> {
-        let (tag, body) = sealed.split_at(wharf_secretbox::TAG);
-        let mut plain = body.to_vec();
-        let tag = tag.try_into().expect("16 bytes");
-        Ok(wharf_secretbox::open(key, nonce, &mut plain, tag).then_some(plain))
+        Ok(wharf_secretbox::open_box(key, nonce, sealed.to_vec()))
     }
 }
 
