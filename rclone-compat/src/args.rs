@@ -22,6 +22,8 @@ pub struct Args {
     pub transfers: Option<usize>,
     pub checkers: Option<usize>,
     pub retries: Option<u32>,
+    /// `--bwlimit`, unless it is off.
+    pub bwlimit: Option<wharf_transfer::Bandwidth>,
     /// `--<backend>-<option> value`, in order.
     pub backend: Vec<(String, String, String)>,
     /// Filter flags in the order given: (flag, value).
@@ -188,12 +190,9 @@ impl Args {
             // checked, not used.
             "low-level-retries" => drop(number::<u32>(name, &text())?),
             "bwlimit" => {
-                if !matches!(text().as_str(), "off" | "0" | "") {
-                    return Err(Failure::usage(format!(
-                        "--bwlimit {} is not supported: Wharf does not limit bandwidth yet (leave it out, or give off)",
-                        text()
-                    )));
-                }
+                let table = wharf_transfer::Bandwidth::parse(&text())
+                    .map_err(|e| Failure::usage(e.message().to_owned()))?;
+                self.bwlimit = (!table.is_off()).then_some(table);
             }
             _ if wharf_transfer::Filter::FLAGS.contains(&name) => {
                 self.filters.push((name.to_owned(), text()))

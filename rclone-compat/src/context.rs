@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 use wharf::config::{Config, RemoteSpec};
 use wharf::{Catalog, Remote, Remotes, Runtime};
 use wharf_rclone_conf::RcloneConf;
-use wharf_transfer::{Endpoint, Location};
+use wharf_transfer::{BandwidthLimit, Endpoint, Location};
 
 use crate::args::Args;
 use crate::fail::{self, Failure};
@@ -20,6 +20,8 @@ pub struct Context<'a> {
     pub remotes: Remotes,
     /// The rclone.conf in use (possibly none on disk), for `config file`.
     pub rclone_path: Option<PathBuf>,
+    /// `--bwlimit`, shared by everything the command moves.
+    pub bandwidth: Option<Arc<BandwidthLimit>>,
     /// Local paths as objects: one fs remote rooted at `/`, as rclone's
     /// local backend reaches the whole file system, made on first use.
     local: OnceCell<Arc<Remote>>,
@@ -70,6 +72,10 @@ impl<'a> Context<'a> {
             args,
             remotes: Remotes::new(config, catalog, notes),
             rclone_path,
+            bandwidth: args
+                .bwlimit
+                .clone()
+                .map(|table| Arc::new(BandwidthLimit::new(table))),
             local: OnceCell::new(),
         })
     }

@@ -6,12 +6,24 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use wharf::{ByteRange, Entry, ErrorKind, Span, WriteOptions};
-use wharf_transfer::{delete_prefix, DeleteOptions, Event};
+use wharf_transfer::{delete_prefix, DeleteOptions, Event, Flow};
 
 use crate::context::{Context, Place};
 use crate::fail::{self, Failure, DIR_NOT_FOUND, FILE_NOT_FOUND};
+
+/// Standard input into a remote, for `--bwlimit`.
+const UPLOAD: Flow = Flow {
+    from_remote: false,
+    to_remote: true,
+};
+
+/// A remote to standard output.
+const DOWNLOAD: Flow = Flow {
+    from_remote: true,
+    to_remote: false,
+};
 
 /// `rcat`: standard input, of any length, into one object; streamed, and
 /// nothing is stored unless all of it arrived.
@@ -33,8 +45,12 @@ pub async fn rcat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
     // fails once the process is asked to stop, so nothing of an
     // interrupted stream is stored.
     let stopped = Arc::new(OnceLock::new());
+    let stdin: Box<dyn AsyncRead + Unpin + Send> = match &ctx.bandwidth {
+        Some(limit) => Box::new(limit.paced(tokio::io::stdin(), UPLOAD)),
+        None => Box::new(tokio::io::stdin()),
+    };
     let stdin = UntilStopped {
-        inner: tokio::io::stdin(),
+        inner: stdin,
         stop: Box::pin(interrupted()),
         stopped: stopped.clone(),
     };
@@ -122,7 +138,10 @@ pub async fn cat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
             ))
         }
     };
-    let mut stdout = tokio::io::stdout();
+    let mut stdout: Box<dyn AsyncWrite + Unpin + Send> = match &ctx.bandwidth {
+        Some(limit) => Box::new(limit.paced(tokio::io::stdout(), DOWNLOAD)),
+        None => Box::new(tokio::io::stdout()),
+    };
     let one = remote.stat(&key).await;
     let keys: Vec<String> = match one {
         Ok(_) => vec![key.clone()],
@@ -162,7 +181,7 @@ async fn write_object(
     remote: &Arc<wharf::Remote>,
     key: &str,
     range: Option<ByteRange>,
-    stdout: &mut tokio::io::Stdout,
+    stdout: &mut (dyn AsyncWrite + Unpin + Send),
 ) -> Result<(), Failure> {
     match remote.get(key, range, &mut *stdout).await {
         Ok(_) => Ok(stdout.flush().await?),

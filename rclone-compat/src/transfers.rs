@@ -58,6 +58,7 @@ pub async fn run(ctx: &Context<'_>, command: &str, src: &str, dst: &str) -> Resu
     options.checksum = args.checksum;
     options.download = args.download;
     options.filter = Some(Arc::new(filter(args)?));
+    options.bandwidth = ctx.bandwidth.clone();
     let level = if args.quiet { 0 } else { args.verbose + 1 };
     let one_way = args.one_way;
     let observer = move |event: &Event| report(level, one_way, event);

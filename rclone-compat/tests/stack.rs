@@ -584,3 +584,95 @@ fn an_encrypted_rclone_conf_opens_with_its_password() {
     assert_eq!(none.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&none.stderr).contains("RCLONE_CONFIG_PASS"));
 }
+
+/// `--bwlimit` as rclone reads it: one rate caps every byte a command
+/// moves; `UP:DOWN` caps uploads and downloads apart. Each side of a
+/// limit is shown by a lower bound on the time (a limit that does nothing
+/// finishes these in a fraction of a second); the direction a split limit
+/// leaves free by an upper bound far below what its cap would cost.
+#[test]
+fn bwlimit_caps_what_each_command_moves_as_rclone_reads_it() {
+    use std::time::{Duration, Instant};
+    let s = Stack::start();
+    let file = s.path("one-mib.bin");
+    std::fs::write(&file, data(1 << 20, 11)).unwrap();
+    let file = file.to_str().unwrap();
+    let timed = |args: &[&str], stdin: Option<&[u8]>| {
+        let started = Instant::now();
+        let out = s.wharf(args, stdin);
+        let took = started.elapsed();
+        (ok("wharf-rclone", args, out), took)
+    };
+    let at_least = |took: Duration, secs: f64, what: &str| {
+        assert!(
+            took.as_secs_f64() >= secs,
+            "{what} took {took:?} under its limit"
+        );
+    };
+
+    // One rate: 1 MiB at 1 MiB/s up, through crypt over compress over S3.
+    let (_, took) = timed(
+        &["copyto", file, "r2_secure:bw/up.bin", "--bwlimit", "1M"],
+        None,
+    );
+    at_least(took, 0.9, "copyto at 1M");
+    // The same limit on rcat (stdin) and cat (stdout).
+    let bytes = data(1 << 20, 12);
+    let (_, took) = timed(
+        &["rcat", "--bwlimit=1M", "r2_secure:bw/piped.bin"],
+        Some(&bytes),
+    );
+    at_least(took, 0.9, "rcat at 1M");
+    let (back, took) = timed(&["cat", "r2_secure:bw/piped.bin", "--bwlimit", "1M"], None);
+    at_least(took, 0.9, "cat at 1M");
+    assert!(
+        back == bytes,
+        "cat under a limit gives back what rcat stored"
+    );
+
+    // UP:DOWN: a download capped at 1 MiB/s, uploads left free (capped,
+    // this upload would take 16 s).
+    let (_, took) = timed(
+        &[
+            "copyto",
+            file,
+            "r2_secure:bw/free.bin",
+            "--bwlimit",
+            "off:64k",
+        ],
+        None,
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "an upload under off:64k took {took:?}"
+    );
+    let down = s.path("down.bin");
+    let (_, took) = timed(
+        &[
+            "copyto",
+            "r2_secure:bw/up.bin",
+            down.to_str().unwrap(),
+            "--bwlimit",
+            "off:1M",
+        ],
+        None,
+    );
+    at_least(took, 0.9, "a download under off:1M");
+    assert!(std::fs::read(&down).unwrap() == data(1 << 20, 11));
+
+    // A value rclone would not take either: a usage error naming the flag.
+    for bad in ["fast", "25:00,1M", "Someday-10:00,1M"] {
+        let out = s.wharf(&["--bwlimit", bad, "lsf", "r2_secure:"], None);
+        assert_eq!(out.status.code(), Some(2), "--bwlimit {bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--bwlimit"));
+        let out = s.rclone(&["--bwlimit", bad, "lsf", "r2_secure:"], None);
+        assert!(!out.status.success(), "rclone takes --bwlimit {bad}");
+    }
+    // A timetable is taken (its rate depends on the hour: not timed).
+    s.wharf_ok(&[
+        "--bwlimit",
+        "08:00,512k 19:00,off;Sat-00:00,off",
+        "lsf",
+        "r2_secure:bw",
+    ]);
+}

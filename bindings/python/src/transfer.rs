@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use wharf_transfer::{Cancel, Endpoint, Event, Location, Mode, Options, Transfer, Verified};
+use wharf_transfer::{
+    Bandwidth, BandwidthLimit, Cancel, Endpoint, Event, Location, Mode, Options, Transfer, Verified,
+};
 
 use crate::errors::to_py;
 use crate::global::{remotes, run};
@@ -131,7 +133,7 @@ fn event_dict<'py>(py: Python<'py>, event: &Event) -> PyResult<Option<Bound<'py,
 #[pyo3(signature = (
     mode_name, source, destination, *, recursive = true, config = None, progress = None,
     transfers = None, retries = None, dry_run = false, delete = false, checksum = false,
-    download = false, follow_links = false, multi_thread_streams = None,
+    download = false, follow_links = false, multi_thread_streams = None, bwlimit = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn transfer<'py>(
@@ -150,6 +152,7 @@ pub fn transfer<'py>(
     download: bool,
     follow_links: bool,
     multi_thread_streams: Option<usize>,
+    bwlimit: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mode = mode(mode_name)?;
     let (source, destination) = (side(source)?, side(destination)?);
@@ -162,6 +165,10 @@ pub fn transfer<'py>(
     }
     if let Some(n) = multi_thread_streams {
         options.multi_thread_streams = n.max(1);
+    }
+    if let Some(text) = bwlimit {
+        let table = Bandwidth::parse(text).map_err(to_py)?;
+        options.bandwidth = (!table.is_off()).then(|| Arc::new(BandwidthLimit::new(table)));
     }
     options.dry_run = dry_run;
     options.delete = delete;

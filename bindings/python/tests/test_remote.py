@@ -5,6 +5,7 @@ import io
 import os
 import resource
 import threading
+import time
 import uuid
 import warnings
 
@@ -196,6 +197,21 @@ def test_a_progress_callback_that_raises_stops_the_transfer(fs_remote, tmp_path)
         wharf.copy(source, (fs_remote, "dst/"), progress=stop, transfers=1)
     copied = list(fs_remote.walk("dst/"))
     assert len(copied) < 20
+
+
+def test_bwlimit_caps_what_a_transfer_moves(remote, tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for i in range(2):
+        (source / f"{i}.bin").write_bytes(pattern(512 * 1024, seed=i))
+    # 1 MiB at 1 MiB/s, shared by both workers: a second at least.
+    started = time.monotonic()
+    summary = wharf.copy(source, (remote, "capped/"), bwlimit="1M", transfers=2)
+    assert summary.copied == 2 and summary.ok
+    assert time.monotonic() - started >= 0.9
+    assert wharf.check(source, (remote, "capped/")).ok
+    with pytest.raises(ValueError, match="--bwlimit"):
+        wharf.copy(source, (remote, "capped/"), bwlimit="fast")
 
 
 def test_threads_share_one_remote_and_the_gil_is_released(remote):

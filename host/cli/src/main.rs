@@ -268,6 +268,12 @@ struct TransferArgs {
     /// as rclone.
     #[arg(long, value_name = "N")]
     multi_thread_streams: Option<usize>,
+    /// Cap the bytes moved each second, for all transfers together
+    /// (rclone's flag): a rate (10M, 512k), UP:DOWN for bytes written to
+    /// and read from remotes (10M:1M), or a timetable by the machine's
+    /// local time ("08:00,512k 19:00,off", "Mon-08:00,1M Sat-00:00,off").
+    #[arg(long, value_name = "RATE")]
+    bwlimit: Option<String>,
     #[command(flatten)]
     filter: FilterArgs,
 }
@@ -383,6 +389,11 @@ impl TransferArgs {
         options.follow_links = self.copy_links;
         if let Some(streams) = self.multi_thread_streams {
             options.multi_thread_streams = streams.min(64);
+        }
+        if let Some(text) = &self.bwlimit {
+            let table = wharf_transfer::Bandwidth::parse(text)?;
+            options.bandwidth = (!table.is_off())
+                .then(|| std::sync::Arc::new(wharf_transfer::BandwidthLimit::new(table)));
         }
         Ok(transfer::Settings {
             options,

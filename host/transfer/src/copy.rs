@@ -98,7 +98,7 @@ impl Engine {
             if chunk.is_empty() {
                 break;
             }
-            if let Err(e) = sink.write(&chunk).await {
+            if let Err(e) = self.write_paced(&mut sink, &chunk).await {
                 sink.abort().await;
                 source.close().await;
                 return Err(e);
@@ -176,5 +176,18 @@ impl Engine {
             }
         }
         Ok((total, verified))
+    }
+
+    /// Writes `chunk`; under a bandwidth limit, a piece at a time, each
+    /// paid for before the next goes, so a slow limit is a steady flow.
+    async fn write_paced(&self, sink: &mut Sink<'_>, chunk: &[u8]) -> Result<()> {
+        let Some(limit) = &self.options.bandwidth else {
+            return sink.write(chunk).await;
+        };
+        for piece in chunk.chunks(limit.piece()) {
+            sink.write(piece).await?;
+            self.pace(piece.len() as u64).await;
+        }
+        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use wharf::{Error, ErrorKind, Result};
 
+use crate::bandwidth::Flow;
 use crate::endpoint::Endpoint;
 use crate::event::{Counter, Event, Summary};
 use crate::filter::Filter;
@@ -220,6 +221,22 @@ pub(crate) struct Engine {
 impl Engine {
     pub fn cancelled(&self) -> bool {
         self.cancel.is_cancelled()
+    }
+
+    /// Which way this transfer's bytes go, for the bandwidth limit.
+    pub fn flow(&self) -> Flow {
+        Flow {
+            from_remote: matches!(self.src.base, Endpoint::Remote { .. }),
+            to_remote: matches!(self.dst.base, Endpoint::Remote { .. }),
+        }
+    }
+
+    /// Waits, after moving `n` bytes, as long as the bandwidth limit says
+    /// (not at all without one); a cancelled transfer stops waiting.
+    pub async fn pace(&self, n: u64) {
+        if let Some(limit) = &self.options.bandwidth {
+            limit.pace_unless(n, self.flow(), || self.cancelled()).await;
+        }
     }
 
     pub fn emit(&self, event: Event) {

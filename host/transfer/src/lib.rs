@@ -44,6 +44,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod bandwidth;
 mod check;
 mod copy;
 mod delete;
@@ -63,6 +64,7 @@ use std::sync::{Arc, Mutex};
 
 use wharf::{Error, ErrorKind, Result};
 
+pub use bandwidth::{Bandwidth, BandwidthLimit, Flow, Paced, Rates};
 pub use delete::{delete_prefix, DeleteOptions};
 pub use endpoint::{as_prefix, Endpoint};
 pub use engine::{Cancel, Mode};
@@ -106,6 +108,9 @@ pub struct Options {
     /// Which objects of a tree to take, on both sides (so a sync leaves
     /// what it does not take alone); `None` takes all.
     pub filter: Option<Arc<Filter>>,
+    /// A cap on the bytes copies move each second, shared by every worker
+    /// (rclone's `--bwlimit`); `None` moves them as fast as they go.
+    pub bandwidth: Option<Arc<BandwidthLimit>>,
 }
 
 impl Default for Options {
@@ -126,6 +131,7 @@ impl Default for Options {
             multi_thread_streams: 4,
             multi_thread_cutoff: 256 << 20,
             filter: None,
+            bandwidth: None,
         }
     }
 }

@@ -72,6 +72,8 @@ impl Engine {
             let (remote, key, file) = (remote.clone(), key.to_owned(), file.clone());
             let (stop, progress, shown) =
                 (stop.clone(), progress.clone(), to.display().to_string());
+            let (limit, flow) = (self.options.bandwidth.clone(), self.flow());
+            let cancel = self.cancel.clone();
             tasks.push(tokio::spawn(async move {
                 let range = ByteRange::Span(Span { offset, length });
                 let mut reader = remote.open_read(&key, Some(range)).await?;
@@ -87,6 +89,14 @@ impl Engine {
                     }
                     at += chunk.len() as u64;
                     let _ = progress.send(chunk.len() as u64);
+                    if let Some(limit) = &limit {
+                        let n = chunk.len() as u64;
+                        limit
+                            .pace_unless(n, flow, || {
+                                stop.load(Ordering::Relaxed) || cancel.is_cancelled()
+                            })
+                            .await;
+                    }
                 }
                 reader.close().await;
                 Ok::<u64, Error>(at - offset)

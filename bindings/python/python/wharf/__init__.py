@@ -351,7 +351,9 @@ def copy(source: Side, destination: Side, **options: Any) -> Summary:
     """Copies ``source`` (an object, or with ``recursive=True``, the
     default, every object below it) to ``destination``, as ``wharf cp``.
     Options: ``progress``, ``transfers``, ``retries``, ``dry_run``,
-    ``checksum``, ``follow_links``, ``multi_thread_streams``, ``config``."""
+    ``checksum``, ``follow_links``, ``multi_thread_streams``, ``config``,
+    and ``bwlimit`` (rclone's ``--bwlimit``: ``"10M"``, ``"10M:1M"`` for
+    upload and download, or a timetable such as ``"08:00,512k 19:00,off"``)."""
     return _transfer("copy", source, destination, options)
 
 

@@ -79,4 +79,5 @@ def transfer(
     download: bool = False,
     follow_links: bool = False,
     multi_thread_streams: Optional[int] = None,
+    bwlimit: Optional[str] = None,
 ) -> dict: ...
