@@ -63,7 +63,11 @@ impl From<std::io::Error> for Failure {
 
 /// One line on stderr in rclone's format: `2026/12/02 20:13:37 ERROR : …`.
 pub fn log(level: &str, text: &str) {
-    eprintln!("{} {level:<6}: {}", timestamp(), wharf::printable(text));
+    crate::progress::log_line(&format!(
+        "{} {level:<6}: {}",
+        timestamp(),
+        wharf::printable(text)
+    ));
 }
 
 /// Local time is what rclone prints; without a time zone database at hand

@@ -11,6 +11,7 @@ mod fail;
 mod listing;
 mod misc;
 mod objects;
+mod progress;
 mod time;
 mod transfers;
 

@@ -3,13 +3,13 @@
 //! source lacks) and its messages; and the filters every command shares.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use wharf_transfer::{Endpoint, Event, Filter, Mode, Options, Transfer};
 
 use crate::args::Args;
 use crate::context::Context;
 use crate::fail::{self, Failure, DIR_NOT_FOUND, NO_TRANSFER};
+use crate::progress::{Display, Stats};
 
 /// The filters the command line gave, in its order.
 pub fn filter(args: &Args) -> Result<Filter, Failure> {
@@ -61,26 +61,28 @@ pub async fn run(ctx: &Context<'_>, command: &str, src: &str, dst: &str) -> Resu
     options.bandwidth = ctx.bandwidth.clone();
     let level = if args.quiet { 0 } else { args.verbose + 1 };
     let one_way = args.one_way;
-    let observer = move |event: &Event| report(level, one_way, event);
-    let started = Instant::now();
-    let summary = Transfer::new(mode, source, target)
+    let stats = Stats::new();
+    let observer = {
+        let stats = stats.clone();
+        move |event: &Event| {
+            stats.event(event);
+            report(level, one_way, event)
+        }
+    };
+    let display = args.progress.then(|| Display::start(stats.clone()));
+    let result = Transfer::new(mode, source, target)
         .recursive(source_is_tree)
         .options(options)
         .observe(observer)
         .run()
-        .await?;
-    if args.progress || args.verbose > 0 {
-        eprintln!(
-            "Transferred:   \t{} / {}, 100%\nChecks:        \t{}\nDeleted:       \t{}\nTransferred:   \t{} / {}, 100%\nElapsed time:  \t{:.1}s",
-            summary.bytes,
-            summary.planned_bytes,
-            summary.same + summary.skipped,
-            summary.deleted,
-            summary.copied,
-            summary.planned,
-            started.elapsed().as_secs_f64()
-        );
+        .await;
+    // The last block stays, whatever the outcome, as rclone's.
+    if let Some(display) = display {
+        display.finish();
+    } else if args.verbose > 0 {
+        fail::log("INFO", &format!("\n{}\n", stats.block(true).join("\n")));
     }
+    let summary = result?;
     if mode == Mode::Check {
         let extra = if one_way { 0 } else { summary.extra };
         let differences = summary.differ + summary.missing + extra;

@@ -660,6 +660,38 @@ fn bwlimit_caps_what_each_command_moves_as_rclone_reads_it() {
     at_least(took, 0.9, "a download under off:1M");
     assert!(std::fs::read(&down).unwrap() == data(1 << 20, 11));
 
+    // -P under a limit: rclone's stats block every half second on stdout,
+    // the last one whole.
+    let dir = s.path("two");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..2 {
+        std::fs::write(dir.join(format!("{i}.bin")), data(512 << 10, 20 + i)).unwrap();
+    }
+    let (out, _) = timed(
+        &[
+            "copy",
+            "-P",
+            dir.to_str().unwrap(),
+            "r2_secure:bw/two",
+            "--bwlimit",
+            "1M",
+        ],
+        None,
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.matches("Elapsed time:").count() >= 2, "{out}");
+    assert!(out.contains(" * "), "objects in flight are listed: {out}");
+    let last = &out[out.rfind("Transferred:   \t").unwrap()..];
+    assert!(
+        last.starts_with("Transferred:   \t        1 MiB / 1 MiB, 100%, "),
+        "{last}"
+    );
+    assert!(
+        last.contains("\nTransferred:            2 / 2, 100%\nElapsed time:  "),
+        "{last}"
+    );
+    assert!(last.ends_with("s\n"), "{last}");
+
     // A value rclone would not take either: a usage error naming the flag.
     for bad in ["fast", "25:00,1M", "Someday-10:00,1M"] {
         let out = s.wharf(&["--bwlimit", bad, "lsf", "r2_secure:"], None);

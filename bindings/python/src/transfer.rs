@@ -63,9 +63,9 @@ fn event_dict<'py>(py: Python<'py>, event: &Event) -> PyResult<Option<Bound<'py,
             ("planned", Some(rel))
         }
         Event::Started { rel } => ("started", Some(rel)),
-        Event::Progress { bytes } => {
+        Event::Progress { rel, bytes } => {
             dict.set_item("bytes", *bytes)?;
-            ("progress", None)
+            ("progress", Some(rel))
         }
         Event::Copied {
             rel,

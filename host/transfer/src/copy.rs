@@ -31,7 +31,10 @@ impl Engine {
                         ),
                     ));
                 }
-                self.emit(Event::Progress { bytes: meta.size });
+                self.emit(Event::Progress {
+                    rel: self.shown(&item.rel),
+                    bytes: meta.size,
+                });
                 (meta.size, Verified::ServerSide)
             }
             _ => self.stream(item, &from, &to).await?,
@@ -83,6 +86,7 @@ impl Engine {
             }
         };
         let mut total = 0u64;
+        let shown = self.shown(&item.rel);
         loop {
             if self.cancelled() {
                 sink.abort().await;
@@ -105,6 +109,7 @@ impl Engine {
             }
             total += chunk.len() as u64;
             self.emit(Event::Progress {
+                rel: shown.clone(),
                 bytes: chunk.len() as u64,
             });
             if hashing {

@@ -239,6 +239,15 @@ impl Engine {
         }
     }
 
+    /// How events name the object at `rel`: one object (not a tree) by
+    /// its whole location.
+    pub fn shown(&self, rel: &str) -> String {
+        match rel {
+            "" => self.src.base.to_string(),
+            rel => rel.to_owned(),
+        }
+    }
+
     pub fn emit(&self, event: Event) {
         self.events.emit(event);
     }
@@ -323,11 +332,7 @@ impl Engine {
     /// went.
     pub async fn run_job(&self, job: Job) {
         let job = self.complete(job).await;
-        // One object (not a tree) is named by its whole location.
-        let rel = match job.rel() {
-            "" => self.src.base.to_string(),
-            rel => rel.to_owned(),
-        };
+        let rel = self.shown(job.rel());
         let mut attempt = 0;
         loop {
             if self.cancelled() {

@@ -23,8 +23,10 @@ pub enum Event {
         /// The object.
         rel: String,
     },
-    /// `bytes` more bytes moved (of any object): for progress and rates.
+    /// `bytes` more bytes of the object moved: for progress and rates.
     Progress {
+        /// The object (named as in its [`Event::Started`]).
+        rel: String,
         /// How many.
         bytes: u64,
     },
@@ -187,7 +189,7 @@ impl Summary {
                 self.planned += 1;
                 self.planned_bytes += bytes.unwrap_or(0);
             }
-            Event::Progress { bytes } => self.bytes += bytes,
+            Event::Progress { bytes, .. } => self.bytes += bytes,
             Event::Copied { .. } => self.copied += 1,
             Event::Skipped { .. } => self.skipped += 1,
             Event::Deleted { .. } => self.deleted += 1,

@@ -103,8 +103,12 @@ impl Engine {
             }));
         }
         drop(progress);
+        let shown = self.shown(&item.rel);
         while let Some(bytes) = heard.recv().await {
-            self.emit(Event::Progress { bytes });
+            self.emit(Event::Progress {
+                rel: shown.clone(),
+                bytes,
+            });
             if self.cancelled() {
                 stop.store(true, Ordering::Relaxed);
             }

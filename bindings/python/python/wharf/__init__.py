@@ -342,8 +342,9 @@ class Summary:
 Side = Union[str, "os.PathLike[str]", "tuple[Remote, str]"]
 
 #: Hears each event of a transfer: ``{"event": "copied", "rel": "a.jpg",
-#: "bytes": 123, "verified": "md5"}``, ``{"event": "progress", "bytes":
-#: 1048576}``, ``failed`` (with ``error``), ``differs``, ``missing``…
+#: "bytes": 123, "verified": "md5"}``, ``{"event": "progress", "rel":
+#: "a.jpg", "bytes": 1048576}``, ``failed`` (with ``error``), ``differs``,
+#: ``missing``…
 Progress = Callable[[dict], None]
 
 

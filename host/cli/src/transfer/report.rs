@@ -160,7 +160,7 @@ impl Reporter {
                 s.planned_bytes += bytes.unwrap_or(0);
                 self.inner.bar.set_length(s.planned_bytes);
             }
-            Event::Progress { bytes } => {
+            Event::Progress { bytes, .. } => {
                 self.inner.bar.inc(*bytes);
                 return;
             }
