@@ -348,9 +348,11 @@ impl Display {
     /// Prints `line` on stderr above the block (a terminal), so the block
     /// stays whole below the log.
     fn above(&self, line: &str) {
+        // Standard output first, then `drawn`: the order `draw` takes them
+        // in, so the ticker and a log line never wait on each other.
+        let mut out = std::io::stdout().lock();
         let mut drawn = self.drawn.lock().unwrap();
         if *drawn > 0 {
-            let mut out = std::io::stdout().lock();
             let _ = write!(out, "\x1b[{}A\r\x1b[J", *drawn).and_then(|()| out.flush());
             *drawn = 0;
         }

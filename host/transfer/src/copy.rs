@@ -102,16 +102,12 @@ impl Engine {
             if chunk.is_empty() {
                 break;
             }
-            if let Err(e) = self.write_paced(&mut sink, &chunk).await {
+            if let Err(e) = self.write_paced(&mut sink, &chunk, &shown).await {
                 sink.abort().await;
                 source.close().await;
                 return Err(e);
             }
             total += chunk.len() as u64;
-            self.emit(Event::Progress {
-                rel: shown.clone(),
-                bytes: chunk.len() as u64,
-            });
             if hashing {
                 hasher.update(chunk).await;
             } else {
@@ -183,14 +179,21 @@ impl Engine {
         Ok((total, verified))
     }
 
-    /// Writes `chunk`; under a bandwidth limit, a piece at a time, each
-    /// paid for before the next goes, so a slow limit is a steady flow.
-    async fn write_paced(&self, sink: &mut Sink<'_>, chunk: &[u8]) -> Result<()> {
-        let Some(limit) = &self.options.bandwidth else {
-            return sink.write(chunk).await;
+    /// Writes `chunk` of the object `shown` and reports its progress;
+    /// under a bandwidth limit, a piece at a time, each paid for before
+    /// the next goes, so a slow limit is a steady flow (and so is the
+    /// progress shown).
+    async fn write_paced(&self, sink: &mut Sink<'_>, chunk: &[u8], shown: &str) -> Result<()> {
+        let piece = match &self.options.bandwidth {
+            Some(limit) => limit.piece(),
+            None => chunk.len().max(1),
         };
-        for piece in chunk.chunks(limit.piece()) {
+        for piece in chunk.chunks(piece) {
             sink.write(piece).await?;
+            self.emit(Event::Progress {
+                rel: shown.to_owned(),
+                bytes: piece.len() as u64,
+            });
             self.pace(piece.len() as u64).await;
         }
         Ok(())
