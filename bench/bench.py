@@ -71,7 +71,8 @@ GNU_TIME = "/usr/bin/time"
 
 def run(cmd, cwd, env, stdin=None):
     """Runs cmd (its standard input from the file `stdin`, if given);
-    returns (seconds, peak RSS in MiB, CPU seconds: user + system)."""
+    returns (seconds, peak RSS in MiB, CPU seconds: user + system, user
+    seconds, system seconds)."""
     if not os.path.exists(GNU_TIME):
         sys.exit(f"{GNU_TIME} is missing (apt-get install time): without it the peak RSS "
                  "of every command would include this script's own")
@@ -93,7 +94,8 @@ def run(cmd, cwd, env, stdin=None):
     os.unlink(rss_file.name)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(cmd)}")
-    return elapsed, int(report[-1]) / 1024, usage.ru_utime + usage.ru_stime
+    return (elapsed, int(report[-1]) / 1024, usage.ru_utime + usage.ru_stime,
+            usage.ru_utime, usage.ru_stime)
 
 
 # Every row measured, for --json: its name and each tool's figures.
@@ -148,6 +150,9 @@ def figures(result):
     out = {"wall_s": round(result[0], 4), "peak_rss_mib": round(result[1], 1), "cpu_s": round(result[2], 4)}
     if len(result) > 3 and result[3] is not None:
         out["server_cpu_s"] = round(result[3], 3)
+    if len(result) > 5:
+        out["user_s"] = round(result[4], 4)
+        out["sys_s"] = round(result[5], 4)
     return out
 
 
@@ -189,15 +194,22 @@ def interleave(jobs):
             sample = run(j["cmd"], j["cwd"], j["env"], j["stdin"])
             after = servers_cpu()
             server = after - before if before is not None and after is not None else None
-            samples[key].append(sample + (server,))
+            samples[key].append(sample[:3] + (server,) + sample[3:])
     results = {}
     for key, j in named:
-        times, peaks, cpus, servers = zip(*samples[key])
+        times, peaks, cpus, servers, users, systems = zip(*samples[key])
         server = statistics.median(servers) if None not in servers else None
-        result = (statistics.median(times), max(peaks), statistics.median(cpus), server)
+        # User and system seconds apart, each its median: on this VM the
+        # system time of a command that writes a large file swings by
+        # seconds from run to run (pages the host must map again), the user
+        # time by a few percent.
+        result = (statistics.median(times), max(peaks), statistics.median(cpus), server,
+                  statistics.median(users), statistics.median(systems))
         served = f"  server {server:6.2f} s CPU" if server is not None else ""
         print(
-            f"  {j['label']:<8} {result[0]:8.3f} s  {result[2]:7.2f} s CPU  {result[1]:7.1f} MiB{served}   "
+            f"  {j['label']:<8} {result[0]:8.3f} s  {result[2]:7.2f} s CPU ({result[4]:.2f} user, "
+            f"{result[5]:.2f} sys; each run's: {', '.join(f'{u:.2f}+{s:.2f}' for u, s in zip(users, systems))})"
+            f"  {result[1]:7.1f} MiB{served}   "
             f"({' '.join(j['cmd'])})",
             flush=True,
         )
