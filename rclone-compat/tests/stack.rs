@@ -691,6 +691,20 @@ fn bwlimit_caps_what_each_command_moves_as_rclone_reads_it() {
         "{last}"
     );
     assert!(last.ends_with("s\n"), "{last}");
+    // check --download reads the remote side's bytes: a download, capped;
+    // the local side's are not.
+    let (_, took) = timed(
+        &[
+            "check",
+            "--download",
+            dir.to_str().unwrap(),
+            "r2_secure:bw/two",
+            "--bwlimit",
+            "1M",
+        ],
+        None,
+    );
+    at_least(took, 0.9, "check --download at 1M");
 
     // A value rclone would not take either: a usage error naming the flag.
     for bad in ["fast", "25:00,1M", "Someday-10:00,1M"] {

@@ -5,6 +5,7 @@
 
 use wharf::{Error, ErrorKind, Result};
 
+use crate::bandwidth::Flow;
 use crate::endpoint::Endpoint;
 use crate::engine::{Engine, Side};
 use crate::event::Event;
@@ -168,6 +169,17 @@ impl Engine {
                 return Ok(hasher.finish());
             }
             hasher.update(&chunk);
+            // Bytes read from a remote are a download under --bwlimit; a
+            // local file's are not network traffic.
+            if let (Some(limit), Endpoint::Remote { .. }) = (&self.options.bandwidth, &at) {
+                let flow = Flow {
+                    from_remote: true,
+                    to_remote: false,
+                };
+                limit
+                    .pace_unless(chunk.len() as u64, flow, || self.cancelled())
+                    .await;
+            }
             source.recycle(chunk);
         }
     }
