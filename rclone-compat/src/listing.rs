@@ -358,10 +358,14 @@ fn human_count(n: u64) -> String {
 
 /// rclone's sizes: `13 B`, `1.234 KiB`.
 fn human_bytes(n: u64) -> String {
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    let (value, unit) = binary_units(n);
+    format!("{} {unit}", trim_float(value))
+}
+
+/// `n` bytes in the largest binary unit that keeps the value at 1 or more
+/// (`B` below 1 KiB), as rclone scales its sizes.
+pub(crate) fn binary_units(n: u64) -> (f64, &'static str) {
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let mut value = n as f64;
     let mut unit = "B";
     for u in units {
@@ -371,7 +375,7 @@ fn human_bytes(n: u64) -> String {
         value /= 1024.0;
         unit = u;
     }
-    format!("{} {unit}", trim_float(value))
+    (value, unit)
 }
 
 fn trim_float(value: f64) -> String {

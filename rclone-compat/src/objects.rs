@@ -13,18 +13,6 @@ use wharf_transfer::{delete_prefix, DeleteOptions, Event, Flow};
 use crate::context::{Context, Place};
 use crate::fail::{self, Failure, DIR_NOT_FOUND, FILE_NOT_FOUND};
 
-/// Standard input into a remote, for `--bwlimit`.
-const UPLOAD: Flow = Flow {
-    from_remote: false,
-    to_remote: true,
-};
-
-/// A remote to standard output.
-const DOWNLOAD: Flow = Flow {
-    from_remote: true,
-    to_remote: false,
-};
-
 /// `rcat`: standard input, of any length, into one object; streamed, and
 /// nothing is stored unless all of it arrived.
 pub async fn rcat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
@@ -46,7 +34,7 @@ pub async fn rcat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
     // interrupted stream is stored.
     let stopped = Arc::new(OnceLock::new());
     let stdin: Box<dyn AsyncRead + Unpin + Send> = match &ctx.bandwidth {
-        Some(limit) => Box::new(limit.paced(tokio::io::stdin(), UPLOAD)),
+        Some(limit) => Box::new(limit.paced(tokio::io::stdin(), Flow::UPLOAD)),
         None => Box::new(tokio::io::stdin()),
     };
     let stdin = UntilStopped {
@@ -139,7 +127,7 @@ pub async fn cat(ctx: &Context<'_>, arg: &str) -> Result<(), Failure> {
         }
     };
     let mut stdout: Box<dyn AsyncWrite + Unpin + Send> = match &ctx.bandwidth {
-        Some(limit) => Box::new(limit.paced(tokio::io::stdout(), DOWNLOAD)),
+        Some(limit) => Box::new(limit.paced(tokio::io::stdout(), Flow::DOWNLOAD)),
         None => Box::new(tokio::io::stdout()),
     };
     let one = remote.stat(&key).await;

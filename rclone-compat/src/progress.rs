@@ -223,22 +223,14 @@ fn short_name(name: &str) -> String {
     format!("...{tail}")
 }
 
-/// rclone's sizes: `0 B`, `512 B`, `6 MiB`, `1.055 MiB`.
+/// rclone's sizes in its stats: `0 B`, `512 B`, `6 MiB`, `1.055 MiB` (three
+/// decimals unless whole, where `size` trims them).
 fn size(n: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut scaled = n as f64 / 1024.0;
-    let mut unit = 0;
-    while scaled >= 1024.0 && unit < UNITS.len() - 1 {
-        scaled /= 1024.0;
-        unit += 1;
-    }
-    if scaled.fract() == 0.0 {
-        format!("{scaled:.0} {}", UNITS[unit])
+    let (value, unit) = crate::listing::binary_units(n);
+    if value.fract() == 0.0 {
+        format!("{value:.0} {unit}")
     } else {
-        format!("{scaled:.3} {}", UNITS[unit])
+        format!("{value:.3} {unit}")
     }
 }
 

@@ -212,6 +212,20 @@ pub struct Flow {
     pub to_remote: bool,
 }
 
+impl Flow {
+    /// Into a remote from this machine (`rcat`'s standard input).
+    pub const UPLOAD: Flow = Flow {
+        from_remote: false,
+        to_remote: true,
+    };
+    /// From a remote to this machine (`cat`'s standard output, what
+    /// `check --download` reads).
+    pub const DOWNLOAD: Flow = Flow {
+        from_remote: true,
+        to_remote: false,
+    };
+}
+
 /// A bucket of bytes that refills at its rate and may go into debt.
 #[derive(Debug)]
 struct Bucket {
@@ -501,14 +515,8 @@ fn utc_minute_of_week() -> u32 {
 mod tests {
     use super::*;
 
-    const UP: Flow = Flow {
-        from_remote: false,
-        to_remote: true,
-    };
-    const DOWN: Flow = Flow {
-        from_remote: true,
-        to_remote: false,
-    };
+    const UP: Flow = Flow::UPLOAD;
+    const DOWN: Flow = Flow::DOWNLOAD;
     const LOCAL: Flow = Flow {
         from_remote: false,
         to_remote: false,

@@ -172,12 +172,8 @@ impl Engine {
             // Bytes read from a remote are a download under --bwlimit; a
             // local file's are not network traffic.
             if let (Some(limit), Endpoint::Remote { .. }) = (&self.options.bandwidth, &at) {
-                let flow = Flow {
-                    from_remote: true,
-                    to_remote: false,
-                };
                 limit
-                    .pace_unless(chunk.len() as u64, flow, || self.cancelled())
+                    .pace_unless(chunk.len() as u64, Flow::DOWNLOAD, || self.cancelled())
                     .await;
             }
             source.recycle(chunk);
