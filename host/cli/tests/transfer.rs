@@ -417,12 +417,12 @@ fn interrupt(s: &Scratch, args: &[&str], after: usize) -> (std::process::ExitSta
     )
 }
 
-/// Runs `wharf args`, sends it SIGINT as soon as `ready()` holds, and
-/// returns its exit status and standard error.
+/// Runs `wharf args`, sends it SIGINT as soon as `ready(its pid)` holds,
+/// and returns its exit status and standard error.
 fn interrupt_when(
     s: &Scratch,
     args: &[&str],
-    ready: impl Fn() -> bool,
+    ready: impl Fn(u32) -> bool,
 ) -> (std::process::ExitStatus, String) {
     let mut child = s
         .wharf_process()
@@ -432,7 +432,7 @@ fn interrupt_when(
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !ready() {
+    while !ready(child.id()) {
         assert!(
             std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none(),
             "the transfer ended before it could be interrupted"
@@ -464,7 +464,7 @@ fn ctrl_c_aborts_the_writes_in_flight_and_leaves_nothing_partial() {
     let (status, err) = interrupt_when(
         &s,
         &["cp", "-R", "big", "dbx:up", "--transfers", "1"],
-        || fake.calls("/2/files/upload_session/append_v2") >= 2,
+        |_| fake.calls("/2/files/upload_session/append_v2") >= 2,
     );
     assert!(!status.success(), "{err}");
     assert!(err.contains("interrupted"), "{err}");
@@ -478,20 +478,22 @@ fn ctrl_c_aborts_the_writes_in_flight_and_leaves_nothing_partial() {
     );
 
     // Downloading: interrupted while the staging file fills; neither it
-    // nor a partial file under the real name is left.
+    // nor a partial file under the real name is left. The staging file has
+    // no name (O_TMPFILE) where the system offers that, so it is found
+    // among the process's open files: one in `down` holding over 1 MiB.
     s.wharf()
         .args(["cp", "big/huge.bin", "dbx:whole/huge.bin"])
         .assert()
         .success();
     let down = s.path().join("down");
-    let staging_has_data = || {
-        std::fs::read_dir(&down)
+    let staging_has_data = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
             .into_iter()
             .flatten()
             .flatten()
-            .any(|e| {
-                e.file_name().to_string_lossy().ends_with(".part")
-                    && e.metadata().map(|m| m.len() > (1 << 20)).unwrap_or(false)
+            .any(|fd| {
+                std::fs::read_link(fd.path()).is_ok_and(|to| to.starts_with(&down))
+                    && std::fs::metadata(fd.path()).is_ok_and(|m| m.len() > (1 << 20))
             })
     };
     let (status, err) = interrupt_when(

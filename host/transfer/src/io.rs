@@ -1,7 +1,7 @@
 //! Where the bytes of one object come from and go to: a local file or a
 //! remote's reader and writer, a chunk at a time. A local file is written
-//! beside its place and renamed into it when complete, so a failed or
-//! aborted copy leaves nothing at the destination.
+//! beside its place and published there when complete ([`Staged`]), so a
+//! failed or aborted copy leaves nothing at the destination.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,7 @@ use tokio::io::AsyncWriteExt;
 use wharf::{Error, ObjectMeta, ObjectReader, ObjectWriter, Result, WriteOptions, CHUNK_SIZE};
 
 use crate::endpoint::Endpoint;
+use crate::staged::Staged;
 
 /// Reads one object.
 pub(crate) enum Source<'r> {
@@ -144,9 +145,11 @@ impl<'r> Source<'r> {
 /// Writes one object; nothing is visible until [`Sink::finish`].
 pub(crate) enum Sink<'r> {
     Local {
-        temp: tempfile::NamedTempFile,
+        staged: Staged,
         file: tokio::fs::File,
         to: PathBuf,
+        /// Bytes written so far: what the copy's size is checked against.
+        written: u64,
     },
     Remote(ObjectWriter<'r>),
 }
@@ -168,41 +171,48 @@ impl<'r> Sink<'r> {
     }
 
     fn local(to: &Path) -> Result<Self> {
-        let temp = temp_beside(to)?;
-        let file = temp
-            .reopen()
-            .map_err(|e| Error::io(format!("cannot open {}", temp.path().display()), e))?;
+        let (staged, file) = Staged::beside(to)?;
         Ok(Sink::Local {
-            temp,
+            staged,
             file: tokio::fs::File::from_std(file),
             to: to.to_path_buf(),
+            written: 0,
         })
     }
 
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
         match self {
-            Sink::Local { file, to, .. } => file
-                .write_all(chunk)
-                .await
-                .map_err(|e| Error::io(format!("cannot write {}", to.display()), e)),
+            Sink::Local {
+                file, to, written, ..
+            } => {
+                file.write_all(chunk)
+                    .await
+                    .map_err(|e| Error::io(format!("cannot write {}", to.display()), e))?;
+                *written += chunk.len() as u64;
+                Ok(())
+            }
             Sink::Remote(writer) => writer.write(chunk).await,
         }
     }
 
     pub async fn finish(self) -> Result<Written> {
         match self {
-            Sink::Local { temp, mut file, to } => {
-                let cannot = |e| Error::io(format!("cannot write {}", to.display()), e);
-                file.flush().await.map_err(cannot)?;
-                drop(file);
-                let size = temp.as_file().metadata().map_err(cannot)?.len();
-                temp.persist(&to).map_err(|e| {
-                    Error::io(
-                        format!("cannot move the copy into place at {}", to.display()),
-                        e.error,
-                    )
-                })?;
-                Ok(Written { size, etag: None })
+            Sink::Local {
+                staged,
+                mut file,
+                to,
+                written,
+            } => {
+                file.flush()
+                    .await
+                    .map_err(|e| Error::io(format!("cannot write {}", to.display()), e))?;
+                // Flushed, the write in flight is done and the file is
+                // the standard library's again, to be published through.
+                staged.publish(&file.into_std().await)?;
+                Ok(Written {
+                    size: written,
+                    etag: None,
+                })
             }
             Sink::Remote(writer) => {
                 let ObjectMeta { size, etag, .. } = writer.finish().await?;
@@ -213,35 +223,13 @@ impl<'r> Sink<'r> {
 
     pub async fn abort(self) {
         match self {
-            // Dropping the temporary file removes it.
+            // Dropping the staged file removes it.
             Sink::Local { .. } => {}
             Sink::Remote(writer) => {
                 let _ = writer.abort().await;
             }
         }
     }
-}
-
-/// A temporary file beside `to` (its directory made if need be), under a
-/// name the tree walk skips, so a download in progress is never taken for
-/// an object; removed when dropped unpersisted.
-pub(crate) fn temp_beside(to: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match to.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(format!("cannot create directory {}", dir.display()), e))?;
-    tempfile::Builder::new()
-        .prefix(".wharf-")
-        .suffix(".part")
-        .tempfile_in(&dir)
-        .map_err(|e| {
-            Error::io(
-                format!("cannot create a temporary file in {}", dir.display()),
-                e,
-            )
-        })
 }
 
 /// Removes `at` (a copy found bad, a moved source, an object `sync`

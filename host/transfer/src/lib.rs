@@ -57,6 +57,7 @@ mod location;
 mod plan;
 mod ranges;
 mod retry;
+mod staged;
 mod verify;
 mod walk;
 

@@ -15,7 +15,7 @@ use wharf::{ByteRange, Error, ErrorKind, Remote, Result, Span};
 
 use crate::engine::Engine;
 use crate::event::{Event, Verified};
-use crate::io::temp_beside;
+use crate::staged::Staged;
 use crate::walk::Item;
 
 /// Ranges start at multiples of this: whole blocks of the overlays'
@@ -61,10 +61,10 @@ impl Engine {
         key: &str,
         to: &Path,
     ) -> Result<(u64, Verified)> {
-        let temp = temp_beside(to)?;
+        let (staged, file) = Staged::beside(to)?;
         let cannot = |e| Error::io(format!("cannot write {}", to.display()), e);
-        temp.as_file().set_len(item.size).map_err(cannot)?;
-        let file = Arc::new(temp.reopen().map_err(cannot)?);
+        file.set_len(item.size).map_err(cannot)?;
+        let file = Arc::new(file);
         let stop = Arc::new(AtomicBool::new(false));
         let (progress, mut heard) = tokio::sync::mpsc::unbounded_channel::<u64>();
         let mut tasks = Vec::new();
@@ -129,7 +129,7 @@ impl Engine {
                 }
             }
         }
-        // The temporary file is removed when dropped unpersisted.
+        // The staged file is removed when dropped unpublished.
         if let Some(e) = failed {
             return Err(e);
         }
@@ -148,13 +148,7 @@ impl Engine {
                 ),
             ));
         }
-        drop(file);
-        temp.persist(to).map_err(|e| {
-            Error::io(
-                format!("cannot move the copy into place at {}", to.display()),
-                e.error,
-            )
-        })?;
+        staged.publish(&file)?;
         Ok((total, Verified::Size))
     }
 }
