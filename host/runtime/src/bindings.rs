@@ -60,6 +60,27 @@ pub(crate) mod authorization {
     });
 }
 
+/// The `staging` import (contract 0.3): unnamed files for a plugin that
+/// writes into a directory it was granted. Its descriptors are
+/// wasmtime-wasi's own, the ones the plugin's `wasi:filesystem` calls use.
+pub(crate) mod staging {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        inline: "package wharf:host-staging;
+                 world staging-host {
+                     import wharf:storage/staging@0.3.0;
+                 }",
+        world: "wharf:host-staging/staging-host",
+        imports: { default: trappable },
+        require_store_data_send: true,
+        with: {
+            "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        },
+    });
+}
+
 /// Contract 0.2.0, as released (`wit/released/0.2.0`). Later versions only
 /// added types and calls, so its types are the current ones; only the set
 /// of calls differs.

@@ -42,6 +42,7 @@ mod runtime;
 mod sandbox;
 mod secretbox;
 mod socket_bound;
+mod staging;
 mod stderr_tail;
 mod tls;
 

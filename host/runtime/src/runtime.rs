@@ -146,6 +146,14 @@ impl RuntimeBuilder {
                     crate::deflate::DeflateData,
                 >(&mut linker, HostState::deflate)
             })
+            .and_then(|()| {
+                // Unnamed files for plugins that write into a granted
+                // directory (see `staging.rs`).
+                crate::bindings::staging::wharf::storage::staging::add_to_linker::<
+                    _,
+                    crate::staging::StagingData,
+                >(&mut linker, HostState::staging)
+            })
             .map_err(|e| {
                 Error::new(
                     ErrorKind::Other,

@@ -230,6 +230,13 @@ impl HostState {
         }
     }
 
+    /// What the `wharf:storage/staging` functions work on.
+    pub fn staging(&mut self) -> crate::staging::StagingView<'_> {
+        crate::staging::StagingView {
+            table: &mut self.table,
+        }
+    }
+
     /// What the `wharf:storage/kdf` functions work on.
     pub fn kdf(&mut self) -> crate::kdf::KdfView {
         crate::kdf::KdfView {

@@ -43,6 +43,20 @@ pub const STAGING_DIR: &str = ".wharf-tmp";
 /// chunks of a live write and short enough that leftovers do not pile up.
 pub const STALE_STAGING_AGE: Duration = Duration::from_secs(60 * 60);
 
+/// The file a write in progress goes to, until [`FsCore::commit`] puts it
+/// at its key.
+pub enum Staged {
+    /// A file with no name (`wharf:storage/staging`), named at its key in
+    /// one step: nothing is ever listed, nothing is left if the write
+    /// stops, and the file system allocates it without holding the
+    /// directory's lock, so writers into one directory do not wait on each
+    /// other meanwhile.
+    Unnamed,
+    /// A staging file beside the key (see [`TEMP_PREFIX`]), renamed into
+    /// place: where the host has no unnamed files.
+    Named(PathBuf),
+}
+
 /// The root directory and the operations on paths below it.
 #[derive(Clone)]
 pub struct FsCore {
@@ -54,6 +68,8 @@ pub struct FsCore {
     /// Whether this store has already removed stale staging files; once
     /// per store is enough, and reads never touch the directory.
     swept: Rc<Cell<bool>>,
+    /// Whether the host has no unnamed files (found at the first write).
+    named_only: Rc<Cell<bool>>,
 }
 
 impl FsCore {
@@ -73,6 +89,7 @@ impl FsCore {
             root: PathBuf::from(config.root),
             dir: Rc::new(dir),
             swept: Rc::new(Cell::new(false)),
+            named_only: Rc::new(Cell::new(false)),
         })
     }
 
@@ -153,10 +170,14 @@ impl FsCore {
     /// Removes the staging file of a write to `key` that will not finish,
     /// and the directories it leaves empty (a write into a new directory
     /// made them for its staging file).
-    pub fn discard(&self, staged: &Path, key: &str) -> io::Result<()> {
-        let removed = match fs::remove_file(staged) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            other => other,
+    pub fn discard(&self, staged: &Staged, key: &str) -> io::Result<()> {
+        let removed = match staged {
+            // Closing it was the end of it.
+            Staged::Unnamed => Ok(()),
+            Staged::Named(path) => match fs::remove_file(path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            },
         };
         self.prune_empty_parents(key);
         removed
@@ -194,21 +215,20 @@ impl FsCore {
                 offset += chunk.len() as u64;
             }
         });
-        // Closed before the rename (which some systems refuse on an open
-        // file), after asking it what was written.
-        let written = target.stat().ok();
-        drop(target);
         if let Err(e) = copied {
+            drop(target);
             let _ = self.discard(&staged, destination);
             return Err(parse_error(Op::Copy, source, e));
         }
-        self.commit(&staged, destination, false, written)
+        self.commit(staged, target, destination, false)
     }
 
-    /// Creates a new, empty staging file for a write to `key`, beside it
-    /// (see [`TEMP_PREFIX`]), making its directory if need be; the first
-    /// one of this store first empties the old staging directory.
-    pub fn stage(&self, key: &str) -> Result<(PathBuf, Descriptor)> {
+    /// Creates a new, empty staging file for a write to `key`: an unnamed
+    /// one in its directory where the host offers them, else a named one
+    /// beside it (see [`TEMP_PREFIX`]); its directory is made if need be.
+    /// The first one of this store first empties the old staging
+    /// directory.
+    pub fn stage(&self, key: &str) -> Result<(Staged, Descriptor)> {
         if !self.swept.replace(true) {
             self.remove_stale_staging_files();
         }
@@ -216,26 +236,42 @@ impl FsCore {
         let dir = parent.map(|p| format!("{p}/")).unwrap_or_default();
         let mut made = 0;
         loop {
-            // RandomState draws from the WASI random source: no extra crate.
-            let name = format!(
-                "{dir}{TEMP_PREFIX}{:016x}.part",
-                RandomState::new().hash_one(key)
-            );
-            let opened = self.dir.open_at(
-                PathFlags::empty(),
-                &name,
-                OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
-                DescriptorFlags::WRITE,
-            );
+            let opened = if self.named_only.get() {
+                Err(ErrorCode::Unsupported)
+            } else {
+                wharf_plugin::staging::create_unnamed(&self.dir, parent.unwrap_or("."))
+                    .map(|file| (Staged::Unnamed, file))
+            };
+            let opened = match opened {
+                Err(ErrorCode::Unsupported) => {
+                    self.named_only.set(true);
+                    // RandomState draws from the WASI random source: no
+                    // extra crate.
+                    let name = format!(
+                        "{dir}{TEMP_PREFIX}{:016x}.part",
+                        RandomState::new().hash_one(key)
+                    );
+                    self.dir
+                        .open_at(
+                            PathFlags::empty(),
+                            &name,
+                            OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+                            DescriptorFlags::WRITE,
+                        )
+                        .map(|file| (Staged::Named(self.root.join(name)), file))
+                }
+                other => other,
+            };
             match opened {
-                Ok(file) => return Ok((self.root.join(name), file)),
+                Ok(staged) => return Ok(staged),
                 Err(ErrorCode::Exist) => continue,
                 // Most writes go into a directory that is there already:
                 // it is made only when it is not. A delete elsewhere prunes
                 // directories it empties, so one made here may be gone
                 // again before the open: make it again, a bounded number
-                // of times. (Once the staging file is in it, no prune can
-                // remove it.)
+                // of times. (Once a named staging file is in it, no prune
+                // can remove it; an unnamed one's directory is made again
+                // at the commit if need be.)
                 Err(ErrorCode::NoEntry | ErrorCode::NotDirectory) if made < 8 => {
                     made += 1;
                     let path = self.root.join(parent.unwrap_or(""));
@@ -298,23 +334,26 @@ impl FsCore {
         let _ = fs::remove_dir(&staging);
     }
 
-    /// One try at [`FsCore::commit`]'s rename.
+    /// One try at [`FsCore::commit`]'s naming of the staged file.
     fn place(
         &self,
-        staged: &Path,
+        staged: &Staged,
+        file: Option<&Descriptor>,
         path: &Path,
         key: &str,
         only_new: bool,
-        written: Option<&DescriptorStat>,
-    ) -> std::result::Result<ObjectMeta, Retry> {
-        // A rename replaces what is there; a link fails if anything is, in
-        // the same step (the staged name then goes).
-        let link_or_rename = || {
-            if only_new {
-                fs::hard_link(staged, path)
-            } else {
-                fs::rename(staged, path)
+    ) -> std::result::Result<(), Retry> {
+        // A rename (or an unnamed file published with `replace`) replaces
+        // what is there; a link (or a publish without) fails if anything
+        // is, in the same step (a staged name then goes).
+        let link_or_rename = || match (staged, file) {
+            (Staged::Unnamed, Some(file)) => {
+                wharf_plugin::staging::publish_unnamed(file, &self.dir, key, !only_new)
+                    .map_err(io_error)
             }
+            (Staged::Unnamed, None) => Err(io::Error::other("the unnamed file was closed")),
+            (Staged::Named(staged), _) if only_new => fs::hard_link(staged, path),
+            (Staged::Named(staged), _) => fs::rename(staged, path),
         };
         // Most writes go into a directory that is there already: try that
         // first, and make the parents only when it is not.
@@ -330,42 +369,54 @@ impl FsCore {
             })?;
             placed = link_or_rename();
         }
+        let staged_is_there = || match staged {
+            Staged::Unnamed => true,
+            Staged::Named(staged) => staged.exists(),
+        };
         match placed {
-            Err(e) if e.kind() == io::ErrorKind::NotFound && staged.exists() => {
-                return Err(Retry::ParentGone)
+            Err(e) if e.kind() == io::ErrorKind::NotFound && staged_is_there() => {
+                Err(Retry::ParentGone)
             }
             Err(e) if only_new && e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(Retry::Failed(wharf_plugin::Error::already_exists(format!(
+                Err(Retry::Failed(wharf_plugin::Error::already_exists(format!(
                     "cannot create {key:?}: an object (or a prefix of other keys) is already \
                      there, and this write was only to create one"
                 ))))
             }
-            Err(e) => return Err(Retry::Failed(parse_error(Op::Write, key, e))),
-            Ok(()) if only_new => {
-                let _ = fs::remove_file(staged);
+            Err(e) => Err(Retry::Failed(parse_error(Op::Write, key, e))),
+            Ok(()) => {
+                if let (true, Staged::Named(staged)) = (only_new, staged) {
+                    let _ = fs::remove_file(staged);
+                }
+                Ok(())
             }
-            Ok(()) => {}
         }
-        // The written file's own descriptor said what was stored: no need
-        // to look the path up again.
-        if let Some(stat) = written {
-            return Ok(stat_meta(key, stat));
-        }
-        let metadata =
-            fs::metadata(path).map_err(|e| Retry::Failed(parse_error(Op::Write, key, e)))?;
-        Ok(object_meta(key, &metadata))
     }
 
-    /// Moves a staged file to `key` in one rename, creating the parent
-    /// directories, and removes the staged file if that fails.
+    /// Puts the staged file `file` at `key` in one step (a rename, or the
+    /// naming of an unnamed file), creating the parent directories, and
+    /// removes the staged file if that fails.
     pub fn commit(
         &self,
-        staged: &Path,
+        staged: Staged,
+        file: Descriptor,
         key: &str,
         only_new: bool,
-        written: Option<DescriptorStat>,
     ) -> Result<ObjectMeta> {
         let path = self.path(key)?;
+        // The written file's own descriptor says what was stored: no need
+        // to look the path up again afterwards.
+        let written = file.stat().ok();
+        // A named file is closed before the rename (which some systems
+        // refuse on an open file); an unnamed one is named through its
+        // descriptor, so stays open until then.
+        let file = match staged {
+            Staged::Unnamed => Some(file),
+            Staged::Named(_) => {
+                drop(file);
+                None
+            }
+        };
         // A delete elsewhere prunes directories it leaves empty, so a
         // parent made here may be gone again before the rename: make it
         // again (a bounded number of times; each loss needs another
@@ -374,7 +425,7 @@ impl FsCore {
         let result =
             loop {
                 attempts += 1;
-                match self.place(staged, &path, key, only_new, written.as_ref()) {
+                match self.place(&staged, file.as_ref(), &path, key, only_new) {
                     Err(Retry::ParentGone) if attempts < 8 => continue,
                     Err(Retry::ParentGone) => break Err(parse_error(
                         Op::Write,
@@ -385,13 +436,19 @@ impl FsCore {
                         ),
                     )),
                     Err(Retry::Failed(error)) => break Err(error),
-                    Ok(meta) => break Ok(meta),
+                    Ok(()) => break Ok(()),
                 }
             };
-        if result.is_err() {
-            let _ = self.discard(staged, key);
+        drop(file);
+        if let Err(error) = result {
+            let _ = self.discard(&staged, key);
+            return Err(error);
         }
-        result
+        if let Some(stat) = written {
+            return Ok(stat_meta(key, &stat));
+        }
+        let metadata = fs::metadata(&path).map_err(|e| parse_error(Op::Write, key, e))?;
+        Ok(object_meta(key, &metadata))
     }
 }
 

@@ -1,18 +1,16 @@
-//! Writes stage into a hidden file and become visible in one rename.
-
-use std::path::PathBuf;
+//! Writes stage into a file nothing lists and become visible in one step.
 
 use wasip2::filesystem::types::Descriptor;
 use wharf_plugin::{ObjectMeta, Result, Writer};
 
-use crate::core::{write_all_at, FsCore};
+use crate::core::{write_all_at, FsCore, Staged};
 use crate::error::{parse_error, Op};
 
-/// A write in progress: bytes go to a staging file beside the key
-/// (`.wharf-tmp-<random>.part`).
+/// A write in progress: bytes go to a staging file, unnamed or beside the
+/// key (`.wharf-tmp-<random>.part`), named at the key when complete.
 pub struct FsWriter {
     key: String,
-    staged: PathBuf,
+    staged: Staged,
     file: Descriptor,
     written: u64,
     core: FsCore,
@@ -44,12 +42,8 @@ impl Writer for FsWriter {
     }
 
     fn finish(self) -> Result<ObjectMeta> {
-        // Closed before the rename (which some systems refuse on an open
-        // file), after asking it what was written.
-        let written = self.file.stat().ok();
-        drop(self.file);
         self.core
-            .commit(&self.staged, &self.key, self.only_new, written)
+            .commit(self.staged, self.file, &self.key, self.only_new)
     }
 
     fn abort(self) -> Result<()> {

@@ -46,12 +46,14 @@ pub mod bindings {
     wit_bindgen::generate!({
         path: "contract",
         // The overlay world is the plugin world plus the store below: a
-        // plugin that never calls `below` does not import it. Every plugin
+        // plugin that never calls `below` does not import it (nor
+        // `staging`, which only the fs plugin calls). Every plugin
         // also exports `authorization`, which says "none" unless the plugin
         // declares an OAuth flow ([`crate::Plugin::oauth_flow`]).
         inline: "package wharf:sdk-world;
                  world sdk {
                      include wharf:storage/overlay@0.3.0;
+                     import wharf:storage/staging@0.3.0;
                      export wharf:storage/authorization@0.3.0;
                  }",
         world: "wharf:sdk-world/sdk",
@@ -63,6 +65,7 @@ pub mod bindings {
             "wasi:io/streams@0.2.12": wasip2::io::streams,
             "wasi:io/poll@0.2.12": wasip2::io::poll,
             "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:filesystem/types@0.2.12": wasip2::filesystem::types,
         },
         pub_export_macro: true,
         default_bindings_module: "wharf_plugin::bindings",
@@ -84,6 +87,13 @@ pub mod tls_bindings {
             "wasi:tls/types@0.2.0-draft": generate,
         },
     });
+}
+
+/// Unnamed files for a plugin that writes into a directory it was granted
+/// (`wharf:storage/staging`): a write nothing lists until it is complete,
+/// named in one step.
+pub mod staging {
+    pub use crate::bindings::wharf::storage::staging::{create_unnamed, publish_unnamed};
 }
 
 pub use adapter::PluginAdapter;
