@@ -98,7 +98,12 @@ class FarLink:
             self._loop.close()
 
     def _listen(self, handler, context):
-        sock = socket.socket()
+        # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off
+        # (TCP_NODELAY) only on sockets whose protocol says TCP, and an
+        # accepted socket takes the listening one's. With Nagle on, the
+        # link's last small write of a response waited for the receiver's
+        # delayed ACK: 40 ms stalls that no real link adds.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         server = self._loop.run_until_complete(
             asyncio.start_server(handler, sock=sock, ssl=context, backlog=256))
@@ -108,6 +113,9 @@ class FarLink:
         """A handler that connects each client to `port`, through the two
         directions of the link, or straight."""
         async def serve(client_reader, client_writer):
+            accepted = client_writer.get_extra_info("socket")
+            if accepted is not None:
+                accepted.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 server_reader, server_writer = await asyncio.open_connection("127.0.0.1", port)
             except OSError:
