@@ -742,3 +742,39 @@ fn filters_choose_what_cp_sync_check_and_rm_take() {
         .failure()
         .stderr(predicates::str::contains("'[bad'"));
 }
+
+/// A remote's instances share their kept-alive connections: with four
+/// transfers, each command opens four connections to the content host (a
+/// couple more when a request goes out as another's connection is being
+/// given back), where a pool per instance opened more as calls moved
+/// between instances: each a TCP and TLS handshake, two round trips on a
+/// far link.
+#[test]
+fn a_remotes_instances_share_their_kept_alive_connections() {
+    let s = Scratch::new();
+    let fake = DropboxFake::start(&s.path().join("fake"));
+    s.write_config(&dropbox_config(&fake));
+    make_tree(&s, "src", 150);
+    // Calls that take a while, as over a far link, move between instances.
+    fake.set_latency(0.03);
+    s.wharf()
+        .args(["cp", "-R", "src", "dbx:tree", "--transfers", "4"])
+        .assert()
+        .success();
+    let up = fake.connections("content");
+    s.wharf()
+        .args(["cp", "-R", "dbx:tree", "back", "--transfers", "4"])
+        .assert()
+        .success();
+    let down = fake.connections("content") - up;
+    assert_eq!(
+        s.files_under("back").len(),
+        151,
+        "150 small objects and a big one"
+    );
+    assert!(
+        (1..=6).contains(&up) && (1..=6).contains(&down),
+        "151 objects with 4 transfers opened {up} connections up and {down} down: {}",
+        fake.stats()
+    );
+}

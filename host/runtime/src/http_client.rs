@@ -1,12 +1,20 @@
 //! How a plugin's outgoing HTTP requests (`wasi:http`) leave the host.
 //!
 //! wasmtime's default client opens a new connection for every request and
-//! trusts only the web PKI. This one keeps connections alive between the
-//! requests of a plugin instance (a TLS handshake per S3 part or Dropbox
-//! call is the difference between far and near endpoints), and its TLS
-//! trusts what the remote's configuration says (`tls_ca_file`,
-//! `tls_insecure_skip_verify`), exactly as `wasi:tls` does for raw TCP.
-//! The network policy has already approved the request when it gets here.
+//! trusts only the web PKI. This one keeps connections alive between
+//! requests (a TLS handshake per S3 part or Dropbox call is the difference
+//! between far and near endpoints), and its TLS trusts what the remote's
+//! configuration says (`tls_ca_file`, `tls_insecure_skip_verify`), exactly
+//! as `wasi:tls` does for raw TCP. The network policy has already approved
+//! the request when it gets here.
+//!
+//! The kept-alive connections are the remote's ([`HttpPool`]), shared by
+//! its instances: a remote's calls land on whichever instance is free, so
+//! with a pool per instance a transfer's next request often found its
+//! instance without an idle connection and opened one (seven connections,
+//! each a TCP and TLS handshake, for four transfers of 200 small objects
+//! over a 40 ms link, where one pool needs four). What each instance may
+//! have in flight stays its own bound ([`HttpClient`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,9 +46,39 @@ const READ_TIMEOUT: Duration = Duration::from_secs(120);
 /// theirs after 60 s or more, and a request must not race that.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The pool of connections of one plugin instance.
-pub(crate) struct HttpClient {
+/// The kept-alive connections of one remote, shared by its instances (all
+/// granted the same endpoints, trusting the same certificates).
+pub(crate) struct HttpPool {
     client: Client<HttpsConnector<HttpConnector<CheckedResolver>>, WasiBody>,
+}
+
+impl HttpPool {
+    /// A pool whose connections trust `tls` and reach only addresses
+    /// `policy` allows, keeping at most `max_idle` idle connections to each
+    /// host.
+    pub fn new(tls: Arc<ClientConfig>, policy: Arc<NetworkPolicy>, max_idle: usize) -> Self {
+        let mut tcp = HttpConnector::new_with_resolver(CheckedResolver(policy));
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .pool_max_idle_per_host(max_idle)
+            .build(connector);
+        HttpPool { client }
+    }
+}
+
+/// One plugin instance's requests: through its remote's pool, at most
+/// `max_sockets` in flight.
+pub(crate) struct HttpClient {
+    pool: Arc<HttpPool>,
     /// One permit per request in flight (held until its response body is
     /// done with): each holds a connection, a descriptor of the process.
     in_flight: Arc<tokio::sync::Semaphore>,
@@ -51,7 +89,8 @@ pub(crate) struct HttpClient {
 /// Resolves the host of each new connection through the network policy,
 /// which checks every address it returns: the connection can go only to
 /// an address that was checked. (An address written in the URL skips the
-/// resolver; the policy checked it with the request.)
+/// resolver; the policy checked it with the request.) What it withholds is
+/// recorded by the instance whose request it was ([`HttpClient::send`]).
 #[derive(Clone)]
 struct CheckedResolver(Arc<NetworkPolicy>);
 
@@ -75,23 +114,9 @@ impl tower_service::Service<Name> for CheckedResolver {
 pub(crate) type Io = Box<dyn Future<Output = Result<(), Error>> + Send>;
 
 impl HttpClient {
-    pub fn new(tls: Arc<ClientConfig>, policy: Arc<NetworkPolicy>, max_sockets: usize) -> Self {
-        let mut tcp = HttpConnector::new_with_resolver(CheckedResolver(policy.clone()));
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(IDLE_TIMEOUT)
-            .pool_max_idle_per_host(max_sockets)
-            .build(connector);
+    pub fn new(pool: Arc<HttpPool>, policy: Arc<NetworkPolicy>, max_sockets: usize) -> Self {
         HttpClient {
-            client,
+            pool,
             in_flight: Arc::new(tokio::sync::Semaphore::new(max_sockets)),
             max_in_flight: max_sockets,
             policy,
@@ -124,13 +149,17 @@ impl HttpClient {
             .authority()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let response = tokio::time::timeout(first_byte, self.client.request(request))
+        let host = request.uri().host().unwrap_or_default().to_owned();
+        let response = tokio::time::timeout(first_byte, self.pool.client.request(request))
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?
             .map_err(|e| {
                 // The plugin gets only a code; the user gets what failed.
                 if let Some(problem) = tls_problem(&e) {
                     self.policy.refusals().tls(endpoint, problem.clone());
+                }
+                if let Some(withheld) = withheld(&e) {
+                    self.policy.refusals().http_withheld(host, withheld);
                 }
                 transport_error(e)
             })?;
@@ -170,6 +199,17 @@ fn causes<'a>(
 /// The TLS failure behind `error`, if that is what it is.
 fn tls_problem(error: &hyper_util::client::legacy::Error) -> Option<&rustls::Error> {
     causes(error).find_map(|cause| cause.downcast_ref::<rustls::Error>())
+}
+
+/// Why the policy withheld every address the host resolved to, if that is
+/// what failed (the resolver's `PermissionDenied`).
+fn withheld(error: &hyper_util::client::legacy::Error) -> Option<String> {
+    causes(error).find_map(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .filter(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+            .map(|io| io.to_string())
+    })
 }
 
 /// Names what failed in the terms `wasi:http` has for it, so that the

@@ -12,6 +12,7 @@ use crate::bindings::authorization::AuthorizingIndices;
 use crate::bindings::types::{OauthFlow, OptionAlias, PluginInfo};
 use crate::bindings::{PluginApi, PluginApiPre, LOADABLE_MINORS};
 use crate::grant::Grant;
+use crate::http_client::HttpPool;
 use crate::limits::{Limits, MemoryLimitHit};
 use crate::notices::Notices;
 use crate::runtime::{bindings_pre, Runtime, CONTRACT_VERSION, EPOCH_TICK};
@@ -112,6 +113,7 @@ impl Plugin {
                 &Grant::default(),
                 &limits,
                 &Notices::default(),
+                None,
             ),
         )
         .await
@@ -230,6 +232,7 @@ impl Plugin {
                 &Grant::default(),
                 &limits,
                 &Notices::default(),
+                None,
             )?;
             let instance = pre
                 .instance_pre()
@@ -259,14 +262,24 @@ impl Plugin {
     }
 
     /// A new instance in a new store that can reach only `grant`, whose
-    /// notices go to `notices`.
+    /// notices go to `notices`, whose HTTP requests go through `http` (its
+    /// remote's connections; a pool of its own if `None`).
     pub(crate) async fn instantiate(
         &self,
         grant: &Grant,
         limits: &Limits,
         notices: &Notices,
+        http: Option<Arc<HttpPool>>,
     ) -> Result<Instance> {
-        instantiate(&self.inner.runtime, &self.inner.pre, grant, limits, notices).await
+        instantiate(
+            &self.inner.runtime,
+            &self.inner.pre,
+            grant,
+            limits,
+            notices,
+            http,
+        )
+        .await
     }
 }
 
@@ -276,8 +289,9 @@ async fn instantiate(
     grant: &Grant,
     limits: &Limits,
     notices: &Notices,
+    http: Option<Arc<HttpPool>>,
 ) -> Result<Instance> {
-    let mut store = new_store(runtime, grant, limits, notices)?;
+    let mut store = new_store(runtime, grant, limits, notices, http)?;
     let api = match pre.instantiate(&mut store).await {
         Ok(api) => api,
         // A crash while starting (a Python plugin's module failing to
@@ -298,8 +312,9 @@ fn new_store(
     grant: &Grant,
     limits: &Limits,
     notices: &Notices,
+    http: Option<Arc<HttpPool>>,
 ) -> Result<Store<HostState>> {
-    let state = HostState::new(grant, limits, notices.clone())?;
+    let state = HostState::new(grant, limits, notices.clone(), http)?;
     let mut store = Store::new(&runtime.inner().engine, state);
     store.limiter(|state| &mut state.limiter);
     // Every tick while the plugin runs: the host memory it holds is

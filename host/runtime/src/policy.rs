@@ -52,6 +52,17 @@ impl RefusalLog {
         self.push(Blame::Refused(refusal));
     }
 
+    /// Records that an HTTP request to `host` was refused because every
+    /// address the name resolved to is withheld, and why.
+    pub(crate) fn http_withheld(&self, host: String, reason: String) {
+        self.record(Refusal {
+            protocol: NetworkProtocol::Http,
+            endpoint: host,
+            action: "send an HTTP request to",
+            reason: Some(reason),
+        });
+    }
+
     /// Records that the instance reached a bound; `message` names it and
     /// the option that raises it.
     pub(crate) fn bound(&self, message: String) {
@@ -394,7 +405,10 @@ impl NetworkPolicy {
     /// The addresses an HTTP connection to `host` may use: resolved now,
     /// for this connection, and checked, so the connection goes only to an
     /// address that was checked (a name that resolves differently the
-    /// next time gains nothing). When none passes, the refusal is logged.
+    /// next time gains nothing). When none passes, the error says why; it
+    /// is not recorded here: the resolver is shared by a remote's
+    /// instances, and the instance whose request failed records it
+    /// ([`RefusalLog::http_withheld`]).
     pub async fn resolve_http(&self, host: &str) -> std::io::Result<Vec<SocketAddr>> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let named_by_user = self.http.iter().any(|e| e.host == host && e.named_by_user);
@@ -412,12 +426,6 @@ impl NetworkPolicy {
         }
         if allowed.is_empty() {
             if let Some(reason) = withheld {
-                self.refusals.record(Refusal {
-                    protocol: NetworkProtocol::Http,
-                    endpoint: host.clone(),
-                    action: "send an HTTP request to",
-                    reason: Some(reason.clone()),
-                });
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::PermissionDenied,
                     reason,

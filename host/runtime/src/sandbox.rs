@@ -13,7 +13,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxBuilder, WasiTlsCtxView, WasiTlsView};
 
 use crate::grant::Grant;
-use crate::http_client::HttpClient;
+use crate::http_client::{HttpClient, HttpPool};
 use crate::limits::{HostMemoryHit, MemoryLimiter};
 use crate::policy::{NetworkPolicy, RefusalLog};
 use crate::stderr_tail::StderrTail;
@@ -151,8 +151,14 @@ impl HostState {
     }
 
     /// A state whose WASI context grants exactly `grant`, whose notices
-    /// go to `notices`.
-    pub fn new(grant: &Grant, limits: &Limits, notices: crate::Notices) -> Result<Self> {
+    /// go to `notices`, whose HTTP requests go through `http` (its remote's
+    /// connections) or, if `None`, a pool of its own.
+    pub fn new(
+        grant: &Grant,
+        limits: &Limits,
+        notices: crate::Notices,
+        http_pool: Option<Arc<HttpPool>>,
+    ) -> Result<Self> {
         let policy = Arc::new(NetworkPolicy::new(grant));
         let refusals = policy.refusals().clone();
         let stderr = StderrTail::new(STDERR_KEPT);
@@ -200,7 +206,13 @@ impl HostState {
             hooks: HttpHooks {
                 policy: policy.clone(),
                 client: Arc::new(HttpClient::new(
-                    tls.clone(),
+                    http_pool.unwrap_or_else(|| {
+                        Arc::new(HttpPool::new(
+                            tls.clone(),
+                            policy.clone(),
+                            limits.max_sockets,
+                        ))
+                    }),
                     policy.clone(),
                     limits.max_sockets,
                 )),

@@ -148,8 +148,12 @@ CONTROL PORT (plain HTTP, JSON in and out)
        the next `count` calls to exactly that endpoint (on its own host)
        answer `status`: 429 with Retry-After and the real JSON body, or a
        5xx with a text body. Several /fail calls queue up.
+  POST /latency {"seconds": 0.03}
+                        every API call waits this long before it is
+                        answered, as over a far link (0 turns it off)
   POST /expire_tokens   every access token issued so far is expired
-  GET  /stats           {"calls": {endpoint: n}, "tokens_issued": n,
+  GET  /stats           {"calls": {endpoint: n}, "connections": {server: n
+                         accepted}, "tokens_issued": n,
                          "open_sessions": n, "files": n, "max_body_bytes": n}
   POST /reset           clears files, folders, sessions, cursors, faults and
                         counters (access tokens stay valid; the auth code can
@@ -841,6 +845,8 @@ class Fake:
             self.generation += 1
             self.faults: dict[str, collections.deque] = {}
             self.calls: collections.Counter = collections.Counter()
+            self.connections: collections.Counter = collections.Counter()
+            self.latency = 0.0
             self.max_body = 0
             self.auth_code_used = False
             for d in (self.blobs, self.tmp):
@@ -970,6 +976,9 @@ class Fake:
     def handle_api(self, req, host: str, method: str, path: str):
         with self.lock:
             self.calls[path] += 1
+            latency = self.latency
+        if latency:
+            time.sleep(latency)
         if host == "content" and path.startswith(TEMPORARY_PREFIX):
             return self.temporary_download(req, method, path[len(TEMPORARY_PREFIX):])
         endpoint = ENDPOINTS.get(path)
@@ -1537,12 +1546,20 @@ class Fake:
             raise json_reply(400, {"error": "body is not JSON"}) from None
         if (method, path) == ("GET", "/stats"):
             with self.lock:
-                return {"calls": dict(self.calls), "tokens_issued": self.tokens_issued,
+                return {"calls": dict(self.calls), "connections": dict(self.connections),
+                        "tokens_issued": self.tokens_issued,
                         "open_sessions": len(self.sessions),
                         "files": sum(1 for n in self.nodes.values() if n.kind == "file"),
                         "max_body_bytes": self.max_body}
         if (method, path) == ("POST", "/fail"):
             return self.add_fault(body)
+        if (method, path) == ("POST", "/latency"):
+            seconds = body.get("seconds")
+            if not isinstance(seconds, (int, float)) or not 0 <= seconds <= 5:
+                raise json_reply(400, {"error": "seconds: a number from 0 to 5"})
+            with self.lock:
+                self.latency = float(seconds)
+            return {}
         if (method, path) == ("POST", "/expire_links"):
             with self.lock:
                 for token, (node_id, _) in self.temporary_links.items():
@@ -1607,6 +1624,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.server_version
 
     def setup(self):
+        with self.server.fake.lock:
+            self.server.fake.connections[self.server.kind] += 1
         context = self.server.ssl_context
         if context is not None:
             # The TLS handshake runs here, in the connection's own thread, so

@@ -163,6 +163,22 @@ impl DropboxFake {
         number_after(&self.stats(), &format!("\"{endpoint}\":"))
     }
 
+    /// Makes every API call wait `seconds` before it is answered, as over
+    /// a far link (0 turns it off).
+    pub fn set_latency(&self, seconds: f64) {
+        self.control("POST", "/latency", &format!(r#"{{"seconds": {seconds}}}"#));
+    }
+
+    /// How many connections the fake's `host` (`api` or `content`) has
+    /// accepted, from [`DropboxFake::stats`].
+    pub fn connections(&self, host: &str) -> u64 {
+        let stats = self.stats();
+        let Some(at) = stats.find("\"connections\":") else {
+            panic!("the fake's stats do not count connections: {stats}");
+        };
+        number_after(&stats[at..], &format!("\"{host}\":"))
+    }
+
     /// How many files the account holds.
     pub fn files(&self) -> u64 {
         let stats = self.stats();

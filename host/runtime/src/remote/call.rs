@@ -4,6 +4,7 @@
 //! own timer, then the outcome judged. A trap, a timeout or an answer past
 //! a bound throws the instance away; the next call starts a fresh one.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::ResourceAny;
@@ -32,6 +33,22 @@ pub(crate) enum Ready {
 }
 
 impl Remote {
+    /// The HTTP connections this remote's instances share: made at the
+    /// first instance, trusting what the grant's TLS options say and
+    /// reaching only what its policy allows. Each instance still has its
+    /// own bound on the requests it has in flight.
+    fn http_pool(&self) -> Result<Arc<crate::http_client::HttpPool>> {
+        if let Some(pool) = self.http_pool.get() {
+            return Ok(pool.clone());
+        }
+        let pool = Arc::new(crate::http_client::HttpPool::new(
+            self.grant.tls.client_config()?,
+            Arc::new(crate::policy::NetworkPolicy::new(&self.grant)),
+            self.limits.max_sockets,
+        ));
+        Ok(self.http_pool.get_or_init(|| pool).clone())
+    }
+
     /// A slot whose instance is live and whose store is open.
     pub(crate) async fn ready(&self, intent: Intent, op: &'static str, key: &str) -> Result<Ready> {
         let mut held = self.pool.acquire().await;
@@ -62,8 +79,12 @@ impl Remote {
         let opening = |e: Error| e.with_remote(&self.name).with_operation("open");
         let mut instance = tokio::time::timeout(
             self.timer(),
-            self.plugin
-                .instantiate(&self.grant, &self.limits, &self.notices),
+            self.plugin.instantiate(
+                &self.grant,
+                &self.limits,
+                &self.notices,
+                Some(self.http_pool()?),
+            ),
         )
         .await
         .map_err(|_| opening(self.timed_out()))?

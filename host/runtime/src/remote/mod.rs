@@ -70,6 +70,9 @@ pub struct Remote {
     description: tokio::sync::OnceCell<Option<StoreDescription>>,
     /// What its plugin told the user, not yet shown.
     notices: crate::Notices,
+    /// The HTTP connections its instances share, made at the first
+    /// instance (the grant is final by then).
+    http_pool: std::sync::OnceLock<Arc<crate::http_client::HttpPool>>,
 }
 
 /// A plugin granted no directory and no host can keep its objects only in
@@ -124,6 +127,7 @@ impl Remote {
             notes,
             description: tokio::sync::OnceCell::new(),
             notices: crate::Notices::default(),
+            http_pool: std::sync::OnceLock::new(),
         })
     }
 
