@@ -144,21 +144,19 @@ impl HttpClient {
             ));
             return Err(Error::ConnectionLimitReached);
         };
-        let endpoint = request
-            .uri()
-            .authority()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let host = request.uri().host().unwrap_or_default().to_owned();
+        // Kept for the message of a failure (a clone shares the bytes).
+        let uri = request.uri().clone();
         let response = tokio::time::timeout(first_byte, self.pool.client.request(request))
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?
             .map_err(|e| {
                 // The plugin gets only a code; the user gets what failed.
                 if let Some(problem) = tls_problem(&e) {
+                    let endpoint = uri.authority().map(|a| a.to_string()).unwrap_or_default();
                     self.policy.refusals().tls(endpoint, problem.clone());
                 }
                 if let Some(withheld) = withheld(&e) {
+                    let host = uri.host().unwrap_or_default().to_owned();
                     self.policy.refusals().http_withheld(host, withheld);
                 }
                 transport_error(e)

@@ -89,7 +89,7 @@ mod os {
     use std::ffi::CString;
     use std::fs::File;
     use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
     use super::ErrorCode;
 
@@ -121,6 +121,11 @@ mod os {
     }
 
     pub fn create_unnamed(dir: &File, path: &str) -> Result<File, ErrorCode> {
+        // Without `/proc` to link it through, an unnamed file could never
+        // be named: the plugin makes a named one instead.
+        if !wharf_unnamed::linkable() {
+            return Err(ErrorCode::Unsupported);
+        }
         let path = if path.is_empty() { "." } else { path };
         match open_beneath(dir, path, libc::O_TMPFILE | libc::O_WRONLY, 0o666) {
             Ok(fd) => Ok(File::from(fd)),
@@ -144,76 +149,10 @@ mod os {
         if name.is_empty() || name == "." || name == ".." {
             return Err(ErrorCode::Invalid);
         }
+        // The name is one component, given relative to its directory,
+        // which was opened beneath the plugin's: nothing resolves outside.
         let parent = open_beneath(dir, parent, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-        let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
-            .expect("no NUL in a number");
-        let link = |name: &str| -> io::Result<()> {
-            let name = CString::new(name)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the name"))?;
-            // SAFETY: NUL-terminated strings and open descriptors, all
-            // outliving the call.
-            let done = unsafe {
-                libc::linkat(
-                    libc::AT_FDCWD,
-                    from.as_ptr(),
-                    parent.as_raw_fd(),
-                    name.as_ptr(),
-                    libc::AT_SYMLINK_FOLLOW,
-                )
-            };
-            if done == 0 {
-                Ok(())
-            } else {
-                Err(io::Error::last_os_error())
-            }
-        };
-        match link(name) {
-            Err(e) if replace && e.raw_os_error() == Some(libc::EEXIST) => {}
-            done => return done.map_err(code),
-        }
-        // `linkat` does not replace: name the file beside `name`, then
-        // rename that over it, which replaces in one step.
-        for attempt in 0u32..16 {
-            let beside = format!(".wharf-tmp-{:08x}{attempt:02x}.part", std::process::id());
-            match link(&beside) {
-                Ok(()) => {
-                    let renamed = renameat(&parent, &beside, name);
-                    if renamed.is_err() {
-                        let _ = unlinkat(&parent, &beside);
-                    }
-                    return renamed.map_err(code);
-                }
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-                Err(e) => return Err(code(e)),
-            }
-        }
-        Err(ErrorCode::Exist)
-    }
-
-    fn renameat(dir: &OwnedFd, from: &str, to: &str) -> io::Result<()> {
-        let (from, to) = (cstring(from)?, cstring(to)?);
-        // SAFETY: NUL-terminated strings and an open descriptor.
-        let done =
-            unsafe { libc::renameat(dir.as_raw_fd(), from.as_ptr(), dir.as_raw_fd(), to.as_ptr()) };
-        if done == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-
-    fn unlinkat(dir: &OwnedFd, name: &str) -> io::Result<()> {
-        let name = cstring(name)?;
-        // SAFETY: a NUL-terminated string and an open descriptor.
-        if unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) } == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-
-    fn cstring(s: &str) -> io::Result<CString> {
-        CString::new(s).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in a name"))
+        wharf_unnamed::publish(file, Some(parent.as_fd()), name.as_ref(), replace).map_err(code)
     }
 
     /// The WASI error for a system error.

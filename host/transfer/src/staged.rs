@@ -114,22 +114,17 @@ fn named(dir: &Path) -> Result<tempfile::NamedTempFile> {
 
 #[cfg(target_os = "linux")]
 mod unnamed {
-    use std::ffi::CString;
     use std::fs::File;
     use std::io;
-    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
     use std::path::Path;
-    use std::sync::OnceLock;
 
     /// An unnamed file in `dir`, or `None` where none could be named later
     /// (no `/proc` to link it through). On an error (`dir` missing, a file
     /// system without `O_TMPFILE`) the caller makes a named one instead,
     /// which reports any error that is not about `O_TMPFILE` itself.
     pub fn create(dir: &Path) -> Option<io::Result<File>> {
-        static LINKABLE: OnceLock<bool> = OnceLock::new();
-        if !*LINKABLE.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
+        if !wharf_unnamed::linkable() {
             return None;
         }
         Some(
@@ -141,71 +136,9 @@ mod unnamed {
         )
     }
 
-    /// Names `file` `to`. `linkat` will not replace a file, so where `to`
-    /// exists the file is named beside it first and renamed over it, which
-    /// replaces it in one step.
+    /// Names `file` `to`, replacing what is there, in one step.
     pub fn publish(file: &File, to: &Path) -> io::Result<()> {
-        let proc_path = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
-            .expect("no NUL in a number");
-        match link(&proc_path, to) {
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            done => return done,
-        }
-        let dir = match to.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        for _ in 0..16 {
-            let beside = dir.join(format!(".wharf-{:016x}.part", random()));
-            match link(&proc_path, &beside) {
-                Ok(()) => {
-                    return std::fs::rename(&beside, to).inspect_err(|_| {
-                        let _ = std::fs::remove_file(&beside);
-                    })
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "no free temporary name beside it after 16 tries",
-        ))
-    }
-
-    fn link(proc_path: &CString, to: &Path) -> io::Result<()> {
-        let to = CString::new(to.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the path"))?;
-        // SAFETY: both are NUL-terminated strings that outlive the call.
-        let done = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                proc_path.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        };
-        if done == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-
-    /// Enough randomness for a name nobody else is using: the clock and a
-    /// per-process counter through the standard library's hasher, whose
-    /// keys are random per process.
-    fn random() -> u64 {
-        use std::hash::{BuildHasher, Hasher};
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-            hasher.write_u128(now.as_nanos());
-        }
-        hasher.finish()
+        wharf_unnamed::publish(file, None, to, true)
     }
 }
 
