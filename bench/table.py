@@ -28,6 +28,7 @@ def main():
           + (f"after {report['warm_up_runs']} warm-up" if "warm_up_runs" in report
              else f"(warm-up: {report['warm_up']})")
           + ", the tools taking turns"
+          + (f"; between runs: {report['between_runs']}" if "between_runs" in report else "")
           + (f"; the run took {total / 60:.0f} minutes." if total else "."))
     print()
     print("| workload | wall wharf / rclone | ratio | CPU s wharf / rclone | ratio | user s wharf / rclone "
