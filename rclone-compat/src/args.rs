@@ -22,6 +22,8 @@ pub struct Args {
     pub transfers: Option<usize>,
     pub checkers: Option<usize>,
     pub retries: Option<u32>,
+    pub multi_thread_streams: Option<usize>,
+    pub multi_thread_cutoff: Option<u64>,
     /// `--bwlimit`, unless it is off.
     pub bwlimit: Option<wharf_transfer::Bandwidth>,
     /// `--<backend>-<option> value`, in order.
@@ -69,6 +71,8 @@ const FLAGS: &[(&str, Option<char>, Takes)] = &[
     ("checkers", None, Takes::Value),
     ("retries", None, Takes::Value),
     ("low-level-retries", None, Takes::Value),
+    ("multi-thread-streams", None, Takes::Value),
+    ("multi-thread-cutoff", None, Takes::Value),
     ("bwlimit", None, Takes::Value),
     ("include", None, Takes::Value),
     ("exclude", None, Takes::Value),
@@ -189,6 +193,17 @@ impl Args {
             // Wharf's plugins retry their own requests; the number is
             // checked, not used.
             "low-level-retries" => drop(number::<u32>(name, &text())?),
+            "multi-thread-streams" => self.multi_thread_streams = Some(number(name, &text())?),
+            "multi-thread-cutoff" => {
+                let size = wharf_rclone_conf::parse_flag_size(&text()).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "invalid argument \"{}\" for \"--{name}\" flag: not a size (a number \
+                         and K, M or G; a bare number is KiB)",
+                        text()
+                    ))
+                })?;
+                self.multi_thread_cutoff = Some(size);
+            }
             "bwlimit" => {
                 let table = wharf_transfer::Bandwidth::parse(&text())
                     .map_err(|e| Failure::usage(e.message().to_owned()))?;
@@ -269,6 +284,28 @@ mod tests {
         assert_eq!(
             args.backend,
             [("s3".into(), "chunk-size".into(), "8Mi".into())]
+        );
+    }
+
+    #[test]
+    fn multi_thread_flags_take_rclones_sizes() {
+        let args = parse(&[
+            "copy",
+            "a:x",
+            "b",
+            "--multi-thread-streams",
+            "2",
+            "--multi-thread-cutoff=64M",
+        ])
+        .unwrap();
+        assert_eq!(args.multi_thread_streams, Some(2));
+        assert_eq!(args.multi_thread_cutoff, Some(64 << 20));
+        let err = parse(&["copy", "a:x", "b", "--multi-thread-cutoff", "lots"]).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(
+            err.message.contains("\"--multi-thread-cutoff\""),
+            "{}",
+            err.message
         );
     }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use wharf_transfer::{Endpoint, Event, Filter, Mode, Options, Transfer};
+use wharf_transfer::{Endpoint, Event, Filter, Mode, Options, Probe, Transfer};
 
 use crate::args::Args;
 use crate::context::Context;
@@ -26,7 +26,8 @@ pub async fn run(ctx: &Context<'_>, command: &str, src: &str, dst: &str) -> Resu
     let args = ctx.args;
     let source = ctx.endpoint(src).await?;
     let mut target = ctx.endpoint(dst).await?;
-    let source_is_tree = is_tree(&source).await?;
+    let probe = probe(&source).await?;
+    let source_is_tree = probe.is_tree();
     let mode = match command {
         "copy" | "copyto" => Mode::Copy,
         "move" | "moveto" => Mode::Move,
@@ -53,6 +54,12 @@ pub async fn run(ctx: &Context<'_>, command: &str, src: &str, dst: &str) -> Resu
     options.retries = args
         .retries
         .map_or(options.retries, |r| r.saturating_sub(1));
+    if let Some(streams) = args.multi_thread_streams {
+        options.multi_thread_streams = streams.min(64);
+    }
+    if let Some(cutoff) = args.multi_thread_cutoff {
+        options.multi_thread_cutoff = cutoff;
+    }
     options.dry_run = args.dry_run;
     options.delete = mode == Mode::Sync;
     options.checksum = args.checksum;
@@ -72,6 +79,7 @@ pub async fn run(ctx: &Context<'_>, command: &str, src: &str, dst: &str) -> Resu
     let display = args.progress.then(|| Display::start(stats.clone()));
     let result = Transfer::new(mode, source, target)
         .recursive(source_is_tree)
+        .probed(probe)
         .options(options)
         .observe(observer)
         .run()
@@ -123,7 +131,7 @@ pub async fn run(ctx: &Context<'_>, command: &str, src: &str, dst: &str) -> Resu
 
 /// Whether `at` is a directory or prefix with something below it, rather
 /// than one object; a local path that is not there is rclone's exit 3.
-async fn is_tree(at: &Endpoint) -> Result<bool, Failure> {
+async fn probe(at: &Endpoint) -> Result<Probe, Failure> {
     if let Endpoint::Local(path) = at {
         if !path.exists() {
             return Err(Failure::new(
@@ -132,7 +140,7 @@ async fn is_tree(at: &Endpoint) -> Result<bool, Failure> {
             ));
         }
     }
-    Ok(wharf_transfer::is_tree(at).await?)
+    Ok(wharf_transfer::probe(at).await?)
 }
 
 /// One event, as rclone's log lines at its levels (0 quiet, 1 default,

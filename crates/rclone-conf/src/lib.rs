@@ -20,7 +20,7 @@ mod map;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use map::{known_keys, map, parse_size, Mapped};
+pub use map::{known_keys, map, parse_flag_size, parse_size, Mapped};
 
 /// rclone's config file: `$RCLONE_CONFIG`, else `rclone.conf` under
 /// `$XDG_CONFIG_HOME/rclone` (or `~/.config/rclone`), else the old

@@ -358,9 +358,28 @@ pub fn parse_size(text: &str) -> Option<u64> {
     Some((number * scale as f64) as u64)
 }
 
+/// A size given to one of rclone's flags (`--max-size`,
+/// `--multi-thread-cutoff`): as [`parse_size`], but a bare number is KiB,
+/// as rclone reads its flags.
+pub fn parse_flag_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return parse_size(&format!("{text}Ki"));
+    }
+    parse_size(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_sizes_are_kib_without_a_suffix() {
+        assert_eq!(parse_flag_size("100"), Some(100 << 10));
+        assert_eq!(parse_flag_size("64M"), Some(64 << 20));
+        assert_eq!(parse_flag_size("256Mi"), Some(256 << 20));
+        assert_eq!(parse_flag_size("lots"), None);
+    }
 
     #[test]
     fn sizes() {

@@ -262,12 +262,16 @@ struct TransferArgs {
     /// over with a note, so a transfer never leaves the tree it was given).
     #[arg(short = 'L', long)]
     copy_links: bool,
-    /// A file of 256 MiB or more from a remote that reads ranges is
+    /// A file of `--multi-thread-cutoff` or more from a remote that reads ranges is
     /// downloaded in this many ranges at once, each on a plugin instance of
     /// its own (rclone's flag); 0 or 1 downloads it in one. By default 4,
     /// as rclone.
     #[arg(long, value_name = "N")]
     multi_thread_streams: Option<usize>,
+    /// The size from which a file is downloaded in ranges (rclone's flag):
+    /// 256M by default, as rclone.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    multi_thread_cutoff: Option<u64>,
     /// Cap the bytes moved each second, for all transfers together
     /// (rclone's flag): a rate (10M, 512k), UP:DOWN for bytes written to
     /// and read from remotes (10M:1M), or a timetable by the machine's
@@ -379,6 +383,14 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::new().range(1..=4096)
 }
 
+/// A size as rclone's flags take one (`256M`, `1Gi`; a bare number is
+/// KiB), for clap.
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    wharf_rclone_conf::parse_flag_size(text).ok_or_else(|| {
+        format!("{text:?} is not a size: write a number and K, M or G (a bare number is KiB)")
+    })
+}
+
 impl TransferArgs {
     fn settings(&self) -> Result<transfer::Settings> {
         let mut options = wharf_transfer::Options::default();
@@ -389,6 +401,9 @@ impl TransferArgs {
         options.follow_links = self.copy_links;
         if let Some(streams) = self.multi_thread_streams {
             options.multi_thread_streams = streams.min(64);
+        }
+        if let Some(cutoff) = self.multi_thread_cutoff {
+            options.multi_thread_cutoff = cutoff;
         }
         if let Some(text) = &self.bwlimit {
             let table = wharf_transfer::Bandwidth::parse(text)?;

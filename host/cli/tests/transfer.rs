@@ -778,3 +778,117 @@ fn a_remotes_instances_share_their_kept_alive_connections() {
         fake.stats()
     );
 }
+
+/// A tree named by its key (no `/`) is listed once: the page that shows
+/// the key has objects below it is the walk's first, where a second
+/// listing cost another round trip to the backend (on a far link, 40 ms
+/// or more before the first object moves).
+#[test]
+fn a_tree_named_by_its_key_is_listed_once() {
+    let s = Scratch::new();
+    let fake = DropboxFake::start(&s.path().join("fake"));
+    s.write_config(&dropbox_config(&fake));
+    // One folder: the plugin lists a folder at a time (a call each).
+    for i in 0..20 {
+        s.file(&format!("src/f{i:02}.txt"), format!("file {i}").as_bytes());
+    }
+    s.wharf()
+        .args(["cp", "-R", "src", "dbx:tree"])
+        .assert()
+        .success();
+    let listings =
+        || fake.calls("/2/files/list_folder") + fake.calls("/2/files/list_folder/continue");
+    let before = listings();
+    s.wharf()
+        .args(["cp", "-R", "dbx:tree", "back"])
+        .assert()
+        .success();
+    assert_eq!(s.files_under("back"), s.files_under("src"));
+    assert_eq!(
+        listings() - before,
+        1,
+        "cp -R of a key listed it more than once: {}",
+        fake.stats()
+    );
+}
+
+/// A download in ranges (here from 4 MiB, in 3) is still checked against
+/// the source's MD5: a thread hashes the file in order as the ranges fill
+/// it. A byte changed on the server fails the copy and leaves nothing.
+#[test]
+fn a_download_in_ranges_is_hashed_and_a_bad_one_removed() {
+    let s = Scratch::new();
+    let server = S3sFs::start(&s.path().join("s3"));
+    s.write_config(&s3_config(&server));
+    // 13 MiB and a bit: multipart (5 MiB parts), ranges of 5 MiB or less.
+    let data: Vec<u8> = (0..(13 << 20) + 12_345)
+        .map(|i: usize| (i * 31 / 7) as u8)
+        .collect();
+    s.file("big.bin", &data);
+    s.wharf()
+        .args(["cp", "big.bin", "s3:big.bin"])
+        .assert()
+        .success();
+    let ranged = [
+        "--multi-thread-cutoff",
+        "4M",
+        "--multi-thread-streams",
+        "3",
+        "--json",
+    ];
+    let out = s
+        .wharf()
+        .args(["cp", "s3:big.bin", "back.bin"])
+        .args(ranged)
+        .assert()
+        .success();
+    let seen = events(&out);
+    let copied: Vec<&Value> = seen.iter().filter(|e| e["event"] == "copied").collect();
+    assert_eq!(copied.len(), 1, "{seen:?}");
+    assert_eq!(copied[0]["verified"], "md5", "{:?}", copied[0]);
+    assert!(s.read("back.bin") == data);
+
+    // From Dropbox, three ranged downloads, checked against its content
+    // hash.
+    let fake = DropboxFake::start(&s.path().join("fake"));
+    s.write_config(&format!("{}{}", s3_config(&server), dropbox_config(&fake)));
+    s.wharf()
+        .args(["cp", "big.bin", "dbx:big.bin"])
+        .assert()
+        .success();
+    let before = fake.calls("/2/files/download");
+    let out = s
+        .wharf()
+        .args(["cp", "dbx:big.bin", "from-dropbox.bin"])
+        .args(ranged)
+        .assert()
+        .success();
+    assert_eq!(
+        fake.calls("/2/files/download") - before,
+        3,
+        "{}",
+        fake.stats()
+    );
+    let copied: Vec<Value> = events(&out)
+        .into_iter()
+        .filter(|e| e["event"] == "copied")
+        .collect();
+    assert_eq!(copied[0]["verified"], "dropbox content hash", "{:?}", copied[0]);
+    assert!(s.read("from-dropbox.bin") == data);
+
+    flip_a_byte(&stored(&server, "big.bin"));
+    let out = s
+        .wharf()
+        .args(["cp", "s3:big.bin", "again.bin", "--retries", "1"])
+        .args(ranged)
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(err.contains("checksum mismatch reading"), "{err}");
+    let left: Vec<String> = std::fs::read_dir(s.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("again") || n.starts_with(".wharf-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

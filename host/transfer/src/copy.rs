@@ -10,7 +10,7 @@ use crate::endpoint::Endpoint;
 use crate::engine::{Engine, Mode};
 use crate::event::{Event, Verified};
 use crate::io::{remove, Sink, Source};
-use crate::verify::{Check, HashPipe, Hasher};
+use crate::verify::{Check, HashPipe, Hasher, Hashes, Kind};
 use crate::walk::Item;
 
 impl Engine {
@@ -65,8 +65,18 @@ impl Engine {
         }
         let hashing = !hasher.is_empty();
         if let (Endpoint::Remote { remote, key }, Endpoint::Local(path)) = (from, to) {
-            if self.in_ranges(item, remote, hashing) {
-                return self.stream_in_ranges(item, remote, key, path).await;
+            if self.in_ranges(item, remote) {
+                let (total, hashes) = self
+                    .stream_in_ranges(item, remote, key, path, hasher)
+                    .await?;
+                let verified = match hashes {
+                    Some(hashes) => {
+                        self.checked(from, to, item, &hashes, src_kind, None)
+                            .await?
+                    }
+                    None => Verified::Size,
+                };
+                return Ok((total, verified));
             }
         }
         let mut hasher = HashPipe::new(hasher, item.size);
@@ -136,8 +146,26 @@ impl Engine {
             ));
         }
         let hashes = hasher.finish().await;
-        // The source's tag checks what was read, the destination's what
-        // was stored; either may be all there is to check.
+        let stored = dst_kind.zip(written.etag.as_deref());
+        let verified = self
+            .checked(from, to, item, &hashes, src_kind, stored)
+            .await?;
+        Ok((total, verified))
+    }
+
+    /// Checks what a copy hashed to against the source's tag (of
+    /// `src_kind`) and what the destination stored (`stored`: its kind and
+    /// tag), either of which may be all there is to check; a copy found
+    /// bad is removed.
+    async fn checked(
+        &self,
+        from: &Endpoint,
+        to: &Endpoint,
+        item: &Item,
+        hashes: &Hashes,
+        src_kind: Option<Kind>,
+        stored: Option<(Kind, &str)>,
+    ) -> Result<Verified> {
         let checks = [
             (
                 src_kind,
@@ -146,8 +174,8 @@ impl Engine {
                 "the source says",
             ),
             (
-                dst_kind,
-                written.etag.as_deref(),
+                stored.map(|(kind, _)| kind),
+                stored.map(|(_, tag)| tag),
                 format!("writing {to}"),
                 "the destination stored",
             ),
@@ -176,7 +204,7 @@ impl Engine {
                 Check::Unknown => {}
             }
         }
-        Ok((total, verified))
+        Ok(verified)
     }
 
     /// Writes `chunk` of the object `shown` and reports its progress;

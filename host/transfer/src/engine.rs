@@ -13,7 +13,7 @@ use crate::event::{Counter, Event, Summary};
 use crate::filter::Filter;
 use crate::retry::RetryPolicy;
 use crate::verify::{Kind, COMPUTED};
-use crate::walk::{timestamp, Item, Source, Walk};
+use crate::walk::{timestamp, Item, Listed, Source, Walk};
 use crate::Options;
 
 /// Which transfer.
@@ -52,6 +52,9 @@ pub(crate) struct Side {
     pub follow_links: bool,
     /// Which objects of the tree are taken.
     pub filter: Option<Arc<Filter>>,
+    /// The listing of the tree begun to learn that it is one, for its
+    /// first walk.
+    listed: Mutex<Option<Listed>>,
 }
 
 impl Side {
@@ -101,7 +104,15 @@ impl Side {
             undeclared,
             follow_links,
             filter,
+            listed: Mutex::new(None),
         })
+    }
+
+    /// This side, its first walk going on from `listed` (see
+    /// [`crate::Probe`]).
+    pub fn resuming(self, listed: Option<Listed>) -> Side {
+        *self.listed.lock().unwrap() = listed;
+        self
     }
 
     /// Where the object `rel` of this side is.
@@ -116,10 +127,14 @@ impl Side {
                 Source::local(path, self.follow_links)?,
                 self.filter.clone(),
             )),
-            Endpoint::Remote { remote, key } => Ok(Walk::new(
-                Source::remote(remote, key).await?,
-                self.filter.clone(),
-            )),
+            Endpoint::Remote { remote, key } => {
+                let listed = self.listed.lock().unwrap().take();
+                let source = match listed {
+                    Some(listed) => Source::resumed(listed, key),
+                    None => Source::remote(remote, key).await?,
+                };
+                Ok(Walk::new(source, self.filter.clone()))
+            }
         }
     }
 

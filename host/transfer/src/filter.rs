@@ -153,12 +153,7 @@ impl Filter {
             text.map_err(|e| Error::io(format!("--{flag} {path}: cannot read it"), e))
         };
         let size = || -> Result<u64> {
-            let text = if value.chars().all(|c| c.is_ascii_digit()) {
-                format!("{value}Ki")
-            } else {
-                value.to_owned()
-            };
-            wharf_rclone_conf::parse_size(&text).ok_or_else(|| {
+            wharf_rclone_conf::parse_flag_size(value).ok_or_else(|| {
                 Error::new(
                     ErrorKind::InvalidRequest,
                     format!("--{flag} {value}: not a size (write 10M, 1.5G, 100k)"),

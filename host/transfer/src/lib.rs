@@ -147,6 +147,7 @@ pub struct Transfer {
     options: Options,
     observer: Arc<dyn Observer>,
     cancel: Cancel,
+    probed: Option<Probe>,
 }
 
 impl Transfer {
@@ -161,6 +162,7 @@ impl Transfer {
             options: Options::default(),
             observer: Arc::new(Silent),
             cancel: Cancel::new(),
+            probed: None,
         }
     }
 
@@ -194,6 +196,14 @@ impl Transfer {
         self
     }
 
+    /// What [`probe`] found of the source, for a caller that asked before
+    /// building the transfer: it is not asked again, and its listing is
+    /// walked on from.
+    pub fn probed(mut self, probe: Probe) -> Self {
+        self.probed = Some(probe);
+        self
+    }
+
     /// How to run.
     pub fn options(mut self, options: Options) -> Self {
         self.options = options;
@@ -224,12 +234,20 @@ impl Transfer {
             options,
             observer,
             cancel,
+            probed,
         } = self;
         let tree = match mode {
             Mode::Copy | Mode::Move => recursive,
             Mode::Sync | Mode::Check => true,
         };
-        let tree = tree && is_tree(&src).await?;
+        let (tree, listed) = match (tree, probed) {
+            (false, _) => (false, None),
+            (true, Some(probe)) => (probe.tree, probe.listed),
+            (true, None) => {
+                let probe = probe(&src).await?;
+                (probe.tree, probe.listed)
+            }
+        };
         if !tree && matches!(mode, Mode::Sync | Mode::Check) {
             return Err(Error::new(
                 ErrorKind::InvalidRequest,
@@ -244,7 +262,9 @@ impl Transfer {
         };
         let engine = Arc::new(Engine {
             mode,
-            src: Side::new(src_base, tree, options.follow_links, options.filter.clone()).await?,
+            src: Side::new(src_base, tree, options.follow_links, options.filter.clone())
+                .await?
+                .resuming(listed),
             dst: Side::new(dst_base, tree, options.follow_links, options.filter.clone()).await?,
             retry: RetryPolicy {
                 retries: options.retries,
@@ -261,14 +281,53 @@ impl Transfer {
 /// Whether `at` is a tree: a local directory, a prefix, or a key with
 /// objects below it.
 pub async fn is_tree(at: &Endpoint) -> Result<bool> {
+    Ok(probe(at).await?.is_tree())
+}
+
+/// What an endpoint is, one object or a tree, as [`probe`] found it; for a
+/// key with objects below it, with the first page of the listing that
+/// showed them, which a [`Transfer`] given it ([`Transfer::probed`]) walks
+/// on from rather than asking the backend again (a round trip fewer on a
+/// far link).
+pub struct Probe {
+    tree: bool,
+    listed: Option<walk::Listed>,
+}
+
+impl Probe {
+    /// Whether the endpoint is a tree.
+    pub fn is_tree(&self) -> bool {
+        self.tree
+    }
+}
+
+/// Whether `at` is a tree (a local directory, a prefix, or a key with
+/// objects below it), keeping what was listed to find out.
+pub async fn probe(at: &Endpoint) -> Result<Probe> {
     match at {
-        Endpoint::Local(path) => Ok(path.is_dir()),
+        Endpoint::Local(path) => Ok(Probe {
+            tree: path.is_dir(),
+            listed: None,
+        }),
         Endpoint::Remote { remote, key } => {
             if key.is_empty() || key.ends_with('/') {
-                return Ok(true);
+                return Ok(Probe {
+                    tree: true,
+                    listed: None,
+                });
             }
-            let mut below = remote.list(&format!("{key}/"), None).await?;
-            Ok(!below.next_page().await?.is_empty())
+            let mut lister = remote.list_shared(&format!("{key}/"), None).await?;
+            let first = lister.next_page().await?;
+            if first.is_empty() {
+                return Ok(Probe {
+                    tree: false,
+                    listed: None,
+                });
+            }
+            Ok(Probe {
+                tree: true,
+                listed: Some(walk::Listed { lister, first }),
+            })
         }
     }
 }

@@ -128,7 +128,10 @@ mod unnamed {
             return None;
         }
         Some(
+            // Readable too: a download in ranges is hashed by reading
+            // back what they have written.
             std::fs::OpenOptions::new()
+                .read(true)
                 .write(true)
                 .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
                 .mode(0o666)

@@ -41,6 +41,28 @@ pub(crate) enum Source<'r> {
     },
 }
 
+/// A listing of a prefix already begun, and its first page: what was
+/// read to learn that a key names a tree, kept for the walk that follows.
+pub struct Listed {
+    pub(crate) lister: ObjectLister<'static>,
+    pub(crate) first: Vec<Entry>,
+}
+
+/// The objects among `entries` (listed under `prefix`) as items, in order.
+fn push_objects(page: &mut VecDeque<Item>, entries: Vec<Entry>, prefix: &str) {
+    for entry in entries {
+        if let Entry::Object(meta) = entry {
+            let rel = meta.key.strip_prefix(prefix).unwrap_or(&meta.key);
+            page.push_back(Item {
+                rel: rel.to_owned(),
+                size: meta.size,
+                modified: meta.last_modified,
+                etag: meta.etag,
+            });
+        }
+    }
+}
+
 /// A sorted stream of the objects under one root that a filter takes.
 pub(crate) struct Walk<'r> {
     source: Source<'r>,
@@ -84,6 +106,20 @@ impl<'r> Source<'r> {
             page: VecDeque::new(),
             done: false,
         })
+    }
+
+    /// Every object under `prefix`, from a listing of it already begun
+    /// (`head`): its first page is the walk's.
+    pub fn resumed(head: Listed, prefix: &str) -> Source<'r> {
+        let done = head.first.is_empty();
+        let mut page = VecDeque::new();
+        push_objects(&mut page, head.first, prefix);
+        Source::Remote {
+            lister: head.lister,
+            prefix: prefix.to_owned(),
+            page,
+            done,
+        }
     }
 
     /// Every file under directory `root` (none if it does not exist). A
@@ -133,17 +169,7 @@ impl<'r> Source<'r> {
                 if entries.is_empty() {
                     *done = true;
                 }
-                for entry in entries {
-                    if let Entry::Object(meta) = entry {
-                        let rel = meta.key.strip_prefix(prefix.as_str()).unwrap_or(&meta.key);
-                        page.push_back(Item {
-                            rel: rel.to_owned(),
-                            size: meta.size,
-                            modified: meta.last_modified,
-                            etag: meta.etag,
-                        });
-                    }
-                }
+                push_objects(page, entries, prefix);
             },
             Source::Local {
                 root,
