@@ -873,7 +873,11 @@ fn a_download_in_ranges_is_hashed_and_a_bad_one_removed() {
         .into_iter()
         .filter(|e| e["event"] == "copied")
         .collect();
-    assert_eq!(copied[0]["verified"], "dropbox content hash", "{:?}", copied[0]);
+    assert_eq!(
+        copied[0]["verified"], "dropbox content hash",
+        "{:?}",
+        copied[0]
+    );
     assert!(s.read("from-dropbox.bin") == data);
 
     flip_a_byte(&stored(&server, "big.bin"));
