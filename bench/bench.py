@@ -205,9 +205,10 @@ def interleave(jobs):
             # `sync` of a few seconds, a tool's last output was gone to the
             # hypervisor when its next run wrote, so whichever run drew that
             # paid seconds no tool spends on a machine that keeps its memory.
-            # The second sync is for ext4 without a journal, which skips
-            # inodes deleted in the last 60 seconds when it makes a file, or
-            # the last 300 while their inode table is not yet written: with
+            # The second sync is for ext4 without a journal, which passes
+            # over inodes deleted in the last 60 seconds when it makes a
+            # file, or the last 360 while their inode table block is not yet
+            # written back (`recently_deleted` in fs/ext4/ialloc.c): with
             # the deletion not synced, 2,000 new files took 0.26 to 1.14 s
             # of system time from run to run (the same copy, the same tool).
             subprocess.run(["sync"], check=True)
