@@ -367,11 +367,7 @@ fn a_large_download_in_ranges_is_whole_or_not_there() {
         .stderr(predicate::str::contains(
             "does not decrypt with this password",
         ));
-    let left: Vec<_> = std::fs::read_dir(s.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("back") || n.starts_with(".wharf-"))
-        .collect();
+    let left = s.left_of("back");
     assert!(left.is_empty(), "{left:?}");
 }
 

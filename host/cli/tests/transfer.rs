@@ -889,10 +889,6 @@ fn a_download_in_ranges_is_hashed_and_a_bad_one_removed() {
         .code(1);
     let err = stderr(&out);
     assert!(err.contains("checksum mismatch reading"), "{err}");
-    let left: Vec<String> = std::fs::read_dir(s.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("again") || n.starts_with(".wharf-"))
-        .collect();
+    let left = s.left_of("again");
     assert!(left.is_empty(), "{left:?}");
 }

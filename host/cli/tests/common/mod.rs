@@ -95,6 +95,17 @@ impl Scratch {
         std::fs::read(self.path().join(name)).unwrap()
     }
 
+    /// The names at the top of the scratch directory that contain `name`,
+    /// and Wharf's staging files (`.wharf-…`): what a failed copy to
+    /// `name` must not leave.
+    pub fn left_of(&self, name: &str) -> Vec<String> {
+        std::fs::read_dir(self.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(name) || n.starts_with(".wharf-"))
+            .collect()
+    }
+
     /// Every file under `dir` (relative), sorted, staging files included.
     pub fn files_under(&self, dir: &str) -> Vec<String> {
         let root = self.path().join(dir);

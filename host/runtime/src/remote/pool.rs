@@ -265,16 +265,17 @@ impl Pool {
     pub async fn acquire(&self) -> Held {
         let busy = {
             let mut slots = self.slots.lock().unwrap();
-            let mut idle: Vec<Option<OwnedMutexGuard<SlotState>>> = slots
-                .iter()
-                .map(|slot| slot.state.clone().try_lock_owned().ok())
-                .collect();
-            let states: Vec<Option<usize>> = idle
-                .iter()
-                .zip(slots.iter())
-                .map(|(guard, slot)| guard.as_ref().map(|_| slot.holding.load(Ordering::Relaxed)))
-                .collect();
-            match pick(&states, slots.len() < self.max) {
+            let may_start = slots.len() < self.max;
+            // Each slot is tried only until the choice is made; the locks
+            // of the idle ones tried go with `idle` but the one taken.
+            let mut idle = Vec::with_capacity(slots.len());
+            let states = slots.iter().map(|slot| {
+                let guard = slot.state.clone().try_lock_owned().ok();
+                let state = guard.as_ref().map(|_| slot.holding.load(Ordering::Relaxed));
+                idle.push(guard);
+                state
+            });
+            match pick(states, may_start) {
                 Pick::Idle(i) => {
                     return Held {
                         slot: slots[i].clone(),
@@ -317,17 +318,19 @@ enum Pick {
 /// whether another instance may start: the first idle slot that holds
 /// nothing; else a new one; else the first idle slot (its readers wait if
 /// they need it meanwhile); else wait.
-fn pick(slots: &[Option<usize>], may_start: bool) -> Pick {
-    if let Some(i) = slots.iter().position(|s| *s == Some(0)) {
-        return Pick::Idle(i);
+fn pick(slots: impl IntoIterator<Item = Option<usize>>, may_start: bool) -> Pick {
+    let mut first_idle = None;
+    for (i, state) in slots.into_iter().enumerate() {
+        match state {
+            Some(0) => return Pick::Idle(i),
+            Some(_) if first_idle.is_none() => first_idle = Some(i),
+            _ => {}
+        }
     }
     if may_start {
         return Pick::Start;
     }
-    match slots.iter().position(Option::is_some) {
-        Some(i) => Pick::Idle(i),
-        None => Pick::Wait,
-    }
+    first_idle.map_or(Pick::Wait, Pick::Idle)
 }
 
 #[cfg(test)]
@@ -337,16 +340,13 @@ mod tests {
     #[test]
     fn a_call_keeps_off_an_instance_whose_reader_is_still_in_use() {
         // The lowest idle instance that holds nothing.
-        assert_eq!(
-            pick(&[None, Some(1), Some(0), Some(0)], true),
-            Pick::Idle(2)
-        );
+        assert_eq!(pick([None, Some(1), Some(0), Some(0)], true), Pick::Idle(2));
         // Every idle one holds a reader: a new instance, while allowed,
         // rather than one whose reader would wait on this call.
-        assert_eq!(pick(&[None, Some(1), Some(2)], true), Pick::Start);
+        assert_eq!(pick([None, Some(1), Some(2)], true), Pick::Start);
         // At the bound: an idle one after all, then a busy one in turn.
-        assert_eq!(pick(&[None, Some(1), Some(2)], false), Pick::Idle(1));
-        assert_eq!(pick(&[None, None], false), Pick::Wait);
-        assert_eq!(pick(&[], true), Pick::Start);
+        assert_eq!(pick([None, Some(1), Some(2)], false), Pick::Idle(1));
+        assert_eq!(pick([None, None], false), Pick::Wait);
+        assert_eq!(pick(std::iter::empty(), true), Pick::Start);
     }
 }
