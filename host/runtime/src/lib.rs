@@ -41,9 +41,9 @@ pub mod remotes;
 mod runtime;
 mod sandbox;
 mod secretbox;
-mod socket_bound;
 mod staging;
 mod stderr_tail;
+mod tcp;
 mod tls;
 
 pub use bindings::types::{

@@ -108,12 +108,19 @@ impl RuntimeBuilder {
                         crate::name_lookup::NameLookups,
                     >(&mut linker, HostState::name_lookup)
                     .and_then(|()| {
-                        // And sockets are created behind the instance's bound
-                        // (see `socket_bound.rs`).
+                        // And TCP is the host's own (see `tcp.rs`): sockets
+                        // made behind the instance's bound, connections
+                        // whose streams the host can move in large pieces.
                         wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::add_to_linker::<
                             _,
-                            crate::socket_bound::SocketBounds,
-                        >(&mut linker, HostState::socket_bound)
+                            crate::tcp::TcpCalls,
+                        >(&mut linker, HostState::tcp)
+                    })
+                    .and_then(|()| {
+                        wasmtime_wasi::p2::bindings::sockets::tcp::add_to_linker::<
+                            _,
+                            crate::tcp::TcpCalls,
+                        >(&mut linker, HostState::tcp)
                     });
                 linker.allow_shadowing(false);
                 replaced

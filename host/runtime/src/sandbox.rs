@@ -58,6 +58,8 @@ pub(crate) struct HostState {
     notices: crate::Notices,
     /// Epoch ticks left before the current call's deadline.
     pub ticks_left: u64,
+    /// The streams of the instance's TCP connections (see `tcp.rs`).
+    handed_sockets: crate::tcp::HandedSockets,
 }
 
 impl WasiView for HostState {
@@ -167,17 +169,12 @@ impl HostState {
         // about four times the throughput for large reads and writes.
         builder.allow_blocking_current_thread(true);
         builder.stderr(stderr.clone());
-        // TCP is on so that every connection reaches the address check,
-        // which refuses all but the grant and records what it refused.
-        builder.allow_tcp(true);
+        // TCP is the host's own (`tcp.rs`, which checks every address
+        // against the policy); wasmtime's is off, so nothing reaches it.
+        builder.allow_tcp(false);
         builder.allow_udp(false);
         // Name lookups are answered by the policy (`name_lookup.rs`), which
         // replaces wasmtime's resolver in the linker.
-        let check = policy.clone();
-        builder.socket_addr_check(move |address, usage| {
-            let allowed = check.check_socket(address, usage);
-            Box::pin(async move { allowed })
-        });
         for dir in &grant.directories {
             builder
                 .preopened_dir(&dir.host_path, &dir.guest_path, FsPerms::ReadWrite)
@@ -230,6 +227,7 @@ impl HostState {
             deflate_load: Arc::default(),
             notices,
             ticks_left: 0,
+            handed_sockets: Default::default(),
         })
     }
 
@@ -270,16 +268,23 @@ impl HostState {
         }
     }
 
-    /// What the bounded `wasi:sockets/tcp-create-socket` works on.
-    pub fn socket_bound(&mut self) -> crate::socket_bound::SocketBound<'_> {
-        crate::socket_bound::SocketBound {
-            sockets: wasmtime_wasi::sockets::WasiSocketsCtxView {
-                ctx: self.wasi.sockets(),
-                table: &mut self.table,
-            },
+    /// What the host's `wasi:sockets/tcp` works on (see `tcp.rs`).
+    pub fn tcp(&mut self) -> crate::tcp::TcpView<'_> {
+        crate::tcp::TcpView {
+            table: &mut self.table,
+            policy: &self.policy,
+            handed: &mut self.handed_sockets,
             max: self.max_sockets,
             log: &self.refusals,
         }
+    }
+
+    /// The connection under the stream at `rep` that the plugin handed
+    /// over, if it is one of its TCP connections (see `tcp.rs`).
+    pub(crate) fn handed_socket(&mut self, rep: u32) -> Option<crate::tcp::HandedSocket> {
+        self.handed_sockets
+            .connection(rep)
+            .map(crate::tcp::HandedSocket::new)
     }
 
     /// The memory the host holds for this instance, when it is more than

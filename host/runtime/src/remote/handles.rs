@@ -134,8 +134,10 @@ pub(super) async fn take_input(
     let Some(handed) = api.reader_take_stream(store, resource).await? else {
         return Ok(Ok(None));
     };
+    let rep = handed.bytes.rep();
     let stream = store.data_mut().take_handed(handed.bytes)?;
-    Ok(Ok(Some(HandedInput::new(stream, handed.length))))
+    let socket = store.data_mut().handed_socket(rep);
+    Ok(Ok(Some(HandedInput::new(stream, socket, handed.length))))
 }
 
 impl ObjectReader<'_> {
@@ -197,8 +199,10 @@ impl ObjectWriter<'_> {
                     let Some(stream) = api.writer_take_stream(store, resource).await? else {
                         return Ok(Ok(None));
                     };
+                    let rep = stream.rep();
                     let stream = store.data_mut().take_handed(stream)?;
-                    Ok(Ok(Some(HandedOutput::new(stream))))
+                    let socket = store.data_mut().handed_socket(rep);
+                    Ok(Ok(Some(HandedOutput::new(stream, socket))))
                 })
                 .await?;
         }
