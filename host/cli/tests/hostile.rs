@@ -256,6 +256,22 @@ async fn a_plugin_cannot_connect_to_a_host_it_was_not_granted() {
 }
 
 #[tokio::test]
+async fn a_plugin_cannot_listen_for_connections() {
+    let sandbox = Sandbox::new().await;
+    let remote = sandbox.hostile("listen", &[], Limits::default());
+    let err = remote.stat("x").await.unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "stat hostile-listen:x: the sandbox refused plugin 'hostile' (remote 'hostile-listen') when \
+         it tried to listen for TCP connections on 0.0.0.0:0, which this remote's configuration \
+         does not grant; no option allows that: a plugin may only open connections to the \
+         endpoints its remote grants (the plugin then failed with: listen refused: access-denied)"
+    );
+    sandbox.assert_survived(&remote).await;
+}
+
+#[tokio::test]
 async fn a_plugin_cannot_connect_while_opening_its_store() {
     let sandbox = Sandbox::new().await;
     let forbidden = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -11,6 +11,11 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use crate::grant::{Grant, NetworkGrant};
 use crate::NetworkProtocol;
 
+/// The action of a refused attempt to listen (see [`Refusal::action`]).
+pub(crate) const LISTEN: &str = "listen for TCP connections on";
+/// The action of a refused use of UDP.
+pub(crate) const UDP: &str = "use UDP with";
+
 /// Something a plugin tried to reach and was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -451,11 +456,9 @@ impl NetworkPolicy {
             let action = match usage {
                 SocketAddrUse::TcpConnect => "open a TCP connection to",
                 SocketAddrUse::TcpBind | SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => {
-                    "listen for TCP connections on"
+                    LISTEN
                 }
-                SocketAddrUse::UdpBind | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => {
-                    "use UDP with"
-                }
+                SocketAddrUse::UdpBind | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => UDP,
             };
             let reason = matches!(usage, SocketAddrUse::TcpConnect)
                 .then(|| {

@@ -819,3 +819,30 @@ impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for TcpView<'_> 
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stream_that_is_gone_is_not_found_under_its_old_place() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let stream = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let connection = Arc::new(Connection {
+            stream,
+            unsent: Mutex::default(),
+        });
+        let mut handed = HandedSockets::default();
+        let (live, gone) = (Arc::new(()), Arc::new(()));
+        handed.insert(1, &live, &connection);
+        handed.insert(2, &gone, &connection);
+        // The stream at 2 was dropped; its place may be another resource's.
+        drop(gone);
+        assert!(handed.connection(2).is_none());
+        assert!(handed.connection(1).is_some());
+        // Taken once: the stream left the table with it.
+        assert!(handed.connection(1).is_none());
+    }
+}

@@ -244,16 +244,28 @@ impl Remote {
             Some(reason) => format!(": {reason}"),
             None => ", which this remote's configuration does not grant".to_owned(),
         };
+        // Only reaching out can be granted: no option lets a plugin accept
+        // connections or use UDP.
+        let remedy =
+            if refusal.action == crate::policy::LISTEN || refusal.action == crate::policy::UDP {
+                "no option allows that: a plugin may only open connections to the endpoints its \
+             remote grants"
+                    .to_owned()
+            } else {
+                format!(
+                    "if you trust the plugin to reach it, add allow_hosts = \"{endpoint}\" to \
+                 [remotes.{}]",
+                    self.name
+                )
+            };
         Error::new(
             ErrorKind::PermissionDenied,
             format!(
-                "the sandbox refused plugin '{}' (remote '{}') when it tried to {} {endpoint}{why}; \
-                 if you trust the plugin to reach it, add allow_hosts = \"{endpoint}\" to \
-                 [remotes.{}] (the plugin then failed with: {})",
+                "the sandbox refused plugin '{}' (remote '{}') when it tried to {} \
+                 {endpoint}{why}; {remedy} (the plugin then failed with: {})",
                 self.plugin.info().name,
                 self.name,
                 refusal.action,
-                self.name,
                 then.message()
             ),
         )
