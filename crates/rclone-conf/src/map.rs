@@ -47,6 +47,7 @@ pub fn known_keys(kind: &str) -> &'static [&'static str] {
             "upload_concurrency",
             "force_path_style",
             "chunk_size",
+            "upload_cutoff",
             "no_check_bucket",
             "env_auth",
         ],
@@ -163,14 +164,20 @@ fn s3(name: &str, keys: &Keys, bucket: Option<&str>) -> Result<Mapped, String> {
             options.insert(key.into(), value.into());
         }
     }
-    if let Some(size) = keys.get("chunk_size") {
+    for (key, option) in [
+        ("chunk_size", "part_size"),
+        ("upload_cutoff", "upload_cutoff"),
+    ] {
+        let Some(size) = keys.get(key) else {
+            continue;
+        };
         match parse_size(size) {
             Some(bytes) => {
-                options.insert("part_size".into(), bytes.to_string());
+                options.insert(option.into(), bytes.to_string());
             }
             None => {
                 return Err(format!(
-                    "chunk_size = {size} is not a size (write it as rclone does: 5Mi, 64M)"
+                    "{key} = {size} is not a size (write it as rclone does: 5Mi, 64M)"
                 ))
             }
         }
@@ -397,12 +404,14 @@ mod tests {
             ("type".to_owned(), "s3".to_owned()),
             ("provider".to_owned(), "Cloudflare".to_owned()),
             ("chunk_size".to_owned(), "8Mi".to_owned()),
+            ("upload_cutoff".to_owned(), "100Mi".to_owned()),
         ]);
         let mapped = map("r2", &keys, Some("backups")).unwrap();
         assert_eq!(mapped.plugin, "s3");
         assert_eq!(mapped.options["bucket"], "backups");
         assert_eq!(mapped.options["provider"], "cloudflare");
         assert_eq!(mapped.options["part_size"], (8u64 << 20).to_string());
+        assert_eq!(mapped.options["upload_cutoff"], (100u64 << 20).to_string());
         let err = map("r2", &keys, None).unwrap_err();
         assert!(err.contains("r2:BUCKET/PATH"), "{err}");
     }

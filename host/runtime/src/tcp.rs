@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use wasmtime::component::{HasData, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::sockets::network::{
     ErrorCode, IpAddressFamily, IpSocketAddress, Network,
@@ -565,11 +565,18 @@ impl InputStream for SocketInput {
         if self.ended {
             return Err(StreamError::Closed);
         }
-        let mut buffer = BytesMut::with_capacity(size.min(GUEST_READ_MAX));
-        if buffer.capacity() == 0 {
+        let size = size.min(GUEST_READ_MAX);
+        if size == 0 {
             return Ok(Bytes::new());
         }
-        match self.connection.stream.try_read_buf(&mut buffer) {
+        // Limited: an allocation may hold more than asked, and the plugin
+        // must get no more than it asked for.
+        let mut buffer = BytesMut::with_capacity(size);
+        match self
+            .connection
+            .stream
+            .try_read_buf(&mut (&mut buffer).limit(size))
+        {
             Ok(0) => {
                 self.ended = true;
                 Err(StreamError::Closed)
@@ -658,7 +665,6 @@ impl HandedSocket {
     /// `buffer`; `Ok(0)` at the end of the stream. Waits for something to
     /// arrive.
     pub async fn read(&self, buffer: &mut Vec<u8>, max: usize) -> io::Result<usize> {
-        use bytes::BufMut;
         buffer.reserve_exact(max);
         loop {
             match self

@@ -82,6 +82,9 @@ pub struct S3Config {
     /// A root inside the bucket, ending in `/` unless empty.
     pub prefix: String,
     pub part_size: usize,
+    /// Over https, objects of a known size above `part_size` and up to
+    /// this go in one streamed PUT (see `writer.rs`).
+    pub upload_cutoff: u64,
     /// Objects above this size are copied in parts (UploadPartCopy).
     pub copy_cutoff: u64,
     pub upload_concurrency: usize,
@@ -109,6 +112,7 @@ impl S3Config {
             spec("force_path_style", "Put the bucket in the path (https://host/bucket/key) instead of the host name. Default: true with an endpoint, false for AWS.", false, false, None),
             spec("prefix", "A root inside the bucket: keys are stored under it, e.g. media/.", false, false, Some("")),
             spec("part_size", "Size of each multipart upload part in bytes (at least 5 MiB); objects up to this size go in one PUT.", false, false, Some("5242880")),
+            spec("upload_cutoff", "Over https, an object whose size is known in advance and at most this many bytes goes in one PUT, streamed as it is written (the payload unsigned, TLS guarding it, the ETag checked against the MD5 of what was sent); a larger one, or any over plain http, in parts of part_size.", false, false, Some("209715200")),
             spec("copy_cutoff", "Server-side copies of objects above this size in bytes go in parts (CopyObject stops at 5 GiB).", false, false, Some("4999610368")),
             spec("upload_concurrency", "How many parts of one upload may be in memory at once: the one being filled and those sent but not yet answered (3: 15 MiB at the default part size).", false, false, Some("3")),
             spec("storage_class", "A storage class for new objects, e.g. STANDARD_IA.", false, false, None),
@@ -272,6 +276,8 @@ impl S3Config {
             path_style,
             prefix,
             part_size,
+            // rclone's: 200 MiB.
+            upload_cutoff: options.parse("upload_cutoff")?.unwrap_or(200 << 20),
             copy_cutoff: options.parse("copy_cutoff")?.unwrap_or(4_999_610_368),
             // Three: while one part is answered the next is already on its way,
             // so the link never waits a round trip between parts (1 GiB to

@@ -18,6 +18,15 @@ use wharf_plugin::{time, Error, Result};
 
 use crate::config::S3Config;
 
+/// What a request's signature says of its body.
+enum Payload<'a> {
+    /// The body, all of it: bound to the signature (see
+    /// [`S3Core::bound`]) unless the user chose UNSIGNED-PAYLOAD.
+    Body(&'a [u8]),
+    /// A body sent as it comes: UNSIGNED-PAYLOAD.
+    Unsigned,
+}
+
 /// How many times a request is tried when the failure is transient.
 const ATTEMPTS: u32 = 5;
 /// The first wait before a retry; each later one doubles (with jitter).
@@ -104,6 +113,23 @@ impl S3Core {
         self.signed(method, path, query, &[], body)?.send_body(body)
     }
 
+    /// Sends the head of a PUT of `length` bytes whose body is written
+    /// afterwards, as it comes ([`wharf_plugin::http::Upload::write`]).
+    /// The payload is unsigned (its hash is not known before it is sent),
+    /// so only over https, where TLS guards the bytes; no retries (the
+    /// bytes are not kept).
+    pub fn start_streamed(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        length: u64,
+    ) -> Result<wharf_plugin::http::Upload> {
+        let mut headers = headers.to_vec();
+        headers.push(("content-length".to_owned(), length.to_string()));
+        self.signed_as("PUT", path, &[], &headers, Payload::Unsigned)?
+            .start()
+    }
+
     /// Builds the request and signs it with SigV4 (the S3 flavour: no double
     /// encoding, no path normalisation, the payload hash in
     /// x-amz-content-sha256).
@@ -114,6 +140,17 @@ impl S3Core {
         query: &[(&str, &str)],
         headers: &[(String, String)],
         body: &[u8],
+    ) -> Result<Request> {
+        self.signed_as(method, path, query, headers, Payload::Body(body))
+    }
+
+    fn signed_as(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(String, String)],
+        payload: Payload<'_>,
     ) -> Result<Request> {
         let config = &self.config;
         let mut path_and_query = if path.is_empty() {
@@ -137,20 +174,16 @@ impl S3Core {
         }
         let url = format!("{}://{}{}", config.scheme, config.authority, path_and_query);
         let mut headers = headers.to_vec();
-        let payload = if config.unsigned_payload {
-            SignableBody::UnsignedPayload
-        } else if body.len() >= MD5_BOUND_BODY {
-            // A large body is bound to the signature by its MD5 instead of
-            // its SHA-256: Content-MD5 is a signed header, and the server
-            // refuses a body that does not match it, so the body cannot be
-            // changed on the way either; MD5 costs half of SHA-256 here
-            // (in WebAssembly, without the CPU's SHA instructions).
-            let md5 = crate::delete::base64(&wharf_md5::digest(body));
-            headers.push(("content-md5".to_owned(), md5));
-            SignableBody::UnsignedPayload
-        } else {
-            SignableBody::Precomputed(hex::encode(Sha256::digest(body)))
+        let payload = match payload {
+            Payload::Unsigned => SignableBody::UnsignedPayload,
+            Payload::Body(_) if config.unsigned_payload => SignableBody::UnsignedPayload,
+            Payload::Body(body) => Self::bound(body, &mut headers),
         };
+        // A large body is bound to the signature by its MD5 instead of
+        // its SHA-256: Content-MD5 is a signed header, and the server
+        // refuses a body that does not match it, so the body cannot be
+        // changed on the way either; MD5 costs half of SHA-256 here
+        // (in WebAssembly, without the CPU's SHA instructions).
         let mut settings = Self::settings();
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         let signable = SignableRequest::new(
@@ -171,6 +204,23 @@ impl S3Core {
             request = request.header(name, value);
         }
         Ok(request)
+    }
+
+    /// Binds `body` to the signature: a large one by its Content-MD5, a
+    /// small one by its SHA-256.
+    fn bound(body: &[u8], headers: &mut Vec<(String, String)>) -> SignableBody<'static> {
+        if body.len() >= MD5_BOUND_BODY {
+            // A large body is bound to the signature by its MD5 instead of
+            // its SHA-256: Content-MD5 is a signed header, and the server
+            // refuses a body that does not match it, so the body cannot be
+            // changed on the way either; MD5 costs half of SHA-256 here
+            // (in WebAssembly, without the CPU's SHA instructions).
+            let md5 = crate::delete::base64(&wharf_md5::digest(body));
+            headers.push(("content-md5".to_owned(), md5));
+            SignableBody::UnsignedPayload
+        } else {
+            SignableBody::Precomputed(hex::encode(Sha256::digest(body)))
+        }
     }
 
     /// A URL for `method` on `key` with the signature in its query string

@@ -3,11 +3,22 @@
 //! (R2 refuses uploads whose non-trailing parts differ), and any failure or
 //! abort aborts the multipart upload so no parts are left behind.
 //!
+//! Over https, an object whose size the caller announced (`size-hint`)
+//! above `part_size` and up to `upload_cutoff` goes in one PUT whose body
+//! streams as it is written (`Upload::Streamed`), as rclone sends objects
+//! up to its `upload_cutoff`: over a link with latency that saves the two
+//! round trips a multipart upload adds (start, complete) and the server's
+//! assembly of the parts. Its payload is unsigned (its hash is only known
+//! at the end), TLS guarding it, and the ETag the server answers is
+//! checked against the MD5 of what was sent. A size other than announced
+//! fails the write, and the request is dropped unfinished, so the server
+//! stores nothing.
+//!
 //! A writer is either still filling its first part (`Upload::Single`: it
-//! may yet be one PUT) or has started a multipart upload
-//! (`Upload::Multipart`), which owns the upload id and the parts; the calls
-//! that need an upload are methods of `Multipart`, so none can run without
-//! one.
+//! may yet be one PUT), streaming one PUT (`Upload::Streamed`), or has
+//! started a multipart upload (`Upload::Multipart`), which owns the upload
+//! id and the parts; the calls that need an upload are methods of
+//! `Multipart`, so none can run without one.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -26,6 +37,8 @@ pub struct S3Writer {
     buffer: Vec<u8>,
     written: u64,
     upload: Upload,
+    /// The size announced, when it calls for a streamed PUT.
+    streamable: Option<u64>,
 }
 
 /// Where the object goes: what every request of the upload needs.
@@ -50,8 +63,17 @@ enum Upload {
     /// Nothing sent yet: an object that ends within the first part goes
     /// in one PUT.
     Single,
+    /// One PUT of the announced size, its body streaming.
+    Streamed(Streamed),
     /// A multipart upload was started.
     Multipart(Multipart),
+}
+
+struct Streamed {
+    sent: SentPart,
+    /// The MD5 of what was sent, for the ETag.
+    md5: wharf_md5::Md5,
+    announced: u64,
 }
 
 struct Multipart {
@@ -270,6 +292,12 @@ impl S3Writer {
         if let Some(acl) = &core.config.acl {
             headers.push(("x-amz-acl".to_owned(), acl.clone()));
         }
+        let config = &core.config;
+        let streamable = options.size_hint.filter(|&size| {
+            config.scheme == "https"
+                && size > config.part_size as u64
+                && size <= config.upload_cutoff
+        });
         S3Writer {
             target: Target {
                 core,
@@ -280,6 +308,7 @@ impl S3Writer {
             buffer: Vec::new(),
             written: 0,
             upload: Upload::Single,
+            streamable,
         }
     }
 
@@ -290,6 +319,30 @@ impl S3Writer {
     /// and no more. (Filling the next part while the last is answered keeps
     /// two requests overlapping even at the default of 2.)
     fn take_chunk(&mut self, chunk: Vec<u8>) -> Result<()> {
+        if let (Upload::Single, Some(announced)) = (&self.upload, self.streamable) {
+            let sent = self.target.core.start_streamed(
+                &self.target.path(),
+                &self.target.headers,
+                announced,
+            )?;
+            self.upload = Upload::Streamed(Streamed {
+                sent,
+                md5: wharf_md5::Md5::default(),
+                announced,
+            });
+        }
+        if let Upload::Streamed(streamed) = &mut self.upload {
+            if self.written > streamed.announced {
+                return Err(Error::other(format!(
+                    "{}: more bytes came than the {} announced; the upload was cancelled and \
+                     nothing was stored",
+                    self.target.what(),
+                    streamed.announced
+                )));
+            }
+            streamed.md5.update(&chunk);
+            return streamed.sent.write(&chunk);
+        }
         let part_size = self.target.core.config.part_size;
         let concurrency = self.target.core.config.upload_concurrency;
         let mut rest = &chunk[..];
@@ -320,7 +373,9 @@ impl S3Writer {
 
     fn abort_upload(&mut self) -> Result<()> {
         match std::mem::replace(&mut self.upload, Upload::Single) {
-            Upload::Single => Ok(()),
+            // Dropped with its body unfinished, the request is cut off:
+            // the server stores nothing.
+            Upload::Single | Upload::Streamed(_) => Ok(()),
             Upload::Multipart(upload) => upload.abort(&self.target),
         }
     }
@@ -339,6 +394,7 @@ impl S3Writer {
                 }
                 response.header("etag").map(str::to_owned)
             }
+            Upload::Streamed(streamed) => streamed.finish(target, self.written)?,
             Upload::Multipart(mut upload) => {
                 // Until it completes, a failure must still abort it.
                 let sent = match std::mem::take(&mut self.buffer) {
@@ -381,6 +437,46 @@ impl S3Writer {
             content_type: self.content_type.clone(),
             metadata: Vec::new(),
         })
+    }
+}
+
+impl Streamed {
+    /// Ends the PUT, if all the announced bytes were written (else drops
+    /// it unfinished: nothing is stored), and checks the ETag the server
+    /// answers against the MD5 of what was sent; returns the ETag.
+    fn finish(self, target: &Target, written: u64) -> Result<Option<String>> {
+        let Streamed {
+            mut sent,
+            md5,
+            announced,
+        } = self;
+        if written != announced {
+            return Err(Error::other(format!(
+                "{}: {written} bytes came where {announced} were announced; the upload was \
+                 cancelled and nothing was stored",
+                target.what()
+            )));
+        }
+        sent.end_body();
+        let response = sent.finish()?;
+        if response.status() != 200 {
+            return Err(target.core.parse_error(&target.what(), response));
+        }
+        let etag = response.header("etag").map(str::to_owned);
+        let md5 = hex::encode(md5.finalize());
+        // An ETag that is not an MD5 (encryption with a KMS key) says
+        // nothing of the bytes; TLS guarded them.
+        if let Some(tag) = etag.as_deref().map(|t| t.trim_matches('"')) {
+            if tag.len() == 32 && !tag.eq_ignore_ascii_case(&md5) {
+                let _ = target.core.send("DELETE", &target.path(), &[], &[], b"");
+                return Err(Error::unavailable(format!(
+                    "{}: the server stored other bytes than were sent (its ETag {tag}, the \
+                     MD5 sent {md5}); the object was deleted, write it again",
+                    target.what()
+                )));
+            }
+        }
+        Ok(etag)
     }
 }
 
