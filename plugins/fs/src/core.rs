@@ -97,6 +97,11 @@ impl FsCore {
         &self.root
     }
 
+    /// The preopened root's descriptor.
+    pub fn dir(&self) -> &Descriptor {
+        &self.dir
+    }
+
     /// The file that holds `key`. Keys are already checked against the key
     /// rules, so joining cannot climb out; the sandbox would refuse it anyway.
     pub fn path(&self, key: &str) -> Result<PathBuf> {
