@@ -132,10 +132,13 @@ impl FsCore {
     /// deleted: quadratic in the size of the directory.)
     pub fn delete_many(&self, keys: &[&str]) -> Vec<Result<()>> {
         let mut parents = std::collections::BTreeSet::new();
+        // Keys come in listing order, so the directory of one is most often
+        // the next one's too.
+        let mut last_dir = None;
         let results = keys
             .iter()
             .map(|key| {
-                if self.unlink(key)? {
+                if self.unlink_in_dir(key, &mut last_dir)? {
                     if let Some(parent) = wharf_plugin::key::split_parent(key).0 {
                         parents.insert(parent);
                     }
@@ -152,6 +155,46 @@ impl FsCore {
             }
         }
         results
+    }
+
+    /// [`FsCore::unlink`] through the descriptor of the key's directory,
+    /// kept in `last_dir` for the next key: the host then removes the name
+    /// in one call, where a path from the root costs it an open of the
+    /// directory and a close besides (`rm -R` of 2,000 files: 2,002 opens
+    /// and 2,019 closes, `strace -c -f`). Whatever this way cannot settle
+    /// (a directory at the key, a refusal) goes the path's way, which
+    /// tells and names it.
+    fn unlink_in_dir(
+        &self,
+        key: &str,
+        last_dir: &mut Option<(String, Descriptor)>,
+    ) -> Result<bool> {
+        check_key(key)?;
+        let (dir_key, name) = match wharf_plugin::key::split_parent(key) {
+            (Some(dir_key), name) => (dir_key, name),
+            (None, name) => ("", name),
+        };
+        if last_dir.as_ref().is_none_or(|(open, _)| open != dir_key) {
+            *last_dir = None;
+            if !dir_key.is_empty() {
+                match self.dir.open_at(
+                    PathFlags::SYMLINK_FOLLOW,
+                    dir_key,
+                    OpenFlags::DIRECTORY,
+                    DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY,
+                ) {
+                    Ok(dir) => *last_dir = Some((dir_key.to_owned(), dir)),
+                    Err(ErrorCode::NoEntry | ErrorCode::NotDirectory) => return Ok(false),
+                    Err(_) => return self.unlink(key),
+                }
+            }
+        }
+        let dir = last_dir.as_ref().map_or(&*self.dir, |(_, dir)| dir);
+        match dir.unlink_file_at(name) {
+            Ok(()) => Ok(true),
+            Err(ErrorCode::NoEntry) => Ok(false),
+            Err(_) => self.unlink(key),
+        }
     }
 
     /// Removes the file at `key`; whether there was one. One call where
