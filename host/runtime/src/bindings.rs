@@ -39,6 +39,7 @@ pub(crate) mod overlay {
             "wharf:storage/below.below-writer": crate::overlay::BelowWriter,
             "wharf:storage/below.below-lister": crate::overlay::BelowLister,
             "wharf:storage/deflate.deflation": crate::deflate::Deflation,
+            "wharf:storage/deflate.content-md5": crate::deflate::ContentMd5,
             "wasi:io": wasmtime_wasi::p2::bindings::io,
         },
     });

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
-use crate::bindings::overlay::wharf::storage::deflate::{DeflatedBlock, Host, HostDeflation};
+use crate::bindings::overlay::wharf::storage::deflate::{
+    DeflatedBlock, Host, HostContentMd5, HostDeflation,
+};
 use crate::bindings::types::Error as WitError;
 
 /// The largest block one call may hand over.
@@ -45,13 +47,15 @@ struct Held {
 /// dropped block ends.
 struct Share {
     load: Arc<DeflateLoad>,
+    /// 1 for a block, 0 for a piece to hash (which counts only bytes).
+    blocks: usize,
     bytes: usize,
 }
 
 impl Drop for Share {
     fn drop(&mut self) {
         let mut held = self.load.held.lock().unwrap_or_else(|e| e.into_inner());
-        held.blocks -= 1;
+        held.blocks -= self.blocks;
         held.bytes -= self.bytes;
     }
 }
@@ -63,6 +67,31 @@ type Done = (Result<DeflatedBlock, String>, Share);
 /// A block being compressed (the `deflation` resource).
 pub struct Deflation {
     work: Option<tokio::task::JoinHandle<Done>>,
+}
+
+/// A content's MD5 the host computes for an instance (`content-md5`): the
+/// pieces go to a thread of its own, in order, at most two waiting.
+pub struct ContentMd5 {
+    pieces: Option<tokio::sync::mpsc::Sender<(Vec<u8>, Share)>>,
+    digest: Option<tokio::task::JoinHandle<[u8; 16]>>,
+}
+
+impl ContentMd5 {
+    fn new() -> Self {
+        let (pieces, mut arriving) = tokio::sync::mpsc::channel::<(Vec<u8>, Share)>(2);
+        let digest = tokio::task::spawn_blocking(move || {
+            let mut md5 = wharf_md5::Md5::new();
+            // Each piece's share of the load goes back once it is hashed.
+            while let Some((piece, _share)) = arriving.blocking_recv() {
+                md5.update(&piece);
+            }
+            md5.finalize()
+        });
+        ContentMd5 {
+            pieces: Some(pieces),
+            digest: Some(digest),
+        }
+    }
 }
 
 /// What the `deflate` functions of one instance work on.
@@ -113,6 +142,7 @@ impl DeflateView<'_> {
         held.bytes += bytes;
         Ok(Share {
             load: self.load.clone(),
+            blocks: 1,
             bytes,
         })
     }
@@ -206,6 +236,87 @@ impl HostDeflation for DeflateView<'_> {
     }
 }
 
+impl DeflateView<'_> {
+    /// Takes a share of the load for a piece of `len` bytes to hash.
+    fn piece_share(&self, len: usize) -> Result<Share, String> {
+        let refused = |why: String| Err(format!("the host refused to hash a piece: {why}"));
+        if len > MAX_BLOCK {
+            return refused(format!(
+                "it holds {len} bytes, past the bound of {MAX_BLOCK} (4 MiB); add the content \
+                 in smaller pieces"
+            ));
+        }
+        let mut held = self.load.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.bytes + len > self.host_memory {
+            return refused(format!(
+                "with what it already holds it would hold {} MiB, past the remote's host memory \
+                 limit of {} MiB; raise host_memory_limit_mib in the remote's configuration, or \
+                 add smaller pieces",
+                (held.bytes + len).div_ceil(1 << 20),
+                self.host_memory >> 20
+            ));
+        }
+        held.bytes += len;
+        Ok(Share {
+            load: self.load.clone(),
+            blocks: 0,
+            bytes: len,
+        })
+    }
+}
+
+impl HostContentMd5 for DeflateView<'_> {
+    async fn new(&mut self) -> wasmtime::Result<Resource<ContentMd5>> {
+        Ok(self.table.push(ContentMd5::new())?)
+    }
+
+    async fn add(
+        &mut self,
+        this: Resource<ContentMd5>,
+        piece: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        let share = match self.piece_share(piece.len()) {
+            Ok(share) => share,
+            Err(why) => return Ok(Err(WitError::Other(why))),
+        };
+        let Some(pieces) = self.table.get(&this)?.pieces.clone() else {
+            return Ok(Err(WitError::Other(
+                "this MD5 was already finished: add every piece before finish".to_owned(),
+            )));
+        };
+        // Waits while two pieces are still to be hashed.
+        if pieces.send((piece, share)).await.is_err() {
+            return Ok(Err(WitError::Other(
+                "the host's MD5 thread stopped".to_owned(),
+            )));
+        }
+        Ok(Ok(()))
+    }
+
+    async fn finish(
+        &mut self,
+        this: Resource<ContentMd5>,
+    ) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
+        let md5 = self.table.get_mut(&this)?;
+        // Without the sender the thread sees the end once the pieces are
+        // hashed.
+        md5.pieces = None;
+        let Some(digest) = md5.digest.take() else {
+            return Ok(Err(WitError::Other(
+                "this MD5 was already finished: each is finished once".to_owned(),
+            )));
+        };
+        Ok(Ok(digest.await?.to_vec()))
+    }
+
+    async fn drop(&mut self, this: Resource<ContentMd5>) -> wasmtime::Result<()> {
+        // The thread ends once what was added is hashed, and gives the
+        // pieces' shares back.
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +337,37 @@ mod tests {
             .unwrap();
         out.truncate(stream.total_out() as usize);
         out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_content_md5_is_the_md5_of_its_pieces_in_order() {
+        let (mut table, load) = (ResourceTable::new(), Arc::new(DeflateLoad::default()));
+        let mut view = view(&mut table, &load);
+        let content: Vec<u8> = (0..5u32 << 20).map(|i| (i % 251) as u8).collect();
+        let md5 = HostContentMd5::new(&mut view).await.unwrap();
+        for piece in content.chunks(1 << 20) {
+            HostContentMd5::add(&mut view, Resource::new_borrow(md5.rep()), piece.to_vec())
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let digest = HostContentMd5::finish(&mut view, Resource::new_borrow(md5.rep()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(digest, wharf_md5::digest(&content));
+        let again = HostContentMd5::finish(&mut view, Resource::new_borrow(md5.rep()))
+            .await
+            .unwrap();
+        assert!(again.is_err());
+        // A piece past 4 MiB is refused, naming the bound.
+        let big = HostContentMd5::new(&mut view).await.unwrap();
+        let err = HostContentMd5::add(&mut view, big, vec![0; (4 << 20) + 1])
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(format!("{err:?}").contains("4 MiB"), "{err:?}");
+        assert_eq!(load.held.lock().unwrap().bytes, 0);
     }
 
     #[tokio::test]

@@ -44,3 +44,37 @@ impl Deflation {
 pub fn start(content: &[u8], level: u8, huffman_only: bool, last: bool) -> Result<Deflation> {
     raw::start(content, level, huffman_only, last).map(Deflation)
 }
+
+/// The MD5 of a content given piece by piece, computed by the host natively
+/// on a thread of its own, in order, while the overlay goes on (see
+/// `wharf:storage/deflate.content-md5`). Pieces of at most 4 MiB.
+pub struct ContentMd5(raw::ContentMd5);
+
+impl ContentMd5 {
+    /// The MD5 of nothing yet.
+    pub fn new() -> Self {
+        ContentMd5(raw::ContentMd5::new())
+    }
+
+    /// Adds the next piece; returns once the host holds it.
+    pub fn add(&self, piece: &[u8]) -> Result<()> {
+        self.0.add(piece)
+    }
+
+    /// Waits for every piece and gives the digest.
+    pub fn finish(self) -> Result<[u8; 16]> {
+        let digest = self.0.finish()?;
+        digest.try_into().map_err(|digest: Vec<u8>| {
+            crate::Error::other(format!(
+                "the host gave an MD5 of {} bytes, not 16",
+                digest.len()
+            ))
+        })
+    }
+}
+
+impl Default for ContentMd5 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
