@@ -93,8 +93,7 @@ impl wasmtime_wasi::p2::bindings::sockets::network::Host for NameLookup<'_> {
         &mut self,
         error: Resource<wasmtime_wasi::p2::bindings::sockets::network::Error>,
     ) -> wasmtime::Result<Option<ErrorCode>> {
-        let error = self.table.get(&error)?;
-        Ok(error.downcast_ref::<std::io::Error>().map(ErrorCode::from))
+        Ok(crate::tcp::error_code_of(self.table.get(&error)?))
     }
 }
 

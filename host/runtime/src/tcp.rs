@@ -174,6 +174,27 @@ impl TcpView<'_> {
         }
     }
 
+    /// The socket option `name` at `level`, an integer.
+    fn get_option(
+        &mut self,
+        this: &Resource<TcpSocket>,
+        level: libc::c_int,
+        name: libc::c_int,
+    ) -> SocketResult<libc::c_int> {
+        self.with_fd(this, |fd| get_option(fd, level, name))
+    }
+
+    /// Sets the integer socket option `name` at `level`.
+    fn set_option(
+        &mut self,
+        this: &Resource<TcpSocket>,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: libc::c_int,
+    ) -> SocketResult<()> {
+        self.with_fd(this, |fd| set_option(fd, level, name, value))
+    }
+
     /// Runs `f` on the connected socket's descriptor.
     fn with_fd<T>(
         &mut self,
@@ -389,9 +410,8 @@ impl tcp::HostTcpSocket for TcpView<'_> {
     }
 
     fn keep_alive_enabled(&mut self, this: Resource<TcpSocket>) -> SocketResult<bool> {
-        self.with_fd(&this, |fd| {
-            get_option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE).map(|v| v != 0)
-        })
+        self.get_option(&this, libc::SOL_SOCKET, libc::SO_KEEPALIVE)
+            .map(|v| v != 0)
     }
 
     fn set_keep_alive_enabled(
@@ -399,15 +419,12 @@ impl tcp::HostTcpSocket for TcpView<'_> {
         this: Resource<TcpSocket>,
         value: bool,
     ) -> SocketResult<()> {
-        self.with_fd(&this, |fd| {
-            set_option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, value.into())
-        })
+        self.set_option(&this, libc::SOL_SOCKET, libc::SO_KEEPALIVE, value.into())
     }
 
     fn keep_alive_idle_time(&mut self, this: Resource<TcpSocket>) -> SocketResult<u64> {
-        self.with_fd(&this, |fd| {
-            get_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE).map(seconds_to_nanos)
-        })
+        self.get_option(&this, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE)
+            .map(seconds_to_nanos)
     }
 
     fn set_keep_alive_idle_time(
@@ -416,15 +433,12 @@ impl tcp::HostTcpSocket for TcpView<'_> {
         value: u64,
     ) -> SocketResult<()> {
         let seconds = nanos_to_seconds(value)?;
-        self.with_fd(&this, |fd| {
-            set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, seconds)
-        })
+        self.set_option(&this, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, seconds)
     }
 
     fn keep_alive_interval(&mut self, this: Resource<TcpSocket>) -> SocketResult<u64> {
-        self.with_fd(&this, |fd| {
-            get_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL).map(seconds_to_nanos)
-        })
+        self.get_option(&this, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL)
+            .map(seconds_to_nanos)
     }
 
     fn set_keep_alive_interval(
@@ -433,15 +447,12 @@ impl tcp::HostTcpSocket for TcpView<'_> {
         value: u64,
     ) -> SocketResult<()> {
         let seconds = nanos_to_seconds(value)?;
-        self.with_fd(&this, |fd| {
-            set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, seconds)
-        })
+        self.set_option(&this, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, seconds)
     }
 
     fn keep_alive_count(&mut self, this: Resource<TcpSocket>) -> SocketResult<u32> {
-        self.with_fd(&this, |fd| {
-            get_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT).map(|v| v as u32)
-        })
+        self.get_option(&this, libc::IPPROTO_TCP, libc::TCP_KEEPCNT)
+            .map(|v| v as u32)
     }
 
     fn set_keep_alive_count(&mut self, this: Resource<TcpSocket>, value: u32) -> SocketResult<()> {
@@ -449,14 +460,12 @@ impl tcp::HostTcpSocket for TcpView<'_> {
             return Err(ErrorCode::InvalidArgument.into());
         }
         let count = libc::c_int::try_from(value).map_err(|_| ErrorCode::InvalidArgument)?;
-        self.with_fd(&this, |fd| {
-            set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, count)
-        })
+        self.set_option(&this, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, count)
     }
 
     fn hop_limit(&mut self, this: Resource<TcpSocket>) -> SocketResult<u8> {
         let (level, name) = self.hop_option(&this)?;
-        self.with_fd(&this, |fd| get_option(fd, level, name).map(|v| v as u8))
+        self.get_option(&this, level, name).map(|v| v as u8)
     }
 
     fn set_hop_limit(&mut self, this: Resource<TcpSocket>, value: u8) -> SocketResult<()> {
@@ -464,13 +473,12 @@ impl tcp::HostTcpSocket for TcpView<'_> {
             return Err(ErrorCode::InvalidArgument.into());
         }
         let (level, name) = self.hop_option(&this)?;
-        self.with_fd(&this, |fd| set_option(fd, level, name, value.into()))
+        self.set_option(&this, level, name, value.into())
     }
 
     fn receive_buffer_size(&mut self, this: Resource<TcpSocket>) -> SocketResult<u64> {
-        self.with_fd(&this, |fd| {
-            get_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF).map(|v| v as u64)
-        })
+        self.get_option(&this, libc::SOL_SOCKET, libc::SO_RCVBUF)
+            .map(|v| v as u64)
     }
 
     fn set_receive_buffer_size(
@@ -479,22 +487,17 @@ impl tcp::HostTcpSocket for TcpView<'_> {
         value: u64,
     ) -> SocketResult<()> {
         let size = buffer_size(value)?;
-        self.with_fd(&this, |fd| {
-            set_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, size)
-        })
+        self.set_option(&this, libc::SOL_SOCKET, libc::SO_RCVBUF, size)
     }
 
     fn send_buffer_size(&mut self, this: Resource<TcpSocket>) -> SocketResult<u64> {
-        self.with_fd(&this, |fd| {
-            get_option(fd, libc::SOL_SOCKET, libc::SO_SNDBUF).map(|v| v as u64)
-        })
+        self.get_option(&this, libc::SOL_SOCKET, libc::SO_SNDBUF)
+            .map(|v| v as u64)
     }
 
     fn set_send_buffer_size(&mut self, this: Resource<TcpSocket>, value: u64) -> SocketResult<()> {
         let size = buffer_size(value)?;
-        self.with_fd(&this, |fd| {
-            set_option(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, size)
-        })
+        self.set_option(&this, libc::SOL_SOCKET, libc::SO_SNDBUF, size)
     }
 
     fn subscribe(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<Resource<DynPollable>> {
@@ -812,11 +815,18 @@ impl wasmtime_wasi::p2::bindings::sockets::network::Host for TcpView<'_> {
         &mut self,
         error: Resource<wasmtime_wasi::p2::bindings::sockets::network::Error>,
     ) -> wasmtime::Result<Option<ErrorCode>> {
-        let error = self.table.get(&error)?;
-        Ok(error
-            .downcast_ref::<wasmtime_wasi::sockets::ErrorCode>()
-            .map(|code| ErrorCode::from(*code)))
+        Ok(error_code_of(self.table.get(&error)?))
     }
+}
+
+/// The socket error code of a stream's error, for
+/// `network-error-code`: the host's TCP streams fail with a socket error
+/// code, its name lookups with the resolver's I/O error.
+pub(crate) fn error_code_of(error: &wasmtime::Error) -> Option<ErrorCode> {
+    if let Some(code) = error.downcast_ref::<wasmtime_wasi::sockets::ErrorCode>() {
+        return Some(ErrorCode::from(*code));
+    }
+    error.downcast_ref::<io::Error>().map(ErrorCode::from)
 }
 
 impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for TcpView<'_> {
