@@ -100,9 +100,10 @@ impl S3Core {
         }
     }
 
-    /// Sends a signed request with its whole body and returns without
-    /// waiting for the answer (no retries: the caller keeps the body and
-    /// retries with [`S3Core::send`] if the answer calls for it).
+    /// Sends the head of a request signed for `body`, which the caller
+    /// then writes ([`wharf_plugin::http::Upload::write_now`] as the
+    /// network takes it) and keeps: no retries here, the caller retries
+    /// with [`S3Core::send`] if the answer calls for it.
     pub fn start(
         &self,
         method: &str,
@@ -110,7 +111,8 @@ impl S3Core {
         query: &[(&str, &str)],
         body: &[u8],
     ) -> Result<wharf_plugin::http::Upload> {
-        self.signed(method, path, query, &[], body)?.send_body(body)
+        self.signed(method, path, query, &[], body)?
+            .start_sized(body.len() as u64)
     }
 
     /// Sends the head of a PUT of `length` bytes whose body is written

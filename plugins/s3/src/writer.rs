@@ -23,7 +23,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use wharf_plugin::http::{Response, Upload as SentPart};
+use wharf_plugin::http::{Pollable, Response, Upload as SentPart};
 use wharf_plugin::{Error, ObjectMeta, Result, WriteOptions, Writer};
 
 use crate::core::{S3Core, MAX_XML};
@@ -86,10 +86,37 @@ struct Multipart {
     in_flight: VecDeque<InFlight>,
 }
 
+/// A part on its way. Its body goes out as the network takes it, a piece
+/// each time the writer is given a chunk ([`Multipart::send_some`]), so
+/// the plugin fills the next part (and the layer above it, a cipher say,
+/// works) while this one is sent; before, writing a part's body held the
+/// plugin until the server had read all but the host's buffer of it.
 struct InFlight {
     number: usize,
-    sent: SentPart,
+    /// `None` once writing its body failed: it is sent again, with the
+    /// usual retries, when settled.
+    sent: Option<SentPart>,
     data: Vec<u8>,
+    /// How many of its bytes the host has taken.
+    written: usize,
+}
+
+impl InFlight {
+    /// Writes as much of the rest of the body as the host takes now; with
+    /// something to wait on until it takes more, while some is left.
+    fn send_some(&mut self) -> Option<Pollable> {
+        let sent = self.sent.as_mut()?;
+        if self.written < self.data.len() {
+            match sent.write_now(&self.data[self.written..]) {
+                Ok(n) => self.written += n,
+                Err(_) => self.sent = None,
+            }
+        }
+        match &self.sent {
+            Some(sent) if self.written < self.data.len() => sent.writable(),
+            _ => None,
+        }
+    }
 }
 
 impl Multipart {
@@ -143,22 +170,57 @@ impl Multipart {
                 return self.record_part(target, number, response);
             }
         };
-        self.in_flight.push_back(InFlight { number, sent, data });
+        let mut part = InFlight {
+            number,
+            sent: Some(sent),
+            data,
+            written: 0,
+        };
+        part.send_some();
+        self.in_flight.push_back(part);
         Ok(())
     }
 
-    /// Waits for the oldest part in flight; one the server did not take is
-    /// sent again, with the usual retries.
+    /// Writes as much of the parts in flight as the host takes now; with
+    /// what to wait on until it takes more of those with some left.
+    fn send_some(in_flight: &mut VecDeque<InFlight>) -> Vec<Pollable> {
+        in_flight
+            .iter_mut()
+            .filter_map(InFlight::send_some)
+            .collect()
+    }
+
+    /// Waits for the oldest part in flight, writing the rest of its body
+    /// first; one the server did not take is sent again, with the usual
+    /// retries.
     fn settle_oldest_part(&mut self, target: &Target) -> Result<()> {
-        let Some(part) = self.in_flight.pop_front() else {
+        let Some(mut part) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let response = match part.sent.finish() {
-            Ok(response) if response.status() == 200 => response,
-            Ok(response) if !matches!(response.status(), 429 | 500 | 502 | 503 | 504) => {
+        // The rest of its body goes out alongside the parts after it, each
+        // as the network takes it (the server works on them at once); and
+        // while its answer is awaited, they go on out.
+        loop {
+            let Some(writable) = part.send_some() else {
+                break;
+            };
+            let mut waits = Self::send_some(&mut self.in_flight);
+            waits.push(writable);
+            wharf_plugin::http::wait_any(&waits);
+        }
+        let others = &mut self.in_flight;
+        let answer = part
+            .sent
+            .map(|sent| sent.finish_while(|| Self::send_some(others)));
+        let response = match answer {
+            Some(Ok(response)) if response.status() == 200 => response,
+            Some(Ok(response)) if !matches!(response.status(), 429 | 500 | 502 | 503 | 504) => {
                 return Err(target.core.parse_error(&target.what(), response));
             }
-            Ok(_) | Err(Error::Unavailable(_)) => {
+            Some(Err(e)) if !matches!(e, Error::Unavailable(_)) => return Err(e),
+            // Answered "try again", cut off, or its body could not be
+            // written: sent again.
+            Some(Ok(_) | Err(_)) | None => {
                 let number = part.number.to_string();
                 let query = [
                     ("partNumber", number.as_str()),
@@ -168,7 +230,6 @@ impl Multipart {
                     .core
                     .send("PUT", &target.path(), &query, &[], &part.data)?
             }
-            Err(e) => return Err(e),
         };
         self.record_part(target, part.number, response)
     }
@@ -345,6 +406,9 @@ impl S3Writer {
         }
         let part_size = self.target.core.config.part_size;
         let concurrency = self.target.core.config.upload_concurrency;
+        if let Upload::Multipart(upload) = &mut self.upload {
+            Multipart::send_some(&mut upload.in_flight);
+        }
         let mut rest = &chunk[..];
         while !rest.is_empty() {
             if self.buffer.capacity() < part_size {

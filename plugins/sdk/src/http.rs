@@ -7,6 +7,9 @@ use wasip2::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method,
     OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
+use wasip2::io::poll::poll;
+/// What [`Upload::writable`] gives and [`Upload::finish_while`] waits on.
+pub use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
 use crate::{ByteRange, Error, Result};
@@ -146,21 +149,24 @@ impl Request {
     /// for the response, so that several requests can be in flight; call
     /// [`Upload::finish`] for the response.
     pub fn send_body(&self, body: &[u8]) -> Result<Upload> {
-        // Without a length the body goes chunked, which S3 and many APIs
-        // refuse for uploads.
-        let sized;
-        let request = if !body.is_empty() || !matches!(self.method.as_str(), "GET" | "HEAD") {
-            sized = self
-                .clone()
-                .header("content-length", body.len().to_string());
-            &sized
+        let mut upload = if !body.is_empty() || !matches!(self.method.as_str(), "GET" | "HEAD") {
+            self.start_sized(body.len() as u64)?
         } else {
-            self
+            self.start()?
         };
-        let mut upload = request.start()?;
         upload.write(body)?;
         upload.end_body();
         Ok(upload)
+    }
+
+    /// Sends the request head announcing a body of `length` bytes, to be
+    /// written afterwards ([`Upload::write`], [`Upload::write_now`]).
+    /// Without a length the body would go chunked, which S3 and many APIs
+    /// refuse for uploads.
+    pub fn start_sized(&self, length: u64) -> Result<Upload> {
+        self.clone()
+            .header("content-length", length.to_string())
+            .start()
     }
 
     /// Sends the request head and returns a writer for the body, for
@@ -189,6 +195,13 @@ impl Request {
     }
 }
 
+/// Waits until one of `pollables` is ready (returns at once for none).
+pub fn wait_any(pollables: &[Pollable]) {
+    if !pollables.is_empty() {
+        poll(&pollables.iter().collect::<Vec<_>>());
+    }
+}
+
 /// A request whose body is being written.
 pub struct Upload {
     what: String,
@@ -202,25 +215,41 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// Writes all of `bytes` to the request body.
+    /// Writes all of `bytes` to the request body, waiting for the host to
+    /// take them.
     pub fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
-        while !bytes.is_empty() {
+        loop {
+            bytes = &bytes[self.write_now(bytes)?..];
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            let stream = self.stream.as_ref().expect("the body is open until finish");
+            stream.subscribe().block();
+        }
+    }
+
+    /// Writes as much of `bytes` as the host takes now, without waiting;
+    /// returns how many. A plugin with other work (the next part to fill)
+    /// calls it between that work, so the body goes out meanwhile instead
+    /// of holding the plugin until it is sent.
+    pub fn write_now(&mut self, bytes: &[u8]) -> Result<usize> {
+        let mut written = 0;
+        while written < bytes.len() {
             let stream = self.stream.as_ref().expect("the body is open until finish");
             let permitted = match stream.check_write() {
                 Ok(permitted) => permitted,
                 Err(e) => return Err(self.stream_error(e)),
             };
             if permitted == 0 {
-                stream.subscribe().block();
-                continue;
+                break;
             }
-            let n = bytes.len().min(permitted as usize);
-            if let Err(e) = stream.write(&bytes[..n]) {
+            let n = (bytes.len() - written).min(permitted as usize);
+            if let Err(e) = stream.write(&bytes[written..written + n]) {
                 return Err(self.stream_error(e));
             }
-            bytes = &bytes[n..];
+            written += n;
         }
-        Ok(())
+        Ok(written)
     }
 
     /// Waits for the response and keeps it.
@@ -264,9 +293,41 @@ impl Upload {
         }
     }
 
+    /// Something to wait on until the host takes more of the body; `None`
+    /// once the body is ended.
+    pub fn writable(&self) -> Option<Pollable> {
+        self.stream.as_ref().map(|stream| stream.subscribe())
+    }
+
     /// Ends the body and waits for the response head.
-    pub fn finish(mut self) -> Result<Response> {
+    pub fn finish(self) -> Result<Response> {
+        self.finish_while(Vec::new)
+    }
+
+    /// Ends the body and waits for the response head, meanwhile doing the
+    /// caller's other work: `meanwhile` runs first and again each time one
+    /// of the pollables it returned is ready (say, the bodies of other
+    /// requests in flight that the host can take more of), so those go on
+    /// while this answer is awaited; an empty list means nothing more to do.
+    pub fn finish_while(
+        mut self,
+        mut meanwhile: impl FnMut() -> Vec<Pollable>,
+    ) -> Result<Response> {
         self.end_body();
+        if self.resolved.is_none() {
+            loop {
+                let others = meanwhile();
+                if others.is_empty() {
+                    break;
+                }
+                let answer = self.response.subscribe();
+                let mut waits = vec![&answer];
+                waits.extend(others.iter());
+                if poll(&waits).contains(&0) {
+                    break;
+                }
+            }
+        }
         self.resolve();
         let incoming = match self.resolved.take() {
             Some(Ok(response)) => response,
