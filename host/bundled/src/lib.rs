@@ -2,15 +2,6 @@
 //! crate's build script and embedded here as bytes.
 #![deny(missing_docs)]
 
+// The components (`FS`, `S3`, …), `ALL` (each by the name a configuration
+// uses) and `SHA256` (the hash of each, taken when it was built).
 include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
-
-/// Every bundled plugin as (name, component bytes); the name is the one a
-/// configuration uses in `plugin = "…"`.
-pub const ALL: &[(&str, &[u8])] = &[
-    ("fs", FS),
-    ("s3", S3),
-    ("ftp", FTP),
-    ("dropbox", DROPBOX),
-    ("crypt", CRYPT),
-    ("compress", COMPRESS),
-];

@@ -247,9 +247,13 @@ impl Runtime {
                     format!("no plugin named '{name}' is built into this host"),
                 )
             })?;
-        // A built-in plugin is known by name: no need to hash its bytes to
-        // find it again.
-        self.load_once(format!("bundled:{name}"), bytes, None, || {
+        // A built-in plugin is known by name, and its hash was taken when
+        // it was built: its bytes are not read to find it again.
+        let sha256 = wharf_bundled::SHA256
+            .iter()
+            .find(|(bundled, _)| *bundled == name)
+            .map(|(_, sha256)| (*sha256).to_owned());
+        self.load_once(format!("bundled:{name}"), bytes, sha256, || {
             PluginSource::Bundled(name.to_owned())
         })
         .await
@@ -381,4 +385,23 @@ pub(crate) fn bindings_pre(
             ),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    /// The hash taken of each built-in plugin when it was built is that of
+    /// the bytes embedded: the compile cache finds it by that hash.
+    #[test]
+    fn each_bundled_plugin_is_known_by_the_hash_of_its_bytes() {
+        assert_eq!(wharf_bundled::SHA256.len(), wharf_bundled::ALL.len());
+        for (name, bytes) in wharf_bundled::ALL {
+            let (_, sha256) = wharf_bundled::SHA256
+                .iter()
+                .find(|(bundled, _)| bundled == name)
+                .unwrap_or_else(|| panic!("no hash for {name}"));
+            assert_eq!(*sha256, hex::encode(Sha256::digest(bytes)), "{name}");
+        }
+    }
 }
