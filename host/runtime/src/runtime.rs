@@ -252,7 +252,8 @@ impl Runtime {
         let sha256 = wharf_bundled::SHA256
             .iter()
             .find(|(bundled, _)| *bundled == name)
-            .map(|(_, sha256)| (*sha256).to_owned());
+            .map(|(_, sha256)| (*sha256).to_owned())
+            .unwrap_or_else(|| hex::encode(Sha256::digest(bytes)));
         self.load_once(format!("bundled:{name}"), bytes, sha256, || {
             PluginSource::Bundled(name.to_owned())
         })
@@ -264,7 +265,7 @@ impl Runtime {
     /// or starting it again.
     pub async fn load(&self, bytes: &[u8], source: PluginSource) -> Result<Plugin> {
         let sha256 = hex::encode(Sha256::digest(bytes));
-        self.load_once(sha256.clone(), bytes, Some(sha256), || source)
+        self.load_once(sha256.clone(), bytes, sha256, || source)
             .await
     }
 
@@ -272,7 +273,7 @@ impl Runtime {
         &self,
         key: String,
         bytes: &[u8],
-        sha256: Option<String>,
+        sha256: String,
         source: impl FnOnce() -> PluginSource,
     ) -> Result<Plugin> {
         let mut loaded = self.inner.loaded.lock().await;
@@ -280,7 +281,6 @@ impl Runtime {
             return Ok(plugin);
         }
         let source = source();
-        let sha256 = sha256.unwrap_or_else(|| hex::encode(Sha256::digest(bytes)));
         let component = self.compile(bytes, &sha256, &source)?;
         let plugin = Plugin::new(self.clone(), component, sha256, source).await?;
         *self
