@@ -13,6 +13,14 @@ use crate::{Error, ErrorKind, Result};
 /// enough that memory stays flat.
 pub const CHUNK_SIZE: usize = 1 << 20;
 
+/// The most bytes handed to a plugin's `write` in one call; a larger chunk
+/// goes in pieces. Each piece is copied into the plugin's memory beside
+/// what the plugin keeps (an S3 part, a part in flight), and that memory
+/// never shrinks, so a 1 MiB copy would add 1 MiB to every upload's
+/// resident size for good; a quarter of it costs three more calls per
+/// chunk, a few microseconds.
+pub const WRITE_PIECE: usize = 256 << 10;
+
 /// How many entries the host asks a plugin for per listing page.
 pub const LIST_PAGE: u32 = 1000;
 

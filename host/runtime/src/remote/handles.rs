@@ -2,7 +2,7 @@
 //! instance that opened it and makes its calls there; dropping one queues
 //! its resource to be dropped in the guest at that instance's next call.
 
-use super::bounds::{CHUNK_SIZE, LIST_PAGE};
+use super::bounds::{CHUNK_SIZE, LIST_PAGE, WRITE_PIECE};
 use super::handed::{HandedInput, HandedOutput, InputEnd};
 use super::pool::{Farewell, Handle, Slot};
 use super::Remote;
@@ -217,7 +217,12 @@ impl ObjectWriter<'_> {
         let resource = handle.resource;
         self.remote
             .run_on(handle, "write", &self.key, async |api, store, _| {
-                api.writer_write(store, resource, chunk).await
+                for piece in chunk.chunks(WRITE_PIECE) {
+                    if let refused @ Err(_) = api.writer_write(store, resource, piece).await? {
+                        return Ok(refused);
+                    }
+                }
+                Ok(Ok(()))
             })
             .await
     }
