@@ -15,6 +15,8 @@ pub struct Args {
     /// The subcommand and its arguments.
     pub positional: Vec<String>,
     pub config: Option<PathBuf>,
+    /// `--ca-cert` files (the flag may be given more than once).
+    pub ca_cert: Vec<String>,
     pub verbose: u8,
     pub quiet: bool,
     pub dry_run: bool,
@@ -63,6 +65,7 @@ enum Takes {
 /// rclone's flags that Wharf takes, with their short forms.
 const FLAGS: &[(&str, Option<char>, Takes)] = &[
     ("config", None, Takes::Value),
+    ("ca-cert", None, Takes::Value),
     ("verbose", Some('v'), Takes::Nothing),
     ("quiet", Some('q'), Takes::Nothing),
     ("dry-run", Some('n'), Takes::Nothing),
@@ -183,6 +186,7 @@ impl Args {
         let text = || value.clone().unwrap_or_default();
         match name {
             "config" => self.config = Some(PathBuf::from(text())),
+            "ca-cert" => self.ca_cert.push(text()),
             "verbose" => self.verbose += 1,
             "quiet" => self.quiet = true,
             "dry-run" => self.dry_run = true,

@@ -45,6 +45,9 @@ impl<'a> Context<'a> {
         for (kind, key, value) in &args.backend {
             rclone.set_flag(kind, key, value).map_err(Failure::usage)?;
         }
+        for file in &args.ca_cert {
+            rclone.add_ca_cert(file);
+        }
         let rclone_path = args.config.clone().or_else(wharf_rclone_conf::default_path);
         if args.verbose > 0 && args.config.is_none() && rclone.path().is_none() {
             if let Some(path) = &rclone_path {

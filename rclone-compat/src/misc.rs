@@ -107,7 +107,7 @@ Commands: cat, rcat, copy, copyto, move, moveto, sync, check, deletefile,
 delete, purge, mkdir, rmdir, size, ls, lsl, lsd, lsf, lsjson, obscure,
 reveal, version, config file, config show.
 
-Flags: --config, -v/-vv, -q, -n/--dry-run, -P/--progress, --transfers,
+Flags: --config, --ca-cert, -v/-vv, -q, -n/--dry-run, -P/--progress, --transfers,
 --checkers, --retries, --include, --exclude, --filter, --filter-from,
 --include-from, --exclude-from, --max-age, --min-age, --max-size,
 --min-size, --error-on-no-transfer, --<backend>-<option> (s3, crypt,

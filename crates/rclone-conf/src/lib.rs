@@ -72,7 +72,17 @@ pub struct RcloneConf {
     sections: Vec<(String, BTreeMap<String, String>)>,
     vars: Vec<(String, String)>,
     flags: Vec<(String, String, String)>,
+    /// rclone's `--ca-cert` files, in the order given.
+    ca_certs: Vec<String>,
 }
+
+/// The backends that reach a server, to which rclone's `--ca-cert` (and
+/// `RCLONE_CA_CERT`) applies.
+const NETWORK_PLUGINS: &[&str] = &["s3", "ftp", "dropbox"];
+
+/// The host setting a CA certificate file becomes (`tls_ca_file`, several
+/// separated by commas).
+const TLS_CA_KEY: &str = "tls_ca_file";
 
 impl RcloneConf {
     /// The config at `explicit` (which need not exist: rclone then runs
@@ -137,6 +147,7 @@ impl RcloneConf {
             sections: file::sections(text),
             vars: Vec::new(),
             flags: Vec::new(),
+            ca_certs: Vec::new(),
         })
     }
 
@@ -165,6 +176,27 @@ impl RcloneConf {
         }
         self.flags.push((kind.to_owned(), key, value.to_owned()));
         Ok(())
+    }
+
+    /// Trusts the CA certificates in the PEM file at `path` for every
+    /// remote that reaches a server, as rclone's `--ca-cert` (which may be
+    /// given more than once) does. Given, it replaces `RCLONE_CA_CERT`.
+    pub fn add_ca_cert(&mut self, path: &str) {
+        self.ca_certs.push(path.to_owned());
+    }
+
+    /// The CA certificate files to trust: `--ca-cert`'s, else those of
+    /// `RCLONE_CA_CERT` (rclone's form of the flag: one path, or several
+    /// separated by commas).
+    fn ca_certs(&self) -> Option<String> {
+        if !self.ca_certs.is_empty() {
+            return Some(self.ca_certs.join(","));
+        }
+        self.vars
+            .iter()
+            .find(|(var, _)| var == "RCLONE_CA_CERT")
+            .map(|(_, value)| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
     }
 
     /// Every remote's name: the file's sections and those the environment
@@ -241,8 +273,19 @@ impl RcloneConf {
 
     /// Where `path` on remote `name` leads; `Err` says why it cannot be
     /// used (an unknown remote, a backend Wharf has no plugin for, an S3
-    /// path without a bucket…).
+    /// path without a bucket…). A remote that reaches a server trusts the
+    /// CA certificates of `--ca-cert` or `RCLONE_CA_CERT`.
     pub fn locate(&self, name: &str, path: &str) -> Result<Located, String> {
+        let mut located = self.locate_untrusting(name, path)?;
+        if let (Located::Remote { mapped, .. }, Some(files)) = (&mut located, self.ca_certs()) {
+            if NETWORK_PLUGINS.contains(&mapped.plugin) {
+                mapped.options.insert(TLS_CA_KEY.to_owned(), files);
+            }
+        }
+        Ok(located)
+    }
+
+    fn locate_untrusting(&self, name: &str, path: &str) -> Result<Located, String> {
         let shown = self
             .path
             .as_deref()
@@ -438,6 +481,33 @@ host = example.com
         assert_eq!(conf.keys("r2_backups").unwrap()["chunk_size"], "8Mi");
         let err = conf.set_flag("s3", "sse-kms-key-id", "k").unwrap_err();
         assert!(err.contains("--s3-sse-kms-key-id"), "{err}");
+    }
+
+    #[test]
+    fn ca_cert_is_trusted_by_every_remote_that_reaches_a_server() {
+        let trusted =
+            |conf: &RcloneConf, name: &str, path: &str| match conf.locate(name, path).unwrap() {
+                Located::Remote { mapped, .. } => mapped.options.get("tls_ca_file").cloned(),
+                Located::Alias { .. } => panic!("not a remote"),
+            };
+        let plain = conf(&[]);
+        assert_eq!(trusted(&plain, "r2_backups", "b/x"), None);
+
+        let from_env = conf(&[("RCLONE_CA_CERT", "/etc/ca.pem,/etc/other.pem")]);
+        assert_eq!(
+            trusted(&from_env, "r2_backups", "b/x").as_deref(),
+            Some("/etc/ca.pem,/etc/other.pem")
+        );
+        // An overlay reaches no server itself; the remote below it trusts.
+        assert_eq!(trusted(&from_env, "r2_secure", "x"), None);
+
+        let mut flagged = conf(&[("RCLONE_CA_CERT", "/etc/ca.pem")]);
+        flagged.add_ca_cert("/a.pem");
+        flagged.add_ca_cert("/b.pem");
+        assert_eq!(
+            trusted(&flagged, "r2_backups", "b/x").as_deref(),
+            Some("/a.pem,/b.pem")
+        );
     }
 
     #[test]

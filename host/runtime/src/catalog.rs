@@ -329,6 +329,9 @@ impl Catalog {
         if let Some(below) = below {
             remote = remote.with_below(below);
         }
+        if let Some(advice) = spec.tls_ca_advice() {
+            remote = remote.with_tls_ca_advice(advice);
+        }
         Ok(spec.host.apply(remote))
     }
 }

@@ -440,6 +440,29 @@ impl Config {
 }
 
 impl RemoteSpec {
+    /// How the user gives this remote a CA certificate to trust, where it
+    /// is configured other than under `[remotes.NAME]` of Wharf's file
+    /// (completing "put the certificate in a PEM file and …").
+    pub fn tls_ca_advice(&self) -> Option<String> {
+        match &self.origin {
+            RemoteOrigin::File(_) | RemoteOrigin::Default => None,
+            RemoteOrigin::Environment => Some(format!(
+                "set WHARF_REMOTE_{}_TLS_CA_FILE to its path",
+                env_name(&self.name)
+            )),
+            RemoteOrigin::Inline => Some(
+                "give its path in the remote's options as tls_ca_file (or verify, as \
+                 django-storages names it)"
+                    .to_owned(),
+            ),
+            RemoteOrigin::Rclone(_) => Some(
+                "set RCLONE_CA_CERT to its path, or pass --ca-cert with it to wharf-rclone, as \
+                 rclone takes it"
+                    .to_owned(),
+            ),
+        }
+    }
+
     /// A remote given whole by the program rather than the config file:
     /// plugin `plugin` with `options`, which may hold host keys
     /// (`memory_limit_mib`, `remote` for an overlay…) and the aliases the

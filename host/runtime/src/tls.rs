@@ -246,9 +246,9 @@ impl ServerCertVerifier for AcceptAnything {
     }
 }
 
-/// What a failed TLS check means for the user of remote `remote`, and what
-/// to do about it.
-pub(crate) fn explain(problem: &rustls::Error, remote: &str) -> String {
+/// What a failed TLS check means for the user of a remote, and what to do
+/// about it; `advice` says how that remote is given a CA certificate.
+pub(crate) fn explain(problem: &rustls::Error, advice: &str) -> String {
     use rustls::CertificateError as C;
     let fix = |advice: &str| format!("the server's TLS certificate {advice}");
     match problem {
@@ -266,8 +266,7 @@ pub(crate) fn explain(problem: &rustls::Error, remote: &str) -> String {
         ),
         rustls::Error::InvalidCertificate(_) => fix(&format!(
             "is not trusted ({problem}); if you trust this server, put its certificate (a \
-             self-signed one) or the CA certificate that signed it in a PEM file and add \
-             tls_ca_file = \"that file\" to [remotes.{remote}]"
+             self-signed one) or the CA certificate that signed it in a PEM file and {advice}"
         )),
         other => format!("the TLS handshake failed ({other})"),
     }

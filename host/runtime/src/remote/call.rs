@@ -220,7 +220,7 @@ impl Remote {
                      then failed with: {})",
                     self.plugin.info().name,
                     self.name,
-                    crate::tls::explain(problem, &self.name),
+                    crate::tls::explain(problem, &self.tls_ca_advice()),
                     then.message()
                 ),
             ),

@@ -73,6 +73,9 @@ pub struct Remote {
     /// The HTTP connections its instances share, made at the first
     /// instance (the grant is final by then).
     http_pool: std::sync::OnceLock<Arc<crate::http_client::HttpPool>>,
+    /// How the user gives it a CA certificate to trust, where it is
+    /// configured; `None`: `tls_ca_file` under `[remotes.NAME]`.
+    tls_ca_advice: Option<String>,
 }
 
 /// A plugin granted no directory and no host can keep its objects only in
@@ -128,6 +131,7 @@ impl Remote {
             description: tokio::sync::OnceCell::new(),
             notices: crate::Notices::default(),
             http_pool: std::sync::OnceLock::new(),
+            tls_ca_advice: None,
         })
     }
 
@@ -205,6 +209,22 @@ impl Remote {
     /// What the plugin's TLS connections trust beyond the web PKI.
     pub fn tls_trust(&self) -> &crate::TlsTrust {
         &self.grant.tls
+    }
+
+    /// How to give this remote a CA certificate to trust, as a message
+    /// about an untrusted server tells it (`advice` completes "put the
+    /// certificate in a PEM file and …"), for a remote configured other
+    /// than under `[remotes.NAME]` of Wharf's file.
+    pub fn with_tls_ca_advice(mut self, advice: String) -> Self {
+        self.tls_ca_advice = Some(advice);
+        self
+    }
+
+    /// How to give this remote a CA certificate to trust.
+    pub(crate) fn tls_ca_advice(&self) -> String {
+        self.tls_ca_advice.clone().unwrap_or_else(|| {
+            format!("add tls_ca_file = \"that file\" to [remotes.{}]", self.name)
+        })
     }
 
     /// Takes what the plugin told the user since the last call (an
