@@ -126,15 +126,29 @@ pub(crate) fn is_dir(control: &mut Control, what: &str, path: &str) -> FtpResult
 /// empty, stopping at the first that is not (RMD refuses it) and never
 /// touching the root: directories exist only for the keys below them.
 pub(crate) fn prune(pool: &Pool, control: &mut Control, key: &str) -> FtpResult<()> {
-    let what = format!("delete {key:?}");
-    let mut parent = key;
-    while let Some((dir, _)) = parent.rsplit_once('/') {
-        let reply = control.command(&what, &format!("RMD {}", path(&pool.config, control, dir)))?;
+    match key.rsplit_once('/') {
+        Some((dir, _)) => prune_dir(pool, control, dir, &format!("delete {key:?}")),
+        None => Ok(()),
+    }
+}
+
+/// Removes directory `dir` and then its parents while they are empty, as
+/// [`prune`]; `what` names the operation in messages.
+pub(crate) fn prune_dir(
+    pool: &Pool,
+    control: &mut Control,
+    mut dir: &str,
+    what: &str,
+) -> FtpResult<()> {
+    loop {
+        let reply = control.command(what, &format!("RMD {}", path(&pool.config, control, dir)))?;
         if !reply.is_success() {
-            break;
+            return Ok(());
         }
         pool.known_dirs.borrow_mut().remove(dir);
-        parent = dir;
+        match dir.rsplit_once('/') {
+            Some((up, _)) => dir = up,
+            None => return Ok(()),
+        }
     }
-    Ok(())
 }

@@ -87,3 +87,39 @@ async fn ftp_passes_the_conformance_suite_on_rclone_serve_ftp() {
     let mut remote = remote(&server, &[], TlsTrust::default()).await;
     wharf_conformance::assert_conforms_except(&mut remote, NO_EXCEPTIONS).await;
 }
+
+/// A batch delete prunes each directory it emptied, up to the first that
+/// still holds something, and keeps a directory with a key left in it:
+/// on the server there is then exactly that key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_delete_prunes_the_directories_it_emptied_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FtpServer::pure_ftpd(dir.path(), None);
+    let remote = remote(&server, &[], TlsTrust::default()).await;
+    let keys = [
+        "t/a/1", "t/a/2", "t/a/b/3", "t/c/d/4", "t/keep/5", "t/keep/6",
+    ];
+    for key in keys {
+        remote
+            .put(key, key.as_bytes(), wharf::WriteOptions::default())
+            .await
+            .unwrap();
+    }
+    let batch: Vec<String> = keys[..5].iter().map(|k| k.to_string()).collect();
+    for (key, result) in batch.iter().zip(remote.delete_many(&batch).await) {
+        result.unwrap_or_else(|e| panic!("{key}: {e}"));
+    }
+    assert_eq!(
+        everything_under(&server.root),
+        vec!["t/".to_owned(), "t/keep/".to_owned(), "t/keep/6".to_owned()],
+        "what the batch delete left on the FTP server"
+    );
+    remote.delete_many(&["t/keep/6".to_owned()]).await[0]
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        everything_under(&server.root),
+        Vec::<String>::new(),
+        "the last key's directories are pruned too"
+    );
+}
