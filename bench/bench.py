@@ -16,8 +16,10 @@ Workloads (local disk, the fs plugin on media:):
   - one 1 GiB file copied into media: and back out;
   - 2,000 files of 64 KiB copied into media:.
 And crypt over a local directory (a 512 MiB file and the 2,000 small
-ones, in and out), compress over one (256 MiB of text), and S3 over a far
-link (64 MiB and 200 small files).
+ones, in and out), compress over one (256 MiB of text), and S3 and FTP over
+a far link (bench/farlink.py: S3 behind HTTPS, 64 MiB and 200 small files;
+FTP with every port the server offers behind the link, 24 MiB and 30 small
+files).
 And wharf-rclone in rclone's place (bench_rclone_surface): rcat of a
 stream of the big file and lsjson -R of the small files, through crypt over
 S3, with the same rclone.conf for both.
@@ -316,12 +318,19 @@ def main():
     parser.add_argument("--s3-server", choices=["seaweedfs", "s3s-fs"], default="seaweedfs",
                         help="the S3 server on loopback (both verify SigV4)")
     parser.add_argument("--profile", choices=["loopback", "far", "both"], default="both",
-                        help="the S3 rows on loopback, over a far link (a delaying, rate-capping proxy "
-                             "with HTTPS in front of the server), or both")
+                        help="the S3 and FTP rows on loopback, over a far link (a delaying, "
+                             "rate-capping proxy, with HTTPS in front of the S3 server, and in front of "
+                             "every port the FTP server offers), or both")
     parser.add_argument("--far-rtt-ms", type=int, default=40, help="the far link's round trip")
     parser.add_argument("--far-mbit", type=int, default=200, help="the far link's rate, each way")
     parser.add_argument("--far-size-mib", type=int, default=64, help="the big file over the far link")
     parser.add_argument("--far-files", type=int, default=200, help="files of 64 KiB over the far link")
+    parser.add_argument("--far-ftp-size-mib", type=int, default=24,
+                        help="the big file to FTP over the far link: smaller than S3's, since each "
+                             "small file costs an FTP client several round trips more")
+    parser.add_argument("--far-ftp-files", type=int, default=30,
+                        help="files of 64 KiB to FTP over the far link (each costs an FTP client a "
+                             "data connection: a few round trips)")
     parser.add_argument("--json", metavar="FILE",
                         help="also write every row (wall and CPU seconds, peak RSS, ratios) to FILE as JSON")
     args = parser.parse_args()
@@ -376,8 +385,10 @@ def main():
             timed("S3", bench_s3, args, work, env, wharf, rclone, clean)
         if not args.no_s3 and args.profile in ("far", "both"):
             timed("S3 far", bench_s3_far, args, work, env, wharf, rclone, clean)
-        if not args.no_ftp:
+        if not args.no_ftp and args.profile in ("loopback", "both"):
             timed("FTP", bench_ftp, args, work, env, wharf, rclone, clean)
+        if not args.no_ftp and args.profile in ("far", "both"):
+            timed("FTP far", bench_ftp_far, args, work, env, wharf, rclone, clean)
         if not args.no_rclone_surface:
             timed("rclone surface", bench_rclone_surface, args, work, env, wharf_rclone, rclone, clean)
         print_goals(local_up, args.size_mib)
@@ -401,8 +412,8 @@ def write_json(args, rclone_version):
         "wharf_commit": commit,
         "rclone": rclone_version,
         "runs": args.runs,
-        "warm_up": "one run per tool and row, not counted; none for the big uploads to S3 and "
-                   "rcat, which earlier rows warm",
+        "warm_up": "one run per tool and row, not counted; none for the big uploads to S3, "
+                   "to FTP over the far link and rcat, which earlier rows warm",
         "between_runs": "sync, the tool's last output deleted, sync, then the run at once",
         "rows": ROWS,
         "seconds_per_part": {name: round(seconds, 1) for name, seconds in SECTIONS.items()},
@@ -848,41 +859,138 @@ def bench_rclone_surface(args, work, env, wharf_rclone, rclone, clean):
         stop_s3_server(server, work, "surface-root")
 
 
-def bench_ftp(args, work, env, wharf, rclone, clean):
-    """The 1 GiB file to and from pure-ftpd on loopback (installed by
-    tests/servers/ftp/install.sh), wharf's ftp plugin against rclone's ftp
-    backend."""
+# The FTP server's passive ports: enough for every transfer of both tools.
+FTP_PASSIVE_PORTS = 50
+
+
+def start_pure_ftpd(work, name, bind="127.0.0.1", passive_address=None):
+    """pure-ftpd (installed by tests/servers/ftp/install.sh) serving
+    WORK/NAME/data on `bind`, naming `passive_address` in its passive
+    replies; returns (process, control port, first passive port)."""
     import socket
     script = os.path.join(ROOT, "tests", "servers", "ftp", "start_pureftpd.sh")
-    server_dir = os.path.join(work, "ftp-server")
+    server_dir = os.path.join(work, name)
     os.makedirs(server_dir)
     os.chmod(work, 0o755)
     port, low = free_port(), free_port()
     server = subprocess.Popen(
         ["unshare", "--pid", "--fork", "--kill-child", "sh", "-c", '"$@"; exit $?', "sh", "bash", script,
-         server_dir, str(port), str(low), str(low + 49), "bench", "bench-pass"],
+         server_dir, str(port), str(low), str(low + FTP_PASSIVE_PORTS - 1), "bench", "bench-pass"],
+        env=dict(os.environ, FTP_BIND=bind, FTP_PASSIVE_ADDRESS=passive_address or bind),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection((bind, port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        sys.exit("pure-ftpd did not start: run tests/servers/ftp/install.sh first")
+    SERVERS.append(server.pid)
+    return server, port, low
+
+
+def stop_pure_ftpd(server):
+    if server.pid in SERVERS:
+        SERVERS.remove(server.pid)
+    server.kill()
+    server.wait()
+
+
+def ftp_env(env, rclone, host, port):
+    """`env` with remote ftp: (Wharf's) and fsrv: (rclone's) on the server."""
+    obscured = subprocess.run([rclone, "obscure", "bench-pass"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    fenv = dict(env)
+    fenv.update({
+        "WHARF_REMOTE_FTP_PLUGIN": "ftp", "WHARF_REMOTE_FTP_HOST": host,
+        "WHARF_REMOTE_FTP_PORT": str(port), "WHARF_REMOTE_FTP_USER": "bench",
+        "WHARF_REMOTE_FTP_PASSWORD": "bench-pass",
+        "RCLONE_CONFIG_FSRV_TYPE": "ftp", "RCLONE_CONFIG_FSRV_HOST": host,
+        "RCLONE_CONFIG_FSRV_PORT": str(port), "RCLONE_CONFIG_FSRV_USER": "bench",
+        "RCLONE_CONFIG_FSRV_PASS": obscured,
+    })
+    return fenv
+
+
+def bench_ftp_far(args, work, env, wharf, rclone, clean):
+    """The FTP rows over the far link: pure-ftpd listens on 127.0.0.2 and
+    names 127.0.0.3 in its passive replies; the link listens on 127.0.0.3
+    at the control port and at every passive port, and forwards each to
+    the same port on 127.0.0.2, so the control connection and every data
+    connection cross the same delay and the same rate cap. Plain FTP: a
+    smaller big file and fewer small files than S3's far rows, since each
+    file costs an FTP client more round trips (a data connection each)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from farlink import FarLink
+    server, port, low = start_pure_ftpd(work, "ftp-far-server", bind="127.0.0.2",
+                                        passive_address="127.0.0.3")
+    link = None
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            sys.exit("pure-ftpd did not start: run tests/servers/ftp/install.sh first")
-        SERVERS.append(server.pid)
-        obscured = subprocess.run([rclone, "obscure", "bench-pass"], capture_output=True, text=True,
-                                  check=True).stdout.strip()
-        fenv = dict(env)
-        fenv.update({
-            "WHARF_REMOTE_FTP_PLUGIN": "ftp", "WHARF_REMOTE_FTP_HOST": "127.0.0.1",
-            "WHARF_REMOTE_FTP_PORT": str(port), "WHARF_REMOTE_FTP_USER": "bench",
-            "WHARF_REMOTE_FTP_PASSWORD": "bench-pass",
-            "RCLONE_CONFIG_FSRV_TYPE": "ftp", "RCLONE_CONFIG_FSRV_HOST": "127.0.0.1",
-            "RCLONE_CONFIG_FSRV_PORT": str(port), "RCLONE_CONFIG_FSRV_USER": "bench",
-            "RCLONE_CONFIG_FSRV_PASS": obscured,
+        link = FarLink(None, one_way_s=args.far_rtt_ms / 2000, rate_bps=args.far_mbit * 1e6,
+                       same_ports=[port] + list(range(low, low + FTP_PASSIVE_PORTS)),
+                       listen_host="127.0.0.3", target_host="127.0.0.2").start()
+        fenv = ftp_env(env, rclone, "127.0.0.3", port)
+        where = f"FTP far ({args.far_rtt_ms} ms round trip, {args.far_mbit} Mbit/s)"
+        run([wharf, "ls", "ftp:"], work, fenv)
+        data = os.path.join(work, "ftp-far-server", "data")
+        write_random(os.path.join(work, "ftpfar.bin"), args.far_ftp_size_mib << 20)
+        small = os.path.join(work, "ftpfarsmall")
+        os.makedirs(small)
+        for i in range(args.far_ftp_files):
+            write_random(os.path.join(small, f"f{i:05}.bin"), 64 << 10)
+
+        def ftpclean(*names):
+            def go():
+                for name in names:
+                    path = os.path.join(data, name)
+                    if os.path.isdir(path):
+                        shutil.rmtree(path)
+                    elif os.path.exists(path):
+                        os.remove(path)
+                clean("out.bin", "rout.bin", "down", "rdown")()
+            return go
+
+        size = args.far_ftp_size_mib
+        print(f"\n{where}: 1 file of {size} MiB up")
+        up = interleave({
+            "wharf": job("wharf", [wharf, "cp", "ftpfar.bin", "ftp:far.bin"], work, fenv, args.runs,
+                         ftpclean("far.bin"), warm_up=False),
+            "rclone": job("rclone", [rclone, "copyto", "ftpfar.bin", "fsrv:far.bin"], work, fenv, args.runs,
+                          ftpclean("far.bin"), warm_up=False),
         })
+        s3_ratio(f"FTP far {size} MiB up", up)
+        print(f"{where}: the same file down")
+        down = interleave({
+            "wharf": job("wharf", [wharf, "cp", "ftp:far.bin", "out.bin"], work, fenv, args.runs, clean("out.bin")),
+            "rclone": job("rclone", [rclone, "copyto", "fsrv:far.bin", "rout.bin"], work, fenv, args.runs,
+                          clean("rout.bin")),
+        })
+        s3_ratio(f"FTP far {size} MiB down", down)
+        bench_tree("FTP far", work, fenv, wharf, rclone, "ftpfarsmall", "ftp:farmany", "fsrv:farmany",
+                   ftpclean("farmany"), ftpclean("farmany"), args.runs)
+        print(f"{where}: {args.far_ftp_files} files of 64 KiB down")
+        many_down = interleave({
+            "wharf": job("wharf", [wharf, "cp", "-R", "ftp:farmany", "down"], work, fenv, args.runs, clean("down")),
+            "rclone": job("rclone", [rclone, "copy", "fsrv:farmany", "rdown"], work, fenv, args.runs,
+                          clean("rdown")),
+        })
+        s3_ratio(f"FTP far {args.far_ftp_files} x 64 KiB down", many_down)
+    finally:
+        if link is not None:
+            link.stop()
+        stop_pure_ftpd(server)
+
+
+def bench_ftp(args, work, env, wharf, rclone, clean):
+    """The 1 GiB file to and from pure-ftpd on loopback (installed by
+    tests/servers/ftp/install.sh), wharf's ftp plugin against rclone's ftp
+    backend."""
+    server, port, _ = start_pure_ftpd(work, "ftp-server")
+    server_dir = os.path.join(work, "ftp-server")
+    try:
+        fenv = ftp_env(env, rclone, "127.0.0.1", port)
         run([wharf, "ls", "ftp:"], work, fenv)
         data = os.path.join(server_dir, "data")
 
@@ -919,10 +1027,7 @@ def bench_ftp(args, work, env, wharf, rclone, clean):
         bench_tree("FTP", work, fenv, wharf, rclone, "small", "ftp:many", "fsrv:many",
                    ftptree("many"), ftptree("many"), args.runs)
     finally:
-        if server.pid in SERVERS:
-            SERVERS.remove(server.pid)
-        server.kill()
-        server.wait()
+        stop_pure_ftpd(server)
 
 
 def bench_tree(name, work, env, wharf, rclone, source, wdst, rdst, wclean, rclean, runs):

@@ -11,6 +11,15 @@ real link's is. Both tools under test go through the same link.
     link.start()          # link.port is where clients connect
     ...
     link.stop()
+
+An FTP server opens a data connection on a port it names in each reply, so
+its link stands in front of every port it offers, at the same numbers, on
+an address of its own: the server listens on one loopback address and
+names the link's in its passive replies (pure-ftpd's -P), and the link
+forwards each port of the other address to the same port behind it.
+
+    link = FarLink(None, same_ports=[control] + passive, listen_host="127.0.0.3",
+                   target_host="127.0.0.2")
 """
 
 import asyncio
@@ -39,8 +48,14 @@ class Direction:
 
 
 class FarLink:
-    def __init__(self, target_port, one_way_s=0.020, rate_bps=200e6, tls=None):
+    def __init__(self, target_port, one_way_s=0.020, rate_bps=200e6, tls=None, same_ports=(),
+                 listen_host="127.0.0.1", target_host="127.0.0.1"):
         self.target_port = target_port
+        # Ports forwarded at their own number, from listen_host to
+        # target_host; all share the link's two directions.
+        self.same_ports = list(same_ports)
+        self.listen_host = listen_host
+        self.target_host = target_host
         self.up = Direction(one_way_s, rate_bps)
         self.down = Direction(one_way_s, rate_bps)
         self.tls = tls
@@ -87,8 +102,13 @@ class FarLink:
             context.load_cert_chain(*self.tls)
             terminator, target = self._listen(self._forward(self.target_port, None), context)
             servers.append(terminator)
-        link, self.port = self._listen(self._forward(target, (self.up, self.down)), None)
-        servers.append(link)
+        if target is not None:
+            link, self.port = self._listen(self._forward(target, (self.up, self.down)), None)
+            servers.append(link)
+        for port in self.same_ports:
+            link, _ = self._listen(self._forward(port, (self.up, self.down)), None, port)
+            servers.append(link)
+            self.port = self.port or port
         self._ready.set()
         try:
             self._loop.run_forever()
@@ -97,14 +117,15 @@ class FarLink:
                 server.close()
             self._loop.close()
 
-    def _listen(self, handler, context):
+    def _listen(self, handler, context, port=0):
         # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off
         # (TCP_NODELAY) only on sockets whose protocol says TCP, and an
         # accepted socket takes the listening one's. With Nagle on, the
         # link's last small write of a response waited for the receiver's
         # delayed ACK: 40 ms stalls that no real link adds.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.listen_host, port))
         server = self._loop.run_until_complete(
             asyncio.start_server(handler, sock=sock, ssl=context, backlog=256))
         return server, sock.getsockname()[1]
@@ -117,7 +138,7 @@ class FarLink:
             if accepted is not None:
                 accepted.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
-                server_reader, server_writer = await asyncio.open_connection("127.0.0.1", port)
+                server_reader, server_writer = await asyncio.open_connection(self.target_host, port)
             except OSError:
                 client_writer.close()
                 return

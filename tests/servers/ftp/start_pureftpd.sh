@@ -1,6 +1,8 @@
 #!/bin/bash
 # usage: start_pureftpd.sh WORKDIR PORT PASV_LO PASV_HI USER PASS [CERT KEY]
 # Foreground; exec's pure-ftpd (pid of this script == pid of the master). Data dir = WORKDIR/data.
+# FTP_BIND: the address it listens on (127.0.0.1); FTP_PASSIVE_ADDRESS: the one its passive replies
+# name (FTP_BIND), e.g. a proxy's in front of every port (bench/farlink.py).
 set -euo pipefail
 TOOLS=${FTP_TOOLS_DIR:-/opt/ftp-test-tools}
 W=$1 PORT=$2 LO=$3 HI=$4 U=$5 PW=$6 CERT=${7:-} KEY=${8:-}
@@ -13,9 +15,9 @@ echo "$U:$(openssl passwd -6 "$PW"):65534:65534::$W/data/./::::::::::::" > "$W/p
 TLS=()
 [ -n "$CERT" ] && TLS=(-Y 1 -2 "$CERT,$KEY")   # -Y 1: plain and explicit TLS both accepted
 exec "$TOOLS/pure-ftpd/usr/sbin/pure-ftpd" \
-    -S "127.0.0.1,$PORT" -4 -H -E -D -f none \
+    -S "${FTP_BIND:-127.0.0.1},$PORT" -4 -H -E -D -f none \
     -l "puredb:$W/pureftpd.pdb" \
-    -p "$LO:$HI" -P 127.0.0.1 \
+    -p "$LO:$HI" -P "${FTP_PASSIVE_ADDRESS:-${FTP_BIND:-127.0.0.1}}" \
     -c 50 -C 50 \
     -O "w3c:$W/transfer.log" \
     "${TLS[@]}"
