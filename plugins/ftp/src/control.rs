@@ -84,13 +84,29 @@ impl Control {
             }
         }
         control.read_features(&what)?;
+        // The rest of the login goes out in one write, its replies read in
+        // order (a server reads its control connection one command after
+        // another): over a link of 40 ms each command waited a round trip,
+        // and every command of `wharf` logs in once per transfer slot.
+        let mut lines = Vec::with_capacity(3);
         if control.features.utf8 {
             // Some servers want it before they accept non-ASCII names; a
             // refusal is harmless.
-            let _ = control.command(&what, "OPTS UTF8 ON")?;
+            lines.push("OPTS UTF8 ON");
         }
-        control.expect(&what, "TYPE I", &[200])?;
-        let pwd = control.expect(&what, "PWD", &[257])?;
+        lines.extend(["TYPE I", "PWD"]);
+        control.send_all(&what, &lines)?;
+        if control.features.utf8 {
+            control.read_reply(&what)?;
+        }
+        let binary = control.read_reply(&what)?;
+        let pwd = control.read_reply(&what)?;
+        if binary.code != 200 {
+            return Err(refused(&what, "TYPE I", binary));
+        }
+        if pwd.code != 257 {
+            return Err(refused(&what, "PWD", pwd));
+        }
         control.home = parse_pwd(&pwd.text).ok_or_else(|| FtpError::Protocol {
             what: what.clone(),
             detail: format!("cannot read the directory in the PWD reply '{pwd}'"),
@@ -179,6 +195,21 @@ impl Control {
         let mut bytes = Vec::with_capacity(line.len() + 2);
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
+        self.conn
+            .write_all(&bytes)
+            .map_err(|e| FtpError::net(what, e))
+    }
+
+    /// Sends several command lines in one write, for commands whose
+    /// replies are then read in order; as [`Control::send`].
+    pub fn send_all(&mut self, what: &str, lines: &[&str]) -> FtpResult<()> {
+        self.last_used = Instant::now();
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
+        for line in lines {
+            debug_assert!(!line.contains(['\r', '\n']));
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
         self.conn
             .write_all(&bytes)
             .map_err(|e| FtpError::net(what, e))
