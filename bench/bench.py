@@ -754,32 +754,45 @@ def bench_s3_far(args, work, env, wharf, rclone, clean):
                 clean("out.bin", "rout.bin", "down", "rdown")()
             return go
 
-        print(f"\n{where}: 1 file of {args.far_size_mib} MiB up")
-        up = interleave({
-            "wharf": job("wharf", [wharf, "cp", "far.bin", "s3:far.bin"], work, s3env, args.runs, s3clean("far.bin"), warm_up=False),
-            "rclone": job("rclone", [rclone, "copyto", "far.bin", "srv:bench/far.bin"], work, s3env, args.runs,
-                              s3clean("far.bin"), warm_up=False),
-        })
-        s3_ratio(f"S3 far {args.far_size_mib} MiB up", up)
-        print(f"{where}: the same file down")
-        down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "s3:far.bin", "out.bin"], work, s3env, args.runs, clean("out.bin")),
-            "rclone": job("rclone", [rclone, "copyto", "srv:bench/far.bin", "rout.bin"], work, s3env, args.runs,
-                              clean("rout.bin")),
-        })
-        s3_ratio(f"S3 far {args.far_size_mib} MiB down", down)
-        bench_tree("S3 far", work, s3env, wharf, rclone, "farsmall", "s3:farmany", "srv:bench/farmany",
-                   s3clean("farmany"), s3clean("farmany"), args.runs)
-        print(f"{where}: {args.far_files} files of 64 KiB down")
-        many_down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "-R", "s3:farmany", "down"], work, s3env, args.runs, clean("down")),
-            "rclone": job("rclone", [rclone, "copy", "srv:bench/farmany", "rdown"], work, s3env, args.runs,
-                              clean("rdown")),
-        })
-        s3_ratio(f"S3 far {args.far_files} x 64 KiB down", many_down)
+        far_rows("S3 far", where, work, s3env, wharf, rclone, "far.bin", args.far_size_mib, "farsmall",
+                 "s3:", "srv:bench/", s3clean, clean, args.runs)
     finally:
         link.stop()
         stop_s3_server(server, work, "s3-far-root")
+
+
+def far_rows(name, where, work, env, wharf, rclone, big, size_mib, small, wremote, rremote, remove, clean,
+             runs):
+    """The rows over the far link, for one backend: the file `big` up to
+    far.bin and back down, the small files of `small` through bench_tree
+    (to farmany), and back down. `wremote` and `rremote` start each tool's
+    path (`s3:`, `srv:bench/`); `remove(*keys)` makes a cleaner of keys on
+    the server."""
+    print(f"\n{where}: 1 file of {size_mib} MiB up")
+    up = interleave({
+        "wharf": job("wharf", [wharf, "cp", big, f"{wremote}far.bin"], work, env, runs, remove("far.bin"),
+                     warm_up=False),
+        "rclone": job("rclone", [rclone, "copyto", big, f"{rremote}far.bin"], work, env, runs,
+                      remove("far.bin"), warm_up=False),
+    })
+    s3_ratio(f"{name} {size_mib} MiB up", up)
+    print(f"{where}: the same file down")
+    down = interleave({
+        "wharf": job("wharf", [wharf, "cp", f"{wremote}far.bin", "out.bin"], work, env, runs, clean("out.bin")),
+        "rclone": job("rclone", [rclone, "copyto", f"{rremote}far.bin", "rout.bin"], work, env, runs,
+                      clean("rout.bin")),
+    })
+    s3_ratio(f"{name} {size_mib} MiB down", down)
+    bench_tree(name, work, env, wharf, rclone, small, f"{wremote}farmany", f"{rremote}farmany",
+               remove("farmany"), remove("farmany"), runs)
+    count = len(os.listdir(os.path.join(work, small)))
+    print(f"{where}: {count} files of 64 KiB down")
+    many_down = interleave({
+        "wharf": job("wharf", [wharf, "cp", "-R", f"{wremote}farmany", "down"], work, env, runs, clean("down")),
+        "rclone": job("rclone", [rclone, "copy", f"{rremote}farmany", "rdown"], work, env, runs,
+                      clean("rdown")),
+    })
+    s3_ratio(f"{name} {count} x 64 KiB down", many_down)
 
 
 def bench_crypt_s3(args, work, s3env, wharf, rclone, s3clean, clean):
@@ -952,31 +965,8 @@ def bench_ftp_far(args, work, env, wharf, rclone, clean):
                 clean("out.bin", "rout.bin", "down", "rdown")()
             return go
 
-        size = args.far_ftp_size_mib
-        print(f"\n{where}: 1 file of {size} MiB up")
-        up = interleave({
-            "wharf": job("wharf", [wharf, "cp", "ftpfar.bin", "ftp:far.bin"], work, fenv, args.runs,
-                         ftpclean("far.bin"), warm_up=False),
-            "rclone": job("rclone", [rclone, "copyto", "ftpfar.bin", "fsrv:far.bin"], work, fenv, args.runs,
-                          ftpclean("far.bin"), warm_up=False),
-        })
-        s3_ratio(f"FTP far {size} MiB up", up)
-        print(f"{where}: the same file down")
-        down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "ftp:far.bin", "out.bin"], work, fenv, args.runs, clean("out.bin")),
-            "rclone": job("rclone", [rclone, "copyto", "fsrv:far.bin", "rout.bin"], work, fenv, args.runs,
-                          clean("rout.bin")),
-        })
-        s3_ratio(f"FTP far {size} MiB down", down)
-        bench_tree("FTP far", work, fenv, wharf, rclone, "ftpfarsmall", "ftp:farmany", "fsrv:farmany",
-                   ftpclean("farmany"), ftpclean("farmany"), args.runs)
-        print(f"{where}: {args.far_ftp_files} files of 64 KiB down")
-        many_down = interleave({
-            "wharf": job("wharf", [wharf, "cp", "-R", "ftp:farmany", "down"], work, fenv, args.runs, clean("down")),
-            "rclone": job("rclone", [rclone, "copy", "fsrv:farmany", "rdown"], work, fenv, args.runs,
-                          clean("rdown")),
-        })
-        s3_ratio(f"FTP far {args.far_ftp_files} x 64 KiB down", many_down)
+        far_rows("FTP far", where, work, fenv, wharf, rclone, "ftpfar.bin", args.far_ftp_size_mib,
+                 "ftpfarsmall", "ftp:", "fsrv:", ftpclean, clean, args.runs)
     finally:
         if link is not None:
             link.stop()

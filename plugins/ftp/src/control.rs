@@ -190,18 +190,12 @@ impl Control {
     /// Sends one command line. Paths with line breaks never get here (the
     /// store refuses such keys), so a line cannot smuggle a second command.
     pub fn send(&mut self, what: &str, line: &str) -> FtpResult<()> {
-        debug_assert!(!line.contains(['\r', '\n']));
-        self.last_used = Instant::now();
-        let mut bytes = Vec::with_capacity(line.len() + 2);
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.extend_from_slice(b"\r\n");
-        self.conn
-            .write_all(&bytes)
-            .map_err(|e| FtpError::net(what, e))
+        self.send_all(what, &[line])
     }
 
     /// Sends several command lines in one write, for commands whose
-    /// replies are then read in order; as [`Control::send`].
+    /// replies are then read in order; none may hold a line break (as for
+    /// [`Control::send`]).
     pub fn send_all(&mut self, what: &str, lines: &[&str]) -> FtpResult<()> {
         self.last_used = Instant::now();
         let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
